@@ -1,0 +1,146 @@
+// Parses the command line, builds the task context and maps the outcome to an exit code.
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { createTaskContext, type TaskContext } from "../core/context.ts";
+import { describeError, ExitCode, exitCodeFor, UserError } from "../core/errors.ts";
+import type { WritableLike } from "../core/output.ts";
+import { Redactor } from "../core/redaction.ts";
+import { check } from "../tasks/check/index.ts";
+import { doctor } from "../tasks/doctor/index.ts";
+import { plan } from "../tasks/plan/index.ts";
+import { render } from "../tasks/render/index.ts";
+
+export interface CliEnvironment {
+  cwd: string;
+  env: Record<string, string | undefined>;
+  stdout: WritableLike;
+  stderr: WritableLike;
+  cpus: number;
+}
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig["options"]>;
+  run(context: TaskContext, values: Record<string, unknown>, positionals: string[]): Promise<number>;
+}
+
+const common = {
+  config: { type: "string", short: "c" },
+  json: { type: "boolean", default: false },
+} as const;
+
+const COMMANDS: Record<string, Command> = {
+  check: {
+    summary: "render and check every overlay (the main job)",
+    usage: "gitops-ci check [DIR] [--out DIR] [--json] [--config FILE] [--concurrency N]",
+    options: { ...common, out: { type: "string", short: "o" }, concurrency: { type: "string" } },
+    run: async (context, values, positionals) =>
+      (
+        await check(context, {
+          dir: positionals[0] ?? ".",
+          json: values["json"] === true,
+          ...optionalString("configFile", values["config"]),
+          ...optionalString("outDir", values["out"]),
+        })
+      ).exitCode,
+  },
+  render: {
+    summary: "render every overlay with kustomize, as Flux's kustomize-controller does",
+    usage: "gitops-ci render [DIR] [--out DIR] [--config FILE] [--concurrency N]",
+    options: { config: common.config, out: { type: "string", short: "o" }, concurrency: { type: "string" } },
+    run: async (context, values, positionals) =>
+      (
+        await render(context, {
+          dir: positionals[0] ?? ".",
+          ...optionalString("configFile", values["config"]),
+          ...optionalString("outDir", values["out"]),
+        })
+      ).exitCode,
+  },
+  plan: {
+    summary: "print environments × layers × overlay paths, in reconcile order",
+    usage: "gitops-ci plan [DIR] [--json] [--config FILE]",
+    options: common,
+    run: async (context, values, positionals) =>
+      (await plan(context, { dir: positionals[0] ?? ".", json: values["json"] === true, ...optionalString("configFile", values["config"]) })).exitCode,
+  },
+  doctor: {
+    summary: "print each external tool, its version and where it came from",
+    usage: "gitops-ci doctor [--json]",
+    options: { json: common.json },
+    run: async (context, values) => (await doctor(context, { json: values["json"] === true })).exitCode,
+  },
+};
+
+export async function runCli(argv: readonly string[], environment: CliEnvironment): Promise<number> {
+  const redactor = new Redactor();
+  const [name, ...rest] = argv;
+  const write = (stream: WritableLike, text: string) => void stream.write(redactor.redact(text.endsWith("\n") ? text : `${text}\n`));
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    write(environment.stdout, usage());
+    return name ? ExitCode.ok : ExitCode.couldNotRun;
+  }
+  if (name === "--version" || name === "-V") {
+    write(environment.stdout, "gitops-ci 0.1.0");
+    return ExitCode.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    write(environment.stderr, `error: unknown command "${name}"\n\n${usage()}`);
+    return ExitCode.couldNotRun;
+  }
+  try {
+    const { values: parsedValues, positionals } = parseArgs({
+      args: [...rest],
+      options: { ...command.options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
+    const values = parsedValues as Record<string, unknown>;
+    if (values["help"]) {
+      write(environment.stdout, `${command.summary}\n\nusage: ${command.usage}`);
+      return ExitCode.ok;
+    }
+    const context = createTaskContext({
+      cwd: environment.cwd,
+      env: environment.env,
+      stdout: environment.stdout,
+      stderr: environment.stderr,
+      concurrency: parseConcurrency(values["concurrency"], environment.cpus),
+      redactor,
+    });
+    return await command.run(context, values, positionals);
+  } catch (error) {
+    const usageProblem = (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+    const message = usageProblem ? `error: ${(error as Error).message}\nusage: ${command.usage}` : describeError(error);
+    write(environment.stderr, message);
+    return usageProblem ? ExitCode.couldNotRun : exitCodeFor(error);
+  }
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`);
+  return [
+    "gitops-ci: checks a Flux v2 GitOps repository in GitLab CI",
+    "",
+    "usage: gitops-ci <command> [options]",
+    "",
+    "commands:",
+    ...lines,
+    "",
+    "Run `gitops-ci <command> --help` for a command's options.",
+    "Exit codes: 0 clean, 1 findings of error severity, 2 could not run.",
+  ].join("\n");
+}
+
+function parseConcurrency(value: unknown, cpus: number): number {
+  if (value === undefined) return cpus;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new UserError(`--concurrency must be a positive integer, got "${String(value)}"`);
+  return parsed;
+}
+
+function optionalString<K extends string>(key: K, value: unknown): Partial<Record<K, string>> {
+  return typeof value === "string" ? ({ [key]: value } as Record<K, string>) : {};
+}

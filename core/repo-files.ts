@@ -1,0 +1,52 @@
+// Lists a repository's files the way a reviewer sees them: no VCS, dependency or tool folders.
+import { readdir, stat } from "node:fs/promises";
+import path from "node:path";
+
+const SKIPPED_DIRECTORIES = new Set([".git", "node_modules", ".tools", ".terraform", ".gitops-ci", "vendor"]);
+
+export async function listRepoFiles(root: string, under = "."): Promise<string[]> {
+  const files: string[] = [];
+  async function walk(relative: string): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(path.join(root, relative), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const entry of entries) {
+      const child = relative === "." ? entry.name : path.posix.join(relative, entry.name);
+      if (entry.isDirectory()) {
+        if (!SKIPPED_DIRECTORIES.has(entry.name)) await walk(child);
+      } else if (entry.isFile()) {
+        files.push(child);
+      }
+    }
+  }
+  await walk(under);
+  return files;
+}
+
+export function isYamlFile(file: string): boolean {
+  return /\.ya?ml$/i.test(file);
+}
+
+export async function isDirectory(absolutePath: string): Promise<boolean> {
+  try {
+    return (await stat(absolutePath)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export async function subdirectories(absolutePath: string): Promise<string[]> {
+  try {
+    const entries = await readdir(absolutePath, { withFileTypes: true });
+    return entries
+      .filter((entry) => entry.isDirectory() && !entry.name.startsWith("."))
+      .map((entry) => entry.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,24 @@
+// A real task context whose output is captured, for tests that run tasks end to end.
+import { availableParallelism } from "node:os";
+import { createTaskContext, type TaskContext } from "../../core/context.ts";
+import { Redactor } from "../../core/redaction.ts";
+
+export interface CapturedContext {
+  context: TaskContext;
+  stdout: () => string;
+  stderr: () => string;
+}
+
+export function captureContext(cwd: string, env: Record<string, string | undefined> = {}): CapturedContext {
+  let stdout = "";
+  let stderr = "";
+  const context = createTaskContext({
+    cwd,
+    env: { PATH: process.env["PATH"], HOME: process.env["HOME"], ...env },
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    concurrency: availableParallelism(),
+    redactor: new Redactor(),
+  });
+  return { context, stdout: () => stdout, stderr: () => stderr };
+}

@@ -32,15 +32,23 @@ const common = {
 const COMMANDS: Record<string, Command> = {
   check: {
     summary: "render and check every overlay (the main job)",
-    usage: "gitops-ci check [DIR] [--out DIR] [--json] [--config FILE] [--concurrency N]",
-    options: { ...common, out: { type: "string", short: "o" }, concurrency: { type: "string" } },
+    usage: "gitops-ci check [DIR] [--out DIR] [--json] [--config FILE] [--kubernetes-version X.Y.Z] [--strict] [--concurrency N]",
+    options: {
+      ...common,
+      out: { type: "string", short: "o" },
+      concurrency: { type: "string" },
+      "kubernetes-version": { type: "string" },
+      strict: { type: "boolean", default: false },
+    },
     run: async (context, values, positionals) =>
       (
         await check(context, {
           dir: positionals[0] ?? ".",
           json: values["json"] === true,
+          strict: values["strict"] === true,
           ...optionalString("configFile", values["config"]),
           ...optionalString("outDir", values["out"]),
+          ...optionalString("kubernetesVersion", values["kubernetes-version"]),
         })
       ).exitCode,
   },

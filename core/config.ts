@@ -29,6 +29,8 @@ export interface GitopsCiConfig {
   rules: Record<string, RuleSetting>;
   /** API groups or kinds installed outside the repository (e.g. by the cluster's installer). */
   preinstalledCrds: string[];
+  /** Helm chart name → API groups whose CRDs it installs (added to the well-known table). */
+  crdsProvidedBy: Record<string, string[]>;
   /** Extra kubeconform schema locations (folders or templates), relative to the repository. */
   schemaLocations: string[];
 }
@@ -78,7 +80,10 @@ const configSchema = {
     crds: {
       type: "object",
       additionalProperties: false,
-      properties: { preinstalled: { type: "array", items: { type: "string" } } },
+      properties: {
+        preinstalled: { type: "array", items: { type: "string" } },
+        providedBy: { type: "object", additionalProperties: { type: "array", items: { type: "string" } } },
+      },
     },
     schemas: {
       type: "object",
@@ -151,7 +156,7 @@ interface RawConfig {
   layers?: { name: string; path?: string; overlays?: string; dependsOn?: string[] }[];
   environments?: (string | { name: string; kubeContext?: string })[];
   rules?: Record<string, RuleSetting>;
-  crds?: { preinstalled?: string[] };
+  crds?: { preinstalled?: string[]; providedBy?: Record<string, string[]> };
   schemas?: { locations?: string[] };
 }
 
@@ -176,6 +181,7 @@ function normalizeConfig(raw: RawConfig, file: string): GitopsCiConfig {
       : {}),
     rules: raw.rules ?? {},
     preinstalledCrds: raw.crds?.preinstalled ?? [],
+    crdsProvidedBy: raw.crds?.providedBy ?? {},
     schemaLocations: raw.schemas?.locations ?? [],
   };
 }

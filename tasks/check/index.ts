@@ -8,13 +8,22 @@ import { countBySeverity, hasErrors, type Finding } from "../../core/findings.ts
 import { discoverFleet } from "../../core/fleet/discover.ts";
 import type { Fleet } from "../../core/fleet/model.ts";
 import { formatFindingsForTerminal, formatTable } from "../../core/report/terminal.ts";
+import { createBuiltInKindCheck } from "../../core/schemas/locations.ts";
 import { renderFleet, writeRenderedArtifacts } from "../render/index.ts";
+import { DEFAULT_KUBERNETES_VERSION, validateRendered } from "../validate/index.ts";
+import { checkLayerContracts } from "../validate/layer-contracts.ts";
+import { checkRepositoryStandards } from "../validate/repository-standards.ts";
+import { applyRules } from "../../core/rules.ts";
 
 export interface CheckOptions {
   dir: string;
   configFile?: string;
   outDir?: string;
   json: boolean;
+  /** Overrides the config's kubernetesVersion. */
+  kubernetesVersion?: string;
+  /** Missing schemas are errors, not warnings. */
+  strict?: boolean;
 }
 
 export interface OverlaySummary {
@@ -49,7 +58,23 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
   context.output.err(`Layer order: ${fleet.layers.map((layer) => layer.name).join(" -> ")} (${fleet.source})`);
 
   const rendered = await renderFleet(context, fleet);
-  const findings = [...discovery.findings, ...rendered.flatMap((result) => result.findings)];
+  const config = discovery.config;
+  const validation = await validateRendered(context, fleet, rendered, {
+    kubernetesVersion: options.kubernetesVersion ?? config?.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
+    strict: options.strict ?? false,
+    configuredSchemaLocations: config?.schemaLocations ?? [],
+    generatedCrdDirs: [],
+  });
+  const contracts = checkLayerContracts(fleet, rendered, {
+    isBuiltIn: createBuiltInKindCheck(context.toolchain.toolsDir, validation.kubernetesVersion),
+    preinstalled: config?.preinstalledCrds ?? [],
+    providedBy: config?.crdsProvidedBy ?? {},
+  });
+  const standards = await checkRepositoryStandards(fleet, rendered);
+  const findings = applyRules(
+    [...discovery.findings, ...rendered.flatMap((result) => result.findings), ...validation.findings, ...contracts, ...standards],
+    config?.rules ?? {},
+  );
 
   const summary = fleet.overlays
     .map<OverlaySummary>((overlay) => {
@@ -81,7 +106,7 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
   if (options.outDir) {
     const outDir = path.resolve(context.cwd, options.outDir);
     await mkdir(outDir, { recursive: true });
-    await writeRenderedArtifacts(outDir, rendered);
+    await writeRenderedArtifacts(outDir, rendered, context.redactor);
     // Serialised through the redactor: the report is an artifact anyone in the project can open.
     await writeFile(path.join(outDir, "report.json"), context.redactor.redact(`${JSON.stringify(report, null, 2)}\n`));
   }

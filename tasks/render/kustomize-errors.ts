@@ -1,22 +1,25 @@
 // Turns kustomize's one-line error chains into a finding that names the file at fault.
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { trimStderr } from "../../core/errors.ts";
 import type { Finding } from "../../core/findings.ts";
 import type { Overlay } from "../../core/fleet/model.ts";
 import { findKustomizationFile } from "./kustomization-file.ts";
 
+/** The first link of every chain is our wrapper kustomization; users never wrote it. */
+const WRAPPER_PREFIX = /^accumulating resources: accumulation err='accumulating resources from '[^']*': read [^']*: is a directory': recursed accumulation of path '[^']*': /;
+
 export async function describeKustomizeError(stderr: string, where: { root: string; wrapper: string; overlay: Overlay }): Promise<Finding> {
   const { root, wrapper, overlay } = where;
   // kustomize prints absolute paths; users know their repository-relative ones.
   const cleaned = trimStderr(stderr, 8)
+    .replace(/^Error: /, "")
+    .replace(WRAPPER_PREFIX, "")
     .replaceAll(`${wrapper}/`, "")
     .replaceAll(wrapper, "(overlay)")
-    .replaceAll(`${root}/`, "")
-    .replace(/^Error: /, "");
+    .replaceAll(`${root}/`, "");
   const check = classify(cleaned);
-  const file = (await fileAtFault(cleaned, root, overlay)) ?? overlay.path;
-  const line = await lineOfReference(root, file, cleaned);
+  const { file, line } = await locateInChain(cleaned, root, overlay);
   return {
     severity: "error",
     check,
@@ -39,38 +42,54 @@ function classify(message: string): string {
   return "render/kustomize";
 }
 
-/** The deepest repository file kustomize names; else the overlay's own kustomization. */
-async function fileAtFault(message: string, root: string, overlay: Overlay): Promise<string | undefined> {
-  const candidates = [...message.matchAll(/([\w.\-/]+\.ya?ml)/g)].map((match) => match[1]!).filter((file) => !file.startsWith("/"));
-  for (const candidate of candidates.reverse()) {
-    const normalized = path.posix.normalize(candidate);
-    try {
-      await readFile(path.join(root, normalized));
-      return normalized;
-    } catch {
-      // not a repository file
+/**
+ * Follows the quoted references of the chain ("accumulating resources from '../../base': …
+ * from 'service.yaml'") from the overlay: the last existing file is the one at fault; when the
+ * chain breaks, the kustomization that holds the broken reference is, at the line naming it.
+ */
+async function locateInChain(message: string, root: string, overlay: Overlay): Promise<{ file: string; line?: number }> {
+  let dir = path.join(root, overlay.path);
+  let faultyFile: string | undefined;
+  let broken: string | undefined;
+  for (const reference of [...message.matchAll(/'([^'\s]+)'/g)].map((match) => match[1]!)) {
+    // Absolute paths were made repository-relative above, so try both readings.
+    let candidate = path.resolve(dir, reference);
+    let kind = await kindOf(candidate);
+    if (kind === undefined && (await kindOf(path.resolve(root, reference)))) {
+      candidate = path.resolve(root, reference);
+      kind = await kindOf(candidate);
     }
+    if (kind === "dir") dir = candidate;
+    else if (kind === "file") faultyFile = candidate;
+    else if (!broken && !path.isAbsolute(reference)) broken = reference;
+    if (kind === undefined && broken) break;
   }
-  const name = await findKustomizationFile(path.join(root, overlay.path));
-  return name ? `${overlay.path}/${name}` : undefined;
+  if (faultyFile) return { file: toRepoPath(root, faultyFile) };
+  const kustomization = await findKustomizationFile(dir);
+  if (!kustomization) return { file: toRepoPath(root, dir) };
+  const file = path.join(dir, kustomization);
+  const line = broken ? await lineMentioning(file, broken) : undefined;
+  return { file: toRepoPath(root, file), ...(line ? { line } : {}) };
 }
 
-/** Finds the line of a kustomization that mentions the path quoted in the error, if any. */
-async function lineOfReference(root: string, file: string, message: string): Promise<number | undefined> {
-  if (!/kustomization\.ya?ml$|Kustomization$/.test(file)) return undefined;
-  let text: string;
+async function kindOf(file: string): Promise<"dir" | "file" | undefined> {
   try {
-    text = await readFile(path.join(root, file), "utf8");
+    return (await stat(file)).isDirectory() ? "dir" : "file";
   } catch {
     return undefined;
   }
-  const quoted = [...message.matchAll(/'([^']+)'/g)].map((match) => match[1]!);
-  const lines = text.split("\n");
-  for (const reference of quoted) {
-    const base = reference.split("/").filter((part) => part && part !== "..").at(-1);
-    if (!base) continue;
-    const index = lines.findIndex((line) => !line.trimStart().startsWith("#") && line.includes(base));
-    if (index >= 0) return index + 1;
+}
+
+async function lineMentioning(file: string, reference: string): Promise<number | undefined> {
+  try {
+    const lines = (await readFile(file, "utf8")).split("\n");
+    const index = lines.findIndex((line) => !line.trimStart().startsWith("#") && line.includes(reference));
+    return index >= 0 ? index + 1 : undefined;
+  } catch {
+    return undefined;
   }
-  return undefined;
+}
+
+function toRepoPath(root: string, absolute: string): string {
+  return path.relative(root, absolute).split(path.sep).join("/");
 }

@@ -1,0 +1,69 @@
+// kubeconform's verdicts as findings, each pointed at the source file and line of the object.
+import type { Finding } from "../../core/findings.ts";
+import type { Manifest } from "../../core/manifests.ts";
+import { pointerToFieldPath, type SourceLocator } from "../../core/source-locator.ts";
+import type { RenderedOverlay } from "../render/render-overlay.ts";
+import type { KubeconformResource } from "./kubeconform.ts";
+
+export interface ConversionOptions {
+  /** Missing schemas are errors instead of warnings. */
+  strict: boolean;
+  locator: SourceLocator;
+}
+
+export async function findingsFromKubeconform(
+  rendered: RenderedOverlay,
+  resources: readonly KubeconformResource[],
+  options: ConversionOptions,
+): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const scope = { environment: rendered.overlay.environment, layer: rendered.overlay.layer };
+  for (const resource of resources) {
+    if (resource.status === "statusValid" || resource.status === "statusEmpty") continue;
+    const manifest = findManifest(rendered.manifests, resource);
+    const ref = manifest?.ref ?? { apiVersion: resource.version, kind: resource.kind, name: resource.name };
+    const file = manifest?.origin?.file ?? rendered.overlay.path;
+    const base = { ...scope, resource: ref, file };
+    const lineFor = async (pointer?: string) =>
+      manifest?.origin ? await options.locator.lineOf(manifest.origin.file, ref, pointer ? pointerToFieldPath(pointer) : []) : undefined;
+
+    if (resource.status === "statusInvalid") {
+      const errors = resource.validationErrors?.length ? resource.validationErrors : [{ path: "", msg: resource.msg ?? "invalid" }];
+      for (const error of errors) {
+        const line = await lineFor(error.path);
+        findings.push({
+          ...base,
+          severity: "error",
+          check: "validate/schema",
+          ...(line ? { line } : {}),
+          message: error.path ? `${error.path}: ${error.msg}` : error.msg,
+        });
+      }
+      continue;
+    }
+    const line = await lineFor();
+    if (resource.status === "statusError" && /could not find schema/i.test(resource.msg ?? "")) {
+      findings.push({
+        ...base,
+        severity: options.strict ? "error" : "warning",
+        check: "validate/missing-schema",
+        ...(line ? { line } : {}),
+        message: `no schema for ${resource.kind} ${resource.version}: not validated`,
+        hint: "generate one with `gitops-ci schemas --crds <crd.yaml> --out schemas` and list the folder under schemas.locations in gitops-ci.yaml",
+      });
+      continue;
+    }
+    findings.push({
+      ...base,
+      severity: resource.status === "statusSkipped" ? "info" : "error",
+      check: resource.status === "statusSkipped" ? "validate/skipped" : "validate/error",
+      ...(line ? { line } : {}),
+      message: resource.msg ?? resource.status,
+    });
+  }
+  return findings;
+}
+
+function findManifest(manifests: readonly Manifest[], resource: KubeconformResource): Manifest | undefined {
+  return manifests.find((m) => m.ref.kind === resource.kind && m.ref.name === resource.name && m.ref.apiVersion === resource.version);
+}

@@ -8,6 +8,7 @@ import { check } from "../tasks/check/index.ts";
 import { doctor } from "../tasks/doctor/index.ts";
 import { plan } from "../tasks/plan/index.ts";
 import { render } from "../tasks/render/index.ts";
+import { schemas } from "../tasks/schemas/index.ts";
 
 export interface CliEnvironment {
   cwd: string;
@@ -32,13 +33,14 @@ const common = {
 const COMMANDS: Record<string, Command> = {
   check: {
     summary: "render and check every overlay (the main job)",
-    usage: "gitops-ci check [DIR] [--out DIR] [--json] [--config FILE] [--kubernetes-version X.Y.Z] [--strict] [--concurrency N]",
+    usage: "gitops-ci check [DIR] [--changed-since REV] [--out DIR] [--json] [--config FILE] [--kubernetes-version X.Y.Z] [--strict] [--concurrency N]",
     options: {
       ...common,
       out: { type: "string", short: "o" },
       concurrency: { type: "string" },
       "kubernetes-version": { type: "string" },
       strict: { type: "boolean", default: false },
+      "changed-since": { type: "string" },
     },
     run: async (context, values, positionals) =>
       (
@@ -49,6 +51,7 @@ const COMMANDS: Record<string, Command> = {
           ...optionalString("configFile", values["config"]),
           ...optionalString("outDir", values["out"]),
           ...optionalString("kubernetesVersion", values["kubernetes-version"]),
+          ...optionalString("changedSince", values["changed-since"]),
         })
       ).exitCode,
   },
@@ -71,6 +74,36 @@ const COMMANDS: Record<string, Command> = {
     options: common,
     run: async (context, values, positionals) =>
       (await plan(context, { dir: positionals[0] ?? ".", json: values["json"] === true, ...optionalString("configFile", values["config"]) })).exitCode,
+  },
+  schemas: {
+    summary: "write the JSON schemas kubeconform needs offline: CRDs and core Kubernetes kinds",
+    usage:
+      "gitops-ci schemas --out DIR [--crds FILE_OR_DIR]... [--from-rendered DIR] [--kubernetes-openapi swagger.json --kubernetes-version 1.35.4]",
+    options: {
+      out: { type: "string", short: "o" },
+      crds: { type: "string", multiple: true },
+      "from-rendered": { type: "string" },
+      "kubernetes-openapi": { type: "string" },
+      "kubernetes-version": { type: "string" },
+    },
+    run: async (context, values, positionals) => {
+      if (positionals.length > 0) {
+        throw new UserError(`unexpected argument "${positionals[0]}"`, { hint: "repeat --crds for each file or folder: --crds a.yaml --crds crds/" });
+      }
+      const outDir = values["out"];
+      if (typeof outDir !== "string") throw new UserError("--out is required", { hint: "gitops-ci schemas --out DIR ..." });
+      const crdPaths = Array.isArray(values["crds"]) ? values["crds"].map(String) : [];
+      return (
+        await schemas(context, {
+          outDir,
+          crdPaths,
+          ...optionalString("renderedDir", values["from-rendered"]),
+          ...optionalString("kubernetesOpenApi", values["kubernetes-openapi"]),
+          ...optionalString("kubernetesVersion", values["kubernetes-version"]),
+          ...optionalString("changedSince", values["changed-since"]),
+        })
+      ).exitCode;
+    },
   },
   doctor: {
     summary: "print each external tool, its version and where it came from",

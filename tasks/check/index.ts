@@ -6,7 +6,10 @@ import type { TaskContext } from "../../core/context.ts";
 import { ExitCode } from "../../core/errors.ts";
 import { countBySeverity, hasErrors, type Finding } from "../../core/findings.ts";
 import { discoverFleet } from "../../core/fleet/discover.ts";
-import type { Fleet } from "../../core/fleet/model.ts";
+import type { Fleet, Overlay } from "../../core/fleet/model.ts";
+import { affectedOverlays } from "../../core/changes/affected-overlays.ts";
+import { changedFiles } from "../../core/changes/changed-files.ts";
+import { overlayInputsByPath } from "../../core/changes/overlay-inputs.ts";
 import { formatFindingsForTerminal, formatTable } from "../../core/report/terminal.ts";
 import { createBuiltInKindCheck } from "../../core/schemas/locations.ts";
 import { renderFleet, writeRenderedArtifacts } from "../render/index.ts";
@@ -24,6 +27,8 @@ export interface CheckOptions {
   kubernetesVersion?: string;
   /** Missing schemas are errors, not warnings. */
   strict?: boolean;
+  /** Check only the overlays whose inputs changed since this git revision, and their dependents. */
+  changedSince?: string;
 }
 
 export interface OverlaySummary {
@@ -31,6 +36,8 @@ export interface OverlaySummary {
   layer: string;
   path: string;
   order: number;
+  /** False when --changed-since left this overlay out (its inputs did not change). */
+  checked: boolean;
   rendered: boolean;
   objects: number;
   errors: number;
@@ -57,22 +64,31 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
   const { fleet } = discovery;
   context.output.err(`Layer order: ${fleet.layers.map((layer) => layer.name).join(" -> ")} (${fleet.source})`);
 
-  const rendered = await renderFleet(context, fleet);
   const config = discovery.config;
+  const selected = options.changedSince ? await selectChangedOverlays(context, fleet, options.changedSince, config?.file) : new Set(fleet.overlays);
+  // Layers a selected overlay depends on are rendered too: the layer contracts need their CRDs and Namespaces.
+  const needed = new Set([...selected].flatMap((overlay) => [overlay, ...ancestorOverlays(fleet, overlay)]));
+  const allRendered = await renderFleet(context, fleet, (overlay) => needed.has(overlay));
+  const rendered = allRendered.filter((result) => selected.has(result.overlay));
   const validation = await validateRendered(context, fleet, rendered, {
     kubernetesVersion: options.kubernetesVersion ?? config?.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
     strict: options.strict ?? false,
     configuredSchemaLocations: config?.schemaLocations ?? [],
     generatedCrdDirs: [],
   });
-  const contracts = checkLayerContracts(fleet, rendered, {
+  const contracts = checkLayerContracts(fleet, allRendered, {
     isBuiltIn: createBuiltInKindCheck(context.toolchain.toolsDir, validation.kubernetesVersion),
     preinstalled: config?.preinstalledCrds ?? [],
     providedBy: config?.crdsProvidedBy ?? {},
   });
-  const standards = await checkRepositoryStandards(fleet, rendered);
+  const standards = await checkRepositoryStandards(fleet, allRendered);
+  const inScope = (finding: Finding) =>
+    !options.changedSince ||
+    (finding.environment && finding.layer
+      ? [...selected].some((overlay) => overlay.environment === finding.environment && overlay.layer === finding.layer)
+      : [...selected].some((overlay) => finding.file === undefined || finding.file.startsWith(overlay.path) || overlay.path.startsWith(finding.file.replace(/\/$/, ""))));
   const findings = applyRules(
-    [...discovery.findings, ...rendered.flatMap((result) => result.findings), ...validation.findings, ...contracts, ...standards],
+    [...discovery.findings, ...rendered.flatMap((result) => result.findings), ...validation.findings, ...contracts, ...standards].filter(inScope),
     config?.rules ?? {},
   );
 
@@ -86,6 +102,7 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
         layer: overlay.layer,
         path: overlay.path,
         order: overlay.order,
+        checked: selected.has(overlay),
         rendered: result?.ok ?? false,
         objects: result?.manifests.length ?? 0,
         errors: counts.error,
@@ -128,7 +145,7 @@ export function formatSummary(report: CheckReport): string {
     row.rendered ? String(row.objects) : "-",
     String(row.errors),
     String(row.warnings),
-    row.errors > 0 ? "FAIL" : row.warnings > 0 ? "warn" : "ok",
+    !row.checked ? "unchanged" : row.errors > 0 ? "FAIL" : row.warnings > 0 ? "warn" : "ok",
   ]);
   const totals = countBySeverity(report.findings);
   return [
@@ -136,6 +153,30 @@ export function formatSummary(report: CheckReport): string {
     "",
     `${report.summary.length} overlays, ${totals.error} errors, ${totals.warning} warnings`,
   ].join("\n");
+}
+
+async function selectChangedOverlays(context: TaskContext, fleet: Fleet, rev: string, configFile: string | undefined): Promise<Set<Overlay>> {
+  const [inputs, changed] = await Promise.all([overlayInputsByPath(fleet, context.concurrency * 4), changedFiles(context, fleet.root, rev)]);
+  const affected = affectedOverlays(fleet, inputs, changed.files, configFile ? { configFile } : {});
+  context.output.err(`Changed since ${rev}${changed.mergeBase ? ` (merge base ${changed.base.slice(0, 12)})` : ""}: ${changed.files.length} files, ${affected.length} of ${fleet.overlays.length} overlays to check`);
+  for (const { overlay, reasons } of affected) {
+    const shown = reasons.slice(0, 3).join("; ");
+    context.output.err(`  ${overlay.environment}/${overlay.layer}: ${shown}${reasons.length > 3 ? `; +${reasons.length - 3} more` : ""}`);
+  }
+  return new Set(affected.map((entry) => entry.overlay));
+}
+
+function ancestorOverlays(fleet: Fleet, overlay: Overlay): Overlay[] {
+  const result: Overlay[] = [];
+  const pending = [...overlay.dependsOn];
+  while (pending.length > 0) {
+    const layer = pending.pop()!;
+    const found = fleet.overlays.find((candidate) => candidate.environment === overlay.environment && candidate.layer === layer);
+    if (!found || result.includes(found)) continue;
+    result.push(found);
+    pending.push(...found.dependsOn);
+  }
+  return result;
 }
 
 function layerRank(fleet: Fleet, layer: string): number {

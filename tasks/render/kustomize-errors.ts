@@ -4,7 +4,7 @@ import path from "node:path";
 import { trimStderr } from "../../core/errors.ts";
 import type { Finding } from "../../core/findings.ts";
 import type { Overlay } from "../../core/fleet/model.ts";
-import { findKustomizationFile } from "./kustomization-file.ts";
+import { findKustomizationFile } from "../../core/kustomization-file.ts";
 
 /** The first link of every chain is our wrapper kustomization; users never wrote it. */
 const WRAPPER_PREFIX = /^accumulating resources: accumulation err='accumulating resources from '[^']*': read [^']*: is a directory': recursed accumulation of path '[^']*': /;

@@ -10,7 +10,7 @@ import type { Finding } from "../../core/findings.ts";
 import type { Overlay } from "../../core/fleet/model.ts";
 import { parseRenderedManifests, type Manifest } from "../../core/manifests.ts";
 import { describeKustomizeError } from "./kustomize-errors.ts";
-import { findKustomizationFile } from "./kustomization-file.ts";
+import { findKustomizationFile } from "../../core/kustomization-file.ts";
 
 export interface RenderedOverlay {
   overlay: Overlay;

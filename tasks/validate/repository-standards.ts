@@ -10,7 +10,7 @@ import type { Finding } from "../../core/findings.ts";
 import type { Fleet } from "../../core/fleet/model.ts";
 import { isYamlFile, listRepoFiles } from "../../core/repo-files.ts";
 import { isRecord, parseYaml, type ParsedYaml } from "../../core/yaml-file.ts";
-import { KUSTOMIZATION_FILES } from "../render/kustomization-file.ts";
+import { KUSTOMIZATION_FILES } from "../../core/kustomization-file.ts";
 import type { RenderedOverlay } from "../render/render-overlay.ts";
 
 /** Seed convention: template-* files document a secret's shape and are never applied. */

@@ -47,7 +47,7 @@ export function affectedOverlays(
       for (const file of changed) if (readsFile(inputs, file)) add(overlay, `changed: ${file}`);
     }
     // substituteFrom sources are resolved beside the Flux Kustomization (core/flux/post-build.ts).
-    if (overlay.flux?.postBuild?.substituteFrom?.length) {
+    if (global.length === 0 && overlay.flux?.postBuild?.substituteFrom?.length) {
       const fluxDir = path.posix.dirname(overlay.flux.location.file);
       for (const file of changed) if (file.startsWith(`${fluxDir}/`) && /\.ya?ml$/.test(file)) add(overlay, `postBuild variables: ${file}`);
     }

@@ -30,7 +30,9 @@ export async function findingsFromKubeconform(
     if (resource.status === "statusInvalid") {
       const errors = resource.validationErrors?.length ? resource.validationErrors : [{ path: "", msg: resource.msg ?? "invalid" }];
       for (const error of errors) {
-        const line = await lineFor(error.path);
+        // Point an unknown field at its own line, not at the object that holds it.
+        const extra = /additional properties '([^']+)'/.exec(error.msg)?.[1];
+        const line = await lineFor(extra && !extra.includes("'") ? `${error.path}/${extra.replace(/~/g, "~0").replace(/\//g, "~1")}` : error.path);
         findings.push({
           ...base,
           severity: "error",

@@ -96,12 +96,14 @@ function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], op
             ...where,
             severity: "error",
             check: "contracts/crd-order",
-            message: later.length
-              ? `${kind} (${group}) is applied in layer ${overlay.layer}, but its CRD only arrives with layer ${describeProvisions(later)}`
-              : `${kind} (${group}) needs a CRD that no layer of ${overlay.environment} installs`,
+            message: later.some((p) => p.overlay.layer === overlay.layer)
+              ? `${kind} (${group}) is applied in layer ${overlay.layer}, whose own HelmRelease installs its CRD (${describeProvisions(later)}): on a fresh cluster Flux's dry-run fails before helm-controller has installed the chart`
+              : later.length
+                ? `${kind} (${group}) is applied in layer ${overlay.layer}, but its CRD only arrives with layer ${describeProvisions(later)}`
+                : `${kind} (${group}) needs a CRD that no layer of ${overlay.environment} installs`,
             hint: later.length
               ? later.some((p) => p.overlay.layer === overlay.layer)
-                ? "a chart's CRDs exist only after helm-controller installs it; move this resource to a layer that dependsOn this one"
+                ? "move this resource to a layer that dependsOn this one, or declare the group under crds.preinstalled if the cluster's bootstrap installs it"
                 : "move the resource to a later layer, or the CRD to an earlier one"
               : `declare it under crds.preinstalled (or crds.providedBy for the chart that installs it) in gitops-ci.yaml`,
           });

@@ -2,7 +2,19 @@
 # here, not in the gitops/ tree: this is where dependsOn lives. Keep
 # gitops-ci.yaml at the repository root in sync when layers change.
 
+# The CNI comes first: without it no pod, Flux's included, can start. The
+# cilium HelmRelease in the controllers layer adopts this release afterwards,
+# so Cilium's CRDs exist before any layer is applied (see gitops-ci.yaml).
+resource "helm_release" "cilium" {
+  name       = "cilium"
+  namespace  = "kube-system"
+  repository = "https://helm.cilium.io"
+  chart      = "cilium"
+  version    = "1.16.5"
+}
+
 resource "helm_release" "flux" {
+  depends_on       = [helm_release.cilium]
   name             = "flux2"
   namespace        = "flux-system"
   create_namespace = true

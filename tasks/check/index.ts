@@ -1,6 +1,5 @@
 // `gitops-ci check`: the main job. Every check that exists over every overlay of the plan, one
 // summary per layer × environment, and machine-readable results for the report job.
-import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
 import { ExitCode } from "../../core/errors.ts";
@@ -10,7 +9,9 @@ import type { Fleet, Overlay } from "../../core/fleet/model.ts";
 import { affectedOverlays } from "../../core/changes/affected-overlays.ts";
 import { changedFiles } from "../../core/changes/changed-files.ts";
 import { overlayInputsByPath } from "../../core/changes/overlay-inputs.ts";
+import type { CheckReportInput, CheckSummaryRow } from "../../core/report/summary.ts";
 import { formatFindingsForTerminal, formatTable } from "../../core/report/terminal.ts";
+import { writeReports } from "../../core/report/write-reports.ts";
 import { createBuiltInKindCheck } from "../../core/schemas/locations.ts";
 import { renderFleet, writeRenderedArtifacts } from "../render/index.ts";
 import { DEFAULT_KUBERNETES_VERSION, validateRendered } from "../validate/index.ts";
@@ -31,18 +32,13 @@ export interface CheckOptions {
   changedSince?: string;
 }
 
-export interface OverlaySummary {
-  environment: string;
-  layer: string;
-  path: string;
-  order: number;
-  /** False when --changed-since left this overlay out (its inputs did not change). */
+/** A summary row, plus whether --changed-since left the overlay out. */
+export interface OverlaySummary extends CheckSummaryRow {
   checked: boolean;
-  rendered: boolean;
-  objects: number;
-  errors: number;
-  warnings: number;
 }
+
+/** Families of checks `check` runs on every overlay (a finding's check id starts with one). */
+const CHECK_FAMILIES = ["fleet", "render", "yaml", "validate", "contracts", "standards"] as const;
 
 export interface CheckReport {
   tool: "gitops-ci";
@@ -122,10 +118,9 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
 
   if (options.outDir) {
     const outDir = path.resolve(context.cwd, options.outDir);
-    await mkdir(outDir, { recursive: true });
     await writeRenderedArtifacts(outDir, rendered, context.redactor);
-    // Serialised through the redactor: the report is an artifact anyone in the project can open.
-    await writeFile(path.join(outDir, "report.json"), context.redactor.redact(`${JSON.stringify(report, null, 2)}\n`));
+    // report.json, junit.xml, gl-code-quality-report.json, report.md: every string redacted first.
+    await writeReports(outDir, reportInput(report), context.redactor);
   }
 
   if (options.json) {
@@ -135,6 +130,17 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
     if (findings.length > 0) context.output.out(`\n${formatFindingsForTerminal(findings)}`);
   }
   return { report, exitCode: hasErrors(findings) ? ExitCode.findings : ExitCode.ok };
+}
+
+/** What the reporters see: the overlays this run checked, and every check family it ran. */
+export function reportInput(report: CheckReport): CheckReportInput {
+  return {
+    summary: report.summary.filter((row) => row.checked),
+    findings: report.findings,
+    checks: CHECK_FAMILIES,
+    layerOrder: report.layerOrder,
+    source: report.source,
+  };
 }
 
 export function formatSummary(report: CheckReport): string {

@@ -1,0 +1,167 @@
+import { describe, expect, it } from "vitest";
+import type { Finding, Severity } from "../../../core/findings.ts";
+import { codeSpan, escapeMarkdown, formatMarkdown, GITLAB_NOTE_LIMIT } from "../../../core/report/markdown.ts";
+import type { CheckSummaryRow } from "../../../core/report/summary.ts";
+import { findings, sampleReport, summary } from "./sample-report.ts";
+
+const findingLines = (note: string) => note.split("\n").filter((line) => /^- (❌|⚠️|ℹ️) \*\*/.test(line));
+/** Table cell separators: pipes not escaped with a backslash. */
+const cellBorders = (line: string) => line.match(/(?<!\\)\|/g)?.length ?? 0;
+
+function many(count: number, severity: Severity, environment = "prod"): Finding[] {
+  return Array.from({ length: count }, (_, index) => ({
+    severity,
+    check: "validate/schema",
+    layer: "apps",
+    environment,
+    file: `gitops/apps/base/f${index}.yaml`,
+    line: index + 1,
+    message: `${severity} number ${index}: ${"x".repeat(80)}`,
+  }));
+}
+
+describe("formatMarkdown", () => {
+  const note = formatMarkdown(sampleReport());
+
+  it("opens with a heading that gives the outcome and the totals", () => {
+    expect(note.split("\n")[0]).toBe("### ❌ gitops\\-ci check failed: 5 errors, 1 warning, 1 not rendered in 4 overlays");
+    expect(formatMarkdown({ summary: [summary[0]!], findings: [] }).split("\n")[0]).toBe("### ✅ gitops\\-ci check passed: 1 overlay, nothing to report");
+  });
+
+  it("tabulates every layer × environment with status, objects, errors and warnings", () => {
+    const table = note.split("\n").filter((line) => line.startsWith("|"));
+    expect(table).toEqual([
+      "| Layer | Environment | Status | Objects | Errors | Warnings |",
+      "| --- | --- | --- | ---: | ---: | ---: |",
+      "| controllers | prod | ✅ passed | 14 | 0 | 0 |",
+      "| controllers | staging | ⚠️ warnings | 14 | 0 | 1 |",
+      "| apps | prod | ❌ failed | 9 | 3 | 0 |",
+      "| apps | staging | ❌ not rendered | – | 1 | 0 |",
+    ]);
+  });
+
+  it("keeps table rows intact when names hold pipes or markup", () => {
+    const odd: CheckSummaryRow = { ...summary[0]!, layer: "a|b", environment: "<i>x</i>" };
+    const row = formatMarkdown({ summary: [odd], findings: [] })
+      .split("\n")
+      .find((line) => line.startsWith("| a"))!;
+    expect(cellBorders(row)).toBe(7);
+    expect(row).toContain("a\\|b");
+    expect(row).not.toContain("<i>");
+  });
+
+  it("gives each scope with findings a collapsible section, open when it has errors", () => {
+    const summaries = note.split("\n").filter((line) => line.startsWith("<summary>"));
+    expect(summaries).toEqual([
+      "<summary>❌ <b>fleet</b> · 1 error</summary>",
+      "<summary>⚠️ <b>controllers/staging</b> · 1 warning, 1 note · <code>gitops/flux/infrastructure/controllers/overlays/staging</code></summary>",
+      "<summary>❌ <b>apps/prod</b> · 3 errors · <code>gitops/flux/apps/overlays/prod</code></summary>",
+      "<summary>❌ <b>apps/staging</b> · 1 error · <code>gitops/flux/apps/overlays/staging</code></summary>",
+    ]);
+    expect(note.match(/<details open>/g)).toHaveLength(3);
+    expect(note.match(/<details>/g)).toHaveLength(1);
+    expect(note.match(/<\/details>/g)).toHaveLength(4);
+  });
+
+  it("lists each finding with location, severity, check, message and hint", () => {
+    expect(note).toContain(
+      "- ❌ **error** `gitops/flux/apps/base/web.yaml:12` `validate/schema` — Deployment shop\\/web: spec\\.replicas\\: Invalid type\\. Expected\\: integer\\, given\\: string\n  - 💡 Quote\\-free numbers\\: \\`replicas\\: 3\\`",
+    );
+    expect(findingLines(note)).toHaveLength(findings.length);
+  });
+
+  it("escapes messages so they cannot break the list, inject HTML, or mention and link", () => {
+    const line = findingLines(note).find((candidate) => candidate.includes("pipe"))!;
+    expect(line).toContain("a \\| pipe");
+    expect(line).toContain("\\<script\\>alert\\(1\\)\\<\\/script\\>");
+    expect(line).toContain("\\`ticks\\`");
+    expect(line).toContain("\\@group and \\#12 \\& \\~label");
+    // Line breaks stay inside the list item, and a "# …" line cannot become a heading.
+    expect(line).toContain("\\~label<br>second line<br>\\# not a heading");
+    expect(note).not.toMatch(/<script>/);
+    expect(note).not.toMatch(/(?<!\\)@group/);
+  });
+
+  it("shows control characters and drops colour codes", () => {
+    const line = findingLines(note).find((candidate) => candidate.includes("Widget"))!;
+    expect(line).toContain("Widget red and a bell \\\\u0007 and NUL \\\\u0000");
+    expect(line).not.toContain("\u001b");
+  });
+
+  it("fences code spans past any backticks inside them", () => {
+    expect(codeSpan("plain.yaml")).toBe("`plain.yaml`");
+    expect(codeSpan("we`ird.yaml")).toBe("``we`ird.yaml``");
+    expect(codeSpan("`x``")).toBe("``` `x`` ```");
+    expect(escapeMarkdown("*a* _b_ [c](d) ![e]")).toBe("\\*a\\* \\_b\\_ \\[c\\]\\(d\\) \\!\\[e\\]");
+  });
+
+  it("cuts one oversized message visibly, not silently", () => {
+    const huge: Finding = { severity: "error", check: "render/kustomize", layer: "apps", environment: "prod", message: "y".repeat(10_000) };
+    const line = findingLines(formatMarkdown(sampleReport([huge]))).find((candidate) => candidate.includes("yyyy"))!;
+    expect(line).toContain("… (6000 more characters in the full report artifact)");
+  });
+
+  it("has no shortening notice when everything fits", () => {
+    expect(note).not.toContain("shortened");
+    expect(note).not.toContain("more finding");
+  });
+
+  it("stays within its budget and says exactly what it left out", () => {
+    const input = sampleReport([...many(300, "warning"), ...many(300, "error", "staging")]);
+    const limit = 20_000;
+    const shortened = formatMarkdown(input, { maxLength: limit });
+    expect(shortened.length).toBeLessThanOrEqual(limit);
+    const shown = findingLines(shortened);
+    const total = input.findings.length;
+    const leftOut = total - shown.length;
+    expect(leftOut).toBeGreaterThan(0);
+    const errorsShown = shown.filter((line) => line.startsWith("- ❌")).length;
+    const errorsTotal = input.findings.filter((finding) => finding.severity === "error").length;
+    const warningsShown = shown.filter((line) => line.startsWith("- ⚠️")).length;
+    const infoShown = shown.filter((line) => line.startsWith("- ℹ️")).length;
+    const breakdown = [
+      errorsTotal - errorsShown ? `${errorsTotal - errorsShown} errors` : "",
+      301 - warningsShown ? `${301 - warningsShown} warnings` : "",
+      1 - infoShown ? `${1 - infoShown} note` : "",
+    ].filter(Boolean);
+    expect(shortened).toContain(`> **This note is shortened to fit 20,000 characters:** … ${leftOut} more findings (${breakdown.join(", ")}) in the full report artifact (report.json).`);
+    // Errors go in before any warning does.
+    expect(warningsShown === 0 || errorsShown === errorsTotal).toBe(true);
+    // A section that lost some of its findings says so; the notice's total covers those too.
+    const perSection = [...shortened.matchAll(/^- … (\d+) more findings? for /gm)].map((match) => Number(match[1]));
+    expect(perSection.length).toBeGreaterThan(0);
+    expect(perSection.reduce((sum, count) => sum + count, 0)).toBeLessThanOrEqual(leftOut);
+    // The table always comes first and whole when it fits.
+    expect(shortened).toContain("| apps | staging | ❌ not rendered | – | 1 | 0 |");
+  });
+
+  it("counts findings of sections it had no room to open at all", () => {
+    const input = sampleReport(many(50, "error"));
+    const shortened = formatMarkdown(input, { maxLength: 1_200 });
+    expect(shortened.length).toBeLessThanOrEqual(1_200);
+    const shown = findingLines(shortened).length;
+    const notice = /^> \*\*This note is shortened.*… (\d+) more findings/m.exec(shortened);
+    expect(Number(notice?.[1])).toBe(input.findings.length - shown);
+  });
+
+  it("leaves table rows out with a count when even the table does not fit", () => {
+    const rows = Array.from({ length: 200 }, (_, index): CheckSummaryRow => ({ ...summary[0]!, environment: `env-${index}` }));
+    const shortened = formatMarkdown({ summary: rows, findings: [] }, { maxLength: 2_000 });
+    expect(shortened.length).toBeLessThanOrEqual(2_000);
+    const shownRows = shortened.split("\n").filter((line) => line.startsWith("| controllers")).length;
+    expect(shortened).toContain(`… ${200 - shownRows} more overlays of the summary table in the full report artifact`);
+  });
+
+  it("fits GitLab's note limit by default", () => {
+    const input = sampleReport(many(12_000, "error"));
+    const shortened = formatMarkdown(input);
+    expect(GITLAB_NOTE_LIMIT).toBe(1_000_000);
+    expect(shortened.length).toBeLessThanOrEqual(GITLAB_NOTE_LIMIT);
+    expect(shortened.length).toBeGreaterThan(GITLAB_NOTE_LIMIT * 0.95);
+    expect(shortened).toContain("more findings (");
+  });
+
+  it("refuses a budget too small for its heading", () => {
+    expect(() => formatMarkdown(sampleReport(), { maxLength: 100 })).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Regenerates the committed CRD schemas (schemas/crds/) from the upstream CRDs at the versions
+# pinned in schemas/crd-sources.txt.
+#
+#   bash schemas/generate.sh
+#
+# Each module is fetched with `go mod download -json` (Go module proxy, checksums verified
+# against the Go checksum database), its CRD files are picked by the globs of its lines, and
+# `gitops-ci schemas --crds ... --out schemas` converts them. schemas/crds/ is replaced as a
+# whole, so CRDs dropped from crd-sources.txt disappear too.
+#
+# Requires Go and Node (node_modules/.bin/node after `npm ci`, else node on PATH).
+set -euo pipefail
+
+SCHEMAS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(dirname "$SCHEMAS_DIR")"
+SOURCES="$SCHEMAS_DIR/crd-sources.txt"
+
+die() { printf 'generate.sh: error: %s\n' "$*" >&2; exit 1; }
+
+command -v go >/dev/null 2>&1 || die "go is required (it downloads the pinned modules)"
+NODE="$REPO_DIR/node_modules/.bin/node"
+[[ -x "$NODE" ]] || NODE="$(command -v node)" || die "node is required (run npm ci)"
+
+# Outside any go.mod, so no module's requirements or replace directives get in the way.
+WORK_DIR="$(mktemp -d)"
+trap 'rm -rf "$WORK_DIR"' EXIT
+
+# module_dir <module> <version>: where the module cache holds it (downloads it if needed)
+module_dir() {
+  local json dir
+  json="$(cd "$WORK_DIR" && go mod download -json "$1@$2" 2>&1)" || true
+  dir="$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+  if [[ -z "$dir" || ! -d "$dir" ]]; then
+    die "cannot download $1@$2: $(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p')"
+  fi
+  printf '%s\n' "$dir"
+}
+
+declare -A versions=() dirs=()
+crd_args=()
+line_number=0
+while IFS= read -r line || [[ -n "$line" ]]; do
+  line_number=$((line_number + 1))
+  line="${line%%#*}"
+  read -r -a fields <<<"$line"
+  ((${#fields[@]} == 0)) && continue
+  ((${#fields[@]} >= 3)) || die "crd-sources.txt:$line_number: expected \"module version path-glob...\""
+  module="${fields[0]}" version="${fields[1]}"
+  if [[ -n "${versions[$module]:-}" && "${versions[$module]}" != "$version" ]]; then
+    die "crd-sources.txt:$line_number: $module is pinned to both ${versions[$module]} and $version"
+  fi
+  if [[ -z "${dirs[$module]:-}" ]]; then
+    printf 'downloading %s@%s\n' "$module" "$version"
+    dirs[$module]="$(module_dir "$module" "$version")"
+    versions[$module]="$version"
+  fi
+  for glob in "${fields[@]:2}"; do
+    matched=0
+    for file in "${dirs[$module]}"/$glob; do
+      [[ -f "$file" ]] || continue
+      crd_args+=(--crds "$file")
+      matched=1
+    done
+    ((matched)) || die "crd-sources.txt:$line_number: no file of $module@$version matches $glob"
+  done
+done <"$SOURCES"
+
+rm -rf "$SCHEMAS_DIR/crds"
+cd "$REPO_DIR"
+"$NODE" bin/gitops-ci.ts schemas --out "$SCHEMAS_DIR" "${crd_args[@]}"

@@ -7,8 +7,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { createProcessRunner } from "../core/process-runner.ts";
 import { coreSchemaDir, CORE_SCHEMA_TEMPLATE, CRD_SCHEMA_TEMPLATE, resolveKubernetesVersion, SHIPPED_CRD_SCHEMAS } from "../core/schemas/locations.ts";
-import { createToolchain, PROJECT_ROOT } from "../core/toolchain.ts";
-import { DEFAULT_KUBERNETES_VERSION } from "../tasks/validate/index.ts";
+import { createToolchain, defaultKubernetesVersion, PROJECT_ROOT } from "../core/toolchain.ts";
 import { writeSyntheticFleet } from "./synthetic-fleet.ts";
 
 const { values } = parseArgs({
@@ -25,7 +24,7 @@ const runner = createProcessRunner({ env, resolveTool: (tool) => toolchain.resol
 const root = await mkdtemp(path.join(tmpdir(), "gitops-ci-bench-"));
 try {
   const { overlays, objects } = await writeSyntheticFleet(root, { environments: Number(values.environments), workloadsPerLayer: Number(values.workloads) });
-  const version = await resolveKubernetesVersion(toolchain.toolsDir, DEFAULT_KUBERNETES_VERSION);
+  const version = await resolveKubernetesVersion(toolchain.toolsDir, await defaultKubernetesVersion());
   const [kustomize, kubeconform] = await Promise.all([toolchain.resolve("kustomize"), toolchain.resolve("kubeconform")]);
   // The loop from the Flux example's scripts/validate.sh, with offline schemas instead of downloads.
   const loop = [

@@ -82,6 +82,16 @@ export function createToolchain(env: Record<string, string | undefined>, toolsDi
   };
 }
 
+/** The Kubernetes release of the local test cluster: also the default for validation. */
+export const KUBERNETES_PIN: ToolSpec = { name: "kube-apiserver", pinDir: "cluster/kubernetes", module: "k8s.io/kubernetes", versionArgs: ["--version"] };
+
+/** The Kubernetes version validated against when neither config nor command line names one. */
+export async function defaultKubernetesVersion(root = PROJECT_ROOT): Promise<string> {
+  const pinned = await pinnedVersion(KUBERNETES_PIN, root);
+  if (!pinned) throw new UserError("cannot read the pinned Kubernetes version from toolchain/cluster/kubernetes/go.mod", { hint: "pass --kubernetes-version or set kubernetesVersion in gitops-ci.yaml" });
+  return pinned.replace(/^v/, "");
+}
+
 /** The version a tool is pinned to, read from its go.mod: the single source of versions. */
 export async function pinnedVersion(tool: ToolSpec, root = PROJECT_ROOT): Promise<string | undefined> {
   const goMod = path.join(root, "toolchain", tool.pinDir, "go.mod");

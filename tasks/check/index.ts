@@ -14,7 +14,8 @@ import { formatFindingsForTerminal, formatTable } from "../../core/report/termin
 import { writeReports } from "../../core/report/write-reports.ts";
 import { createBuiltInKindCheck } from "../../core/schemas/locations.ts";
 import { renderFleet, writeRenderedArtifacts } from "../render/index.ts";
-import { DEFAULT_KUBERNETES_VERSION, validateRendered } from "../validate/index.ts";
+import { validateRendered } from "../validate/index.ts";
+import { defaultKubernetesVersion } from "../../core/toolchain.ts";
 import { checkLayerContracts } from "../validate/layer-contracts.ts";
 import { checkRepositoryStandards } from "../validate/repository-standards.ts";
 import { applyRules } from "../../core/rules.ts";
@@ -67,10 +68,9 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
   const allRendered = await renderFleet(context, fleet, (overlay) => needed.has(overlay));
   const rendered = allRendered.filter((result) => selected.has(result.overlay));
   const validation = await validateRendered(context, fleet, rendered, {
-    kubernetesVersion: options.kubernetesVersion ?? config?.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
+    kubernetesVersion: options.kubernetesVersion ?? config?.kubernetesVersion ?? (await defaultKubernetesVersion()),
     strict: options.strict ?? false,
     configuredSchemaLocations: config?.schemaLocations ?? [],
-    generatedCrdDirs: [],
   });
   const contracts = checkLayerContracts(fleet, allRendered, {
     isBuiltIn: createBuiltInKindCheck(context.toolchain.toolsDir, validation.kubernetesVersion),

@@ -1,4 +1,5 @@
 // Validation of rendered overlays with kubeconform -strict against offline schemas.
+import { rm } from "node:fs/promises";
 import type { TaskContext } from "../../core/context.ts";
 import type { Finding } from "../../core/findings.ts";
 import type { Fleet } from "../../core/fleet/model.ts";
@@ -7,16 +8,14 @@ import { SourceLocator } from "../../core/source-locator.ts";
 import type { RenderedOverlay } from "../render/render-overlay.ts";
 import { findingsFromKubeconform } from "./findings-from-kubeconform.ts";
 import { runKubeconform } from "./kubeconform.ts";
+import { writeRepositoryCrdSchemas } from "./repository-crd-schemas.ts";
 
-/** The Kubernetes version checked against when neither the config nor the command line names one. */
-export const DEFAULT_KUBERNETES_VERSION = "1.35.4";
 
 export interface ValidateOptions {
   kubernetesVersion: string;
   /** Missing schemas are errors instead of warnings. */
   strict: boolean;
   configuredSchemaLocations: readonly string[];
-  generatedCrdDirs: readonly string[];
 }
 
 export interface ValidationResult {
@@ -31,12 +30,28 @@ export async function validateRendered(
   options: ValidateOptions,
 ): Promise<ValidationResult> {
   const kubernetesVersion = await resolveKubernetesVersion(context.toolchain.toolsDir, options.kubernetesVersion);
+  const repositoryCrds = await writeRepositoryCrdSchemas(rendered);
   const locations = schemaLocations({
     toolsDir: context.toolchain.toolsDir,
     repoRoot: fleet.root,
-    generatedCrdDirs: options.generatedCrdDirs,
+    generatedCrdDirs: repositoryCrds.dir ? [repositoryCrds.dir] : [],
     configured: options.configuredSchemaLocations,
   });
+  try {
+    return { findings: [...repositoryCrds.findings, ...(await validateWith(context, fleet, rendered, locations, kubernetesVersion, options.strict))], kubernetesVersion };
+  } finally {
+    if (repositoryCrds.dir) await rm(repositoryCrds.dir, { recursive: true, force: true });
+  }
+}
+
+async function validateWith(
+  context: TaskContext,
+  fleet: Fleet,
+  rendered: readonly RenderedOverlay[],
+  locations: string[],
+  kubernetesVersion: string,
+  strict: boolean,
+): Promise<Finding[]> {
   const ok = rendered.filter((result) => result.ok);
   const keyOf = (result: RenderedOverlay) => `${result.overlay.environment}/${result.overlay.layer}`;
   const results = await runKubeconform(
@@ -47,7 +62,7 @@ export async function validateRendered(
   const locator = new SourceLocator(fleet.root);
   const findings: Finding[] = [];
   for (const result of ok) {
-    findings.push(...(await findingsFromKubeconform(result, results.get(keyOf(result)) ?? [], { strict: options.strict, locator })));
+    findings.push(...(await findingsFromKubeconform(result, results.get(keyOf(result)) ?? [], { strict, locator })));
   }
-  return { findings, kubernetesVersion };
+  return findings;
 }

@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { check } from "../../../tasks/check/index.ts";
+import { captureContext } from "../../helpers/context.ts";
+import { overlayPath, smallFleet } from "../../helpers/small-fleet.ts";
+import { makeRepo, type Tree } from "../../helpers/temp-repo.ts";
+
+async function checkTree(tree: Tree, options: { strict?: boolean } = {}) {
+  const root = await makeRepo(tree);
+  const { context } = captureContext(root);
+  const result = await check(context, { dir: root, json: false, ...options });
+  return { ...result, findings: result.report.findings };
+}
+
+describe("validation with kubeconform", () => {
+  it("passes a valid fleet with no findings at all", async () => {
+    const { exitCode, findings } = await checkTree(smallFleet());
+    expect(findings).toEqual([]);
+    expect(exitCode).toBe(0);
+  });
+
+  it("reports an unknown field at its line in the source file, once per environment", async () => {
+    const tree = smallFleet();
+    tree["gitops/flux/infrastructure/controllers/base/deployment.yaml"] = tree["gitops/flux/infrastructure/controllers/base/deployment.yaml"]!.replace(
+      "          image: registry.example.com/ingress:1.0.0",
+      "          image: registry.example.com/ingress:1.0.0\n          imagePullPolicyy: Always",
+    );
+    const { exitCode, findings } = await checkTree(tree);
+    expect(exitCode).toBe(1);
+    expect(findings).toHaveLength(2);
+    for (const finding of findings) {
+      expect(finding).toMatchObject({
+        severity: "error",
+        check: "validate/schema",
+        file: "gitops/flux/infrastructure/controllers/base/deployment.yaml",
+        line: 17,
+        resource: { kind: "Deployment", namespace: "ingress" },
+      });
+      expect(finding.message).toContain("imagePullPolicyy");
+    }
+  });
+
+  it("reports a wrong type in a Flux HelmRelease (CRD schema shipped with gitops-ci)", async () => {
+    const tree = smallFleet(["prod"]);
+    tree["gitops/flux/apps/base/kustomization.yaml"] += "  - release.yaml\n";
+    tree["gitops/flux/apps/base/release.yaml"] = [
+      "apiVersion: helm.toolkit.fluxcd.io/v2",
+      "kind: HelmRelease",
+      "metadata:",
+      "  name: web",
+      "  namespace: ingress",
+      "spec:",
+      "  interval: 10m",
+      "  chart:",
+      "    spec:",
+      "      chart: web",
+      "      version: 1.2.3",
+      "      sourceRef: { kind: HelmRepository, name: charts }",
+      "  install:",
+      "    remediation:",
+      "      retries: three",
+      "",
+    ].join("\n");
+    const { findings } = await checkTree(tree);
+    expect(findings).toEqual([
+      expect.objectContaining({ check: "validate/schema", file: "gitops/flux/apps/base/release.yaml", line: 15, message: expect.stringContaining("/spec/install/remediation/retries") }),
+    ]);
+  });
+
+  it("makes a kind without a schema a visible warning, and an error with --strict", async () => {
+    const tree = smallFleet(["prod"]);
+    tree["gitops/flux/apps/base/kustomization.yaml"] += "  - widget.yaml\n";
+    tree["gitops/flux/apps/base/widget.yaml"] = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: ingress\nspec: {}\n";
+    const config = { "gitops-ci.yaml": "apiVersion: gitops-ci/v1\nkind: Config\nlayers:\n  - name: controllers\n    path: gitops/flux/infrastructure/controllers\n  - name: configs\n    path: gitops/flux/infrastructure/configs\n    dependsOn: [controllers]\n  - name: apps\n    path: gitops/flux/apps\n    dependsOn: [configs]\ncrds:\n  preinstalled: [example.com]\n" };
+    const lenient = await checkTree({ ...tree, ...config });
+    expect(lenient.findings).toEqual([expect.objectContaining({ severity: "warning", check: "validate/missing-schema", file: "gitops/flux/apps/base/widget.yaml", line: 1 })]);
+    expect(lenient.exitCode).toBe(0);
+    const strict = await checkTree({ ...tree, ...config }, { strict: true });
+    expect(strict.findings).toEqual([expect.objectContaining({ severity: "error", check: "validate/missing-schema" })]);
+    expect(strict.exitCode).toBe(1);
+  });
+
+  it("validates a SOPS-encrypted Secret with its metadata stripped instead of skipping it", async () => {
+    const tree = smallFleet(["prod"]);
+    const overlay = overlayPath("apps", "prod");
+    tree[`${overlay}/kustomization.yaml`] += "resources:\n  - secret.enc.yaml\n".replace("resources:\n", "");
+    tree[`${overlay}/kustomization.yaml`] = tree[`${overlay}/kustomization.yaml`]!.replace("  - ../../base\n", "  - ../../base\n  - secret.enc.yaml\n");
+    const sops = "sops:\n  age:\n    - recipient: age1example\n      enc: x\n  lastmodified: '2026-01-01T00:00:00Z'\n  mac: ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]\n  version: 3.13.3\n";
+    tree[`${overlay}/secret.enc.yaml`] =
+      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\n  namespace: ingress\ntype: Opaque\nstringData:\n  token: ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]\nbogusField: 1\n" + sops;
+    const { findings } = await checkTree(tree);
+    // Validated (the bogus field is caught) but the sops block itself is not a finding.
+    expect(findings.filter((f) => f.check === "validate/schema")).toEqual([
+      expect.objectContaining({ resource: expect.objectContaining({ kind: "Secret" }), message: expect.stringContaining("bogusField") }),
+    ]);
+    expect(JSON.stringify(findings)).not.toContain("'sops'");
+  });
+});

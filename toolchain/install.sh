@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# Builds the pinned CLI tools gitops-ci shells out to, from the Go module proxy.
+#
+# Every tool has its own Go module under toolchain/ (go.mod + go.sum, using the
+# `tool` directive). Those go.mod files are the single source of the versions;
+# go.sum pins the checksums of every module that goes into a binary.
+#
+#   bash toolchain/install.sh                   core tools (kustomize kubeconform sops age helm)
+#   bash toolchain/install.sh kustomize sops    only these
+#   bash toolchain/install.sh --cluster         core tools + local test cluster (kube-apiserver kubectl etcd)
+#   bash toolchain/install.sh cluster           only the cluster group (groups: core, cluster, all)
+#   bash toolchain/install.sh --list [names]    print "name module version" (default: all tools)
+#
+# Output goes to ${GITOPS_CI_TOOLS_DIR:-<repo>/.tools}/bin, plus bin/versions.txt
+# ("binary version" per installed binary). A tool whose binaries and stamp file
+# match its go.mod/go.sum (and Go version / build flags) is not rebuilt.
+#
+# Requires Go >= 1.26 (see the `go` lines of the go.mod files) and bash, awk,
+# sha256sum (or shasum). Tools are built one after another.
+set -euo pipefail
+
+TOOLCHAIN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(dirname "$TOOLCHAIN_DIR")"
+TOOLS_DIR="${GITOPS_CI_TOOLS_DIR:-$REPO_DIR/.tools}"
+BIN_DIR="$TOOLS_DIR/bin"
+
+CORE_TOOLS="kustomize kubeconform sops age helm"
+CLUSTER_TOOLS="kube-apiserver kubectl etcd"
+ALL_TOOLS="$CORE_TOOLS $CLUSTER_TOOLS"
+
+# Bump when the build recipe changes in a way that must invalidate stamps.
+RECIPE=1
+
+log() { printf '%s\n' "$*"; }
+err() { printf 'install.sh: error: %s\n' "$*" >&2; }
+die() { err "$*"; exit 1; }
+
+usage() {
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'
+}
+
+# ---------------------------------------------------------------- tool table
+# module dir (relative to toolchain/)
+tool_dir() {
+  case "$1" in
+    kustomize | kubeconform | sops | age | helm) echo "$1" ;;
+    kube-apiserver | kubectl) echo "cluster/kubernetes" ;;
+    etcd) echo "cluster/etcd" ;;
+    *) return 1 ;;
+  esac
+}
+
+# the upstream module whose version is the tool's version
+tool_module() {
+  case "$1" in
+    kustomize) echo "sigs.k8s.io/kustomize/kustomize/v5" ;;
+    kubeconform) echo "github.com/yannh/kubeconform" ;;
+    sops) echo "github.com/getsops/sops/v3" ;;
+    age) echo "filippo.io/age" ;;
+    helm) echo "helm.sh/helm/v3" ;;
+    kube-apiserver | kubectl) echo "k8s.io/kubernetes" ;;
+    etcd) echo "go.etcd.io/etcd/server/v3" ;;
+    *) return 1 ;;
+  esac
+}
+
+# "binary=package" pairs
+tool_binaries() {
+  case "$1" in
+    kustomize) echo "kustomize=sigs.k8s.io/kustomize/kustomize/v5" ;;
+    kubeconform) echo "kubeconform=github.com/yannh/kubeconform/cmd/kubeconform" ;;
+    sops) echo "sops=github.com/getsops/sops/v3/cmd/sops" ;;
+    age) echo "age=filippo.io/age/cmd/age age-keygen=filippo.io/age/cmd/age-keygen" ;;
+    helm) echo "helm=helm.sh/helm/v3/cmd/helm" ;;
+    kube-apiserver) echo "kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver" ;;
+    kubectl) echo "kubectl=k8s.io/kubernetes/cmd/kubectl" ;;
+    etcd) echo "etcd=go.etcd.io/etcd/server/v3" ;;
+    *) return 1 ;;
+  esac
+}
+
+# version of <module> as required by toolchain/<dir>/go.mod (no go/network needed)
+gomod_version() { # <dir> <module>
+  local file="$TOOLCHAIN_DIR/$1/go.mod"
+  [[ -f "$file" ]] || return 1
+  awk -v m="$2" '
+    $1 == "require" && $2 == m { print $3; found = 1; exit }
+    $1 == m && $2 ~ /^v/       { print $2; found = 1; exit }
+    END { exit !found }' "$file"
+}
+
+tool_version() { gomod_version "$(tool_dir "$1")" "$(tool_module "$1")"; }
+
+# -X flags so that each tool's own version command prints the pinned version
+tool_ldflags() { # <tool> <version>
+  local v="$2" k8s major minor
+  case "$1" in
+    kustomize)
+      # provenance also derives the version from the build info; keep both in sync
+      echo "-X sigs.k8s.io/kustomize/api/provenance.version=kustomize/$v" ;;
+    kubeconform) echo "-X main.version=$v" ;;
+    sops) echo "-X github.com/getsops/sops/v3/version.Version=${v#v}" ;;
+    age) echo "-X main.Version=$v" ;;
+    helm)
+      # Like helm's Makefile: the default .Capabilities.KubeVersion of
+      # `helm template` follows the client-go minor (v0.35.x -> 1.35), not 1.20.
+      k8s="$(gomod_version helm k8s.io/client-go)" || die "helm: k8s.io/client-go not found in toolchain/helm/go.mod"
+      k8s="${k8s#v}"; major="$((${k8s%%.*} + 1))"; minor="${k8s#*.}"; minor="${minor%%.*}"
+      echo "-X helm.sh/helm/v3/internal/version.version=$v" \
+        "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=$major" \
+        "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor" \
+        "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$major" \
+        "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor" ;;
+    kube-apiserver | kubectl)
+      # as kubernetes' hack/lib/version.sh does
+      minor="${v#v*.}"; minor="${minor%%.*}"; major="${v#v}"; major="${major%%.*}"
+      local pkg out=""
+      for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        out+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+      done
+      echo "${out# }" ;;
+    etcd) echo "" ;; # version is a constant in go.etcd.io/etcd/api/v3/version
+    *) return 1 ;;
+  esac
+}
+
+# ---------------------------------------------------------------- helpers
+if command -v sha256sum >/dev/null 2>&1; then
+  sha256() { sha256sum | awk '{print $1}'; }
+else
+  sha256() { shasum -a 256 | awk '{print $1}'; }
+fi
+
+now() {
+  if [[ -n "${EPOCHREALTIME:-}" ]]; then echo "${EPOCHREALTIME/,/.}"; else date +%s; fi
+}
+elapsed() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
+
+GO_ID="" # go version + target, computed once
+stamp_file() { echo "$BIN_DIR/.$1.stamp"; }
+
+# expected stamp: hash of everything that determines the binaries, then the version
+expected_stamp() { # <tool> <version>
+  local dir hash
+  dir="$TOOLCHAIN_DIR/$(tool_dir "$1")"
+  hash="$({
+    cat "$dir/go.mod" "$dir/go.sum"
+    printf '%s\n' "recipe=$RECIPE" "$GO_ID" "bins=$(tool_binaries "$1")" "ldflags=$(tool_ldflags "$1" "$2")"
+  } | sha256)"
+  echo "$hash $2"
+}
+
+is_current() { # <tool> <expected stamp>
+  local stamp bin
+  stamp="$(stamp_file "$1")"
+  [[ -f "$stamp" && "$(cat "$stamp")" == "$2" ]] || return 1
+  for bin in $(tool_binaries "$1"); do
+    [[ -x "$BIN_DIR/${bin%%=*}" ]] || return 1
+  done
+}
+
+# versions.txt: "binary version" for every installed binary that has a stamp
+write_versions() {
+  local tool stamp bin tmp="$BIN_DIR/.versions.txt.$$"
+  : >"$tmp"
+  for tool in $ALL_TOOLS; do
+    stamp="$(stamp_file "$tool")"
+    [[ -f "$stamp" ]] || continue
+    for bin in $(tool_binaries "$tool"); do
+      [[ -x "$BIN_DIR/${bin%%=*}" ]] && printf '%s %s\n' "${bin%%=*}" "$(awk '{print $2}' "$stamp")" >>"$tmp"
+    done
+  done
+  mv -f "$tmp" "$BIN_DIR/versions.txt"
+}
+
+# ---------------------------------------------------------------- arguments
+expand() { # names/groups -> tool names
+  local a
+  for a in "$@"; do
+    case "$a" in
+      core) echo "$CORE_TOOLS" ;;
+      cluster) echo "$CLUSTER_TOOLS" ;;
+      all) echo "$ALL_TOOLS" ;;
+      age-keygen) echo age ;;
+      *)
+        tool_dir "$a" >/dev/null || die "unknown tool '$a' (known: $ALL_TOOLS; groups: core cluster all)"
+        echo "$a" ;;
+    esac
+  done | tr ' ' '\n' | awk 'NF && !seen[$0]++'
+}
+
+list=0 cluster=0 names=()
+for arg in "$@"; do
+  case "$arg" in
+    --list) list=1 ;;
+    --cluster) cluster=1 ;;
+    -h | --help) usage; exit 0 ;;
+    -*) die "unknown option '$arg' (see --help)" ;;
+    *) names+=("$arg") ;;
+  esac
+done
+if ((${#names[@]} == 0)); then
+  if ((list)); then names=(all); else names=(core); fi
+fi
+((cluster)) && names+=(cluster)
+selected="$(expand "${names[@]}")"
+
+if ((list)); then
+  for tool in $selected; do
+    v="$(tool_version "$tool")" || die "$tool: $(tool_module "$tool") not found in toolchain/$(tool_dir "$tool")/go.mod"
+    printf '%s %s %s\n' "$tool" "$(tool_module "$tool")" "$v"
+  done
+  exit 0
+fi
+
+# ---------------------------------------------------------------- build
+command -v go >/dev/null 2>&1 || die "Go >= 1.26 is required (go not found on PATH)"
+
+# Static binaries, go.sum enforced, no VCS stamping (the module dirs live in
+# this repo, whose commit has nothing to do with the tools), no go.work.
+export CGO_ENABLED=0
+export GOFLAGS="-mod=readonly -buildvcs=false"
+export GOWORK=off
+
+GO_ID="$(go env GOVERSION GOOS GOARCH CGO_ENABLED | tr '\n' ' ')" || die "'go env' failed"
+mkdir -p "$BIN_DIR"
+BIN_DIR="$(cd "$BIN_DIR" && pwd)" # builds run from inside the module dirs
+
+total_start="$(now)"
+built=0 reused=0 failed=()
+for tool in $selected; do
+  dir="$TOOLCHAIN_DIR/$(tool_dir "$tool")"
+  version="$(tool_version "$tool")" || { err "$tool: $(tool_module "$tool") not found in $dir/go.mod"; failed+=("$tool"); continue; }
+  expected="$(expected_stamp "$tool" "$version")"
+  if is_current "$tool" "$expected"; then
+    log "$tool $version: up to date"
+    reused=$((reused + 1))
+    continue
+  fi
+
+  log "==> $tool $version: building ($(tool_module "$tool"))"
+  start="$(now)"
+  ldflags="-s -w $(tool_ldflags "$tool" "$version")"
+  rm -f "$(stamp_file "$tool")"
+  ok=1
+  for pair in $(tool_binaries "$tool"); do
+    bin="${pair%%=*}" pkg="${pair#*=}"
+    tmp="$BIN_DIR/.$bin.tmp.$$"
+    if (cd "$dir" && go build -trimpath -ldflags "${ldflags% }" -o "$tmp" "$pkg"); then
+      mv -f "$tmp" "$BIN_DIR/$bin"
+    else
+      rm -f "$tmp"
+      ok=0
+      break
+    fi
+  done
+  if ((ok)); then
+    printf '%s\n' "$expected" >"$(stamp_file "$tool")"
+    log "$tool $version: built in $(elapsed "$start")s"
+    built=$((built + 1))
+  else
+    err "building $tool $version ($pkg, module dir toolchain/$(tool_dir "$tool")) failed after $(elapsed "$start")s"
+    failed+=("$tool")
+  fi
+done
+
+write_versions
+summary="$built built, $reused up to date, ${#failed[@]} failed in $(elapsed "$total_start")s -> $BIN_DIR"
+if ((${#failed[@]})); then
+  err "$summary"
+  die "failed: ${failed[*]}"
+fi
+log "done: $summary"

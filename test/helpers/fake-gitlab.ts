@@ -1,0 +1,528 @@
+// A local HTTP server that answers as GitLab's REST API v4 does for the endpoints the report job
+// uses, so tests run the real gitbeaker client against documented behaviour, not a mock:
+//
+// - merge request notes and issue notes: list (paginated), show, create, edit, delete
+//   (docs/api/notes.md; lib/api/notes.rb, lib/api/helpers/notes_helpers.rb);
+// - GET /projects/:id/merge_requests/:iid; issues: list, show, create, edit (docs/api/issues.md);
+// - `:id` as a number or a URL-encoded `group/project` path (docs/api/rest: namespaced path encoding);
+// - offset pagination: `page`, `per_page` (default 20, at most 100) and the X-Page, X-Per-Page,
+//   X-Next-Page, X-Prev-Page, X-Total, X-Total-Pages and Link headers (docs/api/rest, Pagination);
+// - authentication by `PRIVATE-TOKEN` or `Authorization: Bearer`: without a valid token
+//   401 {"message":"401 Unauthorized"}; a read_api token writing gets 403 with the OAuth
+//   insufficient_scope body (lib/api/api_guard.rb); editing another user's note 403 {"message":"403 Forbidden"};
+// - 404 shapes: {"message":"404 Project Not Found"} for a missing or invisible project,
+//   {"message":"404 Not found"} for a missing note (ActiveRecord::RecordNotFound, lib/api/api.rb),
+//   {"error":"404 Not Found"} for an unknown route;
+// - a note body is limited to 1,000,000 characters (docs/api/notes.md), counted as Ruby counts
+//   them (code points); longer: 400 with the validation message `bad_request!` builds;
+// - faults on demand: the next N requests answer 429 (Rack::Attack's "Retry later", Retry-After,
+//   RateLimit-* headers), 500 (JSON) or 502/503 (HTML, as the proxies in front send them);
+// - a barrier that holds requests until several have arrived, to make two jobs race for real.
+// Every request is recorded for assertions.
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface FakeUser {
+  id: number;
+  username: string;
+  name: string;
+}
+
+export interface FakeNote {
+  id: number;
+  body: string;
+  author: FakeUser;
+  created_at: string;
+  updated_at: string;
+  system: boolean;
+  noteable_id: number;
+  noteable_type: "MergeRequest" | "Issue";
+  noteable_iid: number;
+  project_id: number;
+}
+
+export interface FakeMergeRequest {
+  id: number;
+  iid: number;
+  project_id: number;
+  title: string;
+  state: "opened" | "closed" | "merged";
+  source_branch: string;
+  target_branch: string;
+  notes: FakeNote[];
+}
+
+export interface FakeIssue {
+  id: number;
+  iid: number;
+  project_id: number;
+  title: string;
+  description: string | null;
+  state: "opened" | "closed";
+  labels: string[];
+  created_at: string;
+  updated_at: string;
+  notes: FakeNote[];
+}
+
+export interface FakeProject {
+  id: number;
+  path_with_namespace: string;
+  mergeRequests: Map<number, FakeMergeRequest>;
+  issues: Map<number, FakeIssue>;
+}
+
+interface FakeToken {
+  user: FakeUser;
+  scopes: ("api" | "read_api")[];
+  /** Projects the token's user can see; undefined: all. */
+  projects?: number[];
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** Raw path, as sent (URL-encoded segments stay encoded). */
+  path: string;
+  query: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  body: string;
+  status?: number;
+}
+
+export interface Fault {
+  status: 429 | 500 | 502 | 503;
+  /** Retry-After header value: seconds or an HTTP date. */
+  retryAfter?: string;
+}
+
+export interface RequestMatch {
+  method?: string;
+  /** Tested against the raw path. */
+  path?: RegExp;
+}
+
+interface PendingFault {
+  fault: Fault;
+  remaining: number;
+  match: RequestMatch;
+}
+
+interface Barrier {
+  match: RequestMatch;
+  count: number;
+  waiting: (() => void)[];
+}
+
+const MAX_NOTE_LENGTH = 1_000_000;
+const START = Date.parse("2025-01-06T09:00:00Z");
+
+export class FakeGitLab {
+  readonly requests: RecordedRequest[] = [];
+  url = "";
+  readonly #server: Server;
+  readonly #projects = new Map<number, FakeProject>();
+  readonly #tokens = new Map<string, FakeToken>();
+  #faults: PendingFault[] = [];
+  #barriers: Barrier[] = [];
+  #nextId = 1000;
+  #clock = 0;
+
+  private constructor() {
+    this.#server = createServer((request, response) => void this.#handle(request, response));
+  }
+
+  static async start(): Promise<FakeGitLab> {
+    const fake = new FakeGitLab();
+    await new Promise<void>((resolve) => fake.#server.listen(0, "127.0.0.1", resolve));
+    const { port } = fake.#server.address() as AddressInfo;
+    fake.url = `http://127.0.0.1:${port}`;
+    return fake;
+  }
+
+  /** CI_API_V4_URL for this server. */
+  get apiUrl(): string {
+    return `${this.url}/api/v4`;
+  }
+
+  async close(): Promise<void> {
+    for (const barrier of this.#barriers) barrier.waiting.splice(0).forEach((release) => release());
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  addProject(pathWithNamespace: string, id = this.#id()): FakeProject {
+    const project: FakeProject = { id, path_with_namespace: pathWithNamespace, mergeRequests: new Map(), issues: new Map() };
+    this.#projects.set(id, project);
+    return project;
+  }
+
+  addMergeRequest(project: FakeProject, iid: number, title = `Merge request ${iid}`): FakeMergeRequest {
+    const mergeRequest: FakeMergeRequest = { id: this.#id(), iid, project_id: project.id, title, state: "opened", source_branch: "feature", target_branch: "main", notes: [] };
+    project.mergeRequests.set(iid, mergeRequest);
+    return mergeRequest;
+  }
+
+  addToken(token: string, user: Partial<FakeUser> & { username: string }, options: { scopes?: ("api" | "read_api")[]; projects?: number[] } = {}): FakeUser {
+    const full: FakeUser = { id: user.id ?? this.#id(), username: user.username, name: user.name ?? user.username };
+    this.#tokens.set(token, { user: full, scopes: options.scopes ?? ["api"], ...(options.projects ? { projects: options.projects } : {}) });
+    return full;
+  }
+
+  /** Seeds a note, e.g. a person's comment or a report note written by an earlier job. */
+  addNote(project: FakeProject, mergeRequestIid: number, body: string, author: FakeUser, options: { system?: boolean } = {}): FakeNote {
+    const mergeRequest = project.mergeRequests.get(mergeRequestIid);
+    if (!mergeRequest) throw new Error(`no merge request !${mergeRequestIid}`);
+    const note = this.#newNote(body, author, "MergeRequest", mergeRequest.id, mergeRequest.iid, project.id, options.system ?? false);
+    mergeRequest.notes.push(note);
+    return note;
+  }
+
+  notesOf(project: FakeProject, mergeRequestIid: number): FakeNote[] {
+    return [...(project.mergeRequests.get(mergeRequestIid)?.notes ?? [])];
+  }
+
+  /** The next `count` requests matching `match` answer with the fault instead. */
+  failNext(count: number, fault: Fault, match: RequestMatch = {}): void {
+    this.#faults.push({ fault, remaining: count, match });
+  }
+
+  /** Holds requests matching `match` until `count` of them have arrived, then lets them all through. */
+  holdUntil(count: number, match: RequestMatch): void {
+    this.#barriers.push({ match, count, waiting: [] });
+  }
+
+  /** Every request body and URL that reached the server, for leak checks. */
+  sentText(): string {
+    return this.requests.map((request) => `${request.method} ${request.path}?${new URLSearchParams(request.query)}\n${request.body}`).join("\n");
+  }
+
+  #id(): number {
+    this.#nextId += 1;
+    return this.#nextId;
+  }
+
+  #now(): string {
+    this.#clock += 1;
+    return new Date(START + this.#clock * 1_000).toISOString();
+  }
+
+  #newNote(body: string, author: FakeUser, type: FakeNote["noteable_type"], noteableId: number, noteableIid: number, projectId: number, system: boolean): FakeNote {
+    const now = this.#now();
+    return { id: this.#id(), body, author, created_at: now, updated_at: now, system, noteable_id: noteableId, noteable_type: type, noteable_iid: noteableIid, project_id: projectId };
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? "/", this.url);
+    const body = await readBody(request);
+    const recorded: RecordedRequest = { method: request.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), headers: request.headers, body };
+    this.requests.push(recorded);
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      recorded.status = status;
+      if (payload === undefined) {
+        response.writeHead(status, headers).end();
+        return;
+      }
+      const text = typeof payload === "string" ? payload : JSON.stringify(payload);
+      response.writeHead(status, { "content-type": typeof payload === "string" ? (headers["content-type"] ?? "text/plain") : "application/json", ...headers }).end(text);
+    };
+
+    await this.#passBarriers(recorded);
+    const fault = this.#takeFault(recorded);
+    if (fault) return sendFault(fault, send);
+
+    try {
+      this.#route(recorded, url, send);
+    } catch (error) {
+      send(500, { message: `500 Internal Server Error (fake: ${(error as Error).message})` });
+    }
+  }
+
+  async #passBarriers(request: RecordedRequest): Promise<void> {
+    const barrier = this.#barriers.find((candidate) => matches(candidate.match, request) && candidate.count > 0);
+    if (!barrier) return;
+    await new Promise<void>((resolve) => {
+      barrier.waiting.push(resolve);
+      if (barrier.waiting.length >= barrier.count) {
+        barrier.count = 0;
+        barrier.waiting.splice(0).forEach((release) => release());
+      }
+    });
+  }
+
+  #takeFault(request: RecordedRequest): Fault | undefined {
+    const pending = this.#faults.find((candidate) => candidate.remaining > 0 && matches(candidate.match, request));
+    if (!pending) return undefined;
+    pending.remaining -= 1;
+    this.#faults = this.#faults.filter((candidate) => candidate.remaining > 0);
+    return pending.fault;
+  }
+
+  #route(request: RecordedRequest, url: URL, send: Send): void {
+    if (!request.path.startsWith("/api/v4/")) return send(404, { error: "404 Not Found" });
+    const segments = request.path.slice("/api/v4/".length).split("/").map(decodeURIComponent);
+    const token = this.#authenticate(request.headers);
+    if (!token) return send(401, { message: "401 Unauthorized" });
+    const writing = request.method !== "GET" && request.method !== "HEAD";
+    if (writing && !token.scopes.includes("api")) {
+      return send(403, { error: "insufficient_scope", error_description: "The request requires higher privileges than provided by the access token.", scope: "api" });
+    }
+
+    const [resource, projectRef, kind, iidText, sub, noteText, ...rest] = segments;
+    if (resource !== "projects" || projectRef === undefined || rest.length > 0) return send(404, { error: "404 Not Found" });
+    const project = this.#findProject(projectRef);
+    if (!project || (token.projects && !token.projects.includes(project.id))) return send(404, { message: "404 Project Not Found" });
+    const params = { ...request.query, ...parseParams(request) };
+
+    if (kind === "merge_requests" && iidText !== undefined) {
+      const mergeRequest = project.mergeRequests.get(Number(iidText));
+      if (!mergeRequest) return send(404, { message: sub === "notes" ? "404 MergeRequest Not Found" : "404 Merge Request Not Found" });
+      if (sub === undefined && request.method === "GET") return send(200, this.#mergeRequestJson(project, mergeRequest));
+      if (sub === "notes") return this.#notes(request, url, params, send, token.user, mergeRequest.notes, (body) => this.#newNote(body, token.user, "MergeRequest", mergeRequest.id, mergeRequest.iid, project.id, false), noteText);
+      return send(404, { error: "404 Not Found" });
+    }
+
+    if (kind === "issues") {
+      if (iidText === undefined) {
+        if (request.method === "GET") return this.#paginate(url, [...project.issues.values()].filter((issue) => issueMatches(issue, params)).sort((a, b) => b.id - a.id), send, (issue) => this.#issueJson(project, issue));
+        if (request.method === "POST") {
+          const title = params["title"];
+          if (typeof title !== "string") return send(400, { error: "title is missing" });
+          const iid = Math.max(0, ...project.issues.keys()) + 1;
+          const now = this.#now();
+          const issue: FakeIssue = { id: this.#id(), iid, project_id: project.id, title, description: stringOr(params["description"], null), state: "opened", labels: labelsOf(params["labels"]), created_at: now, updated_at: now, notes: [] };
+          project.issues.set(iid, issue);
+          return send(201, this.#issueJson(project, issue));
+        }
+        return send(405, { message: "405 Method Not Allowed" });
+      }
+      const issue = project.issues.get(Number(iidText));
+      if (!issue) return send(404, { message: "404 Issue Not Found" });
+      if (sub === undefined) {
+        if (request.method === "GET") return send(200, this.#issueJson(project, issue));
+        if (request.method === "PUT") {
+          if (typeof params["title"] === "string") issue.title = params["title"];
+          if (typeof params["description"] === "string") issue.description = params["description"];
+          if (params["labels"] !== undefined) issue.labels = labelsOf(params["labels"]);
+          if (params["add_labels"] !== undefined) issue.labels = [...new Set([...issue.labels, ...labelsOf(params["add_labels"])])];
+          if (params["remove_labels"] !== undefined) issue.labels = issue.labels.filter((label) => !labelsOf(params["remove_labels"]).includes(label));
+          if (params["state_event"] === "close") issue.state = "closed";
+          if (params["state_event"] === "reopen") issue.state = "opened";
+          issue.updated_at = this.#now();
+          return send(200, this.#issueJson(project, issue));
+        }
+        return send(405, { message: "405 Method Not Allowed" });
+      }
+      if (sub === "notes") return this.#notes(request, url, params, send, token.user, issue.notes, (body) => this.#newNote(body, token.user, "Issue", issue.id, issue.iid, project.id, false), noteText);
+    }
+    return send(404, { error: "404 Not Found" });
+  }
+
+  #notes(request: RecordedRequest, url: URL, params: Params, send: Send, user: FakeUser, notes: FakeNote[], create: (body: string) => FakeNote, noteText: string | undefined): void {
+    if (noteText === undefined) {
+      if (request.method === "GET") {
+        const orderBy = params["order_by"] === "updated_at" ? "updated_at" : "created_at";
+        const direction = params["sort"] === "asc" ? 1 : -1;
+        // created_at is ordered by id, as GitLab's order_options_with_tie_breaker does.
+        const sorted = [...notes].sort((a, b) => direction * (orderBy === "updated_at" ? a.updated_at.localeCompare(b.updated_at) || a.id - b.id : a.id - b.id));
+        return this.#paginate(url, sorted, send, noteJson);
+      }
+      if (request.method === "POST") {
+        const body = params["body"];
+        if (typeof body !== "string") return send(400, { error: "body is missing" });
+        const invalid = validateNoteBody(body);
+        if (invalid) return send(400, { message: invalid });
+        const note = create(body);
+        notes.push(note);
+        return send(201, noteJson(note));
+      }
+      return send(405, { message: "405 Method Not Allowed" });
+    }
+    const note = notes.find((candidate) => candidate.id === Number(noteText));
+    if (!note) return send(404, { message: "404 Not found" });
+    if (request.method === "GET") return send(200, noteJson(note));
+    // admin_note: only the author may edit or delete a note (maintainers are not modelled); never a system note.
+    if (note.system || note.author.id !== user.id) return send(403, { message: "403 Forbidden" });
+    if (request.method === "PUT") {
+      const body = params["body"];
+      if (body !== undefined && (typeof body !== "string" || body === "")) return send(400, { error: "body is empty" });
+      if (typeof body === "string") {
+        const invalid = validateNoteBody(body);
+        if (invalid) return send(400, { message: invalid });
+        note.body = body;
+        note.updated_at = this.#now();
+      }
+      return send(200, noteJson(note));
+    }
+    if (request.method === "DELETE") {
+      notes.splice(notes.indexOf(note), 1);
+      return send(204, undefined);
+    }
+    return send(405, { message: "405 Method Not Allowed" });
+  }
+
+  #paginate<T>(url: URL, items: readonly T[], send: Send, toJson: (item: T) => unknown): void {
+    const perPage = clamp(Number(url.searchParams.get("per_page") ?? 20) || 20, 1, 100);
+    const page = Math.max(1, Math.trunc(Number(url.searchParams.get("page") ?? 1) || 1));
+    const totalPages = Math.max(1, Math.ceil(items.length / perPage));
+    const slice = items.slice((page - 1) * perPage, page * perPage);
+    const link = (target: number, rel: string) => {
+      const query = new URLSearchParams(url.searchParams);
+      query.set("page", String(target));
+      query.set("per_page", String(perPage));
+      return `<${this.url}${url.pathname}?${query}>; rel="${rel}"`;
+    };
+    const links = [page > 1 ? link(page - 1, "prev") : "", page < totalPages ? link(page + 1, "next") : "", link(1, "first"), link(totalPages, "last")].filter(Boolean);
+    send(200, slice.map(toJson), {
+      "x-page": String(page),
+      "x-per-page": String(perPage),
+      "x-next-page": page < totalPages ? String(page + 1) : "",
+      "x-prev-page": page > 1 ? String(page - 1) : "",
+      "x-total": String(items.length),
+      "x-total-pages": String(totalPages),
+      link: links.join(", "),
+    });
+  }
+
+  #authenticate(headers: IncomingHttpHeaders): FakeToken | undefined {
+    const privateToken = headers["private-token"];
+    const bearer = /^Bearer (.+)$/i.exec(headers["authorization"] ?? "")?.[1];
+    const value = (Array.isArray(privateToken) ? privateToken[0] : privateToken) ?? bearer;
+    return value ? this.#tokens.get(value) : undefined;
+  }
+
+  #findProject(reference: string): FakeProject | undefined {
+    if (/^\d+$/.test(reference)) return this.#projects.get(Number(reference));
+    return [...this.#projects.values()].find((project) => project.path_with_namespace === reference);
+  }
+
+  #mergeRequestJson(project: FakeProject, mergeRequest: FakeMergeRequest): Record<string, unknown> {
+    return {
+      id: mergeRequest.id,
+      iid: mergeRequest.iid,
+      project_id: project.id,
+      title: mergeRequest.title,
+      state: mergeRequest.state,
+      source_branch: mergeRequest.source_branch,
+      target_branch: mergeRequest.target_branch,
+      user_notes_count: mergeRequest.notes.filter((note) => !note.system).length,
+      web_url: `${this.url}/${project.path_with_namespace}/-/merge_requests/${mergeRequest.iid}`,
+    };
+  }
+
+  #issueJson(project: FakeProject, issue: FakeIssue): Record<string, unknown> {
+    return {
+      id: issue.id,
+      iid: issue.iid,
+      project_id: project.id,
+      title: issue.title,
+      description: issue.description,
+      state: issue.state,
+      labels: issue.labels,
+      created_at: issue.created_at,
+      updated_at: issue.updated_at,
+      user_notes_count: issue.notes.length,
+      web_url: `${this.url}/${project.path_with_namespace}/-/issues/${issue.iid}`,
+    };
+  }
+}
+
+type Params = Record<string, unknown>;
+type Send = (status: number, payload: unknown, headers?: Record<string, string>) => void;
+
+function noteJson(note: FakeNote): Record<string, unknown> {
+  return {
+    id: note.id,
+    type: null,
+    body: note.body,
+    attachment: null,
+    author: { id: note.author.id, username: note.author.username, name: note.author.name, state: "active" },
+    created_at: note.created_at,
+    updated_at: note.updated_at,
+    system: note.system,
+    noteable_id: note.noteable_id,
+    noteable_type: note.noteable_type,
+    project_id: note.project_id,
+    noteable_iid: note.noteable_iid,
+    resolvable: false,
+    confidential: false,
+    internal: false,
+    imported: false,
+    imported_from: "none",
+  };
+}
+
+/** The Note model's length validation, as `bad_request!("Note #{note.errors.messages}")` reports it. */
+function validateNoteBody(body: string): string | undefined {
+  const length = [...body].length;
+  if (length <= MAX_NOTE_LENGTH) return undefined;
+  return `400 Bad request - Note {:note=>["is too long (maximum is ${MAX_NOTE_LENGTH} characters)"]}`;
+}
+
+function sendFault(fault: Fault, send: Send): void {
+  const retryAfter: Record<string, string> = fault.retryAfter !== undefined ? { "retry-after": fault.retryAfter } : {};
+  if (fault.status === 429) {
+    // Rack::Attack's throttled response (lib/gitlab/rack_attack.rb).
+    const reset = Math.floor(Date.now() / 1000) + 60;
+    return send(429, "Retry later\n", {
+      "content-type": "text/plain",
+      "ratelimit-name": "throttle_authenticated_api",
+      "ratelimit-limit": "2000",
+      "ratelimit-observed": "2001",
+      "ratelimit-remaining": "0",
+      "ratelimit-reset": String(reset),
+      "ratelimit-resettime": new Date(reset * 1000).toUTCString(),
+      ...retryAfter,
+    });
+  }
+  if (fault.status === 500) return send(500, { message: "500 Internal Server Error" }, retryAfter);
+  const title = fault.status === 502 ? "502 Bad Gateway" : "503 Service Unavailable";
+  return send(fault.status, `<!DOCTYPE html>\n<html><head><title>${title}</title></head><body><h1>${title}</h1><p>Whoops, GitLab is taking too much time to respond.</p></body></html>\n`, {
+    "content-type": "text/html; charset=utf-8",
+    ...retryAfter,
+  });
+}
+
+function matches(match: RequestMatch, request: RecordedRequest): boolean {
+  return (match.method === undefined || match.method === request.method) && (match.path === undefined || match.path.test(request.path));
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function parseParams(request: RecordedRequest): Params {
+  if (!request.body) return {};
+  const type = String(request.headers["content-type"] ?? "");
+  if (type.includes("application/json")) {
+    const parsed = JSON.parse(request.body) as unknown;
+    return typeof parsed === "object" && parsed !== null ? (parsed as Params) : {};
+  }
+  if (type.includes("application/x-www-form-urlencoded")) return Object.fromEntries(new URLSearchParams(request.body));
+  return {};
+}
+
+function issueMatches(issue: FakeIssue, params: Params): boolean {
+  const state = params["state"];
+  if ((state === "opened" || state === "closed") && issue.state !== state) return false;
+  const labels = params["labels"] !== undefined ? labelsOf(params["labels"]) : [];
+  if (!labels.every((label) => issue.labels.includes(label))) return false;
+  const search = params["search"];
+  if (typeof search === "string" && search !== "" && !`${issue.title}\n${issue.description ?? ""}`.includes(search)) return false;
+  return true;
+}
+
+function labelsOf(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  if (typeof value === "string") return value.split(",").map((label) => label.trim()).filter(Boolean);
+  return [];
+}
+
+function stringOr<T>(value: unknown, fallback: T): string | T {
+  return typeof value === "string" ? value : fallback;
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, Math.trunc(value)));
+}

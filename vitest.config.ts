@@ -6,5 +6,12 @@ export default defineConfig({
     // Integration tests run real kustomize/kubeconform/sops binaries; give them room on 2 cores.
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // *.cluster.test.ts run against one real local kube-apiserver (test/cluster/global-setup.ts),
+    // started only when a run includes such a file.
+    projects: [
+      { extends: true, test: { name: "unit", exclude: ["**/node_modules/**", "test/**/*.cluster.test.ts"] } },
+      // Not `extends: true`: that would merge the root `include` into this one (arrays concatenate).
+      { test: { name: "cluster", include: ["test/**/*.cluster.test.ts"], globalSetup: ["test/cluster/global-setup.ts"], testTimeout: 60_000, hookTimeout: 120_000 } },
+    ],
   },
 });

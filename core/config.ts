@@ -33,6 +33,10 @@ export interface GitopsCiConfig {
   crdsProvidedBy: Record<string, string[]>;
   /** Extra kubeconform schema locations (folders or templates), relative to the repository. */
   schemaLocations: string[];
+  /** Name and namespace of the Flux Kustomization of each overlay, when the repository has no such objects (diff, drift). */
+  kustomizationNaming?: { name: string; namespace: string };
+  /** `gitops-ci promote`: promotion order (the default --from), and field patterns to promote or never promote. */
+  promote: { order: string[]; paths: string[]; exclude: string[] };
 }
 
 const configSchema = {
@@ -89,6 +93,23 @@ const configSchema = {
       type: "object",
       additionalProperties: false,
       properties: { locations: { type: "array", items: { type: "string" } } },
+    },
+    flux: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        kustomizationName: { type: "string", minLength: 1 },
+        kustomizationNamespace: { type: "string", minLength: 1 },
+      },
+    },
+    promote: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        order: { type: "array", items: { type: "string", minLength: 1 }, uniqueItems: true },
+        paths: { type: "array", items: { type: "string", minLength: 1 } },
+        exclude: { type: "array", items: { type: "string", minLength: 1 } },
+      },
     },
   },
 } as const;
@@ -158,6 +179,8 @@ interface RawConfig {
   rules?: Record<string, RuleSetting>;
   crds?: { preinstalled?: string[]; providedBy?: Record<string, string[]> };
   schemas?: { locations?: string[] };
+  flux?: { kustomizationName?: string; kustomizationNamespace?: string };
+  promote?: { order?: string[]; paths?: string[]; exclude?: string[] };
 }
 
 function normalizeConfig(raw: RawConfig, file: string): GitopsCiConfig {
@@ -183,6 +206,10 @@ function normalizeConfig(raw: RawConfig, file: string): GitopsCiConfig {
     preinstalledCrds: raw.crds?.preinstalled ?? [],
     crdsProvidedBy: raw.crds?.providedBy ?? {},
     schemaLocations: raw.schemas?.locations ?? [],
+    ...(raw.flux
+      ? { kustomizationNaming: { name: raw.flux.kustomizationName ?? "{layer}", namespace: raw.flux.kustomizationNamespace ?? "flux-system" } }
+      : {}),
+    promote: { order: raw.promote?.order ?? [], paths: raw.promote?.paths ?? [], exclude: raw.promote?.exclude ?? [] },
   };
 }
 

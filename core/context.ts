@@ -1,4 +1,5 @@
 // What every task receives instead of reaching for globals: env, cwd, output, the process runner.
+import type { KubernetesClientFactory } from "./kubernetes/client.ts";
 import { createOutput, type Output, type WritableLike } from "./output.ts";
 import { createProcessRunner, type ProcessRunner } from "./process-runner.ts";
 import { Redactor } from "./redaction.ts";
@@ -13,6 +14,8 @@ export interface TaskContext {
   runner: ProcessRunner;
   /** Upper bound on concurrent subprocesses. */
   concurrency: number;
+  /** Opens a Kubernetes API client (diff, drift); tests pass fakes. Default: createKubernetesClient. */
+  kubernetes?: KubernetesClientFactory;
 }
 
 export interface ContextOptions {

@@ -1,0 +1,165 @@
+// The merge request pipeline end to end: gitlab-ci-local runs the component's jobs for real in
+// shell mode on a copy of examples/layout-a, each job in its own copy of the repository
+// (--shell-isolation) and nothing copied back into it (--no-artifacts-to-source), so a job sees
+// another job's files only through `needs` and artifacts, as on a GitLab runner.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { CASES_DIR, jobEvents, makePipelineRepo, type JobEvent } from "./gitlab-ci-local.ts";
+
+const TIMEOUT = 300_000;
+const LAYERS = ["controllers", "configs", "apps"] as const;
+const ENVIRONMENTS = ["staging", "prod"] as const;
+const SHELL = ["--force-shell-executor", "--shell-isolation", "--no-artifacts-to-source"];
+const MERGE_REQUEST = ["--variable", "CI_PIPELINE_SOURCE=merge_request_event"];
+const BROKEN_OVERLAY = "gitops/flux/infrastructure/controllers/overlays/prod/kustomization.yaml";
+
+const staticJob = (layer: string, env: string) => `gitops-ci:${layer}: [${env}]`;
+const indexOf = (events: JobEvent[], job: string, event: JobEvent["event"]) => events.findIndex((entry) => entry.job === job && entry.event === event);
+
+function expectLayerOrder(events: JobEvent[], jobName: (layer: string, env: string) => string, env: string) {
+  for (let i = 1; i < LAYERS.length; i++) {
+    const before = indexOf(events, jobName(LAYERS[i - 1]!, env), "finish");
+    const after = indexOf(events, jobName(LAYERS[i]!, env), "start");
+    expect(before, `${jobName(LAYERS[i - 1]!, env)} finished`).toBeGreaterThanOrEqual(0);
+    expect(after, `${jobName(LAYERS[i]!, env)} started after it`).toBeGreaterThan(before);
+  }
+}
+
+const reportJsons = (files: string[]) => files.filter((file) => path.posix.basename(file) === "report.json" && file.startsWith("gitops-ci-reports/")).sort();
+
+describe("merge request pipeline (mode static) on examples/layout-a", () => {
+  it("runs the layers in order per environment and hands every job's reports to the report job", { timeout: TIMEOUT }, async () => {
+    const repo = await makePipelineRepo({ fleet: "examples/layout-a", pipelineFile: path.join(CASES_DIR, "merge-request", ".gitlab-ci.yml") });
+    const result = await repo.run([...SHELL, ...MERGE_REQUEST]);
+    expect(result.exitCode, result.output).toBe(0);
+
+    const events = jobEvents(result.output);
+    for (const env of ENVIRONMENTS) expectLayerOrder(events, staticJob, env);
+    const lastCheck = Math.max(...ENVIRONMENTS.flatMap((env) => LAYERS.map((layer) => indexOf(events, staticJob(layer, env), "finish"))));
+    expect(indexOf(events, "gitops-ci:report", "start")).toBeGreaterThan(lastCheck);
+    expect(events.filter((event) => event.failed)).toEqual([]);
+
+    // Each check job publishes its own overlay's reports, and only those.
+    expect(reportJsons(await repo.artifactsOf(staticJob("configs", "prod")))).toEqual(["gitops-ci-reports/prod/configs/report.json"]);
+    expect(await repo.artifactsOf(staticJob("configs", "prod"))).toContain("gitops-ci-reports/prod/configs/junit.xml");
+
+    // The report job received all six through `needs`, and its note covers all six overlays.
+    const reportFiles = await repo.artifactsOf("gitops-ci:report");
+    expect(reportJsons(reportFiles)).toEqual(ENVIRONMENTS.flatMap((env) => LAYERS.map((layer) => `gitops-ci-reports/${env}/${layer}/report.json`)).sort());
+    expect(result.output).toMatch(/gitops-ci:report\s+> reports of 6 jobs:/);
+    const note = await repo.readArtifact("gitops-ci:report", "gitops-ci-note.md");
+    for (const env of ENVIRONMENTS) for (const layer of LAYERS) expect(note).toContain(`| ${layer} | ${env} |`);
+    expect(reportFiles).toContain("gitops-ci-report/merge-request-note.md");
+  });
+
+  it("stops the configs and apps jobs of the environment whose controllers fail, and the report still sees every report", { timeout: TIMEOUT }, async () => {
+    const repo = await makePipelineRepo({ fleet: "examples/layout-a", pipelineFile: path.join(CASES_DIR, "merge-request", ".gitlab-ci.yml") });
+    const base = await repo.git("rev-parse", "HEAD");
+    await repo.git("checkout", "-q", "-b", "break-prod-controllers");
+    const file = path.join(repo.root, BROKEN_OVERLAY);
+    await writeFile(file, (await readFile(file, "utf8")).replace("  - lb-ip-pool.yaml\n", "  - lb-ip-pool.yaml\n  - missing-file.yaml\n"));
+    await repo.git("commit", "-qam", "refer to a file that does not exist");
+
+    // changed-only: the merge base is what GitLab passes as CI_MERGE_REQUEST_DIFF_BASE_SHA.
+    const variables = [...MERGE_REQUEST, "--variable", `CI_MERGE_REQUEST_DIFF_BASE_SHA=${base}`];
+    const result = await repo.run([...SHELL, ...variables]);
+    expect(result.exitCode, result.output).not.toBe(0);
+
+    const events = jobEvents(result.output);
+    expect(events.find((event) => event.job === staticJob("controllers", "prod") && event.event === "finish")?.failed).toBe(true);
+    for (const layer of ["configs", "apps"]) expect(indexOf(events, staticJob(layer, "prod"), "start"), `${layer} of prod must not start`).toBe(-1);
+    expectLayerOrder(events, staticJob, "staging");
+    expect(events.filter((event) => event.failed).map((event) => event.job)).toEqual([staticJob("controllers", "prod")]);
+    expect(result.output).toContain("render/missing-base");
+
+    // GitLab then runs the `when: always` report job. gitlab-ci-local never starts a job that waits,
+    // through its needs, on jobs that were not started (configs and apps of prod), so run it as
+    // GitLab would next: alone, with the artifacts the pipeline left.
+    const report = await repo.run([...SHELL, ...variables, "gitops-ci:report"]);
+    expect(report.exitCode, report.output).toBe(0);
+    expect(reportJsons(await repo.artifactsOf("gitops-ci:report"))).toEqual([
+      "gitops-ci-reports/prod/controllers/report.json",
+      "gitops-ci-reports/staging/apps/report.json",
+      "gitops-ci-reports/staging/configs/report.json",
+      "gitops-ci-reports/staging/controllers/report.json",
+    ]);
+    const note = await repo.readArtifact("gitops-ci:report", "gitops-ci-note.md");
+    expect(note).toContain("| controllers | prod |");
+    expect(note).toContain("render/missing-base");
+    // Only the changed overlay was checked: the staging jobs ran and found it unchanged.
+    expect(note).not.toContain("| controllers | staging |");
+  });
+});
+
+describe("merge request pipeline (mode generated) on examples/layout-a", () => {
+  it("generates the child pipeline, runs it, and the parent's report job collects its reports through the API", { timeout: TIMEOUT }, async () => {
+    // 1. The parent's generator job.
+    const parent = await makePipelineRepo({ fleet: "examples/layout-a", pipelineFile: path.join(CASES_DIR, "generated", ".gitlab-ci.yml") });
+    const plan = await parent.run([...SHELL, ...MERGE_REQUEST, "gitops-ci:plan"]);
+    expect(plan.exitCode, plan.output).toBe(0);
+    const childYaml = await parent.readArtifact("gitops-ci:plan", "gitops-ci-child.yml");
+
+    // 2. The child pipeline, as GitLab would run it from the generator's artifact.
+    const child = await makePipelineRepo({ fleet: "examples/layout-a", pipelineText: childYaml });
+    const childRun = await child.run([...SHELL]);
+    expect(childRun.exitCode, childRun.output).toBe(0);
+    const childEvents = jobEvents(childRun.output);
+    for (const env of ENVIRONMENTS) expectLayerOrder(childEvents, (layer, e) => `gitops-ci:${e}:${layer}`, env);
+    const aggregateFiles = await child.artifactsOf("gitops-ci:aggregate");
+    expect(reportJsons(aggregateFiles)).toHaveLength(6);
+
+    // 3. The parent's report job, against a local server answering as GitLab's API would for this
+    //    parent pipeline: its trigger job, the child's jobs, and the aggregation job's artifacts.
+    const aggregateDir = path.join(child.root, ".gitlab-ci-local", "artifacts", (await readdir(path.join(child.root, ".gitlab-ci-local", "artifacts"))).find((dir) => dir.includes("aggregate"))!);
+    const apiUrl = await serveChildPipeline(aggregateDir);
+    const report = await parent.run([
+      ...SHELL,
+      ...MERGE_REQUEST,
+      "--variable",
+      `CI_API_V4_URL=${apiUrl}`,
+      "--variable",
+      "GITOPS_CI_GITLAB_TOKEN=glpat-test-token-0123456789",
+      "gitops-ci:report:children",
+    ]);
+    expect(report.exitCode, report.output).toBe(0);
+    expect(report.output).toContain("reports of 6 of 6 check jobs from gitops-ci:aggregate");
+    const collected = await parent.artifactsOf("gitops-ci:report:children");
+    // What the parent publishes as artifacts:reports for the merge request widget.
+    expect(collected.filter((file) => file.endsWith("/junit.xml"))).toHaveLength(6);
+    expect(collected.filter((file) => file.endsWith("/gl-code-quality-report.json"))).toHaveLength(6);
+    const note = await parent.readArtifact("gitops-ci:report:children", "gitops-ci-note.md");
+    for (const env of ENVIRONMENTS) for (const layer of LAYERS) expect(note).toContain(`| ${layer} | ${env} |`);
+    expect(note).not.toContain("glpat-test-token");
+  });
+});
+
+/** GitLab's API for one parent pipeline whose trigger job started child pipeline 2 (see tasks/pipeline/collect-child-reports.ts). */
+async function serveChildPipeline(aggregateArtifacts: string): Promise<string> {
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? "/", "http://localhost");
+    const send = (status: number, body: string, type = "application/json") => {
+      response.writeHead(status, { "content-type": type });
+      response.end(body);
+    };
+    if (request.headers["private-token"] !== "glpat-test-token-0123456789") return send(401, '{"message":"401 Unauthorized"}');
+    if (/\/pipelines\/\d+\/bridges$/.test(url.pathname)) return send(200, JSON.stringify([{ id: 11, name: "gitops-ci:checks", status: "success", downstream_pipeline: { id: 2 } }]));
+    if (/\/pipelines\/2\/jobs$/.test(url.pathname)) return send(200, url.searchParams.get("page") === "1" ? JSON.stringify([{ id: 77, name: "gitops-ci:aggregate", status: "success" }]) : "[]");
+    const artifact = /\/jobs\/77\/artifacts\/(.+)$/.exec(url.pathname);
+    if (artifact) {
+      const file = path.join(aggregateArtifacts, ...decodeURIComponent(artifact[1]!).split("/"));
+      if (!file.startsWith(aggregateArtifacts)) return send(404, '{"message":"404 Not Found"}');
+      readFile(file).then(
+        (content) => send(200, content.toString("utf8"), "application/octet-stream"),
+        () => send(404, '{"message":"404 Not Found"}'),
+      );
+      return;
+    }
+    send(404, '{"error":"404 Not Found"}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v4`;
+}

@@ -1,0 +1,142 @@
+// Every pipeline file against GitLab's CI schema (the one gitlab-ci-local vendors, with GitLab's
+// rules for component inputs), and the jobs each kind of pipeline gets. One folder per case under
+// cases/: its .gitlab-ci.yml includes the component from this checkout; a case with an
+// expected-error.txt must fail validation with that message.
+import { existsSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../../core/toolchain.ts";
+import { CASES_DIR, makePipelineRepo, parseListJson, type ListedJob } from "./gitlab-ci-local.ts";
+
+const TIMEOUT = 120_000;
+const cases = (await readdir(CASES_DIR, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+
+async function listJobs(caseName: string, variables: Record<string, string>): Promise<ListedJob[]> {
+  const repo = await makePipelineRepo({ pipelineFile: path.join(CASES_DIR, caseName, ".gitlab-ci.yml") });
+  const result = await repo.run(["--list-json", ...Object.entries(variables).flatMap(([key, value]) => ["--variable", `${key}=${value}`])]);
+  expect(result.exitCode, result.output).toBe(0);
+  return parseListJson(result.stdout);
+}
+
+describe("pipeline files validate against GitLab's CI schema", () => {
+  it("has valid and invalid cases", () => {
+    expect(cases).toEqual(expect.arrayContaining(["merge-request", "generated", "invalid-job"]));
+  });
+
+  for (const caseName of cases) {
+    const expectedErrorFile = path.join(CASES_DIR, caseName, "expected-error.txt");
+    const invalid = existsSync(expectedErrorFile);
+    it(`${caseName}: ${invalid ? "is rejected" : "is valid"}`, { timeout: TIMEOUT }, async () => {
+      const repo = await makePipelineRepo({ pipelineFile: path.join(CASES_DIR, caseName, ".gitlab-ci.yml") });
+      const result = await repo.run(["--preview"]);
+      if (invalid) {
+        expect(result.exitCode, result.output).not.toBe(0);
+        expect(result.output).toContain((await readFile(expectedErrorFile, "utf8")).trim());
+      } else {
+        expect(result.exitCode, result.output).toBe(0);
+        expect(result.output).toContain("json schema validated");
+        // Every input was interpolated.
+        expect(result.stdout).not.toContain("$[[ inputs.");
+      }
+    });
+  }
+
+  it("this project's .gitlab-ci.yml is valid and releases only on version tags", { timeout: TIMEOUT }, async () => {
+    const repo = await makePipelineRepo({ pipelineFile: path.join(PROJECT_ROOT, ".gitlab-ci.yml") });
+    const preview = await repo.run(["--preview"]);
+    expect(preview.exitCode, preview.output).toBe(0);
+
+    const onBranch = parseListJson((await repo.run(["--list-json"])).stdout).map((job) => job.name);
+    expect(onBranch).toEqual(["lint", "test", "build:image"]);
+    const onTag = parseListJson((await repo.run(["--list-json", "--variable", "CI_COMMIT_TAG=1.2.3"])).stdout);
+    expect(onTag.map((job) => job.name)).toEqual(["lint", "test", "build:image", "release"]);
+    expect(onTag.find((job) => job.name === "release")!.needs!.map((need) => need.job)).toEqual(["lint", "test", "build:image"]);
+    const onOtherTag = parseListJson((await repo.run(["--list-json", "--variable", "CI_COMMIT_TAG=nightly"])).stdout);
+    expect(onOtherTag.map((job) => job.name)).not.toContain("release");
+  });
+
+  it("the child pipeline `gitops-ci pipeline --from-plan` writes for examples/layout-a is valid", { timeout: TIMEOUT }, async () => {
+    const repo = await makePipelineRepo({ fleet: "examples/layout-a", pipelineFile: path.join(CASES_DIR, "generated", ".gitlab-ci.yml") });
+    const { execFileSync } = await import("node:child_process");
+    execFileSync(path.join(PROJECT_ROOT, "node_modules", ".bin", "node"), [path.join(PROJECT_ROOT, "bin", "gitops-ci.ts"), "pipeline", "--from-plan", ".", "--out", ".gitlab-ci.yml", "--image", "registry.example.com/gitops-ci:test"], {
+      cwd: repo.root,
+      stdio: "pipe",
+    });
+    await repo.git("commit", "-qam", "child pipeline");
+    const result = await repo.run(["--list-json"]);
+    expect(result.exitCode, result.output).toBe(0);
+    const jobs = parseListJson(result.stdout);
+    expect(jobs.map((job) => job.name)).toEqual([
+      "gitops-ci:prod:controllers",
+      "gitops-ci:prod:configs",
+      "gitops-ci:prod:apps",
+      "gitops-ci:staging:controllers",
+      "gitops-ci:staging:configs",
+      "gitops-ci:staging:apps",
+      "gitops-ci:aggregate",
+    ]);
+    expect(jobs.find((job) => job.name === "gitops-ci:aggregate")).toMatchObject({ when: "always", stage: "gitops-ci-aggregate" });
+  });
+});
+
+describe("the component's jobs in each kind of pipeline", () => {
+  const needsOf = (jobs: ListedJob[], name: string) =>
+    jobs.find((job) => job.name === name)!.needs!.map((need) => `${need.job}${need.parallel ? ` ${JSON.stringify(need.parallel.matrix)}` : ""}`);
+
+  it("merge request, static: one job per layer × environment, each needing the layer before it in its own environment", { timeout: TIMEOUT }, async () => {
+    const jobs = await listJobs("merge-request", { CI_PIPELINE_SOURCE: "merge_request_event" });
+    expect(jobs.map((job) => job.name)).toEqual([
+      "gitops-ci:controllers: [staging]",
+      "gitops-ci:controllers: [prod]",
+      "gitops-ci:configs: [staging]",
+      "gitops-ci:configs: [prod]",
+      "gitops-ci:apps: [staging]",
+      "gitops-ci:apps: [prod]",
+      "gitops-ci:report",
+    ]);
+    expect(needsOf(jobs, "gitops-ci:controllers: [prod]")).toEqual([]);
+    expect(needsOf(jobs, "gitops-ci:configs: [prod]")).toEqual(['gitops-ci:controllers [{"GITOPS_CI_ENV":["prod"]}]']);
+    expect(needsOf(jobs, "gitops-ci:apps: [staging]")).toEqual(['gitops-ci:configs [{"GITOPS_CI_ENV":["staging"]}]']);
+    // gitops-ci:diff is an optional need: those jobs exist only with the diff input.
+    expect(needsOf(jobs, "gitops-ci:report")).toEqual(["gitops-ci:controllers", "gitops-ci:configs", "gitops-ci:apps", "gitops-ci:diff"]);
+    expect(jobs.find((job) => job.name === "gitops-ci:report")!.when).toBe("always");
+  });
+
+  it("merge request, generated: the generator, the trigger of its child pipeline, and the report that collects it", { timeout: TIMEOUT }, async () => {
+    const jobs = await listJobs("generated", { CI_PIPELINE_SOURCE: "merge_request_event" });
+    expect(jobs.map((job) => job.name)).toEqual(["gitops-ci:plan", "gitops-ci:checks", "gitops-ci:report:children"]);
+    expect(needsOf(jobs, "gitops-ci:checks")).toEqual(["gitops-ci:plan"]);
+    expect(needsOf(jobs, "gitops-ci:report:children")).toEqual(["gitops-ci:plan", "gitops-ci:checks", "gitops-ci:diff"]);
+    expect(jobs.find((job) => job.name === "gitops-ci:report:children")!.when).toBe("always");
+  });
+
+  it("schedule: drift per environment and nothing else", { timeout: TIMEOUT }, async () => {
+    const jobs = await listJobs("merge-request", { CI_PIPELINE_SOURCE: "schedule" });
+    expect(jobs.map((job) => job.name)).toEqual(["gitops-ci:drift: [staging]", "gitops-ci:drift: [prod]"]);
+  });
+
+  it("default branch: the checks, and a manual promote job per environment that does not block the pipeline", { timeout: TIMEOUT }, async () => {
+    const jobs = await listJobs("merge-request", { CI_PIPELINE_SOURCE: "push" });
+    const promote = jobs.filter((job) => job.name.startsWith("gitops-ci:promote"));
+    expect(promote.map((job) => [job.name, job.stage, job.when, job.allow_failure])).toEqual([
+      ["gitops-ci:promote: [staging]", "deploy", "manual", true],
+      ["gitops-ci:promote: [prod]", "deploy", "manual", true],
+    ]);
+    expect(jobs.map((job) => job.name)).toContain("gitops-ci:report");
+    const preview = await (await makePipelineRepo({ pipelineFile: path.join(CASES_DIR, "merge-request", ".gitlab-ci.yml") })).run(["--preview"]);
+    // One resource group per environment: two promotions of one environment never overlap.
+    expect(preview.stdout).toContain("resource_group: gitops-ci-promote-$GITOPS_CI_ENV");
+  });
+
+  it("inputs rename the layers, the stages and the token variable, and add the diff jobs", { timeout: TIMEOUT }, async () => {
+    const jobs = await listJobs("layout-b-layers", { CI_PIPELINE_SOURCE: "merge_request_event" });
+    expect(jobs.map((job) => job.name)).toContain("gitops-ci:observability: [production]");
+    expect(jobs.filter((job) => job.name.startsWith("gitops-ci:diff")).map((job) => job.name)).toEqual(["gitops-ci:diff: [local]", "gitops-ci:diff: [staging]", "gitops-ci:diff: [production]"]);
+    expect(needsOf(jobs, "gitops-ci:report")).toContain("gitops-ci:diff");
+    expect(needsOf(jobs, "gitops-ci:applications: [local]")).toEqual(['gitops-ci:observability [{"GITOPS_CI_ENV":["local"]}]']);
+    expect(new Set(jobs.map((job) => job.stage))).toEqual(new Set(["verify"]));
+    const preview = await (await makePipelineRepo({ pipelineFile: path.join(CASES_DIR, "layout-b-layers", ".gitlab-ci.yml") })).run(["--preview"]);
+    expect(preview.stdout).toContain('export GITOPS_CI_GITLAB_TOKEN="${FLEET_BOT_TOKEN:-${GITOPS_CI_GITLAB_TOKEN:-}}"');
+  });
+});

@@ -5,9 +5,13 @@ import { describeError, ExitCode, exitCodeFor, UserError } from "../core/errors.
 import type { WritableLike } from "../core/output.ts";
 import { Redactor } from "../core/redaction.ts";
 import { check } from "../tasks/check/index.ts";
+import { diff } from "../tasks/diff/index.ts";
 import { doctor } from "../tasks/doctor/index.ts";
+import { drift } from "../tasks/drift/index.ts";
 import { plan } from "../tasks/plan/index.ts";
+import { collectChildren, generatePipeline } from "../tasks/pipeline/index.ts";
 import { render } from "../tasks/render/index.ts";
+import { report } from "../tasks/report/index.ts";
 import { schemas } from "../tasks/schemas/index.ts";
 
 export interface CliEnvironment {
@@ -33,7 +37,7 @@ const common = {
 const COMMANDS: Record<string, Command> = {
   check: {
     summary: "render and check every overlay (the main job)",
-    usage: "gitops-ci check [DIR] [--changed-since REV] [--out DIR] [--json] [--config FILE] [--kubernetes-version X.Y.Z] [--strict] [--concurrency N]",
+    usage: "gitops-ci check [DIR] [--changed-since REV] [--only ENV/LAYER]... [--out DIR] [--json] [--config FILE] [--kubernetes-version X.Y.Z] [--strict] [--concurrency N]",
     options: {
       ...common,
       out: { type: "string", short: "o" },
@@ -41,10 +45,12 @@ const COMMANDS: Record<string, Command> = {
       "kubernetes-version": { type: "string" },
       strict: { type: "boolean", default: false },
       "changed-since": { type: "string" },
+      only: { type: "string", multiple: true },
     },
     run: async (context, values, positionals) =>
       (
         await check(context, {
+          ...(Array.isArray(values["only"]) ? { only: values["only"].map(String) } : {}),
           dir: positionals[0] ?? ".",
           json: values["json"] === true,
           strict: values["strict"] === true,
@@ -104,6 +110,98 @@ const COMMANDS: Record<string, Command> = {
         })
       ).exitCode;
     },
+  },
+  pipeline: {
+    summary: "write the child pipeline of a large fleet from the plan, or collect its reports in the parent",
+    usage:
+      "gitops-ci pipeline --from-plan [DIR] --out FILE [--changed-since REV] [--image IMAGE] [--kubernetes-version X.Y.Z] [--strict] [--config FILE]\n" +
+      "       gitops-ci pipeline --collect-children --child FILE [--out DIR] [--trigger-job NAME]",
+    options: {
+      config: common.config,
+      "from-plan": { type: "boolean", default: false },
+      "collect-children": { type: "boolean", default: false },
+      out: { type: "string", short: "o" },
+      child: { type: "string" },
+      "trigger-job": { type: "string" },
+      image: { type: "string" },
+      "changed-since": { type: "string" },
+      "kubernetes-version": { type: "string" },
+      strict: { type: "boolean", default: false },
+    },
+    run: async (context, values, positionals) => {
+      if (values["collect-children"] === true) {
+        const childFile = values["child"];
+        if (typeof childFile !== "string") throw new UserError("--child is required with --collect-children", { hint: "pass the file `--from-plan --out` wrote" });
+        return (
+          await collectChildren(context, {
+            childFile,
+            ...optionalString("outDir", values["out"]),
+            ...optionalString("triggerJob", values["trigger-job"]),
+          })
+        ).exitCode;
+      }
+      if (values["from-plan"] !== true) throw new UserError("say what to do: --from-plan or --collect-children", { hint: "gitops-ci pipeline --from-plan . --out child.yml" });
+      const out = values["out"];
+      if (typeof out !== "string") throw new UserError("--out is required with --from-plan", { hint: "gitops-ci pipeline --from-plan . --out child.yml" });
+      return (
+        await generatePipeline(context, {
+          dir: positionals[0] ?? ".",
+          out,
+          strict: values["strict"] === true,
+          ...optionalString("configFile", values["config"]),
+          ...optionalString("image", values["image"]),
+          ...optionalString("changedSince", values["changed-since"]),
+          ...optionalString("kubernetesVersion", values["kubernetes-version"]),
+        })
+      ).exitCode;
+    },
+  },
+  report: {
+    summary: "post the check (and diff) results to the merge request as one note, updated in place",
+    usage: "gitops-ci report --from DIR [--from DIR]... [--dry-run FILE] [--out DIR] [--key NAME]",
+    options: { from: { type: "string", multiple: true }, "dry-run": { type: "string" }, out: { type: "string", short: "o" }, key: { type: "string" } },
+    run: async (context, values) =>
+      (
+        await report(context, {
+          from: Array.isArray(values["from"]) ? values["from"].map(String) : [],
+          ...optionalString("dryRun", values["dry-run"]),
+          ...optionalString("outDir", values["out"]),
+          ...optionalString("key", values["key"]),
+        })
+      ).exitCode,
+  },
+  diff: {
+    summary: "what Flux would create, change and prune in each environment's cluster (server-side dry-run)",
+    usage: "gitops-ci diff [DIR] [--env ENV] [--context NAME] [--out DIR] [--json] [--config FILE] [--api-concurrency N]",
+    options: { ...common, env: { type: "string", short: "e" }, context: { type: "string" }, out: { type: "string", short: "o" }, "api-concurrency": { type: "string" } },
+    run: async (context, values, positionals) =>
+      (
+        await diff(context, {
+          dir: positionals[0] ?? ".",
+          json: values["json"] === true,
+          ...optionalString("configFile", values["config"]),
+          ...optionalString("environment", values["env"]),
+          ...optionalString("kubeContext", values["context"]),
+          ...optionalString("outDir", values["out"]),
+          ...optionalPositive("apiConcurrency", values["api-concurrency"]),
+        })
+      ).exitCode,
+  },
+  drift: {
+    summary: "scheduled: diff each environment's render against its cluster, keep one GitLab issue per environment",
+    usage: "gitops-ci drift [DIR] [--env ENV] [--out DIR] [--json] [--config FILE] [--api-concurrency N]",
+    options: { ...common, env: { type: "string", short: "e" }, out: { type: "string", short: "o" }, "api-concurrency": { type: "string" } },
+    run: async (context, values, positionals) =>
+      (
+        await drift(context, {
+          dir: positionals[0] ?? ".",
+          json: values["json"] === true,
+          ...optionalString("configFile", values["config"]),
+          ...optionalString("environment", values["env"]),
+          ...optionalString("outDir", values["out"]),
+          ...optionalPositive("apiConcurrency", values["api-concurrency"]),
+        })
+      ).exitCode,
   },
   doctor: {
     summary: "print each external tool, its version and where it came from",
@@ -180,6 +278,13 @@ function parseConcurrency(value: unknown, cpus: number): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1) throw new UserError(`--concurrency must be a positive integer, got "${String(value)}"`);
   return parsed;
+}
+
+function optionalPositive<K extends string>(key: K, value: unknown): Partial<Record<K, number>> {
+  if (value === undefined) return {};
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new UserError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive integer, got "${String(value)}"`);
+  return { [key]: parsed } as Record<K, number>;
 }
 
 function optionalString<K extends string>(key: K, value: unknown): Partial<Record<K, string>> {

@@ -2,7 +2,7 @@
 // summary per layer × environment, and machine-readable results for the report job.
 import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
-import { ExitCode } from "../../core/errors.ts";
+import { ExitCode, UserError } from "../../core/errors.ts";
 import { countBySeverity, hasErrors, type Finding } from "../../core/findings.ts";
 import { discoverFleet } from "../../core/fleet/discover.ts";
 import type { Fleet, Overlay } from "../../core/fleet/model.ts";
@@ -18,6 +18,7 @@ import { validateRendered } from "../validate/index.ts";
 import { defaultKubernetesVersion } from "../../core/toolchain.ts";
 import { checkLayerContracts } from "../validate/layer-contracts.ts";
 import { checkRepositoryStandards } from "../validate/repository-standards.ts";
+import { checkSecrets } from "../secrets/index.ts";
 import { applyRules } from "../../core/rules.ts";
 
 export interface CheckOptions {
@@ -31,6 +32,8 @@ export interface CheckOptions {
   strict?: boolean;
   /** Check only the overlays whose inputs changed since this git revision, and their dependents. */
   changedSince?: string;
+  /** Check only these overlays, as `ENV/LAYER` (one CI job per overlay); combines with changedSince. */
+  only?: readonly string[];
 }
 
 /** A summary row, plus whether --changed-since left the overlay out. */
@@ -39,7 +42,7 @@ export interface OverlaySummary extends CheckSummaryRow {
 }
 
 /** Families of checks `check` runs on every overlay (a finding's check id starts with one). */
-const CHECK_FAMILIES = ["fleet", "render", "yaml", "validate", "contracts", "standards"] as const;
+const CHECK_FAMILIES = ["fleet", "render", "yaml", "validate", "contracts", "standards", "secrets"] as const;
 
 export interface CheckReport {
   tool: "gitops-ci";
@@ -62,7 +65,9 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
   context.output.err(`Layer order: ${fleet.layers.map((layer) => layer.name).join(" -> ")} (${fleet.source})`);
 
   const config = discovery.config;
-  const selected = options.changedSince ? await selectChangedOverlays(context, fleet, options.changedSince, config?.file) : new Set(fleet.overlays);
+  const changed = options.changedSince ? await selectChangedOverlays(context, fleet, options.changedSince, config?.file) : new Set(fleet.overlays);
+  const only = options.only?.length ? selectOnlyOverlays(fleet, options.only) : undefined;
+  const selected = only ? new Set([...changed].filter((overlay) => only.has(overlay))) : changed;
   // Layers a selected overlay depends on are rendered too: the layer contracts need their CRDs and Namespaces.
   const needed = new Set([...selected].flatMap((overlay) => [overlay, ...ancestorOverlays(fleet, overlay)]));
   const allRendered = await renderFleet(context, fleet, (overlay) => needed.has(overlay));
@@ -78,13 +83,16 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
     providedBy: config?.crdsProvidedBy ?? {},
   });
   const standards = await checkRepositoryStandards(fleet, allRendered);
-  const inScope = (finding: Finding) =>
-    !options.changedSince ||
-    (finding.environment && finding.layer
+  const secrets = await checkSecrets(context, { root, rendered });
+  const inChangedScope = (finding: Finding) =>
+    finding.environment && finding.layer
       ? [...selected].some((overlay) => overlay.environment === finding.environment && overlay.layer === finding.layer)
-      : [...selected].some((overlay) => finding.file === undefined || finding.file.startsWith(overlay.path) || overlay.path.startsWith(finding.file.replace(/\/$/, ""))));
+      : [...selected].some((overlay) => finding.file === undefined || finding.file.startsWith(overlay.path) || overlay.path.startsWith(finding.file.replace(/\/$/, "")));
+  const inScope = (finding: Finding) => (!options.changedSince || inChangedScope(finding)) && (!only || ownedBySelected(fleet, selected, finding));
   const findings = applyRules(
-    [...discovery.findings, ...rendered.flatMap((result) => result.findings), ...validation.findings, ...contracts, ...standards].filter(inScope),
+    [...discovery.findings, ...rendered.flatMap((result) => result.findings), ...validation.findings, ...contracts, ...standards, ...secrets.findings].filter(
+      inScope,
+    ),
     config?.rules ?? {},
   );
 
@@ -170,6 +178,43 @@ async function selectChangedOverlays(context: TaskContext, fleet: Fleet, rev: st
     context.output.err(`  ${overlay.environment}/${overlay.layer}: ${shown}${reasons.length > 3 ? `; +${reasons.length - 3} more` : ""}`);
   }
   return new Set(affected.map((entry) => entry.overlay));
+}
+
+/**
+ * With `--only`, the job of the overlay a finding is about reports it: by environment and layer,
+ * else by the overlay or layer folder of its file. A finding no overlay of the plan owns (a missing
+ * overlay, a file outside the layers) goes to every job, so it cannot fall between them; the
+ * report job merges the copies.
+ */
+export function ownedBySelected(fleet: Fleet, selected: ReadonlySet<Overlay>, finding: Finding): boolean {
+  const inside = (file: string, folder: string) => file === folder || file.startsWith(`${folder.replace(/\/$/, "")}/`);
+  let owners: Overlay[] = [];
+  if (finding.environment || finding.layer) {
+    owners = fleet.overlays.filter((overlay) => (!finding.environment || overlay.environment === finding.environment) && (!finding.layer || overlay.layer === finding.layer));
+  } else if (finding.file) {
+    const file = finding.file;
+    owners = fleet.overlays.filter((overlay) => inside(file, overlay.path));
+    if (owners.length === 0) {
+      const layers = new Set(fleet.layers.filter((layer) => layer.path && inside(file, layer.path)).map((layer) => layer.name));
+      owners = fleet.overlays.filter((overlay) => layers.has(overlay.layer));
+    }
+  }
+  return owners.length === 0 || owners.some((overlay) => selected.has(overlay));
+}
+
+/** `--only ENV/LAYER`: the named overlays; a name the plan does not have is a usage error. */
+export function selectOnlyOverlays(fleet: Fleet, names: readonly string[]): Set<Overlay> {
+  const picked = new Set<Overlay>();
+  for (const name of names) {
+    const [environment, layer, ...rest] = name.split("/");
+    const found = fleet.overlays.find((overlay) => overlay.environment === environment && overlay.layer === layer);
+    if (!environment || !layer || rest.length > 0 || !found) {
+      const known = fleet.overlays.map((overlay) => `${overlay.environment}/${overlay.layer}`).join(", ");
+      throw new UserError(`--only "${name}" is not an overlay of the plan`, { hint: `use ENV/LAYER, one of: ${known || "(the plan has no overlays)"}` });
+    }
+    picked.add(found);
+  }
+  return picked;
 }
 
 function ancestorOverlays(fleet: Fleet, overlay: Overlay): Overlay[] {

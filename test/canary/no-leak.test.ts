@@ -1,5 +1,6 @@
 // The no-leak guarantee, end to end: canary values planted everywhere a secret can sit, every
-// command run through the real CLI, every byte of output and every artifact scanned.
+// command run through the real CLI, every byte of output and every artifact scanned. diff and
+// drift against a live cluster plant their own canaries in test/tasks/diff and test/tasks/drift.
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -58,7 +59,7 @@ describe("no secret value reaches any output", () => {
   it("holds for every command, its stdout, stderr and artifacts", async () => {
     const root = await canaryFleet();
     const out = await makeTempDir();
-    const env = { PATH: process.env["PATH"], HOME: process.env["HOME"] };
+    const env = { PATH: process.env["PATH"], HOME: process.env["HOME"], KUBECONFIG: path.join(out, "no-such-kubeconfig") };
     const runs: [string, string[]][] = [
       ["plan", ["plan", root]],
       ["plan --json", ["plan", root, "--json"]],
@@ -68,6 +69,10 @@ describe("no secret value reaches any output", () => {
       ["check --strict", ["check", root, "--strict"]],
       ["schemas --from-rendered", ["schemas", "--from-rendered", path.join(out, "render"), "--out", path.join(out, "schemas")]],
       ["doctor", ["doctor"]],
+      ["report --dry-run", ["report", "--from", path.join(out, "check"), "--dry-run", path.join(out, "note", "note.md"), "--out", path.join(out, "note")]],
+      ["pipeline --from-plan", ["pipeline", "--from-plan", root, "--image", "registry.example.com/gitops-ci:1", "--out", path.join(out, "pipeline", "child.yml")]],
+      // Without a cluster: diff must fail (exit 2) without leaking what it rendered.
+      ["diff (no cluster)", ["diff", root, "--out", path.join(out, "diff")]],
     ];
     let transcript = "";
     for (const [label, args] of runs) {
@@ -78,6 +83,8 @@ describe("no secret value reaches any output", () => {
     const artifacts = await filesUnder(out);
     expect(artifacts.some((file) => file.endsWith("report.md"))).toBe(true);
     expect(artifacts.some((file) => file.endsWith("junit.xml"))).toBe(true);
+    expect(artifacts.some((file) => file.endsWith("note.md"))).toBe(true);
+    expect(artifacts.some((file) => file.endsWith("child.yml"))).toBe(true);
     for (const file of artifacts) transcript += `\n### ${file}\n${await readFile(file, "utf8")}`;
 
     // The check did see the problems: the scan is meaningful only if the secrets were processed.

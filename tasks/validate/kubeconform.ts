@@ -4,7 +4,6 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { stringify } from "yaml";
 import type { TaskContext } from "../../core/context.ts";
 import { ToolError } from "../../core/errors.ts";
 import type { Manifest } from "../../core/manifests.ts";
@@ -42,7 +41,8 @@ export async function runKubeconform(
       if (input.manifests.length === 0) continue;
       const file = path.join(dir, `${index}.yaml`);
       files.set(file, input.key);
-      await writeFile(file, input.manifests.map((manifest) => stringify(forValidation(manifest.object), { lineWidth: 0 })).join("---\n"));
+      // JSON is YAML too, and serialises an order of magnitude faster than YAML.
+      await writeFile(file, input.manifests.map((manifest) => JSON.stringify(forValidation(manifest.object))).join("\n---\n"));
     }
     const byKey = new Map<string, KubeconformResource[]>(inputs.map((input) => [input.key, []]));
     if (files.size === 0) return byKey;

@@ -8,7 +8,9 @@ import { check } from "../tasks/check/index.ts";
 import { diff } from "../tasks/diff/index.ts";
 import { doctor } from "../tasks/doctor/index.ts";
 import { drift } from "../tasks/drift/index.ts";
+import { envAdd } from "../tasks/env/index.ts";
 import { plan } from "../tasks/plan/index.ts";
+import { promote } from "../tasks/promote/index.ts";
 import { collectChildren, generatePipeline } from "../tasks/pipeline/index.ts";
 import { render } from "../tasks/render/index.ts";
 import { report } from "../tasks/report/index.ts";
@@ -202,6 +204,51 @@ const COMMANDS: Record<string, Command> = {
           ...optionalPositive("apiConcurrency", values["api-concurrency"]),
         })
       ).exitCode,
+  },
+  promote: {
+    summary: "move one environment's image tags, chart versions and values to another, in one merge request",
+    usage:
+      "gitops-ci promote [DIR] --to ENV [--from ENV] [--layer LAYER] [--component NAME] [--dry-run] [--target-branch BRANCH] [--json] [--config FILE]",
+    options: {
+      ...common,
+      from: { type: "string" },
+      to: { type: "string" },
+      layer: { type: "string" },
+      component: { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+      "target-branch": { type: "string" },
+    },
+    run: async (context, values, positionals) => {
+      const to = values["to"];
+      if (typeof to !== "string") throw new UserError("--to is required", { hint: "gitops-ci promote --from staging --to prod" });
+      return (
+        await promote(context, {
+          dir: positionals[0] ?? ".",
+          to,
+          json: values["json"] === true,
+          dryRun: values["dry-run"] === true,
+          ...optionalString("from", values["from"]),
+          ...optionalString("layer", values["layer"]),
+          ...optionalString("component", values["component"] || undefined),
+          ...optionalString("targetBranch", values["target-branch"]),
+          ...optionalString("configFile", values["config"]),
+        })
+      ).exitCode;
+    },
+  },
+  env: {
+    summary: "add an environment: copy another's overlays in every layer and list the values to set",
+    usage: "gitops-ci env add NAME --from ENV [DIR] [--json] [--config FILE]",
+    options: { ...common, from: { type: "string" } },
+    run: async (context, values, positionals) => {
+      const [action, name, dir] = positionals;
+      if (action !== "add" || !name) throw new UserError("usage: gitops-ci env add NAME --from ENV [DIR]", { hint: "env add is the only env command" });
+      const from = values["from"];
+      if (typeof from !== "string") throw new UserError("--from is required", { hint: `gitops-ci env add ${name} --from staging` });
+      return (
+        await envAdd(context, { dir: dir ?? ".", name, from, json: values["json"] === true, ...optionalString("configFile", values["config"]) })
+      ).exitCode;
+    },
   },
   doctor: {
     summary: "print each external tool, its version and where it came from",

@@ -127,8 +127,30 @@ export interface MergeRequestNotesApi {
   deleteNote(target: NoteTarget, noteId: number): Promise<void>;
 }
 
-export interface GitLabClient extends MergeRequestNotesApi {
+export interface GitLabClient extends MergeRequestNotesApi, MergeRequestsApi {
   showMergeRequest(target: NoteTarget): Promise<GitLabMergeRequest>;
+}
+
+/** A merge request as `promote` keeps it: found by its source branch, its description rewritten. */
+export interface GitLabMergeRequestDetails extends GitLabMergeRequest {
+  description: string;
+  source_branch: string;
+  target_branch: string;
+}
+
+export interface MergeRequestFields {
+  sourceBranch: string;
+  targetBranch: string;
+  title: string;
+  description: string;
+}
+
+/** What `promote` needs from GitLab's merge requests API (docs/api/merge_requests.md). */
+export interface MergeRequestsApi {
+  /** Open merge requests from this source branch (into this target branch, when given), oldest first, across all pages. */
+  listOpenMergeRequests(projectId: string | number, sourceBranch: string, targetBranch?: string): Promise<GitLabMergeRequestDetails[]>;
+  createMergeRequest(projectId: string | number, fields: MergeRequestFields): Promise<GitLabMergeRequestDetails>;
+  updateMergeRequest(projectId: string | number, iid: number, fields: Partial<Pick<MergeRequestFields, "title" | "description">>): Promise<GitLabMergeRequestDetails>;
 }
 
 /** GitLab pages lists by at most this many items. */
@@ -166,6 +188,31 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
         web_url: String(mergeRequest["web_url"] ?? ""),
       };
     },
+    async listOpenMergeRequests(projectId, sourceBranch, targetBranch) {
+      const all = await mergeRequests.all({ projectId, sourceBranch, state: "opened", orderBy: "created_at", sort: "asc", perPage: PER_PAGE, ...(targetBranch ? { targetBranch } : {}) });
+      return all.map(toMergeRequestDetails);
+    },
+    async createMergeRequest(projectId, fields) {
+      return toMergeRequestDetails(
+        await mergeRequests.create(projectId, fields.sourceBranch, fields.targetBranch, fields.title, { description: fields.description, removeSourceBranch: true }),
+      );
+    },
+    async updateMergeRequest(projectId, iid, fields) {
+      return toMergeRequestDetails(await mergeRequests.edit(projectId, iid, fields));
+    },
+  };
+}
+
+function toMergeRequestDetails(raw: unknown): GitLabMergeRequestDetails {
+  const mergeRequest = raw as Record<string, unknown>;
+  return {
+    iid: Number(mergeRequest["iid"]),
+    title: String(mergeRequest["title"] ?? ""),
+    state: String(mergeRequest["state"] ?? ""),
+    web_url: String(mergeRequest["web_url"] ?? ""),
+    description: typeof mergeRequest["description"] === "string" ? mergeRequest["description"] : "",
+    source_branch: String(mergeRequest["source_branch"] ?? ""),
+    target_branch: String(mergeRequest["target_branch"] ?? ""),
   };
 }
 
@@ -338,7 +385,7 @@ function statusError(status: number, method: string, path: string, gitlabMessage
         ...details,
         hint: scope
           ? `a read_api token can read notes but not write them; recreate the token in ${tokenVariable} with the api scope`
-          : `give the token's user at least the Reporter role in the project (a project access token's role is chosen when it is created); ` +
+          : `give the token's user at least the ${requiredRole(method, path)} role in the project (a project access token's role is chosen when it is created); ` +
             `GitLab lets a token edit or delete only notes its own user wrote, so a report note posted with an earlier token must be deleted by hand`,
       },
     );
@@ -348,7 +395,7 @@ function statusError(status: number, method: string, path: string, gitlabMessage
       ...details,
       hint:
         "check CI_PROJECT_ID and CI_MERGE_REQUEST_IID; GitLab also answers 404 when the token cannot see a private project or merge request, " +
-        `so check that the token in ${tokenVariable} belongs to this project and has at least the Reporter role`,
+        `so check that the token in ${tokenVariable} belongs to this project and has at least the ${requiredRole(method, path)} role`,
     });
   }
   if (status === 429) {
@@ -368,8 +415,13 @@ function statusError(status: number, method: string, path: string, gitlabMessage
     ...details,
     hint: tooLong
       ? "a note holds at most 1,000,000 characters and gitops-ci splits longer reports, so this is a bug in gitops-ci: please report it"
-      : "this is unexpected for the notes API; please report it with the job log",
+      : `this answer is unexpected for ${method} ${path}; please report it with the job log`,
   });
+}
+
+/** Opening or editing a merge request (promote) needs Developer; reading and writing notes, Reporter. */
+function requiredRole(method: string, path: string): "Developer" | "Reporter" {
+  return method !== "GET" && /\/merge_requests(\/\d+)?$/.test(path) ? "Developer" : "Reporter";
 }
 
 function attemptsNote(attempts: number): string {

@@ -18,6 +18,7 @@ import { validateRendered } from "../validate/index.ts";
 import { defaultKubernetesVersion } from "../../core/toolchain.ts";
 import { checkLayerContracts } from "../validate/layer-contracts.ts";
 import { checkRepositoryStandards } from "../validate/repository-standards.ts";
+import { checkUnfilledEnvValues } from "../validate/unfilled-env-values.ts";
 import { checkSecrets } from "../secrets/index.ts";
 import { applyRules } from "../../core/rules.ts";
 
@@ -82,7 +83,7 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
     preinstalled: config?.preinstalledCrds ?? [],
     providedBy: config?.crdsProvidedBy ?? {},
   });
-  const standards = await checkRepositoryStandards(fleet, allRendered);
+  const standards = [...(await checkRepositoryStandards(fleet, allRendered)), ...(await checkUnfilledEnvValues(fleet))];
   const secrets = await checkSecrets(context, { root, rendered });
   const inChangedScope = (finding: Finding) =>
     finding.environment && finding.layer

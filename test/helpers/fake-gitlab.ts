@@ -4,6 +4,9 @@
 // - merge request notes and issue notes: list (paginated), show, create, edit, delete
 //   (docs/api/notes.md; lib/api/notes.rb, lib/api/helpers/notes_helpers.rb);
 // - GET /projects/:id/merge_requests/:iid; issues: list, show, create, edit (docs/api/issues.md);
+// - merge requests: list (state, source_branch, target_branch, order_by, sort; paginated), create
+//   (409 when an open one has the same source and target branch), edit title/description/state
+//   (docs/api/merge_requests.md);
 // - `:id` as a number or a URL-encoded `group/project` path (docs/api/rest: namespaced path encoding);
 // - offset pagination: `page`, `per_page` (default 20, at most 100) and the X-Page, X-Per-Page,
 //   X-Next-Page, X-Prev-Page, X-Total, X-Total-Pages and Link headers (docs/api/rest, Pagination);
@@ -50,6 +53,9 @@ export interface FakeMergeRequest {
   source_branch: string;
   target_branch: string;
   notes: FakeNote[];
+  description?: string | null;
+  created_at?: string;
+  updated_at?: string;
 }
 
 export interface FakeIssue {
@@ -273,10 +279,20 @@ export class FakeGitLab {
     if (!project || (token.projects && !token.projects.includes(project.id))) return send(404, { message: "404 Project Not Found" });
     const params = { ...request.query, ...parseParams(request) };
 
+    if (kind === "merge_requests" && iidText === undefined) return this.#mergeRequests(request, url, params, send, project);
     if (kind === "merge_requests" && iidText !== undefined) {
       const mergeRequest = project.mergeRequests.get(Number(iidText));
       if (!mergeRequest) return send(404, { message: sub === "notes" ? "404 MergeRequest Not Found" : "404 Merge Request Not Found" });
       if (sub === undefined && request.method === "GET") return send(200, this.#mergeRequestJson(project, mergeRequest));
+      if (sub === undefined && request.method === "PUT") {
+        if (typeof params["title"] === "string") mergeRequest.title = params["title"];
+        if (typeof params["description"] === "string") mergeRequest.description = params["description"];
+        if (typeof params["target_branch"] === "string") mergeRequest.target_branch = params["target_branch"];
+        if (params["state_event"] === "close") mergeRequest.state = "closed";
+        if (params["state_event"] === "reopen") mergeRequest.state = "opened";
+        mergeRequest.updated_at = this.#now();
+        return send(200, this.#mergeRequestJson(project, mergeRequest));
+      }
       if (sub === "notes") return this.#notes(request, url, params, send, token.user, mergeRequest.notes, (body) => this.#newNote(body, token.user, "MergeRequest", mergeRequest.id, mergeRequest.iid, project.id, false), noteText);
       return send(404, { error: "404 Not Found" });
     }
@@ -315,6 +331,47 @@ export class FakeGitLab {
       if (sub === "notes") return this.#notes(request, url, params, send, token.user, issue.notes, (body) => this.#newNote(body, token.user, "Issue", issue.id, issue.iid, project.id, false), noteText);
     }
     return send(404, { error: "404 Not Found" });
+  }
+
+  #mergeRequests(request: RecordedRequest, url: URL, params: Params, send: Send, project: FakeProject): void {
+    if (request.method === "GET") {
+      const direction = params["sort"] === "asc" ? 1 : -1;
+      const orderBy = params["order_by"] === "updated_at" ? "updated_at" : "created_at";
+      const matching = [...project.mergeRequests.values()]
+        .filter((mergeRequest) => params["state"] === undefined || params["state"] === "all" || mergeRequest.state === params["state"])
+        .filter((mergeRequest) => params["source_branch"] === undefined || mergeRequest.source_branch === params["source_branch"])
+        .filter((mergeRequest) => params["target_branch"] === undefined || mergeRequest.target_branch === params["target_branch"])
+        .sort((a, b) => direction * (orderBy === "updated_at" ? (a.updated_at ?? "").localeCompare(b.updated_at ?? "") || a.id - b.id : a.id - b.id));
+      return this.#paginate(url, matching, send, (mergeRequest) => this.#mergeRequestJson(project, mergeRequest));
+    }
+    if (request.method === "POST") {
+      // Grape validates required parameters before anything else (400 "<name> is missing").
+      for (const required of ["source_branch", "target_branch", "title"]) {
+        if (typeof params[required] !== "string" || params[required] === "") return send(400, { error: `${required} is missing` });
+      }
+      const source = String(params["source_branch"]);
+      const target = String(params["target_branch"]);
+      const open = [...project.mergeRequests.values()].find((mergeRequest) => mergeRequest.state === "opened" && mergeRequest.source_branch === source && mergeRequest.target_branch === target);
+      if (open) return send(409, { message: [`Another open merge request already exists for this source branch: !${open.iid}`] });
+      const iid = Math.max(0, ...project.mergeRequests.keys()) + 1;
+      const now = this.#now();
+      const mergeRequest: FakeMergeRequest = {
+        id: this.#id(),
+        iid,
+        project_id: project.id,
+        title: String(params["title"]),
+        state: "opened",
+        source_branch: source,
+        target_branch: target,
+        notes: [],
+        description: stringOr(params["description"], null),
+        created_at: now,
+        updated_at: now,
+      };
+      project.mergeRequests.set(iid, mergeRequest);
+      return send(201, this.#mergeRequestJson(project, mergeRequest));
+    }
+    return send(405, { message: "405 Method Not Allowed" });
   }
 
   #notes(request: RecordedRequest, url: URL, params: Params, send: Send, user: FakeUser, notes: FakeNote[], create: (body: string) => FakeNote, noteText: string | undefined): void {
@@ -401,7 +458,10 @@ export class FakeGitLab {
       iid: mergeRequest.iid,
       project_id: project.id,
       title: mergeRequest.title,
+      description: mergeRequest.description ?? null,
       state: mergeRequest.state,
+      created_at: mergeRequest.created_at ?? null,
+      updated_at: mergeRequest.updated_at ?? null,
       source_branch: mergeRequest.source_branch,
       target_branch: mergeRequest.target_branch,
       user_notes_count: mergeRequest.notes.filter((note) => !note.system).length,

@@ -86,11 +86,13 @@ const COMMANDS: Record<string, Command> = {
   schemas: {
     summary: "write the JSON schemas kubeconform needs offline: CRDs and core Kubernetes kinds",
     usage:
-      "gitops-ci schemas --out DIR [--crds FILE_OR_DIR]... [--from-rendered DIR] [--kubernetes-openapi swagger.json --kubernetes-version 1.35.4]",
+      "gitops-ci schemas --out DIR [--crds FILE_OR_DIR]... [--from-rendered DIR] [--from-cluster [--context NAME]] [--kubernetes-openapi swagger.json --kubernetes-version 1.35.4]",
     options: {
       out: { type: "string", short: "o" },
       crds: { type: "string", multiple: true },
       "from-rendered": { type: "string" },
+      "from-cluster": { type: "boolean", default: false },
+      context: { type: "string" },
       "kubernetes-openapi": { type: "string" },
       "kubernetes-version": { type: "string" },
     },
@@ -106,9 +108,9 @@ const COMMANDS: Record<string, Command> = {
           outDir,
           crdPaths,
           ...optionalString("renderedDir", values["from-rendered"]),
+          ...(values["from-cluster"] === true ? { fromCluster: optionalString("kubeContext", values["context"]) } : {}),
           ...optionalString("kubernetesOpenApi", values["kubernetes-openapi"]),
           ...optionalString("kubernetesVersion", values["kubernetes-version"]),
-          ...optionalString("changedSince", values["changed-since"]),
         })
       ).exitCode;
     },

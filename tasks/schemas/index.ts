@@ -5,6 +5,8 @@ import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
 import { ExitCode, UserError } from "../../core/errors.ts";
 import { hasErrors, type Finding } from "../../core/findings.ts";
+import { createKubernetesClient } from "../../core/kubernetes/client.ts";
+import { loadClusterConnection } from "../../core/kubernetes/kubeconfig.ts";
 import { isYamlFile, listRepoFiles } from "../../core/repo-files.ts";
 import { formatFindingsForTerminal, formatTable } from "../../core/report/terminal.ts";
 import {
@@ -23,6 +25,8 @@ export interface SchemasOptions {
   crdPaths?: readonly string[];
   /** Output of `gitops-ci render --out`: every CRD object in it. */
   renderedDir?: string;
+  /** Every CRD installed in a cluster, through the kubeconfig (KUBECONFIG, optionally a named context). */
+  fromCluster?: { kubeContext?: string };
   /** Kubernetes' api/openapi-spec/swagger.json. */
   kubernetesOpenApi?: string;
   /** The Kubernetes version that swagger.json belongs to, e.g. 1.35.4 (its `info.version` says "unversioned"). */
@@ -46,8 +50,8 @@ const CRD_FOLDER = "crds";
 
 export async function schemas(context: TaskContext, options: SchemasOptions): Promise<SchemasResult> {
   const crdPaths = options.crdPaths ?? [];
-  if (crdPaths.length === 0 && !options.renderedDir && !options.kubernetesOpenApi) {
-    throw new UserError("nothing to generate", { hint: "give --crds FILE_OR_DIR, --from-rendered DIR or --kubernetes-openapi swagger.json" });
+  if (crdPaths.length === 0 && !options.renderedDir && !options.fromCluster && !options.kubernetesOpenApi) {
+    throw new UserError("nothing to generate", { hint: "give --crds FILE_OR_DIR, --from-rendered DIR, --from-cluster or --kubernetes-openapi swagger.json" });
   }
   if (options.kubernetesVersion !== undefined && !options.kubernetesOpenApi) {
     throw new UserError("--kubernetes-version is only used with --kubernetes-openapi", { hint: "add --kubernetes-openapi swagger.json" });
@@ -57,7 +61,7 @@ export async function schemas(context: TaskContext, options: SchemasOptions): Pr
   const findings: Finding[] = [];
   const written: WrittenSchemas[] = [];
 
-  if (crdPaths.length > 0 || options.renderedDir) {
+  if (crdPaths.length > 0 || options.renderedDir || options.fromCluster) {
     const collected = new CrdSchemaSet();
     for (const crdPath of crdPaths) {
       const found = await collectCrdSchemas(context, crdPath, collected, findings);
@@ -70,6 +74,10 @@ export async function schemas(context: TaskContext, options: SchemasOptions): Pr
       if (found === 0) {
         context.output.err(`no CustomResourceDefinition in the rendered output ${displayPath(context, options.renderedDir)}`);
       }
+    }
+    if (options.fromCluster) {
+      const found = await collectClusterCrdSchemas(context, options.fromCluster.kubeContext, collected, findings);
+      if (found === 0) context.output.err("the cluster has no CustomResourceDefinition");
     }
     written.push(await writeCrdSchemas(outDir, collected.schemas()));
   }
@@ -127,6 +135,32 @@ class CrdSchemaSet {
 
   schemas(): SourcedSchema[] {
     return [...this.#byFile.values()].sort((a, b) => a.schema.fileName.localeCompare(b.schema.fileName));
+  }
+}
+
+/** Lists the CRDs a cluster serves (read-only: list on customresourcedefinitions) and converts them. */
+async function collectClusterCrdSchemas(context: TaskContext, kubeContext: string | undefined, collected: CrdSchemaSet, findings: Finding[]): Promise<number> {
+  const connection = await loadClusterConnection({ env: context.env, ...(kubeContext ? { context: kubeContext } : {}) });
+  const client = (context.kubernetes ?? createKubernetesClient)(connection);
+  try {
+    const resource = await client.resourceFor("apiextensions.k8s.io/v1", "CustomResourceDefinition");
+    if (!resource) throw new UserError(`${client.server} serves no apiextensions.k8s.io/v1 CustomResourceDefinition API`);
+    const crds = await client.list(resource, {});
+    const source = `cluster ${client.contextName}`;
+    for (const crd of crds) {
+      const metadata = isRecord(crd["metadata"]) ? crd["metadata"] : {};
+      const name = `${source}: ${String(metadata["name"] ?? "?")}`;
+      // The API returns CRDs without apiVersion/kind on list items of some servers; they are CRDs by construction.
+      const object = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", ...crd };
+      try {
+        for (const schema of crdToJsonSchemas(object).schemas) collected.add(schema, name, findings);
+      } catch (error) {
+        findings.push({ severity: "error", check: "schemas/invalid-crd", file: name, message: (error as Error).message });
+      }
+    }
+    return crds.length;
+  } finally {
+    client.close();
   }
 }
 

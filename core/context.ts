@@ -41,13 +41,28 @@ export function createTaskContext(options: ContextOptions): TaskContext {
   };
 }
 
+/** Variables subprocesses may see by name. */
+const SUBPROCESS_VARIABLES = new Set([
+  "PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ", "KUBECONFIG", "XDG_CONFIG_HOME",
+  // Networks behind a proxy or a private CA (kustomize remote bases, helm), private Git over SSH.
+  "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+  "SSL_CERT_FILE", "SSL_CERT_DIR", "SSH_AUTH_SOCK", "GIT_SSH_COMMAND",
+  // sops' PGP keyring.
+  "GNUPGHOME",
+]);
+
+/** Prefixes of the variables sops needs for its key services (age, cloud KMS, Vault). */
+const SUBPROCESS_PREFIXES = ["SOPS_", "AWS_", "GOOGLE_", "AZURE_", "VAULT_"];
+
 /**
  * Subprocesses get a small, explicit environment: what tools need to run and find their keys.
- * Anything else (CI tokens above all) stays out of their reach.
+ * Anything else (GitLab and CI tokens above all) stays out of their reach.
  */
 export function subprocessEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
-  const keep = ["PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ", "SOPS_AGE_KEY", "SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY_CMD", "KUBECONFIG", "XDG_CONFIG_HOME"];
   const picked: Record<string, string | undefined> = {};
-  for (const key of keep) if (env[key] !== undefined) picked[key] = env[key];
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    if (SUBPROCESS_VARIABLES.has(key) || SUBPROCESS_PREFIXES.some((prefix) => key.startsWith(prefix))) picked[key] = value;
+  }
   return picked;
 }

@@ -34,6 +34,14 @@ export function apiGroupOf(apiVersion: string): string {
   return apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
 }
 
+/**
+ * Whether only Kubernetes itself can serve this group: the core group ("v1") and dotless groups
+ * (apps, batch, policy). A CRD's group must contain a dot, so no chart or CRD can add kinds here.
+ */
+export function isKubernetesOwnGroup(group: string): boolean {
+  return !group.includes(".");
+}
+
 export function objectKey(ref: ResourceRef & { apiVersion?: string }): string {
   return `${apiGroupOf(ref.apiVersion ?? "")}/${ref.kind}/${ref.namespace ?? ""}/${ref.name}`;
 }

@@ -88,7 +88,7 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
   const inChangedScope = (finding: Finding) =>
     finding.environment && finding.layer
       ? [...selected].some((overlay) => overlay.environment === finding.environment && overlay.layer === finding.layer)
-      : [...selected].some((overlay) => finding.file === undefined || finding.file.startsWith(overlay.path) || overlay.path.startsWith(finding.file.replace(/\/$/, "")));
+      : [...selected].some((overlay) => finding.file === undefined || isWithin(finding.file, overlay.path) || isWithin(overlay.path, finding.file.replace(/\/$/, "")));
   const inScope = (finding: Finding) => (!options.changedSince || inChangedScope(finding)) && (!only || ownedBySelected(fleet, selected, finding));
   const findings = applyRules(
     [...discovery.findings, ...rendered.flatMap((result) => result.findings), ...validation.findings, ...contracts, ...standards, ...secrets.findings].filter(
@@ -229,6 +229,11 @@ function ancestorOverlays(fleet: Fleet, overlay: Overlay): Overlay[] {
     pending.push(...found.dependsOn);
   }
   return result;
+}
+
+/** `a/b/c` is within `a/b`; `a/bc` is not. */
+function isWithin(file: string, dir: string): boolean {
+  return file === dir || file.startsWith(`${dir}/`);
 }
 
 function layerRank(fleet: Fleet, layer: string): number {

@@ -35,6 +35,7 @@ const ISSUE_REPORT_LIMIT = 900_000;
 
 export async function drift(context: TaskContext, options: DriftOptions): Promise<DriftResult> {
   const settings = options.issueTracker ? undefined : gitLabDriftSettings(context.env);
+  if (settings) context.redactor.add(settings.token);
   const tracker = options.issueTracker ?? (settings ? createGitLabDriftIssueTracker(settings) : undefined);
   const report = await diffFleet(context, options, "drift");
   const outDir = path.resolve(context.cwd, options.outDir ?? DEFAULT_DRIFT_OUT_DIR);

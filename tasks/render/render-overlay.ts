@@ -11,6 +11,7 @@ import type { Overlay } from "../../core/fleet/model.ts";
 import { parseRenderedManifests, type Manifest } from "../../core/manifests.ts";
 import { describeKustomizeError } from "./kustomize-errors.ts";
 import { findKustomizationFile } from "../../core/kustomization-file.ts";
+import { isDirectory } from "../../core/repo-files.ts";
 
 export interface RenderedOverlay {
   overlay: Overlay;
@@ -24,6 +25,9 @@ export async function renderOverlay(context: TaskContext, root: string, overlay:
   const started = performance.now();
   const overlayDir = path.join(root, overlay.path);
   const scope = { environment: overlay.environment, layer: overlay.layer };
+  // Discovery reports a path that does not exist (fleet/missing-path, with the file that names it);
+  // the overlay just did not render, and the others still do.
+  if (!(await isDirectory(overlayDir))) return { overlay, ok: false, manifests: [], findings: [], durationMs: performance.now() - started };
   const wrapper = await mkdtemp(path.join(tmpdir(), "gitops-ci-render-"));
   try {
     const resources = (await findKustomizationFile(overlayDir))

@@ -1,6 +1,6 @@
 // kubeconform's verdicts as findings, each pointed at the source file and line of the object.
 import type { Finding } from "../../core/findings.ts";
-import type { Manifest } from "../../core/manifests.ts";
+import { apiGroupOf, isKubernetesOwnGroup, type Manifest } from "../../core/manifests.ts";
 import { pointerToFieldPath, type SourceLocator } from "../../core/source-locator.ts";
 import type { RenderedOverlay } from "../render/render-overlay.ts";
 import type { KubeconformResource } from "./kubeconform.ts";
@@ -9,6 +9,8 @@ export interface ConversionOptions {
   /** Missing schemas are errors instead of warnings. */
   strict: boolean;
   locator: SourceLocator;
+  /** The version whose core schemas kubeconform used, for messages. */
+  kubernetesVersion: string;
 }
 
 export async function findingsFromKubeconform(
@@ -44,7 +46,21 @@ export async function findingsFromKubeconform(
       continue;
     }
     const line = await lineFor();
-    if (resource.status === "statusError" && /could not find schema/i.test(resource.msg ?? "")) {
+    const noSchema = resource.status === "statusError" && /could not find schema/i.test(resource.msg ?? "");
+    if (noSchema && isKubernetesOwnGroup(apiGroupOf(resource.version))) {
+      // The core schemas cover every kind these groups have: no schema means the API server
+      // rejects the object (a removed version, a typo in kind or apiVersion), not a missing CRD.
+      findings.push({
+        ...base,
+        severity: "error",
+        check: "validate/unserved-api",
+        ...(line ? { line } : {}),
+        message: `Kubernetes ${options.kubernetesVersion} serves no ${resource.kind} in ${resource.version || "(no apiVersion)"}`,
+        hint: "check kind and apiVersion: `kubectl api-resources` lists what a cluster serves, and Kubernetes' deprecated API migration guide names the replacement of a removed version",
+      });
+      continue;
+    }
+    if (noSchema) {
       findings.push({
         ...base,
         severity: options.strict ? "error" : "warning",

@@ -62,7 +62,7 @@ async function validateWith(
   const locator = new SourceLocator(fleet.root);
   const findings: Finding[] = [];
   for (const result of ok) {
-    findings.push(...(await findingsFromKubeconform(result, results.get(keyOf(result)) ?? [], { strict, locator })));
+    findings.push(...(await findingsFromKubeconform(result, results.get(keyOf(result)) ?? [], { strict, locator, kubernetesVersion })));
   }
   return findings;
 }

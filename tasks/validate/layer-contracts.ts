@@ -6,7 +6,7 @@
 import type { Finding, ResourceRef } from "../../core/findings.ts";
 import { FLUX_GROUP_SUFFIX, WELL_KNOWN_CHART_CRDS } from "../../core/crd-providers.ts";
 import type { Fleet, Overlay } from "../../core/fleet/model.ts";
-import { apiGroupOf, objectKey, type Manifest } from "../../core/manifests.ts";
+import { apiGroupOf, isKubernetesOwnGroup, objectKey, type Manifest } from "../../core/manifests.ts";
 import { isRecord } from "../../core/yaml-file.ts";
 import type { RenderedOverlay } from "../render/render-overlay.ts";
 
@@ -87,7 +87,8 @@ function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], op
 
       const group = apiGroupOf(manifest.ref.apiVersion);
       const kind = manifest.ref.kind;
-      if (group !== "" && !group.endsWith(FLUX_GROUP_SUFFIX) && !options.isBuiltIn(manifest.ref.apiVersion, kind) && !isPreinstalled(options.preinstalled, group, kind)) {
+      // Kubernetes' own groups need no CRD; an unserved kind there is validate/unserved-api.
+      if (!isKubernetesOwnGroup(group) && !group.endsWith(FLUX_GROUP_SUFFIX) && !options.isBuiltIn(manifest.ref.apiVersion, kind) && !isPreinstalled(options.preinstalled, group, kind)) {
         const crd = kinds.get(`${kind}.${group}`);
         const chart = groups.get(group);
         if (!usable(crd, (p) => p.how === "crd") && !usable(chart, () => false)) {

@@ -126,7 +126,7 @@ describe("docker/Dockerfile", async () => {
     expect(users.at(-1)).toBeDefined();
     expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
     const shell = final.instructions.filter((instruction) => instruction.keyword === "RUN").flatMap(runCommands);
-    expect(shell).toContain("ln -s /opt/gitops-ci/bin/gitops-ci.ts /usr/local/bin/gitops-ci");
+    expect(shell).toContain("ln -s /opt/gitops-ci/bin/gitops-ci.js /usr/local/bin/gitops-ci");
     const copies = final.instructions.filter((instruction) => instruction.keyword === "COPY").map((instruction) => instruction.args);
     expect(copies).toContain("--from=tools /out/schemas/ /opt/gitops-ci-tools/schemas/");
     const env = final.instructions.filter((instruction) => instruction.keyword === "ENV").map((instruction) => instruction.args).join(" ");

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { cp, readFile, writeFile } from "node:fs/promises";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -24,6 +24,24 @@ describe("gitops-ci check on the bundled examples", () => {
       expect(await readFile(path.join(out, "report.md"), "utf8")).toContain("| Layer | Environment |");
     });
   }
+});
+
+describe("gitops-ci check on a broken fleet", () => {
+  it("reports a Flux Kustomization whose path does not exist, and checks the other overlays", async () => {
+    const root = await makeTempDir();
+    await cp(examplePath("test/fixtures/fleets/flux-kustomizations"), root, { recursive: true });
+    const kustomization = path.join(root, "clusters/staging/apps.yaml");
+    await writeFile(kustomization, (await readFile(kustomization, "utf8")).replace("path: ./apps/staging", "path: ./apps/stagign"));
+    const { context } = captureContext(root);
+    const { exitCode, report } = await check(context, { dir: root, json: false });
+    expect(exitCode).toBe(1);
+    expect(report.findings.filter((f) => f.severity === "error")).toEqual([
+      expect.objectContaining({ check: "fleet/missing-path", environment: "staging", layer: "apps", file: "clusters/staging/apps.yaml", message: "overlay path apps/stagign does not exist" }),
+    ]);
+    const rows = report.summary.map((row) => `${row.environment}/${row.layer}: ${row.rendered ? "rendered" : "not rendered"}`);
+    expect(rows.filter((row) => row.endsWith("not rendered"))).toEqual(["staging/apps: not rendered"]);
+    expect(rows.length).toBeGreaterThan(1);
+  });
 });
 
 describe("gitops-ci check --changed-since", () => {

@@ -79,6 +79,24 @@ describe("validation with kubeconform", () => {
     expect(strict.exitCode).toBe(1);
   });
 
+  it("makes a kind Kubernetes does not serve in its own groups an error, not a missing CRD schema", async () => {
+    const tree = smallFleet(["prod"]);
+    tree["gitops/flux/apps/base/kustomization.yaml"] += "  - unserved.yaml\n";
+    tree["gitops/flux/apps/base/unserved.yaml"] = [
+      "apiVersion: v2\nkind: ConfigMap\nmetadata:\n  name: wrong-version\n  namespace: ingress\n",
+      "apiVersion: v1\nkind: ConfigMapp\nmetadata:\n  name: wrong-kind\n  namespace: ingress\n",
+      "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata:\n  name: removed-version\n  namespace: ingress\n",
+    ].join("---\n");
+    const { exitCode, findings } = await checkTree(tree);
+    expect(exitCode).toBe(1);
+    // One finding each, from validation: a dotless group can have no CRD, so no contracts/crd-order.
+    expect([...findings].sort((a, b) => (a.line ?? 0) - (b.line ?? 0))).toEqual([
+      expect.objectContaining({ severity: "error", check: "validate/unserved-api", line: 1, message: expect.stringMatching(/^Kubernetes \d+\.\d+\.\d+ serves no ConfigMap in v2$/) }),
+      expect.objectContaining({ severity: "error", check: "validate/unserved-api", line: 7, message: expect.stringContaining("serves no ConfigMapp in v1") }),
+      expect.objectContaining({ severity: "error", check: "validate/unserved-api", line: 13, message: expect.stringContaining("serves no CronJob in batch/v1beta1") }),
+    ]);
+  });
+
   it("validates a SOPS-encrypted Secret with its metadata stripped instead of skipping it", async () => {
     const tree = smallFleet(["prod"]);
     const overlay = overlayPath("apps", "prod");

@@ -39,7 +39,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
         check: duplicate ? "yaml/duplicate-key" : "yaml/syntax",
         file,
         ...(line ? { line } : {}),
-        message: firstLine(error.message),
+        message: describeYamlError(error.message),
       });
     }
     if (document.errors.length > 0) return;
@@ -74,8 +74,13 @@ function findKeyOffset(document: Document, keyPath: readonly (string | number)[]
   return undefined;
 }
 
-function firstLine(message: string): string {
-  return message.split("\n")[0] ?? message;
+/**
+ * yaml's message without the excerpt and the location it ends with ("… at line 4, column 9:"):
+ * the finding carries the line, and a sentence should not end in a colon.
+ */
+export function describeYamlError(message: string): string {
+  const first = message.split("\n")[0] ?? message;
+  return first.replace(/\s+at line \d+, column \d+:?\s*$/, "").replace(/\s*:\s*$/, "");
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

@@ -5,7 +5,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { mapWithConcurrency } from "../concurrency.ts";
 import type { Finding } from "../findings.ts";
-import type { Fleet } from "../fleet/model.ts";
+import type { Fleet, Overlay } from "../fleet/model.ts";
 import { isDirectory } from "../repo-files.ts";
 import { isRecord, parseYaml } from "../yaml-file.ts";
 import { KUSTOMIZATION_FILES } from "../kustomization-file.ts";
@@ -62,6 +62,14 @@ export function readsFile(inputs: OverlayInputs, file: string): boolean {
     if (dir === "." || dir === "/" || dir === "..") return false;
     if (dir.endsWith("/..")) return false;
   }
+}
+
+/** The overlays of the fleet whose build reads a repository-relative file. */
+export function overlaysReadingFile(fleet: Fleet, inputsByPath: ReadonlyMap<string, OverlayInputs>, file: string): Overlay[] {
+  return fleet.overlays.filter((overlay) => {
+    const inputs = inputsByPath.get(overlay.path);
+    return inputs !== undefined && readsFile(inputs, file);
+  });
 }
 
 function couldBeManifest(file: string): boolean {

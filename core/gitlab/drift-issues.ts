@@ -2,9 +2,10 @@
 // scheduled run by a hidden marker in its description: opened when drift appears, commented when
 // the drift changes, closed when it is gone, reopened when it comes back.
 import { createHash } from "node:crypto";
-import { IssueNotes, Issues } from "@gitbeaker/rest";
 import { UserError } from "../errors.ts";
 import { isChange, type ObjectChange } from "../diff/model.ts";
+import { TOKEN_VARIABLES, type TokenVariable } from "./ci-environment.ts";
+import type { GitLabIssue, IssuesApi } from "./issues-api.ts";
 
 export interface DriftIssue {
   iid: number;
@@ -96,64 +97,59 @@ function describe(input: DriftIssueInput, fingerprint: string): string {
   return [driftMarker(input.environment, fingerprint), intro, "", input.report, "", "_Kept up to date by the scheduled `gitops-ci drift` job: do not edit the first line._"].join("\n");
 }
 
-/** Where drift issues go: GitLab URL, project and token from the job's variables. */
+/** Where drift issues go: GitLab's API, project and token from the job's variables. */
 export interface GitLabDriftSettings {
-  url: string;
+  /** CI_API_V4_URL, or the server URL with /api/v4. */
+  apiUrl: string;
   projectId: string;
   token: string;
+  tokenVariable: TokenVariable;
   labels: string[];
 }
+
+/** Shown when GitLab rejects the token: what drift's token needs. */
+export const DRIFT_TOKEN_ADVICE =
+  "create a project access token (Settings > Access tokens) with the `api` scope and at least the Reporter role, " +
+  "and store it as a masked CI/CD variable named GITOPS_CI_GITLAB_TOKEN; CI_JOB_TOKEN cannot create or edit issues";
 
 /**
  * Reads the settings from the environment. Undefined when no token is set (drift then only writes
  * its report); an error naming the variables when a token is set but the rest is missing.
  */
 export function gitLabDriftSettings(env: Readonly<Record<string, string | undefined>>): GitLabDriftSettings | undefined {
-  const token = env["GITOPS_CI_GITLAB_TOKEN"] ?? env["GITLAB_TOKEN"];
-  if (!token) return undefined;
-  const url = env["GITOPS_CI_GITLAB_URL"] ?? env["CI_SERVER_URL"] ?? env["CI_API_V4_URL"]?.replace(/\/api\/v4\/?$/, "");
+  const tokenVariable = TOKEN_VARIABLES.find((name) => env[name]);
+  if (!tokenVariable) return undefined;
+  const serverUrl = env["GITOPS_CI_GITLAB_URL"] ?? env["CI_SERVER_URL"];
+  const apiUrl = serverUrl ? `${serverUrl.replace(/\/+$/, "")}/api/v4` : env["CI_API_V4_URL"]?.replace(/\/+$/, "");
   const projectId = env["GITOPS_CI_GITLAB_PROJECT"] ?? env["CI_PROJECT_ID"];
-  const missing = [...(url ? [] : ["CI_SERVER_URL (or GITOPS_CI_GITLAB_URL)"]), ...(projectId ? [] : ["CI_PROJECT_ID (or GITOPS_CI_GITLAB_PROJECT)"])];
+  const missing = [...(apiUrl ? [] : ["CI_SERVER_URL (or GITOPS_CI_GITLAB_URL)"]), ...(projectId ? [] : ["CI_PROJECT_ID (or GITOPS_CI_GITLAB_PROJECT)"])];
   if (missing.length > 0) throw new UserError(`a GitLab token is set but ${missing.join(" and ")} ${missing.length === 1 ? "is" : "are"} not`, { hint: "drift runs in a GitLab CI job, where GitLab sets both; elsewhere set them yourself" });
   const labels = (env["GITOPS_CI_DRIFT_LABELS"] ?? "gitops-drift").split(",").map((label) => label.trim()).filter(Boolean);
-  return { url: url!, projectId: projectId!, token, labels };
+  return { apiUrl: apiUrl!, projectId: projectId!, token: env[tokenVariable]!, tokenVariable, labels };
 }
 
-interface IssueRecord {
-  iid: number;
-  state: string;
-  title: string;
-  description: string | null;
-  web_url: string;
-  updated_at: string;
-}
-
-/** The tracker over GitLab's REST API v4 (issues and issue notes) through @gitbeaker/rest. */
-export function createGitLabDriftIssueTracker(settings: GitLabDriftSettings): DriftIssueTracker {
-  const options = { host: settings.url, token: settings.token };
-  const issues = new Issues(options);
-  const notes = new IssueNotes(options);
-  const toIssue = (record: IssueRecord): DriftIssue => ({
-    iid: record.iid,
-    state: record.state === "closed" ? "closed" : "opened",
-    title: record.title,
-    description: record.description ?? "",
-    webUrl: record.web_url,
-    updatedAt: record.updated_at,
-  });
+/**
+ * The tracker over GitLab's issues API (the client's, with its retries). Drift issues are found by
+ * their labels and told apart by the marker in their description; GitLab's `search` is not used
+ * for that, since it matches words of a full-text index, not a hidden comment.
+ */
+export function createGitLabDriftIssueTracker(api: IssuesApi, settings: Pick<GitLabDriftSettings, "projectId" | "labels">): DriftIssueTracker {
   return {
     async listDriftIssues() {
-      const records = await issues.all({ projectId: settings.projectId, labels: settings.labels.join(","), perPage: 100, orderBy: "updated_at", sort: "desc" });
-      return (records as unknown as IssueRecord[]).map(toIssue);
+      return (await api.listIssues(settings.projectId, { labels: settings.labels, state: "all" })).map(toDriftIssue);
     },
     async create(title, description) {
-      return toIssue((await issues.create(settings.projectId, title, { description, labels: settings.labels.join(",") })) as unknown as IssueRecord);
+      return toDriftIssue(await api.createIssue(settings.projectId, { title, description, labels: settings.labels }));
     },
     async edit(iid, change) {
-      return toIssue((await issues.edit(settings.projectId, iid, change)) as unknown as IssueRecord);
+      return toDriftIssue(await api.editIssue(settings.projectId, iid, change));
     },
     async comment(iid, body) {
-      await notes.create(settings.projectId, iid, body);
+      await api.createIssueNote(settings.projectId, iid, body);
     },
   };
+}
+
+function toDriftIssue(issue: GitLabIssue): DriftIssue {
+  return { iid: issue.iid, state: issue.state, title: issue.title, description: issue.description, webUrl: issue.web_url, updatedAt: issue.updated_at };
 }

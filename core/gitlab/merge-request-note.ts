@@ -12,7 +12,8 @@
 // the two jobs cannot take turns rewriting the note. A `resource_group` on the report job
 // serialises the jobs in the first place; this is what keeps the note right when it is not set.
 import { UserError } from "../errors.ts";
-import { GitLabApiError, type GitLabNote, type MergeRequestNotesApi, type NoteTarget } from "./client.ts";
+import type { GitLabNote, MergeRequestNotesApi, NoteTarget } from "./client.ts";
+import { GitLabApiError } from "./request-handler.ts";
 import { GITLAB_NOTE_LIMIT } from "./note-splitting.ts";
 
 /** Which job wrote a note; later (pipeline, job) pairs win. */

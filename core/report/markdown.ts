@@ -45,7 +45,14 @@ export function formatMarkdown(input: CheckReportInput, options: MarkdownOptions
   const totals = countBySeverity(input.findings);
   const heading = formatHeading(input, options.title ?? "gitops-ci check");
   // Room for the closing notice is set aside first, sized for the worst case: everything left out.
-  const footerBound = footer(limit, totals, input.summary.length).length + 1;
+  // Findings no overlay row counts (the fleet's, a layer's) get a row of their own, so the rows add up to the totals.
+  const rows = [
+    ...groupByScope(input)
+      .filter((scope) => !scope.row && scope.findings.length > 0)
+      .map(formatScopeRow),
+    ...input.summary.map(formatRow),
+  ];
+  const footerBound = footer(limit, totals, rows.length).length + 1;
 
   const budget = new Budget(limit, footerBound);
   const lines: string[] = [];
@@ -57,21 +64,20 @@ export function formatMarkdown(input: CheckReportInput, options: MarkdownOptions
   add(heading);
   add("");
 
-  // The table: every overlay, in the check's order, while it fits.
+  // The table: findings outside the overlays first, then every overlay in the check's order, while it fits.
   let rowsLeftOut = 0;
-  if (input.summary.length > 0) {
+  if (rows.length > 0) {
     const tableHead = "| Layer | Environment | Status | Objects | Errors | Warnings |\n| --- | --- | --- | ---: | ---: | ---: |";
     if (budget.fits(tableHead)) {
       add(tableHead);
-      for (const row of input.summary) {
+      for (const line of rows) {
         // Rows stop at the first that does not fit, so the table never skips one in the middle.
-        const line = formatRow(row);
         if (rowsLeftOut === 0 && budget.fits(line)) add(line);
         else rowsLeftOut += 1;
       }
       add("");
     } else {
-      rowsLeftOut = input.summary.length;
+      rowsLeftOut = rows.length;
     }
   }
 
@@ -130,6 +136,15 @@ function formatRow(row: CheckSummaryRow): string {
   return `| ${cells.join(" | ")} |`;
 }
 
+/** The fleet-wide findings (or a layer's, or an environment's) as a table row: no status of an overlay, no objects. */
+function formatScopeRow(scope: FindingScope): string {
+  const counts = countBySeverity(scope.findings);
+  const fleetWide = scope.layer === undefined && scope.environment === undefined;
+  const status = counts.error > 0 ? STATUS_TEXT.failed : counts.warning > 0 ? STATUS_TEXT.warnings : "ℹ️ notes";
+  const cells = [fleetWide ? "_fleet-wide_" : escapeMarkdown(scope.layer ?? "*"), fleetWide ? "" : escapeMarkdown(scope.environment ?? "*"), status, "–", String(counts.error), String(counts.warning)];
+  return `| ${cells.join(" | ")} |`;
+}
+
 function prepareSection(scope: FindingScope): Section {
   const counts = countBySeverity(scope.findings);
   const icon = counts.error > 0 ? SEVERITY_ICON.error : counts.warning > 0 ? SEVERITY_ICON.warning : SEVERITY_ICON.info;
@@ -167,7 +182,7 @@ function footer(limit: number, leftOut: Record<Severity, number>, rowsLeftOut: n
     .filter((severity) => leftOut[severity] > 0)
     .map((severity) => plural(leftOut[severity], severity === "info" ? "note" : severity))
     .join(", ");
-  const parts = [findings > 0 ? `${plural(findings, "more finding")} (${breakdown})` : "", rowsLeftOut > 0 ? `${plural(rowsLeftOut, "more overlay")} of the summary table` : ""].filter(Boolean);
+  const parts = [findings > 0 ? `${plural(findings, "more finding")} (${breakdown})` : "", rowsLeftOut > 0 ? `${plural(rowsLeftOut, "more row")} of the summary table` : ""].filter(Boolean);
   return `> **This note is shortened to fit ${limit.toLocaleString("en-US")} characters:** … ${parts.join(" and ")} in the full report artifact (report.json).`;
 }
 

@@ -59,7 +59,7 @@ export function parseSopsConfig(text: string, file: string): SopsConfig {
   const findings: Finding[] = parsed.findings.map((finding) => ({
     ...finding,
     check: CHECK,
-    message: `${file} is not valid YAML, so sops cannot load it: ${finding.message.replace(/\s*at line \d+, column \d+:?$/, "")}`,
+    message: `${file} is not valid YAML, so sops cannot load it: ${finding.message}`,
     hint: "sops refuses every encrypt and decrypt run from below this folder until the file parses",
   }));
   if (findings.length > 0) return { file, dir, usable: false, findings };
@@ -248,14 +248,49 @@ export class SopsConfigResolver {
 
   async #load(dir: string): Promise<SopsConfig | undefined> {
     const file = dir === "" ? SOPS_CONFIG_FILE : `${dir}/${SOPS_CONFIG_FILE}`;
+    let text: string;
     try {
-      return parseSopsConfig(await readFile(path.join(this.#root, file), "utf8"), file);
-    } catch {
+      text = await readFile(path.join(this.#root, file), "utf8");
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      // Only a .sops.yaml that is not there means "no config here": sops finds anything else and fails on it.
+      if (code !== "ENOENT" && code !== "ENOTDIR") return unreadableSopsConfig(file, error);
       const ignored = dir === "" ? IGNORED_SOPS_CONFIG_FILE : `${dir}/${IGNORED_SOPS_CONFIG_FILE}`;
       if (await exists(path.join(this.#root, ignored))) this.#ignoredNames.add(ignored);
       return undefined;
     }
+    return parseSopsConfig(text, file);
   }
+}
+
+/**
+ * A .sops.yaml that exists but cannot be read (a folder, no read permission). sops stats the name,
+ * takes it as its config and then fails to load it, so it governs the files below it and is unusable.
+ */
+export function unreadableSopsConfig(file: string, error: unknown): SopsConfig {
+  const dir = path.posix.dirname(file) === "." ? "" : path.posix.dirname(file);
+  const code = (error as { code?: unknown } | null)?.code;
+  const reason = typeof code === "string" ? code : error instanceof Error ? error.message : String(error);
+  const hint =
+    code === "EISDIR"
+      ? `${SOPS_CONFIG_FILE} must be a file: rename the folder`
+      : code === "EACCES" || code === "EPERM"
+        ? "make it readable by the CI job's user (a git checkout is; look for a chmod or a mount in the job)"
+        : "check the file in the job's checkout";
+  return {
+    file,
+    dir,
+    usable: false,
+    findings: [
+      {
+        severity: "error",
+        check: CHECK,
+        file,
+        message: `${file} cannot be read (${reason}): sops finds it and fails on every encrypt and decrypt run from below this folder, and its creation rules could not be checked`,
+        hint,
+      },
+    ],
+  };
 }
 
 async function exists(absolutePath: string): Promise<boolean> {

@@ -8,8 +8,8 @@ import { discoverFleet } from "../../core/fleet/discover.ts";
 import type { Fleet, Overlay } from "../../core/fleet/model.ts";
 import { affectedOverlays } from "../../core/changes/affected-overlays.ts";
 import { changedFiles } from "../../core/changes/changed-files.ts";
-import { overlayInputsByPath } from "../../core/changes/overlay-inputs.ts";
-import type { CheckReportInput, CheckSummaryRow } from "../../core/report/summary.ts";
+import { overlayInputsByPath, type OverlayInputs } from "../../core/changes/overlay-inputs.ts";
+import { groupByScope, type CheckReportInput, type CheckSummaryRow } from "../../core/report/summary.ts";
 import { formatFindingsForTerminal, formatTable } from "../../core/report/terminal.ts";
 import { writeReports } from "../../core/report/write-reports.ts";
 import { createBuiltInKindCheck } from "../../core/schemas/locations.ts";
@@ -66,7 +66,8 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
   context.output.err(`Layer order: ${fleet.layers.map((layer) => layer.name).join(" -> ")} (${fleet.source})`);
 
   const config = discovery.config;
-  const changed = options.changedSince ? await selectChangedOverlays(context, fleet, options.changedSince, config?.file) : new Set(fleet.overlays);
+  const changedSelection = options.changedSince ? await selectChangedOverlays(context, fleet, options.changedSince, config?.file) : undefined;
+  const changed = changedSelection?.overlays ?? new Set(fleet.overlays);
   const only = options.only?.length ? selectOnlyOverlays(fleet, options.only) : undefined;
   const selected = only ? new Set([...changed].filter((overlay) => only.has(overlay))) : changed;
   // Layers a selected overlay depends on are rendered too: the layer contracts need their CRDs and Namespaces.
@@ -83,7 +84,9 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
     preinstalled: config?.preinstalledCrds ?? [],
     providedBy: config?.crdsProvidedBy ?? {},
   });
-  const standards = [...(await checkRepositoryStandards(fleet, allRendered)), ...(await checkUnfilledEnvValues(fleet))];
+  // Overlay inputs decide which overlays a YAML syntax error belongs to: --changed-since has them already.
+  const standardsOptions = { concurrency: context.concurrency * 4, ...(changedSelection ? { overlayInputs: changedSelection.inputs } : {}) };
+  const standards = [...(await checkRepositoryStandards(fleet, allRendered, standardsOptions)), ...(await checkUnfilledEnvValues(fleet))];
   const secrets = await checkSecrets(context, { root, rendered });
   const inChangedScope = (finding: Finding) =>
     finding.environment && finding.layer
@@ -153,7 +156,15 @@ export function reportInput(report: CheckReport): CheckReportInput {
 }
 
 export function formatSummary(report: CheckReport): string {
-  const rows = report.summary.map((row) => [
+  // Findings no overlay row counts (the fleet's, a layer's) get a row of their own, so the rows add up to the totals.
+  const others = groupByScope(report)
+    .filter((scope) => !scope.row && scope.findings.length > 0)
+    .map((scope) => {
+      const counts = countBySeverity(scope.findings);
+      const fleetWide = scope.layer === undefined && scope.environment === undefined;
+      return [fleetWide ? "(fleet-wide)" : (scope.layer ?? "*"), fleetWide ? "" : (scope.environment ?? "*"), "-", "-", String(counts.error), String(counts.warning), counts.error > 0 ? "FAIL" : counts.warning > 0 ? "warn" : "ok"];
+    });
+  const overlays = report.summary.map((row) => [
     row.layer,
     row.environment,
     row.path,
@@ -164,13 +175,18 @@ export function formatSummary(report: CheckReport): string {
   ]);
   const totals = countBySeverity(report.findings);
   return [
-    formatTable(["LAYER", "ENV", "OVERLAY", "OBJECTS", "ERRORS", "WARNINGS", "STATUS"], rows),
+    formatTable(["LAYER", "ENV", "OVERLAY", "OBJECTS", "ERRORS", "WARNINGS", "STATUS"], [...others, ...overlays]),
     "",
     `${report.summary.length} overlays, ${totals.error} errors, ${totals.warning} warnings`,
   ].join("\n");
 }
 
-async function selectChangedOverlays(context: TaskContext, fleet: Fleet, rev: string, configFile: string | undefined): Promise<Set<Overlay>> {
+async function selectChangedOverlays(
+  context: TaskContext,
+  fleet: Fleet,
+  rev: string,
+  configFile: string | undefined,
+): Promise<{ overlays: Set<Overlay>; inputs: Map<string, OverlayInputs> }> {
   const [inputs, changed] = await Promise.all([overlayInputsByPath(fleet, context.concurrency * 4), changedFiles(context, fleet.root, rev)]);
   const affected = affectedOverlays(fleet, inputs, changed.files, configFile ? { configFile } : {});
   context.output.err(`Changed since ${rev}${changed.mergeBase ? ` (merge base ${changed.base.slice(0, 12)})` : ""}: ${changed.files.length} files, ${affected.length} of ${fleet.overlays.length} overlays to check`);
@@ -178,7 +194,7 @@ async function selectChangedOverlays(context: TaskContext, fleet: Fleet, rev: st
     const shown = reasons.slice(0, 3).join("; ");
     context.output.err(`  ${overlay.environment}/${overlay.layer}: ${shown}${reasons.length > 3 ? `; +${reasons.length - 3} more` : ""}`);
   }
-  return new Set(affected.map((entry) => entry.overlay));
+  return { overlays: new Set(affected.map((entry) => entry.overlay)), inputs };
 }
 
 /**

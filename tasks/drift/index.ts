@@ -3,8 +3,9 @@
 // An environment whose cluster could not be read leaves its issue alone: no drift is never assumed.
 import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
-import { ToolError } from "../../core/errors.ts";
-import { createGitLabDriftIssueTracker, gitLabDriftSettings, syncDriftIssue, type DriftIssueOutcome, type DriftIssueTracker } from "../../core/gitlab/drift-issues.ts";
+import { createGitLabClient } from "../../core/gitlab/client.ts";
+import { createGitLabDriftIssueTracker, DRIFT_TOKEN_ADVICE, gitLabDriftSettings, syncDriftIssue, type DriftIssueOutcome, type DriftIssueTracker } from "../../core/gitlab/drift-issues.ts";
+import { describeRetry, type GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
 import { formatDiffMarkdown } from "../../core/report/diff-markdown.ts";
 import { formatDiffForTerminal } from "../../core/report/diff-terminal.ts";
 import { diffExitCode, diffFleet, writeDiffReport, type DiffOptions, type DiffReport } from "../diff/index.ts";
@@ -13,6 +14,8 @@ import type { ExitCode } from "../../core/errors.ts";
 export interface DriftOptions extends Omit<DiffOptions, "kubeContext"> {
   /** Default: GitLab's REST API when GITOPS_CI_GITLAB_TOKEN (or GITLAB_TOKEN) is set, else none. */
   issueTracker?: DriftIssueTracker;
+  /** For tests: options (clock, retry policy) for the GitLab client. */
+  gitlab?: { clientOptions?: Partial<GitLabClientOptions> };
 }
 
 export interface DriftIssueResult {
@@ -34,9 +37,7 @@ export const DEFAULT_DRIFT_OUT_DIR = ".gitops-ci/drift";
 const ISSUE_REPORT_LIMIT = 900_000;
 
 export async function drift(context: TaskContext, options: DriftOptions): Promise<DriftResult> {
-  const settings = options.issueTracker ? undefined : gitLabDriftSettings(context.env);
-  if (settings) context.redactor.add(settings.token);
-  const tracker = options.issueTracker ?? (settings ? createGitLabDriftIssueTracker(settings) : undefined);
+  const tracker = options.issueTracker ?? gitLabIssueTracker(context, options);
   const report = await diffFleet(context, options, "drift");
   const outDir = path.resolve(context.cwd, options.outDir ?? DEFAULT_DRIFT_OUT_DIR);
   await writeDiffReport(context, outDir, report, "drift");
@@ -54,31 +55,32 @@ export async function drift(context: TaskContext, options: DriftOptions): Promis
         continue;
       }
       const markdown = context.redactor.redact(formatDiffMarkdown(env.changes, { title: `Drift in ${env.environment}`, maxLength: ISSUE_REPORT_LIMIT }));
-      try {
-        const { outcome, issue } = await syncDriftIssue(tracker, {
-          environment: env.environment,
-          changes: env.changes,
-          report: markdown,
-          ...(context.env["CI_JOB_URL"] ? { jobUrl: context.env["CI_JOB_URL"] } : {}),
-        });
-        context.output.err(`drift issue for ${env.environment}: ${outcome}${issue ? ` (#${issue.iid} ${issue.webUrl})` : ""}`);
-        issues.push({ environment: env.environment, outcome, ...(issue ? { url: issue.webUrl } : {}) });
-      } catch (error) {
-        throw gitLabError(error, settings?.url);
-      }
+      const { outcome, issue } = await syncDriftIssue(tracker, {
+        environment: env.environment,
+        changes: env.changes,
+        report: markdown,
+        ...(context.env["CI_JOB_URL"] ? { jobUrl: context.env["CI_JOB_URL"] } : {}),
+      });
+      context.output.err(`drift issue for ${env.environment}: ${outcome}${issue ? ` (#${issue.iid} ${issue.webUrl})` : ""}`);
+      issues.push({ environment: env.environment, outcome, ...(issue ? { url: issue.webUrl } : {}) });
     }
   }
   return { report, issues, exitCode: diffExitCode(report) };
 }
 
-/** gitbeaker's request errors carry the response; say what GitLab answered. */
-function gitLabError(error: unknown, url: string | undefined): unknown {
-  if (!(error instanceof Error) || error instanceof ToolError) return error;
-  const cause = (error as { cause?: { description?: string; response?: { status?: number } } }).cause;
-  const status = cause?.response?.status;
-  const hint = status === 401 ? ": the token is invalid or expired" : status === 403 ? ": the token needs the api scope and at least the Reporter role to manage issues" : "";
-  return new ToolError(`GitLab API request for the drift issue failed${status ? ` (${status})` : ""}${hint}: ${cause?.description ?? error.message}`, {
-    command: `GitLab REST API ${url ?? ""}`.trim(),
-    cause: error,
+/** GitLab's issues through the client every task shares: its retries, GitLabApiError and redaction. */
+function gitLabIssueTracker(context: TaskContext, options: DriftOptions): DriftIssueTracker | undefined {
+  const settings = gitLabDriftSettings(context.env);
+  if (!settings) return undefined;
+  context.redactor.add(settings.token);
+  const client = createGitLabClient({
+    apiUrl: settings.apiUrl,
+    token: settings.token,
+    tokenVariable: settings.tokenVariable,
+    tokenAdvice: DRIFT_TOKEN_ADVICE,
+    redact: (text) => context.redactor.redact(text),
+    onRetry: (event) => context.output.err(describeRetry(event)),
+    ...options.gitlab?.clientOptions,
   });
+  return createGitLabDriftIssueTracker(client, settings);
 }

@@ -9,15 +9,18 @@
 //   3. GET /projects/:id/jobs/:job_id/artifacts/*path     each report file (404: that job did not run)
 // CI_JOB_TOKEN may download artifacts (3) but not list bridges or pipeline jobs (1, 2; gitlab#467492),
 // so this needs the same project access token as the merge request note, with at least read_api.
+// Every call goes through the GitLab client the other tasks use: 429 and 5xx are retried.
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
 import { UserError } from "../../core/errors.ts";
+import { TOKEN_VARIABLES, type TokenVariable } from "../../core/gitlab/ci-environment.ts";
+import { createGitLabClient } from "../../core/gitlab/client.ts";
+import type { PipelineJobsApi } from "../../core/gitlab/pipeline-jobs-api.ts";
+import { describeRetry, type GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
 import { REPORT_FILES } from "../../core/report/write-reports.ts";
 import type { ChildCheckJob } from "./child-pipeline.ts";
 
-/** Where the access token is looked for, in order (the report job's own names). */
-const TOKEN_VARIABLES = ["GITOPS_CI_GITLAB_TOKEN", "GITLAB_TOKEN"] as const;
 const TOKEN_HINT =
   "store a project access token with the read_api scope (the report note needs api) as a masked CI/CD variable " +
   "GITOPS_CI_GITLAB_TOKEN; CI_JOB_TOKEN cannot list a pipeline's trigger jobs or a child pipeline's jobs";
@@ -30,7 +33,8 @@ export interface CollectOptions {
   /** The check jobs the child was generated with: which report folders to ask for. */
   jobs: readonly ChildCheckJob[];
   outDir: string;
-  fetch?: typeof fetch;
+  /** For tests: options (clock, retry policy) for the GitLab client. */
+  gitlab?: { clientOptions?: Partial<GitLabClientOptions> };
 }
 
 export interface CollectedJob {
@@ -52,24 +56,33 @@ interface CiApi {
   projectId: string;
   pipelineId: string;
   token: string;
+  tokenVariable: TokenVariable;
 }
 
 export async function collectChildReports(context: TaskContext, options: CollectOptions): Promise<CollectResult> {
-  const api = readCiApi(context.env);
-  context.redactor.add(api.token);
-  const get = createGetter(api, options.fetch ?? fetch);
+  const ci = readCiApi(context.env);
+  context.redactor.add(ci.token);
+  const gitlab: PipelineJobsApi = createGitLabClient({
+    apiUrl: ci.apiUrl,
+    token: ci.token,
+    tokenVariable: ci.tokenVariable,
+    tokenAdvice: TOKEN_HINT,
+    redact: (text) => context.redactor.redact(text),
+    onRetry: (event) => context.output.err(describeRetry(event)),
+    ...options.gitlab?.clientOptions,
+  });
 
-  const bridges = (await get(`/projects/${encodeURIComponent(api.projectId)}/pipelines/${api.pipelineId}/bridges`, "json")) as Bridge[];
+  const bridges = await gitlab.listPipelineBridges(ci.projectId, ci.pipelineId);
   const bridge = bridges.find((candidate) => candidate.name === options.triggerJob);
   const childPipelineId = bridge?.downstream_pipeline?.id;
   if (!bridge || !childPipelineId) {
     throw new UserError(
-      bridge ? `the trigger job "${options.triggerJob}" has no child pipeline (status ${bridge.status ?? "unknown"})` : `no trigger job "${options.triggerJob}" in pipeline ${api.pipelineId}`,
+      bridge ? `the trigger job "${options.triggerJob}" has no child pipeline (status ${bridge.status || "unknown"})` : `no trigger job "${options.triggerJob}" in pipeline ${ci.pipelineId}`,
       { hint: `the child pipeline could not be created or the trigger job has another name; trigger jobs: ${bridges.map((b) => b.name).join(", ") || "none"}` },
     );
   }
 
-  const childJobs = await getAllPages<ChildJob>(get, `/projects/${encodeURIComponent(api.projectId)}/pipelines/${childPipelineId}/jobs`);
+  const childJobs = await gitlab.listPipelineJobs(ci.projectId, childPipelineId);
   // The latest run of the aggregation job (a retry adds a job with a higher id).
   const aggregate = childJobs.filter((job) => job.name === options.aggregateJob).sort((a, b) => b.id - a.id)[0];
   if (!aggregate) {
@@ -83,14 +96,11 @@ export async function collectChildReports(context: TaskContext, options: Collect
   for (const job of options.jobs) {
     const files: string[] = [];
     for (const file of Object.values(REPORT_FILES)) {
-      const artifactPath = `${job.reportDir}/${file}`;
-      const body = await get(`/projects/${encodeURIComponent(api.projectId)}/jobs/${aggregate.id}/artifacts/${artifactPath.split("/").map(encodeURIComponent).join("/")}`, "text", {
-        notFound: true,
-      });
+      const body = await gitlab.downloadJobArtifact(ci.projectId, aggregate.id, `${job.reportDir}/${file}`);
       if (body === undefined) continue;
       const target = path.join(options.outDir, job.environment, job.layer, file);
       await mkdir(path.dirname(target), { recursive: true });
-      await writeFile(target, context.redactor.redact(String(body)));
+      await writeFile(target, context.redactor.redact(body));
       files.push(path.posix.join(job.environment, job.layer, file));
     }
     if (files.includes(path.posix.join(job.environment, job.layer, REPORT_FILES.json))) collected.push({ job, files });
@@ -99,58 +109,14 @@ export async function collectChildReports(context: TaskContext, options: Collect
   return { childPipelineId, aggregateJobId: aggregate.id, collected, missing };
 }
 
-interface Bridge {
-  name: string;
-  status?: string;
-  downstream_pipeline?: { id?: number } | null;
-}
-
-interface ChildJob {
-  id: number;
-  name: string;
-  status?: string;
-}
-
-type Getter = (route: string, kind: "json" | "text", options?: { notFound?: boolean }) => Promise<unknown>;
-
 function readCiApi(env: Readonly<Record<string, string | undefined>>): CiApi {
   const missing = ["CI_API_V4_URL", "CI_PROJECT_ID", "CI_PIPELINE_ID"].filter((name) => !env[name]);
-  const token = TOKEN_VARIABLES.map((name) => env[name]).find((value) => value);
-  if (!token) missing.push(TOKEN_VARIABLES[0]);
+  const tokenVariable = TOKEN_VARIABLES.find((name) => env[name]);
+  if (!tokenVariable) missing.push(TOKEN_VARIABLES[0]);
   if (missing.length > 0) {
     throw new UserError(`cannot collect the child pipeline's reports: ${missing.join(", ")} not set`, {
       hint: missing.includes(TOKEN_VARIABLES[0]) ? TOKEN_HINT : "run this in the parent pipeline's report job",
     });
   }
-  return { apiUrl: env["CI_API_V4_URL"]!.replace(/\/+$/, ""), projectId: env["CI_PROJECT_ID"]!, pipelineId: env["CI_PIPELINE_ID"]!, token: token! };
-}
-
-function createGetter(api: CiApi, fetchImpl: typeof fetch): Getter {
-  return async (route, kind, options = {}) => {
-    const url = `${api.apiUrl}${route}`;
-    let response: Response;
-    try {
-      response = await fetchImpl(url, { headers: { "PRIVATE-TOKEN": api.token }, signal: AbortSignal.timeout(60_000) });
-    } catch (error) {
-      throw new UserError(`GitLab did not answer GET ${route}: ${(error as Error).message}`, { hint: "check CI_API_V4_URL and the runner's network", cause: error });
-    }
-    if (response.status === 404 && options.notFound) return undefined;
-    if (!response.ok) {
-      const text = (await response.text()).slice(0, 300);
-      const hint = response.status === 401 || response.status === 403 ? TOKEN_HINT : "GitLab's own words are in the message";
-      throw new UserError(`GitLab answered ${response.status} to GET ${route}: ${text}`, { hint });
-    }
-    return kind === "json" ? response.json() : response.text();
-  };
-}
-
-/** GitLab pages lists by at most 100 items: ask page after page until one comes back short. */
-async function getAllPages<T>(get: Getter, route: string): Promise<T[]> {
-  const all: T[] = [];
-  for (let page = 1; page <= 100; page++) {
-    const items = (await get(`${route}?per_page=100&page=${page}`, "json")) as T[];
-    all.push(...items);
-    if (items.length < 100) break;
-  }
-  return all;
+  return { apiUrl: env["CI_API_V4_URL"]!.replace(/\/+$/, ""), projectId: env["CI_PROJECT_ID"]!, pipelineId: env["CI_PIPELINE_ID"]!, token: env[tokenVariable!]!, tokenVariable: tokenVariable! };
 }

@@ -14,7 +14,7 @@ import { discoverFleet } from "../../core/fleet/discover.ts";
 import type { Overlay } from "../../core/fleet/model.ts";
 import { formatFindingsForTerminal } from "../../core/report/terminal.ts";
 import { AGGREGATE_JOB, checkJobName, checkJobsOf, childPipeline, renderChildPipeline, REPORTS_DIR } from "./child-pipeline.ts";
-import { collectChildReports, type CollectResult } from "./collect-child-reports.ts";
+import { collectChildReports, type CollectOptions, type CollectResult } from "./collect-child-reports.ts";
 
 /** The parent's trigger job in pipeline/templates/gitops-ci.yml. */
 export const DEFAULT_TRIGGER_JOB = "gitops-ci:checks";
@@ -80,7 +80,8 @@ export interface CollectChildrenOptions {
   childFile: string;
   outDir?: string;
   triggerJob?: string;
-  fetch?: typeof fetch;
+  /** For tests: options (clock, retry policy) for the GitLab client. */
+  gitlab?: CollectOptions["gitlab"];
 }
 
 export async function collectChildren(context: TaskContext, options: CollectChildrenOptions): Promise<CollectResult & { exitCode: ExitCode }> {
@@ -98,7 +99,7 @@ export async function collectChildren(context: TaskContext, options: CollectChil
     aggregateJob: AGGREGATE_JOB,
     jobs,
     outDir,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.gitlab ? { gitlab: options.gitlab } : {}),
   });
   context.output.out(
     `Child pipeline ${result.childPipelineId}: reports of ${result.collected.length} of ${jobs.length} check jobs from ${AGGREGATE_JOB} (job ${result.aggregateJobId}) into ${path.relative(context.cwd, outDir) || outDir}`,

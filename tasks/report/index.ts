@@ -12,7 +12,8 @@ import {
   TOKEN_VARIABLES,
   type CiLinks,
 } from "../../core/gitlab/ci-environment.ts";
-import { createGitLabClient, type GitLabClient, type GitLabClientOptions } from "../../core/gitlab/client.ts";
+import { createGitLabClient, type GitLabClient } from "../../core/gitlab/client.ts";
+import { describeRetry, type GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
 import { composeNoteBody, upsertReportNotes, type ReportRun, type UpsertReportNotesResult } from "../../core/gitlab/merge-request-note.ts";
 import { splitNote } from "../../core/gitlab/note-splitting.ts";
 import { formatJson } from "../../core/report/json.ts";
@@ -92,10 +93,7 @@ export async function report(context: TaskContext, options: ReportOptions): Prom
     token: environment.token,
     tokenVariable: environment.tokenVariable,
     redact: (text) => context.redactor.redact(text),
-    onRetry: (event) =>
-      context.output.err(
-        `GitLab: ${event.method} ${event.path} ${event.status === undefined ? "failed" : `answered ${event.status}`} (${event.reason}); retrying in ${(event.delayMs / 1000).toFixed(1)} s (attempt ${event.attempt + 1})`,
-      ),
+    onRetry: (event) => context.output.err(describeRetry(event)),
     ...options.gitlab?.clientOptions,
   };
   const client = (options.gitlab?.createClient ?? createGitLabClient)(clientOptions);

@@ -125,6 +125,9 @@ export async function checkSecrets(context: TaskContext, input: SecretsInput): P
   const decryption = await checkDecryption(context, root, decryptable);
   findings.push(...decryption.findings);
 
+  // Files no check above could look at: reported, so a skipped file is never a passed one.
+  findings.push(...catalog.uninspected);
+
   const result = sortFindings(dedupe(findings));
   context.output.err(`secrets: ${reasons.size} files must be encrypted, ${encrypted.length} SOPS-encrypted, ${decryption.summary}`);
   return { findings: result, decryption: decryption.status };

@@ -20,6 +20,8 @@ export async function recipientFindings(subject: RecipientSubject, resolver: Sop
   const config = await resolver.configFor(file);
   const at = subject.metadataLine !== undefined ? { line: subject.metadataLine } : {};
   const resource = subject.resource ? { resource: subject.resource } : {};
+  // An unusable .sops.yaml has its own finding; what its rules would say is unknown.
+  if (config && !config.usable) return [];
   if (!config || !config.rules) {
     return [
       {
@@ -33,7 +35,6 @@ export async function recipientFindings(subject: RecipientSubject, resolver: Sop
       },
     ];
   }
-  if (!config.usable) return [];
   const match = matchCreationRule(config, SopsConfigResolver.pathForRule(config, file));
   if (match.kind === "none") {
     return [

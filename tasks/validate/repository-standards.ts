@@ -3,9 +3,11 @@
 //   standards/name-suffix            nameSuffix is -<env> wherever the repository uses suffixes
 //   standards/unlisted-file          a manifest beside a kustomization.yaml that it does not list
 //   standards/missing-kustomization  a folder of manifests that no kustomization.yaml covers
-// plus yaml/syntax and yaml/duplicate-key for every YAML file in the layers.
+// plus yaml/syntax and yaml/duplicate-key for every YAML file in the layers, each reported for
+// every overlay whose build reads the file (fleet-wide when none does).
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { overlayInputsByPath, overlaysReadingFile, type OverlayInputs } from "../../core/changes/overlay-inputs.ts";
 import type { Finding } from "../../core/findings.ts";
 import type { Fleet } from "../../core/fleet/model.ts";
 import { isYamlFile, listRepoFiles } from "../../core/repo-files.ts";
@@ -16,10 +18,18 @@ import type { RenderedOverlay } from "../render/render-overlay.ts";
 /** Seed convention: template-* files document a secret's shape and are never applied. */
 const TEMPLATE_FILE = /(^|\/)template-[^/]*$/;
 
-export async function checkRepositoryStandards(fleet: Fleet, rendered: readonly RenderedOverlay[]): Promise<Finding[]> {
+export interface StandardsOptions {
+  /** Each overlay's inputs by overlay path, when already computed (`--changed-since`); else computed if needed. */
+  overlayInputs?: ReadonlyMap<string, OverlayInputs>;
+  /** Kustomizations read at once when the overlay inputs are computed here. */
+  concurrency?: number;
+}
+
+export async function checkRepositoryStandards(fleet: Fleet, rendered: readonly RenderedOverlay[], options: StandardsOptions = {}): Promise<Finding[]> {
   const findings: Finding[] = [];
   const files = await layerFiles(fleet, rendered);
   const parsed = new Map<string, ParsedYaml>();
+  const syntax: Finding[] = [];
   for (const file of files.filter(isYamlFile)) {
     let text: string;
     try {
@@ -29,12 +39,25 @@ export async function checkRepositoryStandards(fleet: Fleet, rendered: readonly 
     }
     const yaml = parseYaml(text, file);
     parsed.set(file, yaml);
-    findings.push(...yaml.findings);
+    syntax.push(...yaml.findings);
   }
+  if (syntax.length > 0) findings.push(...attributeToReadingOverlays(fleet, syntax, options.overlayInputs ?? (await overlayInputsByPath(fleet, options.concurrency))));
   findings.push(...checkOverlaysUseBase(fleet, rendered));
   findings.push(...(await checkNameSuffixes(fleet, parsed)));
   findings.push(...checkListedFiles(parsed));
   return findings;
+}
+
+/**
+ * A finding about a file alone (a YAML syntax error) belongs to every overlay whose build reads the
+ * file: one copy per overlay, so each overlay's row counts it. A file no overlay reads stays fleet-wide.
+ */
+export function attributeToReadingOverlays(fleet: Fleet, findings: readonly Finding[], inputsByPath: ReadonlyMap<string, OverlayInputs>): Finding[] {
+  return findings.flatMap((finding) => {
+    if (!finding.file || finding.environment !== undefined || finding.layer !== undefined) return [finding];
+    const readers = overlaysReadingFile(fleet, inputsByPath, finding.file);
+    return readers.length === 0 ? [finding] : readers.map((overlay) => ({ ...finding, environment: overlay.environment, layer: overlay.layer }));
+  });
 }
 
 /** Files of the layers: their folders where the layout has them, else what the overlays read. */

@@ -3,7 +3,14 @@
 //
 // - merge request notes and issue notes: list (paginated), show, create, edit, delete
 //   (docs/api/notes.md; lib/api/notes.rb, lib/api/helpers/notes_helpers.rb);
-// - GET /projects/:id/merge_requests/:iid; issues: list, show, create, edit (docs/api/issues.md);
+// - GET /projects/:id/merge_requests/:iid; issues: list (labels, state, search, order_by, sort;
+//   paginated), show, create, edit with state_event (docs/api/issues.md); a new note touches its
+//   issue's or merge request's updated_at, as Note's `belongs_to :noteable, touch: true` does;
+// - pipelines (docs/api/jobs.md, docs/api/job_artifacts.md): a pipeline's jobs (latest only
+//   unless include_retried; scope) and trigger jobs with downstream_pipeline, both paginated;
+//   one artifact file of a job, served as Workhorse serves it (Content-Type from the extension,
+//   404 {"message":"404 Artifact Not Found"} when the job has no artifacts, plain 404 when the
+//   file is not among them);
 // - merge requests: list (state, source_branch, target_branch, order_by, sort; paginated), create
 //   (409 when an open one has the same source and target branch), edit title/description/state
 //   (docs/api/merge_requests.md);
@@ -68,7 +75,42 @@ export interface FakeIssue {
   labels: string[];
   created_at: string;
   updated_at: string;
+  closed_at: string | null;
   notes: FakeNote[];
+}
+
+export interface FakeJob {
+  id: number;
+  name: string;
+  stage: string;
+  status: string;
+  /** A later run of the same job replaced this one. */
+  retried: boolean;
+  /** Artifact path -> content; undefined when the job kept no artifacts. */
+  artifacts?: Map<string, string>;
+}
+
+/** A trigger job (`trigger:`), which GitLab calls a bridge. */
+export interface FakeBridge {
+  id: number;
+  name: string;
+  stage: string;
+  status: string;
+  /** The pipeline it started; undefined when none was created. */
+  downstream?: FakePipeline;
+}
+
+export interface FakePipeline {
+  id: number;
+  iid: number;
+  project_id: number;
+  status: string;
+  ref: string;
+  sha: string;
+  source: string;
+  created_at: string;
+  jobs: FakeJob[];
+  bridges: FakeBridge[];
 }
 
 export interface FakeProject {
@@ -76,6 +118,7 @@ export interface FakeProject {
   path_with_namespace: string;
   mergeRequests: Map<number, FakeMergeRequest>;
   issues: Map<number, FakeIssue>;
+  pipelines: Map<number, FakePipeline>;
 }
 
 interface FakeToken {
@@ -157,7 +200,7 @@ export class FakeGitLab {
   }
 
   addProject(pathWithNamespace: string, id = this.#id()): FakeProject {
-    const project: FakeProject = { id, path_with_namespace: pathWithNamespace, mergeRequests: new Map(), issues: new Map() };
+    const project: FakeProject = { id, path_with_namespace: pathWithNamespace, mergeRequests: new Map(), issues: new Map(), pipelines: new Map() };
     this.#projects.set(id, project);
     return project;
   }
@@ -181,6 +224,65 @@ export class FakeGitLab {
     const note = this.#newNote(body, author, "MergeRequest", mergeRequest.id, mergeRequest.iid, project.id, options.system ?? false);
     mergeRequest.notes.push(note);
     return note;
+  }
+
+  /** Seeds an issue, as if someone (or an earlier job) had opened it. */
+  addIssue(project: FakeProject, fields: { title: string; description?: string | null; labels?: string[]; state?: FakeIssue["state"] }): FakeIssue {
+    const iid = Math.max(0, ...project.issues.keys()) + 1;
+    const now = this.#now();
+    const state = fields.state ?? "opened";
+    const issue: FakeIssue = {
+      id: this.#id(),
+      iid,
+      project_id: project.id,
+      title: fields.title,
+      description: fields.description ?? null,
+      state,
+      labels: fields.labels ?? [],
+      created_at: now,
+      updated_at: now,
+      closed_at: state === "closed" ? now : null,
+      notes: [],
+    };
+    project.issues.set(iid, issue);
+    return issue;
+  }
+
+  addPipeline(project: FakeProject, fields: { status?: string; ref?: string; source?: string } = {}): FakePipeline {
+    const pipeline: FakePipeline = {
+      id: this.#id(),
+      iid: project.pipelines.size + 1,
+      project_id: project.id,
+      status: fields.status ?? "running",
+      ref: fields.ref ?? "main",
+      sha: "0123456789abcdef0123456789abcdef01234567",
+      source: fields.source ?? "push",
+      created_at: this.#now(),
+      jobs: [],
+      bridges: [],
+    };
+    project.pipelines.set(pipeline.id, pipeline);
+    return pipeline;
+  }
+
+  /** A job of the pipeline; `artifacts` maps paths inside the job's artifacts archive to contents. */
+  addJob(pipeline: FakePipeline, fields: { name: string; stage?: string; status?: string; retried?: boolean; artifacts?: Record<string, string> }): FakeJob {
+    const job: FakeJob = {
+      id: this.#id(),
+      name: fields.name,
+      stage: fields.stage ?? "test",
+      status: fields.status ?? "success",
+      retried: fields.retried ?? false,
+      ...(fields.artifacts ? { artifacts: new Map(Object.entries(fields.artifacts)) } : {}),
+    };
+    pipeline.jobs.push(job);
+    return job;
+  }
+
+  addBridge(pipeline: FakePipeline, fields: { name: string; stage?: string; status?: string; downstream?: FakePipeline }): FakeBridge {
+    const bridge: FakeBridge = { id: this.#id(), name: fields.name, stage: fields.stage ?? "test", status: fields.status ?? "success", ...(fields.downstream ? { downstream: fields.downstream } : {}) };
+    pipeline.bridges.push(bridge);
+    return bridge;
   }
 
   notesOf(project: FakeProject, mergeRequestIid: number): FakeNote[] {
@@ -274,10 +376,29 @@ export class FakeGitLab {
     }
 
     const [resource, projectRef, kind, iidText, sub, noteText, ...rest] = segments;
-    if (resource !== "projects" || projectRef === undefined || rest.length > 0) return send(404, { error: "404 Not Found" });
+    if (resource !== "projects" || projectRef === undefined) return send(404, { error: "404 Not Found" });
     const project = this.#findProject(projectRef);
     if (!project || (token.projects && !token.projects.includes(project.id))) return send(404, { message: "404 Project Not Found" });
+    // GET /projects/:id/jobs/:job_id/artifacts/*artifact_path: the path may have any depth.
+    if (kind === "jobs" && iidText !== undefined && sub === "artifacts" && noteText !== undefined && request.method === "GET") {
+      return this.#artifact(project, Number(iidText), [noteText, ...rest].join("/"), send);
+    }
+    if (rest.length > 0) return send(404, { error: "404 Not Found" });
     const params = { ...request.query, ...parseParams(request) };
+
+    if (kind === "pipelines" && iidText !== undefined && (sub === "jobs" || sub === "bridges") && noteText === undefined && request.method === "GET") {
+      const pipeline = project.pipelines.get(Number(iidText));
+      if (!pipeline) return send(404, { message: "404 Not found" });
+      const scopes = labelsOf(params["scope"] ?? params["scope[]"]);
+      const inScope = (status: string) => scopes.length === 0 || scopes.includes(status);
+      if (sub === "bridges") {
+        const bridges = pipeline.bridges.filter((bridge) => inScope(bridge.status)).sort((a, b) => b.id - a.id);
+        return this.#paginate(url, bridges, send, (bridge) => this.#bridgeJson(project, pipeline, bridge));
+      }
+      const includeRetried = params["include_retried"] === "true" || params["include_retried"] === true;
+      const jobs = pipeline.jobs.filter((job) => (includeRetried || !job.retried) && inScope(job.status)).sort((a, b) => b.id - a.id);
+      return this.#paginate(url, jobs, send, (job) => this.#jobJson(project, pipeline, job));
+    }
 
     if (kind === "merge_requests" && iidText === undefined) return this.#mergeRequests(request, url, params, send, project);
     if (kind === "merge_requests" && iidText !== undefined) {
@@ -293,19 +414,32 @@ export class FakeGitLab {
         mergeRequest.updated_at = this.#now();
         return send(200, this.#mergeRequestJson(project, mergeRequest));
       }
-      if (sub === "notes") return this.#notes(request, url, params, send, token.user, mergeRequest.notes, (body) => this.#newNote(body, token.user, "MergeRequest", mergeRequest.id, mergeRequest.iid, project.id, false), noteText);
+      if (sub === "notes") {
+        const create = (body: string) => {
+          const note = this.#newNote(body, token.user, "MergeRequest", mergeRequest.id, mergeRequest.iid, project.id, false);
+          mergeRequest.updated_at = note.created_at;
+          return note;
+        };
+        return this.#notes(request, url, params, send, token.user, mergeRequest.notes, create, noteText);
+      }
       return send(404, { error: "404 Not Found" });
     }
 
     if (kind === "issues") {
       if (iidText === undefined) {
-        if (request.method === "GET") return this.#paginate(url, [...project.issues.values()].filter((issue) => issueMatches(issue, params)).sort((a, b) => b.id - a.id), send, (issue) => this.#issueJson(project, issue));
+        if (request.method === "GET") {
+          // Default order: created_at desc; updated_at ties broken by id, as GitLab's tie breaker does.
+          const direction = params["sort"] === "asc" ? 1 : -1;
+          const byUpdate = params["order_by"] === "updated_at";
+          const matching = [...project.issues.values()].filter((issue) => issueMatches(issue, params)).sort((a, b) => direction * (byUpdate ? a.updated_at.localeCompare(b.updated_at) || a.id - b.id : a.id - b.id));
+          return this.#paginate(url, matching, send, (issue) => this.#issueJson(project, issue));
+        }
         if (request.method === "POST") {
           const title = params["title"];
           if (typeof title !== "string") return send(400, { error: "title is missing" });
           const iid = Math.max(0, ...project.issues.keys()) + 1;
           const now = this.#now();
-          const issue: FakeIssue = { id: this.#id(), iid, project_id: project.id, title, description: stringOr(params["description"], null), state: "opened", labels: labelsOf(params["labels"]), created_at: now, updated_at: now, notes: [] };
+          const issue: FakeIssue = { id: this.#id(), iid, project_id: project.id, title, description: stringOr(params["description"], null), state: "opened", labels: labelsOf(params["labels"]), created_at: now, updated_at: now, closed_at: null, notes: [] };
           project.issues.set(iid, issue);
           return send(201, this.#issueJson(project, issue));
         }
@@ -316,19 +450,29 @@ export class FakeGitLab {
       if (sub === undefined) {
         if (request.method === "GET") return send(200, this.#issueJson(project, issue));
         if (request.method === "PUT") {
+          const stateEvent = params["state_event"];
+          // Grape's `values: %w[reopen close]` validation, before anything changes.
+          if (stateEvent !== undefined && stateEvent !== "close" && stateEvent !== "reopen") return send(400, { error: "state_event does not have a valid value" });
           if (typeof params["title"] === "string") issue.title = params["title"];
           if (typeof params["description"] === "string") issue.description = params["description"];
           if (params["labels"] !== undefined) issue.labels = labelsOf(params["labels"]);
           if (params["add_labels"] !== undefined) issue.labels = [...new Set([...issue.labels, ...labelsOf(params["add_labels"])])];
           if (params["remove_labels"] !== undefined) issue.labels = issue.labels.filter((label) => !labelsOf(params["remove_labels"]).includes(label));
-          if (params["state_event"] === "close") issue.state = "closed";
-          if (params["state_event"] === "reopen") issue.state = "opened";
           issue.updated_at = this.#now();
+          if (stateEvent === "close" && issue.state !== "closed") Object.assign(issue, { state: "closed", closed_at: issue.updated_at });
+          if (stateEvent === "reopen" && issue.state !== "opened") Object.assign(issue, { state: "opened", closed_at: null });
           return send(200, this.#issueJson(project, issue));
         }
         return send(405, { message: "405 Method Not Allowed" });
       }
-      if (sub === "notes") return this.#notes(request, url, params, send, token.user, issue.notes, (body) => this.#newNote(body, token.user, "Issue", issue.id, issue.iid, project.id, false), noteText);
+      if (sub === "notes") {
+        const create = (body: string) => {
+          const note = this.#newNote(body, token.user, "Issue", issue.id, issue.iid, project.id, false);
+          issue.updated_at = note.created_at;
+          return note;
+        };
+        return this.#notes(request, url, params, send, token.user, issue.notes, create, noteText);
+      }
     }
     return send(404, { error: "404 Not Found" });
   }
@@ -469,6 +613,66 @@ export class FakeGitLab {
     };
   }
 
+  /**
+   * Workhorse serves a file of the artifacts archive with a Content-Type from its extension (Go's
+   * mime.TypeByExtension) and as an attachment; Rails answers 404 first when the job kept none.
+   */
+  #artifact(project: FakeProject, jobId: number, artifactPath: string, send: Send): void {
+    const job = [...project.pipelines.values()].flatMap((pipeline) => pipeline.jobs).find((candidate) => candidate.id === jobId);
+    if (!job) return send(404, { message: "404 Not found" });
+    if (!job.artifacts) return send(404, { message: "404 Artifact Not Found" });
+    const content = job.artifacts.get(artifactPath);
+    if (content === undefined) return send(404, "Not Found\n", { "content-type": "text/plain; charset=utf-8" });
+    const name = artifactPath.slice(artifactPath.lastIndexOf("/") + 1);
+    return send(200, content, { "content-type": contentTypeByExtension(name), "content-disposition": `attachment; filename="${name}"` });
+  }
+
+  #pipelineJson(project: FakeProject, pipeline: FakePipeline): Record<string, unknown> {
+    return {
+      id: pipeline.id,
+      iid: pipeline.iid,
+      project_id: project.id,
+      sha: pipeline.sha,
+      ref: pipeline.ref,
+      status: pipeline.status,
+      source: pipeline.source,
+      created_at: pipeline.created_at,
+      updated_at: pipeline.created_at,
+      web_url: `${this.url}/${project.path_with_namespace}/-/pipelines/${pipeline.id}`,
+    };
+  }
+
+  #jobJson(project: FakeProject, pipeline: FakePipeline, job: FakeJob): Record<string, unknown> {
+    return {
+      id: job.id,
+      name: job.name,
+      stage: job.stage,
+      status: job.status,
+      ref: pipeline.ref,
+      tag: false,
+      retried: job.retried,
+      allow_failure: false,
+      pipeline: this.#pipelineJson(project, pipeline),
+      artifacts: job.artifacts ? [{ file_type: "archive", size: 1000, filename: "artifacts.zip", file_format: "zip" }] : [],
+      web_url: `${this.url}/${project.path_with_namespace}/-/jobs/${job.id}`,
+    };
+  }
+
+  #bridgeJson(project: FakeProject, pipeline: FakePipeline, bridge: FakeBridge): Record<string, unknown> {
+    return {
+      id: bridge.id,
+      name: bridge.name,
+      stage: bridge.stage,
+      status: bridge.status,
+      ref: pipeline.ref,
+      tag: false,
+      allow_failure: false,
+      pipeline: this.#pipelineJson(project, pipeline),
+      downstream_pipeline: bridge.downstream ? this.#pipelineJson(project, bridge.downstream) : null,
+      web_url: `${this.url}/${project.path_with_namespace}/-/jobs/${bridge.id}`,
+    };
+  }
+
   #issueJson(project: FakeProject, issue: FakeIssue): Record<string, unknown> {
     return {
       id: issue.id,
@@ -480,6 +684,7 @@ export class FakeGitLab {
       labels: issue.labels,
       created_at: issue.created_at,
       updated_at: issue.updated_at,
+      closed_at: issue.closed_at,
       user_notes_count: issue.notes.length,
       web_url: `${this.url}/${project.path_with_namespace}/-/issues/${issue.iid}`,
     };
@@ -568,8 +773,13 @@ function issueMatches(issue: FakeIssue, params: Params): boolean {
   if ((state === "opened" || state === "closed") && issue.state !== state) return false;
   const labels = params["labels"] !== undefined ? labelsOf(params["labels"]) : [];
   if (!labels.every((label) => issue.labels.includes(label))) return false;
+  // GitLab searches words, not the phrase: every word must appear in the title or in the description.
   const search = params["search"];
-  if (typeof search === "string" && search !== "" && !`${issue.title}\n${issue.description ?? ""}`.includes(search)) return false;
+  if (typeof search === "string" && search.trim() !== "") {
+    const words = search.toLowerCase().split(/\s+/).filter(Boolean);
+    const inText = (text: string) => words.every((word) => text.toLowerCase().includes(word));
+    if (!inText(issue.title) && !inText(issue.description ?? "")) return false;
+  }
   return true;
 }
 
@@ -577,6 +787,22 @@ function labelsOf(value: unknown): string[] {
   if (Array.isArray(value)) return value.map(String);
   if (typeof value === "string") return value.split(",").map((label) => label.trim()).filter(Boolean);
   return [];
+}
+
+/** Go's built-in extension table (mime.TypeByExtension without system files), as Workhorse uses it. */
+function contentTypeByExtension(name: string): string {
+  const types: Record<string, string> = {
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".xml": "text/xml; charset=utf-8",
+  };
+  const dot = name.lastIndexOf(".");
+  return (dot >= 0 ? types[name.slice(dot).toLowerCase()] : undefined) ?? "application/octet-stream";
 }
 
 function stringOr<T>(value: unknown, fallback: T): string | T {

@@ -2,11 +2,10 @@
 // shell mode on a copy of examples/layout-a, each job in its own copy of the repository
 // (--shell-isolation) and nothing copied back into it (--no-artifacts-to-source), so a job sees
 // another job's files only through `needs` and artifacts, as on a GitLab runner.
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { FakeGitLab } from "../helpers/fake-gitlab.ts";
 import { CASES_DIR, jobEvents, makePipelineRepo, type JobEvent } from "./gitlab-ci-local.ts";
 
 const TIMEOUT = 300_000;
@@ -111,15 +110,14 @@ describe("merge request pipeline (mode generated) on examples/layout-a", () => {
     const aggregateFiles = await child.artifactsOf("gitops-ci:aggregate");
     expect(reportJsons(aggregateFiles)).toHaveLength(6);
 
-    // 3. The parent's report job, against a local server answering as GitLab's API would for this
-    //    parent pipeline: its trigger job, the child's jobs, and the aggregation job's artifacts.
+    // 3. The parent's report job, against the fake GitLab holding this parent pipeline: its trigger
+    //    job, the child pipeline's jobs, and the aggregation job's artifacts.
     const aggregateDir = path.join(child.root, ".gitlab-ci-local", "artifacts", (await readdir(path.join(child.root, ".gitlab-ci-local", "artifacts"))).find((dir) => dir.includes("aggregate"))!);
-    const apiUrl = await serveChildPipeline(aggregateDir);
+    const gitlab = await serveChildPipeline(aggregateDir);
     const report = await parent.run([
       ...SHELL,
       ...MERGE_REQUEST,
-      "--variable",
-      `CI_API_V4_URL=${apiUrl}`,
+      ...["--variable", `CI_API_V4_URL=${gitlab.apiUrl}`, "--variable", `CI_PROJECT_ID=${gitlab.projectId}`, "--variable", `CI_PIPELINE_ID=${gitlab.pipelineId}`],
       "--variable",
       "GITOPS_CI_GITLAB_TOKEN=glpat-test-token-0123456789",
       "gitops-ci:report:children",
@@ -136,30 +134,21 @@ describe("merge request pipeline (mode generated) on examples/layout-a", () => {
   });
 });
 
-/** GitLab's API for one parent pipeline whose trigger job started child pipeline 2 (see tasks/pipeline/collect-child-reports.ts). */
-async function serveChildPipeline(aggregateArtifacts: string): Promise<string> {
-  const server = createServer((request, response) => {
-    const url = new URL(request.url ?? "/", "http://localhost");
-    const send = (status: number, body: string, type = "application/json") => {
-      response.writeHead(status, { "content-type": type });
-      response.end(body);
-    };
-    if (request.headers["private-token"] !== "glpat-test-token-0123456789") return send(401, '{"message":"401 Unauthorized"}');
-    if (/\/pipelines\/\d+\/bridges$/.test(url.pathname)) return send(200, JSON.stringify([{ id: 11, name: "gitops-ci:checks", status: "success", downstream_pipeline: { id: 2 } }]));
-    if (/\/pipelines\/2\/jobs$/.test(url.pathname)) return send(200, url.searchParams.get("page") === "1" ? JSON.stringify([{ id: 77, name: "gitops-ci:aggregate", status: "success" }]) : "[]");
-    const artifact = /\/jobs\/77\/artifacts\/(.+)$/.exec(url.pathname);
-    if (artifact) {
-      const file = path.join(aggregateArtifacts, ...decodeURIComponent(artifact[1]!).split("/"));
-      if (!file.startsWith(aggregateArtifacts)) return send(404, '{"message":"404 Not Found"}');
-      readFile(file).then(
-        (content) => send(200, content.toString("utf8"), "application/octet-stream"),
-        () => send(404, '{"message":"404 Not Found"}'),
-      );
-      return;
-    }
-    send(404, '{"error":"404 Not Found"}');
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v4`;
+/** A GitLab with one parent pipeline whose trigger job started the child; its aggregation job kept these artifacts. */
+async function serveChildPipeline(aggregateArtifacts: string): Promise<{ apiUrl: string; projectId: number; pipelineId: number }> {
+  const gitlab = await FakeGitLab.start();
+  onTestFinished(() => gitlab.close());
+  const project = gitlab.addProject("platform/fleet", 42);
+  gitlab.addToken("glpat-test-token-0123456789", { username: "report_bot" });
+  const parent = gitlab.addPipeline(project, { source: "merge_request_event" });
+  const child = gitlab.addPipeline(project, { source: "parent_pipeline" });
+  gitlab.addBridge(parent, { name: "gitops-ci:checks", downstream: child });
+  const artifacts: Record<string, string> = {};
+  for (const entry of await readdir(aggregateArtifacts, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    artifacts[path.relative(aggregateArtifacts, file).split(path.sep).join("/")] = await readFile(file, "utf8");
+  }
+  gitlab.addJob(child, { name: "gitops-ci:aggregate", artifacts });
+  return { apiUrl: gitlab.apiUrl, projectId: project.id, pipelineId: parent.id };
 }

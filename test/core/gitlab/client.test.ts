@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { backoffDelay, createGitLabClient, DEFAULT_RETRY_POLICY, GitLabApiError, gitbeakerHost, parseRetryAfter, type GitLabClientOptions } from "../../../core/gitlab/client.ts";
+import { createGitLabClient } from "../../../core/gitlab/client.ts";
+import { backoffDelay, DEFAULT_RETRY_POLICY, GitLabApiError, gitbeakerHost, parseRetryAfter, type GitLabClientOptions } from "../../../core/gitlab/request-handler.ts";
 import { FakeGitLab, type FakeProject } from "../../helpers/fake-gitlab.ts";
 import { fakeClock, type FakeClock } from "./fake-clock.ts";
 

@@ -77,6 +77,45 @@ describe("FakeGitLab", () => {
     expect(await call("POST", "/projects/42/issues/1/notes", { body: "still drifting" })).toMatchObject({ status: 201, json: { noteable_type: "Issue", noteable_iid: 1 } });
   });
 
+  it("serves issues in GitLab's order, searches words, and validates state_event", async () => {
+    const first = gitlab.addIssue(project, { title: "Drift in prod", description: "<!-- marker environment=prod -->", labels: ["drift"] });
+    gitlab.addIssue(project, { title: "Drift in staging", labels: ["drift"] });
+    expect(((await call("GET", "/projects/42/issues")).json as { iid: number }[]).map((issue) => issue.iid)).toEqual([2, 1]);
+    await call("POST", `/projects/42/issues/${first.iid}/notes`, { body: "touches the issue" });
+    expect(((await call("GET", "/projects/42/issues?order_by=updated_at&sort=desc")).json as { iid: number }[]).map((issue) => issue.iid)).toEqual([1, 2]);
+    expect(((await call("GET", "/projects/42/issues?search=prod%20marker")).json as { iid: number }[]).map((issue) => issue.iid)).toEqual([1]);
+    expect(await call("PUT", "/projects/42/issues/1", { state_event: "shut" })).toMatchObject({ status: 400, json: { error: "state_event does not have a valid value" } });
+    expect(await call("PUT", "/projects/42/issues/1", { state_event: "close" })).toMatchObject({ status: 200, json: { state: "closed", closed_at: expect.any(String) } });
+  });
+
+  it("serves a pipeline's jobs and trigger jobs, and one artifact file as Workhorse does", async () => {
+    const parent = gitlab.addPipeline(project);
+    const child = gitlab.addPipeline(project, { source: "parent_pipeline" });
+    gitlab.addBridge(parent, { name: "trigger", downstream: child });
+    gitlab.addBridge(parent, { name: "never-started", status: "failed" });
+    const retried = gitlab.addJob(child, { name: "build", status: "failed", retried: true });
+    const latest = gitlab.addJob(child, { name: "build", artifacts: { "out/report.json": '{ "a": 1 }\n', "out/report.md": "# hi\n" } });
+    const bare = gitlab.addJob(child, { name: "lint" });
+
+    const bridges = await call("GET", `/projects/42/pipelines/${parent.id}/bridges`);
+    expect(bridges.json).toEqual([
+      expect.objectContaining({ name: "never-started", status: "failed", downstream_pipeline: null }),
+      expect.objectContaining({ name: "trigger", downstream_pipeline: expect.objectContaining({ id: child.id, source: "parent_pipeline" }) }),
+    ]);
+    expect(bridges.headers.get("x-total")).toBe("2");
+    expect(((await call("GET", `/projects/42/pipelines/${child.id}/jobs`)).json as { id: number }[]).map((job) => job.id)).toEqual([bare.id, latest.id]);
+    expect(((await call("GET", `/projects/42/pipelines/${child.id}/jobs?include_retried=true`)).json as { id: number }[]).map((job) => job.id)).toEqual([bare.id, latest.id, retried.id]);
+    expect(await call("GET", "/projects/42/pipelines/999999/jobs")).toMatchObject({ status: 404, json: { message: "404 Not found" } });
+
+    const file = await call("GET", `/projects/42/jobs/${latest.id}/artifacts/out/report.json`);
+    expect(file).toMatchObject({ status: 200, json: { a: 1 } });
+    expect(file.headers.get("content-type")).toBe("application/json");
+    expect(file.headers.get("content-disposition")).toBe('attachment; filename="report.json"');
+    expect((await call("GET", `/projects/42/jobs/${latest.id}/artifacts/out/report.md`)).headers.get("content-type")).toBe("application/octet-stream");
+    expect(await call("GET", `/projects/42/jobs/${latest.id}/artifacts/out/missing.json`)).toMatchObject({ status: 404, json: "Not Found\n" });
+    expect(await call("GET", `/projects/42/jobs/${bare.id}/artifacts/out/report.json`)).toMatchObject({ status: 404, json: { message: "404 Artifact Not Found" } });
+  });
+
   it("injects faults and records every request", async () => {
     gitlab.failNext(1, { status: 429, retryAfter: "3" });
     const limited = await call("GET", "/projects/42/merge_requests/7");

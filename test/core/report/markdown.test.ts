@@ -33,6 +33,8 @@ describe("formatMarkdown", () => {
     expect(table).toEqual([
       "| Layer | Environment | Status | Objects | Errors | Warnings |",
       "| --- | --- | --- | ---: | ---: | ---: |",
+      // The fleet's finding has a row too, so the rows add up to the heading's 5 errors and 1 warning.
+      "| _fleet-wide_ |  | ❌ failed | – | 1 | 0 |",
       "| controllers | prod | ✅ passed | 14 | 0 | 0 |",
       "| controllers | staging | ⚠️ warnings | 14 | 0 | 1 |",
       "| apps | prod | ❌ failed | 9 | 3 | 0 |",
@@ -149,7 +151,7 @@ describe("formatMarkdown", () => {
     const shortened = formatMarkdown({ summary: rows, findings: [] }, { maxLength: 2_000 });
     expect(shortened.length).toBeLessThanOrEqual(2_000);
     const shownRows = shortened.split("\n").filter((line) => line.startsWith("| controllers")).length;
-    expect(shortened).toContain(`… ${200 - shownRows} more overlays of the summary table in the full report artifact`);
+    expect(shortened).toContain(`… ${200 - shownRows} more rows of the summary table in the full report artifact`);
   });
 
   it("fits GitLab's note limit by default", () => {

@@ -2,10 +2,12 @@ import { cp, readFile, writeFile } from "node:fs/promises";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { check } from "../../../tasks/check/index.ts";
+import { countBySeverity } from "../../../core/findings.ts";
+import { buildMergeRequestNote } from "../../../core/report/merge-request-note.ts";
+import { check, reportInput } from "../../../tasks/check/index.ts";
 import { captureContext } from "../../helpers/context.ts";
-import { overlayPath, smallFleet } from "../../helpers/small-fleet.ts";
-import { examplePath, makeGitRepo, makeTempDir } from "../../helpers/temp-repo.ts";
+import { layerPath, overlayPath, smallFleet } from "../../helpers/small-fleet.ts";
+import { examplePath, makeGitRepo, makeRepo, makeTempDir } from "../../helpers/temp-repo.ts";
 
 describe("gitops-ci check on the bundled examples", () => {
   for (const example of ["examples/layout-a", "examples/layout-b", "test/fixtures/fleets/flux-kustomizations"]) {
@@ -65,5 +67,86 @@ describe("gitops-ci check --changed-since", () => {
     const root = await makeGitRepo(smallFleet(["prod"]));
     const { context } = captureContext(root);
     await expect(check(context, { dir: root, json: false, changedSince: "origin/main" })).rejects.toThrow(/origin\/main/);
+  });
+});
+
+describe("gitops-ci check: a YAML error counts in the rows of the overlays that read the file", () => {
+  /** An indentation error in the apps layer's base, and another in a file no overlay reads. */
+  async function brokenFleet(): Promise<string> {
+    const tree = smallFleet();
+    tree[`${layerPath("apps")}/base/service.yaml`] = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n namespace: ingress\nspec:\n  ports:\n    - port: 80\n";
+    tree[`${layerPath("apps")}/examples/sample.yaml`] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sample\n labels: {}\n";
+    return makeRepo(tree);
+  }
+  /** A Markdown table row's cells, bold markers removed. */
+  const numbers = (line: string) => line.split("|").map((cell) => cell.trim().replace(/^\*\*(.*)\*\*$/, "$1"));
+
+  it("copies it to each overlay reading the base, keeps the unread file fleet-wide, and every table adds up", async () => {
+    const root = await brokenFleet();
+    const out = await makeTempDir();
+    const { context, stdout } = captureContext(root);
+    const { report } = await check(context, { dir: root, json: false, outDir: out });
+
+    const syntax = report.findings.filter((finding) => finding.check === "yaml/syntax");
+    expect(syntax.map((finding) => `${finding.file}:${finding.line} ${finding.environment ?? "-"}/${finding.layer ?? "-"}`).sort()).toEqual([
+      `${layerPath("apps")}/base/service.yaml:5 prod/apps`,
+      `${layerPath("apps")}/base/service.yaml:5 staging/apps`,
+      `${layerPath("apps")}/examples/sample.yaml:5 -/-`,
+    ]);
+    // yaml's own text without its dangling "at line 5, column 1:".
+    for (const finding of syntax) expect(finding.message).toBe("All mapping items must start at the same column");
+
+    const rows = report.summary.filter((row) => row.checked);
+    const apps = rows.filter((row) => row.layer === "apps");
+    for (const row of apps) expect(row.errors).toBeGreaterThanOrEqual(1 + report.findings.filter((f) => f.environment === row.environment && f.layer === "apps" && f.check !== "yaml/syntax" && f.severity === "error").length);
+    const fleetWide = countBySeverity(report.findings.filter((finding) => finding.environment === undefined && finding.layer === undefined));
+    expect(fleetWide.error).toBe(1);
+    const totals = countBySeverity(report.findings);
+    expect(rows.reduce((sum, row) => sum + row.errors, 0) + fleetWide.error).toBe(totals.error);
+    expect(rows.reduce((sum, row) => sum + row.warnings, 0) + fleetWide.warning).toBe(totals.warning);
+
+    // The terminal table: a fleet-wide row, and its ERRORS column adds up to the totals line.
+    const table = stdout().split("\n");
+    const totalsLine = table.find((line) => /^\d+ overlays, \d+ errors, \d+ warnings$/.test(line))!;
+    expect(totalsLine).toBe(`6 overlays, ${totals.error} errors, ${totals.warning} warnings`);
+    const tableRows = table.slice(1, table.indexOf(""));
+    expect(tableRows[0]).toMatch(/^\(fleet-wide\)\s+-\s+-\s+1\s+0\s+FAIL$/);
+    expect(tableRows.reduce((sum, line) => sum + Number(line.trim().split(/\s+/).at(-3)), 0)).toBe(totals.error);
+
+    // report.md: the rows add up to the heading's count.
+    const markdown = await readFile(path.join(out, "report.md"), "utf8");
+    const markdownRows = markdown.split("\n").filter((line) => line.startsWith("| ") && !line.startsWith("| Layer") && !line.startsWith("| ---"));
+    expect(markdownRows[0]).toBe("| _fleet-wide_ |  | ❌ failed | – | 1 | 0 |");
+    expect(markdownRows.reduce((sum, line) => sum + Number(numbers(line)[5]), 0)).toBe(totals.error);
+    expect(markdown.split("\n")[0]).toContain(`failed: ${totals.error} errors`);
+
+    // The merge request note: the apps rows count the copies, and the Total row is the heading's count.
+    const note = buildMergeRequestNote({ check: reportInput(report) });
+    const noteRows = note.split("\n").filter((line) => line.startsWith("| ") && !line.startsWith("| Layer") && !line.startsWith("| ---"));
+    const invalid = (label: string) => Number(numbers(noteRows.find((line) => line.startsWith(label))!)[4]);
+    expect(invalid("| _fleet-wide_")).toBe(1);
+    for (const env of ["prod", "staging"]) expect(invalid(`| apps | ${env}`)).toBe(apps.find((row) => row.environment === env)!.errors);
+    expect(invalid("| **Total**")).toBe(noteRows.filter((line) => !line.startsWith("| **Total**")).reduce((sum, line) => sum + Number(numbers(line)[4]), 0));
+    expect(note.split("\n")[0]).toMatch(new RegExp(`: ${invalid("| **Total**")} errors, .* in 6 overlays$`));
+  });
+
+  it("under --only, each overlay's job reports its own copy", async () => {
+    const root = await brokenFleet();
+    const { report } = await check(captureContext(root).context, { dir: root, json: false, only: ["staging/apps"] });
+    const base = report.findings.filter((finding) => finding.check === "yaml/syntax" && finding.file?.endsWith("base/service.yaml"));
+    expect(base.map((finding) => `${finding.environment}/${finding.layer}`)).toEqual(["staging/apps"]);
+    expect(report.summary.find((row) => row.environment === "staging" && row.layer === "apps")!.errors).toBeGreaterThanOrEqual(1);
+  });
+
+  it("reuses the overlay inputs --changed-since computed, and keeps a changed base file's error in the overlays it selected", async () => {
+    const root = await makeGitRepo(smallFleet());
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: root, stdio: "pipe" });
+    git("checkout", "-q", "-b", "feature");
+    await writeFile(path.join(root, layerPath("apps"), "base/service.yaml"), "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n namespace: ingress\n");
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "break the service");
+
+    const { report } = await check(captureContext(root).context, { dir: root, json: false, changedSince: "main" });
+    expect(report.summary.filter((row) => row.checked).map((row) => `${row.layer}/${row.environment}`)).toEqual(["apps/prod", "apps/staging"]);
+    expect(report.findings.filter((finding) => finding.check === "yaml/syntax").map((finding) => `${finding.environment}/${finding.layer}`).sort()).toEqual(["prod/apps", "staging/apps"]);
   });
 });

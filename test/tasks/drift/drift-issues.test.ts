@@ -1,8 +1,22 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ObjectChange } from "../../../core/diff/model.ts";
-import { driftFingerprint, driftMarker, gitLabDriftSettings, parseDriftMarker, syncDriftIssue, type DriftIssue, type DriftIssueTracker } from "../../../core/gitlab/drift-issues.ts";
+import { createGitLabClient } from "../../../core/gitlab/client.ts";
+import {
+  createGitLabDriftIssueTracker,
+  DRIFT_TOKEN_ADVICE,
+  driftFingerprint,
+  driftMarker,
+  gitLabDriftSettings,
+  parseDriftMarker,
+  syncDriftIssue,
+  type DriftIssue,
+  type DriftIssueTracker,
+} from "../../../core/gitlab/drift-issues.ts";
+import type { GitLabClientOptions } from "../../../core/gitlab/request-handler.ts";
+import { fakeClock, type FakeClock } from "../../core/gitlab/fake-clock.ts";
+import { FakeGitLab, type FakeProject } from "../../helpers/fake-gitlab.ts";
 
-/** An in-memory tracker: the issue logic without HTTP (the cluster test covers GitLab's API). */
+/** An in-memory tracker: the issue logic without HTTP (GitLab's API below, and in the cluster test). */
 function memoryTracker(initial: DriftIssue[] = []) {
   const issues = [...initial];
   const comments: { iid: number; body: string }[] = [];
@@ -77,11 +91,93 @@ describe("gitLabDriftSettings", () => {
   it("is off without a token, and names what is missing when a token is set", () => {
     expect(gitLabDriftSettings({ CI_SERVER_URL: "https://gitlab.example.com", CI_PROJECT_ID: "1" })).toBeUndefined();
     expect(gitLabDriftSettings({ GITOPS_CI_GITLAB_TOKEN: "t", CI_API_V4_URL: "https://gitlab.example.com/api/v4", CI_PROJECT_ID: "7", GITOPS_CI_DRIFT_LABELS: "drift, ops" })).toEqual({
-      url: "https://gitlab.example.com",
+      apiUrl: "https://gitlab.example.com/api/v4",
       projectId: "7",
       token: "t",
+      tokenVariable: "GITOPS_CI_GITLAB_TOKEN",
       labels: ["drift", "ops"],
     });
+    expect(gitLabDriftSettings({ GITLAB_TOKEN: "t", CI_SERVER_URL: "https://example.com/gitlab/", CI_PROJECT_ID: "7" })).toMatchObject({
+      apiUrl: "https://example.com/gitlab/api/v4",
+      tokenVariable: "GITLAB_TOKEN",
+      labels: ["gitops-drift"],
+    });
     expect(() => gitLabDriftSettings({ GITLAB_TOKEN: "t" })).toThrow("a GitLab token is set but CI_SERVER_URL (or GITOPS_CI_GITLAB_URL) and CI_PROJECT_ID (or GITOPS_CI_GITLAB_PROJECT) are not");
+  });
+});
+
+describe("the drift issue tracker over GitLab's issues API", () => {
+  const TOKEN = "glpat-drift-bot-0123456789";
+  let gitlab: FakeGitLab;
+  let project: FakeProject;
+  let clock: FakeClock;
+
+  beforeEach(async () => {
+    gitlab = await FakeGitLab.start();
+    project = gitlab.addProject("platform/fleet", 42);
+    gitlab.addToken(TOKEN, { username: "project_42_bot" });
+    clock = fakeClock();
+  });
+
+  afterEach(async () => {
+    await gitlab.close();
+  });
+
+  function tracker(overrides: Partial<GitLabClientOptions> = {}): DriftIssueTracker {
+    const client = createGitLabClient({ apiUrl: gitlab.apiUrl, token: TOKEN, tokenAdvice: DRIFT_TOKEN_ADVICE, clock, random: () => 0.5, ...overrides });
+    return createGitLabDriftIssueTracker(client, { projectId: "42", labels: ["gitops-drift"] });
+  }
+  const sync = (changes: ObjectChange[], api = tracker()) => syncDriftIssue(api, { environment: "prod", changes, report: "REPORT", jobUrl: "https://job" });
+  const issuesOf = (environment: string) => [...project.issues.values()].filter((issue) => parseDriftMarker(issue.description)?.environment === environment);
+
+  it("finds its issue among more than a page of others, and opens, comments, closes and reopens it", async () => {
+    for (let index = 0; index < 120; index += 1) gitlab.addIssue(project, { title: `Drift in other-${index}`, labels: ["gitops-drift"], description: driftMarker(`other-${index}`, "abc") });
+    gitlab.addIssue(project, { title: "Unrelated", description: driftMarker("prod", "abc") });
+
+    expect((await sync([update("a")])).outcome).toBe("opened");
+    const [issue] = issuesOf("prod").filter((candidate) => candidate.labels.includes("gitops-drift"));
+    expect(issue).toMatchObject({ state: "opened", title: "Drift in prod: 1 object differs from Git", labels: ["gitops-drift"] });
+    const lists = gitlab.requests.filter((request) => request.method === "GET" && request.path === "/api/v4/projects/42/issues");
+    expect(lists.map((request) => [request.query["labels"], request.query["state"], request.query["page"] ?? "1", request.query["per_page"]])).toEqual([
+      ["gitops-drift", "all", "1", "100"],
+      ["gitops-drift", "all", "2", "100"],
+    ]);
+
+    expect((await sync([update("a")])).outcome).toBe("unchanged");
+    expect((await sync([update("a", "-a\n+c")])).outcome).toBe("commented");
+    expect(issue!.notes.map((note) => note.body)).toEqual([expect.stringContaining("The drift in **prod** changed (https://job)")]);
+    expect((await sync([unchanged])).outcome).toBe("closed");
+    expect(issue).toMatchObject({ state: "closed", closed_at: expect.any(String) });
+    expect((await sync([update("b")])).outcome).toBe("reopened");
+    expect(issue).toMatchObject({ state: "opened", closed_at: null });
+    expect(issuesOf("prod").filter((candidate) => candidate.labels.includes("gitops-drift"))).toHaveLength(1);
+  });
+
+  it("waits out a 429 with Retry-After and a 502 on each kind of request", async () => {
+    const onRetry: unknown[] = [];
+    const api = tracker({ onRetry: (event) => onRetry.push(event) });
+    gitlab.failNext(1, { status: 429, retryAfter: "9" }, { method: "GET" });
+    gitlab.failNext(1, { status: 502 }, { method: "POST", path: /\/issues$/ });
+    expect((await sync([update("a")], api)).outcome).toBe("opened");
+    gitlab.failNext(1, { status: 502 }, { method: "PUT" });
+    gitlab.failNext(1, { status: 429, retryAfter: "4" }, { method: "POST", path: /\/notes$/ });
+    expect((await sync([update("a", "-a\n+c")], api)).outcome).toBe("commented");
+
+    expect(clock.sleeps).toEqual([9_000, 750, 750, 4_000]);
+    expect(gitlab.requests.map((request) => request.status).filter((status) => status !== 200 && status !== 201)).toEqual([429, 502, 502, 429]);
+    expect(onRetry).toHaveLength(4);
+    const [issue] = issuesOf("prod");
+    expect(issue!.notes).toHaveLength(1);
+    expect([...project.issues.values()]).toHaveLength(1);
+  });
+
+  it("fails with GitLab's status and what drift's token needs", async () => {
+    await expect(sync([update("a")], tracker({ token: "glpat-revoked", tokenVariable: "GITLAB_TOKEN" }))).rejects.toMatchObject({
+      status: 401,
+      message: "GitLab rejected the access token: HTTP 401 on GET /projects/42/issues (GitLab said: 401 Unauthorized)",
+      hint: expect.stringContaining("the token in GITLAB_TOKEN is wrong, expired or revoked; create a project access token (Settings > Access tokens) with the `api` scope"),
+    });
+    gitlab.addToken("glpat-reader-0123456789", { username: "reader" }, { scopes: ["read_api"] });
+    await expect(sync([update("a")], tracker({ token: "glpat-reader-0123456789" }))).rejects.toMatchObject({ status: 403, hint: expect.stringContaining("a read_api token can read issues but not write them") });
   });
 });

@@ -1,17 +1,25 @@
 import { readFile, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { driftMarker } from "../../../core/gitlab/drift-issues.ts";
 import { drift } from "../../../tasks/drift/index.ts";
 import { clusterFleet } from "../../cluster/fleet.ts";
 import { applyFleet, clusterClient, clusterEnv, uniqueName } from "../../cluster/local.ts";
 import { captureContext } from "../../helpers/context.ts";
-import { startGitLabDriftServer, type GitLabDriftServer } from "../../helpers/gitlab-drift-server.ts";
+import { FakeGitLab, type FakeProject } from "../../helpers/fake-gitlab.ts";
 import { makeRepo, makeTempDir } from "../../helpers/temp-repo.ts";
 
-function gitlabEnv(server: GitLabDriftServer): Record<string, string> {
-  return { GITOPS_CI_GITLAB_TOKEN: server.token, CI_SERVER_URL: server.url, CI_PROJECT_ID: String(server.projectId), CI_JOB_URL: "https://gitlab.example.com/group/project/-/jobs/7" };
+const TOKEN = "glpat-drift-bot-0123456789";
+
+/** A GitLab that answers as the REST API v4 does, with one project and the drift job's token. */
+async function startGitLab(): Promise<{ gitlab: FakeGitLab; project: FakeProject; env: Record<string, string> }> {
+  const gitlab = await FakeGitLab.start();
+  onTestFinished(() => gitlab.close());
+  const project = gitlab.addProject("group/project", 42);
+  gitlab.addToken(TOKEN, { username: "project_42_bot" });
+  const env = { GITOPS_CI_GITLAB_TOKEN: TOKEN, CI_SERVER_URL: gitlab.url, CI_PROJECT_ID: "42", CI_JOB_URL: "https://gitlab.example.com/group/project/-/jobs/7" };
+  return { gitlab, project, env };
 }
 
 async function runDrift(root: string, env: Record<string, string | undefined>, outDir: string) {
@@ -36,24 +44,25 @@ describe("gitops-ci drift against a real kube-apiserver and a GitLab issues API"
     const id = uniqueName("drift");
     const root = await makeRepo(clusterFleet({ id }));
     await applyFleet(root, "test");
-    const server = await startGitLabDriftServer();
+    const { gitlab, project, env: gitlabEnv } = await startGitLab();
     // Other environments' drift issues, enough to need a second page (GitLab serves at most 100 per page).
-    for (let index = 0; index < 120; index += 1) server.seed({ title: `Drift in other-${index}`, labels: ["gitops-drift"], description: driftMarker(`other-${index}`, "abc") });
-    const env = clusterEnv(gitlabEnv(server));
+    for (let index = 0; index < 120; index += 1) gitlab.addIssue(project, { title: `Drift in other-${index}`, labels: ["gitops-drift"], description: driftMarker(`other-${index}`, "abc") });
+    const issues = () => [...project.issues.values()];
+    const env = clusterEnv(gitlabEnv);
     const out = await makeTempDir();
 
     const clean = await runDrift(root, env, out);
     expect(clean.exitCode).toBe(0);
     expect(clean.issues).toEqual([{ environment: "test", outcome: "clean" }]);
-    expect(server.issues).toHaveLength(120);
-    expect(server.requests.some((request) => request.startsWith("GET") && request.includes("page=2"))).toBe(true);
+    expect(issues()).toHaveLength(120);
+    expect(gitlab.requests.some((request) => request.method === "GET" && request.query["page"] === "2")).toBe(true);
     expect(await readFile(path.join(out, "drift.md"), "utf8")).toContain("6 unchanged");
 
     await editLiveConfigMap(id, { mode: "relaxed" });
     const opened = await runDrift(root, env, out);
     expect(opened.exitCode).toBe(1);
     expect(opened.issues[0]).toMatchObject({ environment: "test", outcome: "opened" });
-    const issue = server.issues.find((candidate) => candidate.description.includes("environment=test"))!;
+    const issue = issues().find((candidate) => candidate.description?.includes("environment=test"))!;
     expect(issue).toMatchObject({ state: "opened", title: "Drift in test: 1 object differs from Git", labels: ["gitops-drift"] });
     expect(issue.description).toContain("-  mode: relaxed");
     expect(issue.description).toContain("+  mode: strict");
@@ -82,17 +91,17 @@ describe("gitops-ci drift against a real kube-apiserver and a GitLab issues API"
     const back = await runDrift(root, env, out);
     expect(back.issues[0]).toMatchObject({ outcome: "reopened" });
     expect(issue.state).toBe("opened");
-    expect(server.issues.filter((candidate) => candidate.description.includes("environment=test"))).toHaveLength(1);
+    expect(issues().filter((candidate) => candidate.description?.includes("environment=test"))).toHaveLength(1);
     // The fleet's Secret value never reaches GitLab.
-    const sent = JSON.stringify(server.issues);
+    const sent = gitlab.sentText();
     for (const value of ["initial-password-value", Buffer.from("initial-password-value").toString("base64")]) expect(sent).not.toContain(value);
   });
 
   it("leaves the issue alone and exits 2 when the cluster cannot be read: never 'no drift'", async () => {
     const id = uniqueName("driftdown");
     const root = await makeRepo(clusterFleet({ id }));
-    const server = await startGitLabDriftServer();
-    const issue = server.seed({ title: "Drift in test: 1 object differs from Git", labels: ["gitops-drift"], description: `${driftMarker("test", "0123456789abcdef")}\nold report` });
+    const { gitlab, project, env: gitlabEnv } = await startGitLab();
+    const issue = gitlab.addIssue(project, { title: "Drift in test: 1 object differs from Git", labels: ["gitops-drift"], description: `${driftMarker("test", "0123456789abcdef")}\nold report` });
     const closed = net.createServer();
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const port = (closed.address() as net.AddressInfo).port;
@@ -102,12 +111,12 @@ describe("gitops-ci drift against a real kube-apiserver and a GitLab issues API"
       path.join(dir, "kubeconfig"),
       `apiVersion: v1\nkind: Config\nclusters:\n  - name: c\n    cluster: { server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true }\nusers:\n  - name: u\n    user: { token: t }\ncontexts:\n  - name: gitops-ci-local\n    context: { cluster: c, user: u }\n`,
     );
-    const result = await runDrift(root, clusterEnv({ ...gitlabEnv(server), KUBECONFIG: path.join(dir, "kubeconfig") }), await makeTempDir());
+    const result = await runDrift(root, clusterEnv({ ...gitlabEnv, KUBECONFIG: path.join(dir, "kubeconfig") }), await makeTempDir());
     expect(result.exitCode).toBe(2);
     expect(result.issues).toEqual([{ environment: "test", outcome: "not-touched" }]);
     expect(issue).toMatchObject({ state: "opened", notes: [] });
     expect(issue.description).toContain("old report");
-    expect(server.requests.filter((request) => !request.startsWith("GET"))).toEqual([]);
+    expect(gitlab.requests.filter((request) => request.method !== "GET")).toEqual([]);
     expect(result.stdout).toContain("INCOMPLETE");
   });
 });

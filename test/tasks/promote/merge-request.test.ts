@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createGitLabClient, GitLabApiError, type GitLabClient } from "../../../core/gitlab/client.ts";
+import { createGitLabClient, type GitLabClient } from "../../../core/gitlab/client.ts";
+import { GitLabApiError } from "../../../core/gitlab/request-handler.ts";
 import { branchName } from "../../../tasks/promote/index.ts";
 import { mergeRequestDescription, readPromoteGitLabAccess, upsertPromotionMergeRequest } from "../../../tasks/promote/merge-request.ts";
 import { fakeClock } from "../../core/gitlab/fake-clock.ts";

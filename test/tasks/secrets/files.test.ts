@@ -1,4 +1,4 @@
-import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ageKeygen, canary, keyEnv, writeEncrypted } from "../../helpers/sops.ts";
@@ -142,6 +142,18 @@ describe("checkSecrets: files at rest", () => {
         expect.objectContaining({ severity: "warning", check: "secrets/sops-config", file: "nested/.sops.yml" }),
       ]),
     );
+  });
+
+  it("skips no file silently: one too large to read is a warning, a .sops.yaml that cannot be read an error", async () => {
+    const root = await makeRepo({ "apps/secrets/db.yaml": secretYaml("db", { stringData: { password: "x" } }), "apps/dump.yaml": "" });
+    await truncate(path.join(root, "apps/dump.yaml"), 9 * 1024 * 1024);
+    await mkdir(path.join(root, "apps/.sops.yaml"));
+    const { findings } = await runCheck(root);
+    expect(findings).toContainEqual(expect.objectContaining({ severity: "warning", check: "secrets/file-too-large", file: "apps/dump.yaml", message: expect.stringContaining("9 MiB, over the 8 MiB") }));
+    expect(findings).toContainEqual(expect.objectContaining({ severity: "error", check: "secrets/sops-config", file: "apps/.sops.yaml", message: expect.stringContaining("cannot be read (EISDIR)") }));
+    // The plaintext Secret is still reported; its rules are unknown, so no guess about them is.
+    expect(findings).toContainEqual(expect.objectContaining({ severity: "error", check: "secrets/not-encrypted", file: "apps/secrets/db.yaml" }));
+    expect(findings.filter((finding) => finding.check === "secrets/no-creation-rule")).toEqual([]);
   });
 
   it("reports a committed private key as an error, and a documented example key as info", async () => {

@@ -1,6 +1,7 @@
 // The optional gitops-ci.yaml: read, checked against a schema, and normalised. Every error names
 // the file, the key and the line.
-import { access, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { pathExists } from "./repo-files.ts";
 import path from "node:path";
 import { Ajv, type ErrorObject } from "ajv";
 import { UserError } from "./errors.ts";
@@ -120,14 +121,7 @@ const validateConfig = ajv.compile(configSchema);
 
 /** Finds the config file of a repository, if it has one. */
 export async function findConfigFile(root: string): Promise<string | undefined> {
-  for (const name of CONFIG_FILE_NAMES) {
-    try {
-      await access(path.join(root, name));
-      return name;
-    } catch {
-      // try the next name
-    }
-  }
+  for (const name of CONFIG_FILE_NAMES) if (await pathExists(path.join(root, name))) return name;
   return undefined;
 }
 

@@ -31,6 +31,15 @@ export function isYamlFile(file: string): boolean {
   return /\.ya?ml$/i.test(file);
 }
 
+export async function pathExists(absolutePath: string): Promise<boolean> {
+  try {
+    await stat(absolutePath);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function isDirectory(absolutePath: string): Promise<boolean> {
   try {
     return (await stat(absolutePath)).isDirectory();

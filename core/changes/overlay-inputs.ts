@@ -1,12 +1,12 @@
 // The files a `kustomize build` of an overlay reads, found without running kustomize: the
 // overlay's kustomization and everything it names, recursively. `check --changed-since` compares
 // them with the changed files to pick the overlays worth rendering again.
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { mapWithConcurrency } from "../concurrency.ts";
 import type { Finding } from "../findings.ts";
 import type { Fleet, Overlay } from "../fleet/model.ts";
-import { isDirectory } from "../repo-files.ts";
+import { isDirectory, pathExists } from "../repo-files.ts";
 import { isRecord, parseYaml } from "../yaml-file.ts";
 import { KUSTOMIZATION_FILES } from "../kustomization-file.ts";
 
@@ -204,7 +204,7 @@ class InputWalker {
     }
     // Missing entries count both ways: creating the file, or a folder with a kustomization, is a change.
     this.#inputs.files.add(this.relative(target));
-    if (!(await exists(target))) this.#inputs.dirs.add(this.relative(target));
+    if (!(await pathExists(target))) this.#inputs.dirs.add(this.relative(target));
   }
 
   file(dir: string, entry: unknown): void {
@@ -263,15 +263,6 @@ async function filesBelow(dir: string): Promise<string[]> {
     return entries.filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name));
   } catch {
     return [];
-  }
-}
-
-async function exists(absolute: string): Promise<boolean> {
-  try {
-    await stat(absolute);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../errors.ts";
+import { apiGroupOf, isKubernetesOwnGroup } from "../manifests.ts";
 import { PROJECT_ROOT } from "../toolchain.ts";
 
 /** kubeconform's default layout, so folders made by other tools work too. */
@@ -72,8 +73,8 @@ export function createBuiltInKindCheck(toolsDir: string, kubernetesVersion: stri
   const dir = path.join(coreSchemaDir(toolsDir), `v${kubernetesVersion}-standalone-strict`);
   const cache = new Map<string, boolean>();
   return (apiVersion, kind) => {
-    const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
-    if (group.includes(".") && !group.endsWith(".k8s.io")) return false;
+    const group = apiGroupOf(apiVersion);
+    if (!isKubernetesOwnGroup(group) && !group.endsWith(".k8s.io")) return false;
     const key = `${apiVersion}/${kind}`;
     let known = cache.get(key);
     if (known === undefined) {

@@ -1,7 +1,8 @@
 // `.sops.yaml` as sops reads it (config/config.go): creation rules tried in order, the first whose
 // path_regex matches wins, a rule without path_regex matches everything. path_regex is a Go
 // regexp matched anywhere in the file's path relative to the folder of the .sops.yaml.
-import { access, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { pathExists } from "../repo-files.ts";
 import path from "node:path";
 import type { Finding } from "../findings.ts";
 import { isRecord, parseYaml } from "../yaml-file.ts";
@@ -256,7 +257,7 @@ export class SopsConfigResolver {
       // Only a .sops.yaml that is not there means "no config here": sops finds anything else and fails on it.
       if (code !== "ENOENT" && code !== "ENOTDIR") return unreadableSopsConfig(file, error);
       const ignored = dir === "" ? IGNORED_SOPS_CONFIG_FILE : `${dir}/${IGNORED_SOPS_CONFIG_FILE}`;
-      if (await exists(path.join(this.#root, ignored))) this.#ignoredNames.add(ignored);
+      if (await pathExists(path.join(this.#root, ignored))) this.#ignoredNames.add(ignored);
       return undefined;
     }
     return parseSopsConfig(text, file);
@@ -293,11 +294,4 @@ export function unreadableSopsConfig(file: string, error: unknown): SopsConfig {
   };
 }
 
-async function exists(absolutePath: string): Promise<boolean> {
-  try {
-    await access(absolutePath);
-    return true;
-  } catch {
-    return false;
-  }
-}
+

@@ -5,7 +5,8 @@ import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
 import { createGitLabClient } from "../../core/gitlab/client.ts";
 import { createGitLabDriftIssueTracker, DRIFT_TOKEN_ADVICE, gitLabDriftSettings, syncDriftIssue, type DriftIssueOutcome, type DriftIssueTracker } from "../../core/gitlab/drift-issues.ts";
-import { describeRetry, type GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
+import type { GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
+import { gitLabClientOptionsFor } from "../../core/gitlab/task-client-options.ts";
 import { formatDiffMarkdown } from "../../core/report/diff-markdown.ts";
 import { formatDiffForTerminal } from "../../core/report/diff-terminal.ts";
 import { diffExitCode, diffFleet, writeDiffReport, type DiffOptions, type DiffReport } from "../diff/index.ts";
@@ -72,15 +73,12 @@ export async function drift(context: TaskContext, options: DriftOptions): Promis
 function gitLabIssueTracker(context: TaskContext, options: DriftOptions): DriftIssueTracker | undefined {
   const settings = gitLabDriftSettings(context.env);
   if (!settings) return undefined;
-  context.redactor.add(settings.token);
-  const client = createGitLabClient({
-    apiUrl: settings.apiUrl,
-    token: settings.token,
-    tokenVariable: settings.tokenVariable,
-    tokenAdvice: DRIFT_TOKEN_ADVICE,
-    redact: (text) => context.redactor.redact(text),
-    onRetry: (event) => context.output.err(describeRetry(event)),
-    ...options.gitlab?.clientOptions,
-  });
+  const client = createGitLabClient(
+    gitLabClientOptionsFor(
+      context,
+      { apiUrl: settings.apiUrl, token: settings.token, tokenVariable: settings.tokenVariable, tokenAdvice: DRIFT_TOKEN_ADVICE },
+      options.gitlab?.clientOptions,
+    ),
+  );
   return createGitLabDriftIssueTracker(client, settings);
 }

@@ -3,7 +3,7 @@
 // the old environment's name), marks every address, host name, e-mail address, URL and secret file
 // it copied with `# gitops-ci: set for <name> (copied from <env>)`, and lists them. `gitops-ci
 // check` reports each marker left (standards/unfilled-env-value) until someone sets the value.
-import { access, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseDocument } from "yaml";
 import type { TaskContext } from "../../core/context.ts";
@@ -12,7 +12,7 @@ import { discoverFleet, type FleetDiscovery } from "../../core/fleet/discover.ts
 import type { Overlay } from "../../core/fleet/model.ts";
 import { copyOverlay, type RenamedValue } from "../../core/promote/environment-copy.ts";
 import { findMarkers, type MarkedValue } from "../../core/promote/markers.ts";
-import { isDirectory } from "../../core/repo-files.ts";
+import { isDirectory, pathExists } from "../../core/repo-files.ts";
 import { formatTable } from "../../core/report/terminal.ts";
 import { serialize } from "../../core/promote/yaml-workspace.ts";
 import { readOverlayFiles, writeOverlayFiles } from "../promote/overlay-files.ts";
@@ -109,7 +109,7 @@ export async function envAdd(context: TaskContext, options: EnvAddOptions): Prom
     );
   }
   const platform = `infrastructure/02-platforms/k8s-${options.from}`;
-  if (await exists(path.join(root, platform))) {
+  if (await pathExists(path.join(root, platform))) {
     lines.push(`Then create infrastructure/02-platforms/k8s-${options.name} (Terraform) from ${platform}, pointing at the new overlays.`);
   }
   context.output.out(lines.join("\n"));
@@ -147,14 +147,7 @@ async function addToConfig(root: string, discovery: FleetDiscovery, name: string
   return config.file;
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
+
 
 function unique(values: readonly string[]): string[] {
   return [...new Set(values)];

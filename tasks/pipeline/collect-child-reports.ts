@@ -17,7 +17,8 @@ import { UserError } from "../../core/errors.ts";
 import { TOKEN_VARIABLES, type TokenVariable } from "../../core/gitlab/ci-environment.ts";
 import { createGitLabClient } from "../../core/gitlab/client.ts";
 import type { PipelineJobsApi } from "../../core/gitlab/pipeline-jobs-api.ts";
-import { describeRetry, type GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
+import type { GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
+import { gitLabClientOptionsFor } from "../../core/gitlab/task-client-options.ts";
 import { REPORT_FILES } from "../../core/report/write-reports.ts";
 import type { ChildCheckJob } from "./child-pipeline.ts";
 
@@ -61,16 +62,9 @@ interface CiApi {
 
 export async function collectChildReports(context: TaskContext, options: CollectOptions): Promise<CollectResult> {
   const ci = readCiApi(context.env);
-  context.redactor.add(ci.token);
-  const gitlab: PipelineJobsApi = createGitLabClient({
-    apiUrl: ci.apiUrl,
-    token: ci.token,
-    tokenVariable: ci.tokenVariable,
-    tokenAdvice: TOKEN_HINT,
-    redact: (text) => context.redactor.redact(text),
-    onRetry: (event) => context.output.err(describeRetry(event)),
-    ...options.gitlab?.clientOptions,
-  });
+  const gitlab: PipelineJobsApi = createGitLabClient(
+    gitLabClientOptionsFor(context, { apiUrl: ci.apiUrl, token: ci.token, tokenVariable: ci.tokenVariable, tokenAdvice: TOKEN_HINT }, options.gitlab?.clientOptions),
+  );
 
   const bridges = await gitlab.listPipelineBridges(ci.projectId, ci.pipelineId);
   const bridge = bridges.find((candidate) => candidate.name === options.triggerJob);

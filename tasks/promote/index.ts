@@ -10,6 +10,7 @@ import { ExitCode, UserError } from "../../core/errors.ts";
 import { discoverFleet } from "../../core/fleet/discover.ts";
 import type { Fleet, Overlay } from "../../core/fleet/model.ts";
 import { createGitLabClient, type MergeRequestsApi } from "../../core/gitlab/client.ts";
+import { gitLabClientOptionsFor } from "../../core/gitlab/task-client-options.ts";
 import type { GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
 import { parseFieldPattern } from "../../core/promote/field-patterns.ts";
 import { matchesComponent, type PromotionRules } from "../../core/promote/find-promotions.ts";
@@ -97,7 +98,9 @@ export async function promote(context: TaskContext, options: PromoteOptions): Pr
     return base;
   }
 
-  const gitlab = options.dryRun ? undefined : readPromoteGitLabAccess(context.env);
+  const access = options.dryRun ? undefined : readPromoteGitLabAccess(context.env);
+  // The token is a secret before anything can echo it (git push's errors name the remote).
+  const gitlab = access && { ...access, clientOptions: gitLabClientOptionsFor(context, { apiUrl: access.apiUrl, token: access.token, tokenVariable: access.tokenVariable }) };
   const git = new Git(context, root);
   const touched = planned.filter(({ result }) => result.files.size > 0);
   if (gitlab) {
@@ -159,13 +162,7 @@ export async function promote(context: TaskContext, options: PromoteOptions): Pr
   });
   context.output.err(result.push.pushed ? `Pushed ${branch} (${result.push.commit.slice(0, 12)})` : `Branch ${branch} already holds this promotion: nothing pushed`);
 
-  const client = (options.gitlab?.createClient ?? createGitLabClient)({
-    apiUrl: gitlab.apiUrl,
-    token: gitlab.token,
-    tokenVariable: gitlab.tokenVariable,
-    redact: (text) => context.redactor.redact(text),
-    onRetry: (event) => context.output.err(`GitLab: ${event.method} ${event.path} answered ${event.reason}; retrying in ${Math.round(event.delayMs / 1000)} s`),
-  });
+  const client = (options.gitlab?.createClient ?? createGitLabClient)(gitlab.clientOptions);
   const summary = { from, to, promotions, kept, diffs, ...(options.component ? { component: options.component } : {}), ...(options.layer ? { layer: options.layer } : {}) };
   const outcome = await upsertPromotionMergeRequest(client, gitlab.projectId, {
     sourceBranch: branch,

@@ -13,7 +13,8 @@ import {
   type CiLinks,
 } from "../../core/gitlab/ci-environment.ts";
 import { createGitLabClient, type GitLabClient } from "../../core/gitlab/client.ts";
-import { describeRetry, type GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
+import type { GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
+import { gitLabClientOptionsFor } from "../../core/gitlab/task-client-options.ts";
 import { composeNoteBody, upsertReportNotes, type ReportRun, type UpsertReportNotesResult } from "../../core/gitlab/merge-request-note.ts";
 import { splitNote } from "../../core/gitlab/note-splitting.ts";
 import { formatJson } from "../../core/report/json.ts";
@@ -87,15 +88,11 @@ export async function report(context: TaskContext, options: ReportOptions): Prom
     throw new UserError(message, { hint });
   }
   const environment = ci.environment;
-  context.redactor.add(environment.token);
-  const clientOptions: GitLabClientOptions = {
-    apiUrl: environment.apiUrl,
-    token: environment.token,
-    tokenVariable: environment.tokenVariable,
-    redact: (text) => context.redactor.redact(text),
-    onRetry: (event) => context.output.err(describeRetry(event)),
-    ...options.gitlab?.clientOptions,
-  };
+  const clientOptions = gitLabClientOptionsFor(
+    context,
+    { apiUrl: environment.apiUrl, token: environment.token, tokenVariable: environment.tokenVariable },
+    options.gitlab?.clientOptions,
+  );
   const client = (options.gitlab?.createClient ?? createGitLabClient)(clientOptions);
   const target = { projectId: environment.projectId, mergeRequestIid: environment.mergeRequestIid };
 

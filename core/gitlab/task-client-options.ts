@@ -1,0 +1,26 @@
+// How every task talks to GitLab: the token is a secret from the first moment (registered with
+// the run's redactor before any request or push can echo it), bodies are redacted on the way out,
+// and retries are told in the job log.
+import type { TaskContext } from "../context.ts";
+import { describeRetry, type GitLabClientOptions } from "./request-handler.ts";
+
+export interface GitLabAccess {
+  apiUrl: string;
+  token: string;
+  tokenVariable?: string;
+  tokenAdvice?: string;
+}
+
+export function gitLabClientOptionsFor(
+  context: Pick<TaskContext, "redactor" | "output">,
+  access: GitLabAccess,
+  overrides: Partial<GitLabClientOptions> = {},
+): GitLabClientOptions {
+  context.redactor.add(access.token);
+  return {
+    ...access,
+    redact: (text) => context.redactor.redact(text),
+    onRetry: (event) => context.output.err(describeRetry(event)),
+    ...overrides,
+  };
+}

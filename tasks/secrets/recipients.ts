@@ -22,32 +22,19 @@ export async function recipientFindings(subject: RecipientSubject, resolver: Sop
   const resource = subject.resource ? { resource: subject.resource } : {};
   // An unusable .sops.yaml has its own finding; what its rules would say is unknown.
   if (config && !config.usable) return [];
+  const noRule = (message: string, hint: string): Finding[] => [{ severity: "warning", check: "secrets/no-creation-rule", file, ...at, ...resource, message, hint }];
   if (!config || !config.rules) {
-    return [
-      {
-        severity: "warning",
-        check: "secrets/no-creation-rule",
-        file,
-        ...at,
-        ...resource,
-        message: `no .sops.yaml with creation_rules governs ${file}: sops cannot tell which keys it must be encrypted to`,
-        hint: "add a creation rule whose path_regex matches this file to the repository's .sops.yaml",
-      },
-    ];
+    return noRule(
+      `no .sops.yaml with creation_rules governs ${file}: sops cannot tell which keys it must be encrypted to`,
+      "add a creation rule whose path_regex matches this file to the repository's .sops.yaml",
+    );
   }
   const match = matchCreationRule(config, SopsConfigResolver.pathForRule(config, file));
   if (match.kind === "none") {
-    return [
-      {
-        severity: "warning",
-        check: "secrets/no-creation-rule",
-        file,
-        ...at,
-        ...resource,
-        message: `no creation rule of ${config.file} matches ${SopsConfigResolver.pathForRule(config, file)}: \`sops --encrypt\` and \`sops updatekeys\` fail for it`,
-        hint: `add a path_regex for this file to ${config.file}, or move the file where a rule applies`,
-      },
-    ];
+    return noRule(
+      `no creation rule of ${config.file} matches ${SopsConfigResolver.pathForRule(config, file)}: \`sops --encrypt\` and \`sops updatekeys\` fail for it`,
+      `add a path_regex for this file to ${config.file}, or move the file where a rule applies`,
+    );
   }
   if (match.kind === "broken" || !metadata || metadata.recipients.length === 0) return [];
   return driftFindings(subject, config, match.rule.index);

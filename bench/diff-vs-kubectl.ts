@@ -83,7 +83,7 @@ try {
   const runner = createProcessRunner({ env: { PATH: env["PATH"], HOME: env["HOME"], KUBECONFIG: cluster.kubeconfig }, resolveTool: (tool) => toolchain.resolve(tool), defaultTimeoutMs: 30 * 60_000 });
   // The same objects rendered once, for the diff phase alone (no process start, no kustomize).
   const context = createTaskContext({ cwd: repo, env: { PATH: env["PATH"], HOME: env["HOME"] }, stdout: process.stdout, stderr: process.stderr, concurrency: availableParallelism() });
-  const rendered = await renderFleet(context, (await discoverFleet(repo)).fleet);
+  const rendered = await renderFleet(context, (await discoverFleet(context, repo)).fleet);
   const connection = await loadClusterConnection({ env: { KUBECONFIG: cluster.kubeconfig } });
   const ours: number[] = [];
   const phase: number[] = [];

@@ -7,6 +7,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import { UserError } from "./errors.ts";
 import { parseYaml } from "./yaml-file.ts";
 import type { Environment } from "./fleet/model.ts";
+import type { ClusterEntry } from "./flux/entry-points.ts";
 
 export const CONFIG_FILE_NAMES = ["gitops-ci.yaml", "gitops-ci.yml", ".gitops-ci.yaml"] as const;
 
@@ -25,6 +26,8 @@ export interface GitopsCiConfig {
   /** Repository-relative path of the config file. */
   file: string;
   kubernetesVersion?: string;
+  /** Cluster entry points, for repositories whose bootstrap sync is not committed (Terraform, a script). */
+  clusters?: ClusterEntry[];
   layers?: ConfigLayer[];
   environments?: Environment[];
   rules: Record<string, RuleSetting>;
@@ -48,6 +51,25 @@ const configSchema = {
     apiVersion: { const: "gitops-ci/v1" },
     kind: { const: "Config" },
     kubernetesVersion: { type: "string", pattern: "^v?\\d+\\.\\d+\\.\\d+$" },
+    clusters: {
+      type: "array",
+      minItems: 1,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["name", "path"],
+        properties: {
+          name: { type: "string", minLength: 1 },
+          path: { type: "string", minLength: 1 },
+          kustomization: {
+            type: "object",
+            additionalProperties: false,
+            properties: { name: { type: "string", minLength: 1 }, namespace: { type: "string", minLength: 1 } },
+          },
+          source: { type: "string", minLength: 1 },
+        },
+      },
+    },
     layers: {
       type: "array",
       minItems: 1,
@@ -168,6 +190,7 @@ export function parseConfig(text: string, file: string): GitopsCiConfig {
 
 interface RawConfig {
   kubernetesVersion?: string;
+  clusters?: { name: string; path: string; kustomization?: { name?: string; namespace?: string }; source?: string }[];
   layers?: { name: string; path?: string; overlays?: string; dependsOn?: string[] }[];
   environments?: (string | { name: string; kubeContext?: string })[];
   rules?: Record<string, RuleSetting>;
@@ -192,6 +215,7 @@ function normalizeConfig(raw: RawConfig, file: string): GitopsCiConfig {
   return {
     file,
     ...(raw.kubernetesVersion ? { kubernetesVersion: raw.kubernetesVersion.replace(/^v/, "") } : {}),
+    ...(raw.clusters ? { clusters: raw.clusters.map((cluster) => clusterEntry(cluster, file)) } : {}),
     ...(layers ? { layers } : {}),
     ...(raw.environments
       ? { environments: raw.environments.map((env) => (typeof env === "string" ? { name: env } : env)) }
@@ -246,4 +270,22 @@ function describeSchemaError(error: ErrorObject): string {
 
 function stripDotSlash(value: string): string {
   return value.replace(/^\.\//, "").replace(/\/+$/, "");
+}
+
+/** A declared entry point becomes the sync Kustomization its bootstrap would create. */
+function clusterEntry(cluster: NonNullable<RawConfig["clusters"]>[number], file: string): ClusterEntry {
+  const name = cluster.kustomization?.name ?? "flux-system";
+  const namespace = cluster.kustomization?.namespace ?? "flux-system";
+  const source = cluster.source ?? name;
+  return {
+    cluster: cluster.name,
+    kustomization: {
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      metadata: { name, namespace },
+      spec: { interval: "10m", path: cluster.path, prune: true, sourceRef: { kind: "GitRepository", name: source } },
+    },
+    location: { file },
+    source: { kind: "GitRepository", name: source, namespace },
+  };
 }

@@ -7,10 +7,10 @@ import { UserError } from "./errors.ts";
 
 export interface ToolSpec {
   name: string;
-  /** Folder under toolchain/ whose go.mod pins it. */
+  /** Folder under toolchain/ whose go.mod pins it (for gitops-ci's own programs: their source). */
   pinDir: string;
-  /** Module whose version is the pin. */
-  module: string;
+  /** Module whose version is the pin; none for gitops-ci's own programs, built from their source. */
+  module?: string;
   versionArgs: readonly string[];
 }
 
@@ -21,7 +21,16 @@ export const TOOLS: readonly ToolSpec[] = [
   { name: "age", pinDir: "age", module: "filippo.io/age", versionArgs: ["--version"] },
   { name: "age-keygen", pinDir: "age", module: "filippo.io/age", versionArgs: ["--version"] },
   { name: "helm", pinDir: "helm", module: "helm.sh/helm/v3", versionArgs: ["version", "--short"] },
+  // Ours: renders Flux Kustomizations with Flux's own packages; built from toolchain/engine.
+  { name: "gitops-ci-engine", pinDir: "engine", versionArgs: ["version"] },
 ];
+
+/**
+ * Test-only: the Flux CLI, the oracle the tests compare renders with (`flux build kustomization`).
+ * Not in TOOLS: no task runs it, the task image does not ship it and `doctor` does not ask for
+ * it. `npm run setup:oracle` (`bash toolchain/install.sh oracle`) builds it.
+ */
+export const FLUX_PIN: ToolSpec = { name: "flux", pinDir: "flux", module: "github.com/fluxcd/flux2/v2", versionArgs: ["version", "--client"] };
 
 export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -59,8 +68,10 @@ export function createToolchain(env: Record<string, string | undefined>, toolsDi
     const known = TOOLS.find((tool) => tool.name === name);
     throw new UserError(`${name} was not found on PATH or in ${path.join(toolsDir, "bin")}`, {
       hint: known
-        ? `install the pinned toolchain with \`npm run setup\` (or \`bash toolchain/install.sh ${known.pinDir}\`)`
-        : `install ${name} and put it on PATH`,
+        ? `install the pinned toolchain with \`npm run setup\` (or \`bash toolchain/install.sh ${known.name}\`)`
+        : name === FLUX_PIN.name
+          ? `build the test-only Flux CLI with \`npm run setup:oracle\` (\`bash toolchain/install.sh oracle\`)`
+          : `install ${name} and put it on PATH`,
     });
   }
 
@@ -94,6 +105,7 @@ export async function defaultKubernetesVersion(root = PROJECT_ROOT): Promise<str
 
 /** The version a tool is pinned to, read from its go.mod: the single source of versions. */
 export async function pinnedVersion(tool: ToolSpec, root = PROJECT_ROOT): Promise<string | undefined> {
+  if (tool.module === undefined) return undefined;
   const goMod = path.join(root, "toolchain", tool.pinDir, "go.mod");
   let text: string;
   try {

@@ -53,7 +53,7 @@ try {
     await writeFile(path.join(fleet, "clusters/staging/applications/podinfo-api.yaml"), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: podinfo-api\n  namespace: podinfo\nstringData:\n  token: demo-token-before-3c9e\n");
     await edit("clusters/staging/applications/kustomization.yaml", (text) => text.replace("resources:\n", "resources:\n  - podinfo-api.yaml\n"));
     const context = createTaskContext({ cwd: fleet, env: { PATH: env["PATH"], HOME: env["HOME"] }, stdout: process.stdout, stderr: process.stderr, concurrency: 2 });
-    const discovery = await discoverFleet(fleet);
+    const discovery = await discoverFleet(context, fleet);
     for (const result of await renderFleet(context, discovery.fleet, (overlay) => overlay.environment === ENVIRONMENT)) {
       const applied = await applyAsFlux(admin, result.manifests, kustomizationOf(result.overlay, discovery.config?.kustomizationNaming));
       process.stderr.write(`    ${result.overlay.layer}: ${applied} objects\n`);

@@ -22,6 +22,11 @@ export interface FoundFleet {
   layers: (Layer & { location?: SourceLocation })[];
   overlays: FoundOverlay[];
   findings: Finding[];
+  /**
+   * Whether every environment must have every layer (the folder conventions). Clusters that Flux
+   * discovery found may differ: each is exactly what its own sync applies.
+   */
+  compareEnvironments?: boolean;
   /** Where to point a finding about an environment that lacks a layer. */
   locateMissing: (environment: string, layer: string) => SourceLocation | undefined;
 }
@@ -65,7 +70,7 @@ export async function assembleFleet(root: string, found: FoundFleet): Promise<Di
       if (overlay) overlays.push({ ...overlay, order: index + 1 });
     });
 
-    for (const layer of layerNames) {
+    for (const layer of found.compareEnvironments === false ? [] : layerNames) {
       if (own.some((overlay) => overlay.layer === layer)) continue;
       const others = found.overlays.filter((o) => o.layer === layer).map((o) => o.environment);
       const location = found.locateMissing(environment.name, layer);
@@ -82,6 +87,8 @@ export async function assembleFleet(root: string, found: FoundFleet): Promise<Di
   }
 
   for (const overlay of overlays) {
+    // A Flux-built overlay reports its own missing path (the engine joins it as the controller does).
+    if (found.source === "flux-clusters") continue;
     if (!(await isDirectory(path.join(root, overlay.path)))) {
       findings.push({
         severity: "error",

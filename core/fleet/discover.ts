@@ -1,13 +1,15 @@
-// Picks the source of a repository's fleet: the config file first, then Flux Kustomization
-// objects, then the two folder conventions.
+// Picks the source of a repository's fleet: the config file's layers first, then the clusters
+// Flux bootstraps (each built as Flux builds it), then the two folder conventions.
 import path from "node:path";
 import { findConfigFile, loadConfig, type GitopsCiConfig } from "../config.ts";
 import { UserError } from "../errors.ts";
 import { isDirectory } from "../repo-files.ts";
 import { assembleFleet, type Discovery } from "./assemble.ts";
+import type { Fleet } from "./model.ts";
 import { discoverLayoutA, discoverLayoutB } from "./conventions.ts";
 import { discoverFromConfig } from "./from-config.ts";
-import { discoverFromFluxKustomizations } from "./from-flux-kustomizations.ts";
+import type { TaskContext } from "../context.ts";
+import { discoverFromFluxClusters, type ClusterKustomization } from "./from-flux-clusters.ts";
 
 export interface DiscoverOptions {
   /** Repository-relative or absolute config path; default: gitops-ci.yaml at the root if present. */
@@ -16,21 +18,21 @@ export interface DiscoverOptions {
 
 export interface FleetDiscovery extends Discovery {
   config: GitopsCiConfig | undefined;
+  /** Every Flux Kustomization the clusters apply, as built during discovery (Flux layouts only). */
+  kustomizations?: ClusterKustomization[];
 }
 
-export async function discoverFleet(root: string, options: DiscoverOptions = {}): Promise<FleetDiscovery> {
+export async function discoverFleet(context: TaskContext, root: string, options: DiscoverOptions = {}): Promise<FleetDiscovery> {
   if (!(await isDirectory(root))) throw new UserError(`${root} is not a directory`);
   const configFile = options.configFile ? path.relative(root, path.resolve(root, options.configFile)) : await findConfigFile(root);
   const config = configFile ? await loadConfig(root, configFile) : undefined;
 
-  const found =
-    (config && (await discoverFromConfig(root, config))) ??
-    (await discoverFromFluxKustomizations(root)) ??
-    (await discoverLayoutA(root)) ??
-    (await discoverLayoutB(root));
+  const fromConfig = config && (await discoverFromConfig(root, config));
+  const clusters = fromConfig ? undefined : await discoverFromFluxClusters(context, root, config?.clusters ?? []);
+  const found = fromConfig ?? clusters?.found ?? (await discoverLayoutA(root)) ?? (await discoverLayoutB(root));
   if (!found) {
     throw new UserError(`no fleet found in ${root}`, {
-      hint: "expected gitops/flux/<layer>/overlays/<env>/, clusters/base/ with clusters/<env>/, Flux Kustomization objects, or a gitops-ci.yaml that declares the layers",
+      hint: "expected a Flux bootstrap sync (clusters/<name>/flux-system/gotk-sync.yaml or a FluxInstance), gitops/flux/<layer>/overlays/<env>/, clusters/base/ with clusters/<env>/, or a gitops-ci.yaml that declares the clusters or layers",
     });
   }
   if (config?.environments && found.source !== "config") {
@@ -38,5 +40,16 @@ export async function discoverFleet(root: string, options: DiscoverOptions = {})
     found.environments = found.environments.map((env) => config.environments?.find((c) => c.name === env.name) ?? env);
   }
   const discovery = await assembleFleet(root, found);
-  return { ...discovery, config };
+  if (clusters) attachBuilds(discovery.fleet, clusters.kustomizations);
+  return { ...discovery, config, ...(clusters ? { kustomizations: clusters.kustomizations } : {}) };
+}
+
+/** Discovery built every Kustomization already: render takes those results instead of building again. */
+function attachBuilds(fleet: Fleet, kustomizations: readonly ClusterKustomization[]): void {
+  for (const overlay of fleet.overlays) {
+    const built = kustomizations.find(
+      (item) => item.cluster === overlay.environment && item.name === overlay.flux?.name && item.namespace === overlay.flux?.namespace,
+    );
+    if (built?.result) overlay.build = { result: built.result, unresolved: built.unresolved };
+  }
 }

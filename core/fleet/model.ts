@@ -1,7 +1,9 @@
 // The fleet: which environments a repository deploys, its layers, and the overlay that Flux
 // reconciles for each layer in each environment, in dependency order.
 
-export type FleetSource = "config" | "flux-kustomizations" | "layout-a" | "layout-b";
+import type { EngineResult } from "../flux/engine.ts";
+
+export type FleetSource = "config" | "flux-clusters" | "layout-a" | "layout-b";
 
 export interface SourceLocation {
   file: string;
@@ -20,6 +22,15 @@ export interface FluxKustomizationRef {
   location: SourceLocation;
   targetNamespace?: string;
   postBuild?: FluxPostBuild;
+  /** The whole object as the cluster holds it (after its parent's patches and substitutions). */
+  object?: Record<string, unknown>;
+}
+
+/** What building an overlay's Flux Kustomization gave, when discovery built it already. */
+export interface OverlayBuild {
+  result: EngineResult;
+  /** substituteFrom sources whose values were not known: their variables stayed ${NAME}. */
+  unresolved: string[];
 }
 
 export interface Environment {
@@ -46,6 +57,7 @@ export interface Overlay {
   order: number;
   definedIn?: SourceLocation;
   flux?: FluxKustomizationRef;
+  build?: OverlayBuild;
 }
 
 export interface Fleet {

@@ -61,7 +61,7 @@ export interface CheckResult {
 
 export async function check(context: TaskContext, options: CheckOptions): Promise<CheckResult> {
   const root = path.resolve(context.cwd, options.dir);
-  const discovery = await discoverFleet(root, options.configFile ? { configFile: options.configFile } : {});
+  const discovery = await discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {});
   const { fleet } = discovery;
   context.output.err(`Layer order: ${fleet.layers.map((layer) => layer.name).join(" -> ")} (${fleet.source})`);
 

@@ -61,7 +61,7 @@ export function diffExitCode(report: Pick<DiffReport, "environments">): ExitCode
 /** Renders the selected environments and compares each with its cluster (environments in parallel). */
 export async function diffFleet(context: TaskContext, options: Omit<DiffOptions, "json" | "outDir">, command: DiffReport["command"]): Promise<DiffReport> {
   const root = path.resolve(context.cwd, options.dir);
-  const discovery = await discoverFleet(root, options.configFile ? { configFile: options.configFile } : {});
+  const discovery = await discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {});
   const { fleet, config } = discovery;
   const fleetErrors = discovery.findings.filter((finding) => finding.severity === "error");
   if (fleetErrors.length > 0) context.output.err(`warning: the fleet has problems that \`gitops-ci check\` reports; the diff covers the overlays found:\n${formatFindingsForTerminal(fleetErrors)}`);

@@ -43,7 +43,7 @@ const ENVIRONMENT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export async function envAdd(context: TaskContext, options: EnvAddOptions): Promise<EnvAddResult> {
   const root = path.resolve(context.cwd, options.dir);
-  const discovery = await discoverFleet(root, options.configFile ? { configFile: options.configFile } : {});
+  const discovery = await discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {});
   const { fleet } = discovery;
   const known = fleet.environments.map((environment) => environment.name);
   if (!ENVIRONMENT_NAME.test(options.name)) {
@@ -129,7 +129,7 @@ function newOverlayPath(discovery: FleetDiscovery, overlay: Overlay, name: strin
     if (layer?.path) return `${layer.path}/overlays/${name}`;
   }
   if (fleet.source === "layout-b") return `clusters/${name}/${overlay.layer}`;
-  throw new UserError(`env add cannot place a new environment in a fleet found from ${fleet.source === "flux-kustomizations" ? "Flux Kustomization objects" : fleet.source}`, {
+  throw new UserError(`env add cannot place a new environment in a fleet found from ${fleet.source === "flux-clusters" ? "the clusters Flux bootstraps" : fleet.source}`, {
     hint: "copy the cluster's Flux Kustomizations and overlays by hand, or declare the layers (with overlays: <path with {env}>) in gitops-ci.yaml",
   });
 }

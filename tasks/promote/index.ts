@@ -56,7 +56,7 @@ export interface PromoteResult {
 
 export async function promote(context: TaskContext, options: PromoteOptions): Promise<PromoteResult> {
   const root = path.resolve(context.cwd, options.dir);
-  const discovery = await discoverFleet(root, options.configFile ? { configFile: options.configFile } : {});
+  const discovery = await discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {});
   const { fleet, config } = discovery;
   const to = requireEnvironment(fleet, options.to, "--to");
   // The order comes from gitops-ci.yaml, else from the pipeline component's `environments` input.

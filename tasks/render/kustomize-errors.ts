@@ -6,17 +6,12 @@ import type { Finding } from "../../core/findings.ts";
 import type { Overlay } from "../../core/fleet/model.ts";
 import { findKustomizationFile } from "../../core/kustomization-file.ts";
 
-/** The first link of every chain is our wrapper kustomization; users never wrote it. */
-const WRAPPER_PREFIX = /^accumulating resources: accumulation err='accumulating resources from '[^']*': read [^']*: is a directory': recursed accumulation of path '[^']*': /;
-
-export async function describeKustomizeError(stderr: string, where: { root: string; wrapper: string; overlay: Overlay }): Promise<Finding> {
-  const { root, wrapper, overlay } = where;
+export async function describeKustomizeError(stderr: string, where: { root: string; overlay: Overlay }): Promise<Finding> {
+  const { root, overlay } = where;
   // kustomize prints absolute paths; users know their repository-relative ones.
   const cleaned = trimStderr(stderr, 8)
     .replace(/^Error: /, "")
-    .replace(WRAPPER_PREFIX, "")
-    .replaceAll(`${wrapper}/`, "")
-    .replaceAll(wrapper, "(overlay)")
+    .replace(/^kustomize build failed: /, "")
     .replaceAll(`${root}/`, "");
   const check = classify(cleaned);
   const { file, line } = await locateInChain(cleaned, root, overlay);

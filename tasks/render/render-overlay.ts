@@ -1,17 +1,10 @@
-// Renders one overlay the way Flux's kustomize-controller does: `kustomize build` with no load
-// restrictor. A thin wrapper kustomization adds origin annotations so every object can be traced
-// back to its file; they are stripped again before anything is kept.
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { stringify } from "yaml";
-import type { TaskContext } from "../../core/context.ts";
+// One overlay's render: the objects Flux's own packages built for its Kustomization (see
+// core/flux/engine.ts), each with the repository file it came from, and every problem as a finding.
 import type { Finding } from "../../core/findings.ts";
-import type { Overlay } from "../../core/fleet/model.ts";
-import { parseRenderedManifests, type Manifest } from "../../core/manifests.ts";
+import type { Overlay, OverlayBuild } from "../../core/fleet/model.ts";
+import type { EngineResult } from "../../core/flux/engine.ts";
+import { resourceRefOf, type Manifest } from "../../core/manifests.ts";
 import { describeKustomizeError } from "./kustomize-errors.ts";
-import { findKustomizationFile } from "../../core/kustomization-file.ts";
-import { isDirectory } from "../../core/repo-files.ts";
 
 export interface RenderedOverlay {
   overlay: Overlay;
@@ -21,68 +14,106 @@ export interface RenderedOverlay {
   durationMs: number;
 }
 
-export async function renderOverlay(context: TaskContext, root: string, overlay: Overlay): Promise<RenderedOverlay> {
-  const started = performance.now();
-  const overlayDir = path.join(root, overlay.path);
+/**
+ * The Flux Kustomization of an overlay the repository writes none for (the folder layouts, config
+ * layers): what its cluster's Terraform or script creates, named by the layer.
+ */
+export function impliedKustomization(overlay: Overlay): Record<string, unknown> {
+  if (overlay.flux?.object) return overlay.flux.object;
+  return {
+    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+    kind: "Kustomization",
+    metadata: { name: overlay.flux?.name ?? overlay.layer, namespace: overlay.flux?.namespace ?? "flux-system" },
+    spec: {
+      interval: "10m",
+      path: `./${overlay.path}`,
+      prune: true,
+      sourceRef: { kind: "GitRepository", name: "flux-system" },
+      ...(overlay.flux?.targetNamespace ? { targetNamespace: overlay.flux.targetNamespace } : {}),
+    },
+  };
+}
+
+export async function renderedFromBuild(root: string, overlay: Overlay, build: OverlayBuild): Promise<RenderedOverlay> {
+  const { result } = build;
   const scope = { environment: overlay.environment, layer: overlay.layer };
-  // Discovery reports a path that does not exist (fleet/missing-path, with the file that names it);
-  // the overlay just did not render, and the others still do.
-  if (!(await isDirectory(overlayDir))) return { overlay, ok: false, manifests: [], findings: [], durationMs: performance.now() - started };
-  const wrapper = await mkdtemp(path.join(tmpdir(), "gitops-ci-render-"));
-  try {
-    const resources = (await findKustomizationFile(overlayDir))
-      ? [path.relative(wrapper, overlayDir)]
-      : await generatedResources(wrapper, overlayDir);
-    await writeFile(
-      path.join(wrapper, "kustomization.yaml"),
-      stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources, buildMetadata: ["originAnnotations"] }),
-    );
-    const result = await context.runner.run("kustomize", ["build", "--load-restrictor", "LoadRestrictionsNone", wrapper], { cwd: root });
-    if (result.exitCode !== 0) {
-      const finding = await describeKustomizeError(result.stderr, { root, wrapper, overlay });
-      return { overlay, ok: false, manifests: [], findings: [{ ...finding, ...scope }], durationMs: performance.now() - started };
-    }
-    const { manifests, findings } = parseRenderedManifests(result.stdout, wrapper, root);
-    if (manifests.length === 0) {
-      findings.push({
+  if (result.error !== undefined) {
+    const finding = await findingForError(root, overlay, result);
+    return { overlay, ok: false, manifests: [], findings: [{ ...finding, ...scope }], durationMs: result.durationMs };
+  }
+  const manifests: Manifest[] = result.objects.map((object, index) => {
+    const file = result.origins?.[index];
+    return { ref: resourceRefOf(object), object, ...(file ? { origin: { file } } : {}) };
+  });
+  const findings: Finding[] = [];
+  const where = { file: overlay.definedIn?.file ?? overlay.path, ...(overlay.definedIn?.line ? { line: overlay.definedIn.line } : {}) };
+  if (manifests.length === 0) {
+    findings.push({
+      severity: "error",
+      check: "render/empty-overlay",
+      ...where,
+      message: `${overlay.path} renders no resources`,
+      hint: "an empty Kustomization makes Flux prune everything it created; list the resources in its kustomization",
+    });
+  }
+  if (build.unresolved.length > 0) {
+    findings.push({
+      severity: "warning",
+      check: "flux/substitute-from-unknown",
+      ...where,
+      message: `postBuild.substituteFrom ${build.unresolved.join(", ")}: the values are not known here (not rendered by this cluster, or encrypted), so ${plural(result.unsetVariables?.length ?? 0, "variable")} stayed as \${NAME}${variableList(result.unsetVariables)}`,
+      hint: "a SOPS-encrypted Secret is read when the job has its key (SOPS_AGE_KEY); an object created outside Git cannot be known",
+    });
+  } else if (result.unsetVariables && result.unsetVariables.length > 0) {
+    findings.push({
+      severity: "warning",
+      check: "flux/unset-variable",
+      ...where,
+      message: `postBuild: ${plural(result.unsetVariables.length, "variable")} without a value or default${variableList(result.unsetVariables)}: kustomize-controller substitutes them with ""`,
+      hint: "set them in postBuild.substitute or a substituteFrom source, give a default (${NAME:=value}), or escape a literal as $${NAME}",
+    });
+  }
+  return { overlay, ok: true, manifests, findings: findings.map((finding) => ({ ...finding, ...scope })), durationMs: result.durationMs };
+}
+
+async function findingForError(root: string, overlay: Overlay, result: EngineResult): Promise<Finding> {
+  const message = result.error ?? "";
+  const where = { file: overlay.definedIn?.file ?? overlay.path, ...(overlay.definedIn?.line ? { line: overlay.definedIn.line } : {}) };
+  switch (result.errorKind) {
+    case "path-not-found":
+      return { severity: "error", check: "fleet/missing-path", ...where, message: `the Kustomization's path ${overlay.path} does not exist` };
+    case "remote-resource":
+      return {
+        severity: "warning",
+        check: "render/remote-resource",
+        ...where,
+        message: `${overlay.path} uses a remote resource, which is not fetched, so its objects were not checked: ${message}`,
+        hint: "vendor the remote base into the repository (or pin it as a Flux source) to have it checked",
+      };
+    case "outside-root":
+      return {
         severity: "error",
-        check: "render/empty-overlay",
-        file: overlay.path,
-        message: `overlay ${overlay.path} renders no resources`,
-        hint: "an empty overlay makes Flux prune everything this layer created; list the base in resources:",
-      });
-    }
-    return {
-      overlay,
-      ok: true,
-      manifests,
-      findings: findings.map((finding) => ({ ...finding, ...scope, file: finding.file ?? overlay.path })),
-      durationMs: performance.now() - started,
-    };
-  } finally {
-    await rm(wrapper, { recursive: true, force: true });
+        check: "render/outside-repository",
+        ...(await locate(root, overlay, message)),
+        message: `${overlay.path} reads a file outside the repository, which kustomize-controller refuses: ${message}`,
+        hint: "every resource, patch, component and generator file must be inside the repository (no absolute paths, no ../ above the root, no symlinks out)",
+      };
+    case "substitution":
+      return { severity: "error", check: "flux/post-build", ...where, message };
+    default:
+      return describeKustomizeError(message, { root, overlay });
   }
 }
 
-/**
- * kustomize-controller generates a kustomization when the path has none: every manifest below it,
- * and every sub-folder that has its own kustomization as a whole.
- */
-async function generatedResources(wrapper: string, dir: string): Promise<string[]> {
-  const resources: string[] = [];
-  const walk = async (current: string): Promise<void> => {
-    const entries = (await readdir(current, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-    for (const entry of entries) {
-      const child = path.join(current, entry.name);
-      if (entry.isDirectory()) {
-        if (entry.name.startsWith(".")) continue;
-        if (await findKustomizationFile(child)) resources.push(path.relative(wrapper, child));
-        else await walk(child);
-      } else if (/\.ya?ml$/.test(entry.name)) {
-        resources.push(path.relative(wrapper, child));
-      }
-    }
-  };
-  await walk(dir);
-  return resources;
+async function locate(root: string, overlay: Overlay, message: string): Promise<{ file: string; line?: number }> {
+  const finding = await describeKustomizeError(message, { root, overlay });
+  return { file: finding.file ?? overlay.path, ...(finding.line ? { line: finding.line } : {}) };
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+function variableList(names: readonly string[] | undefined): string {
+  return names && names.length > 0 ? ` (${names.slice(0, 10).join(", ")}${names.length > 10 ? ", …" : ""})` : "";
 }

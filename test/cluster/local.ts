@@ -9,7 +9,7 @@ import { discoverFleet } from "../../core/fleet/discover.ts";
 import { createKubernetesClient, type KubernetesClient } from "../../core/kubernetes/client.ts";
 import { loadClusterConnection } from "../../core/kubernetes/kubeconfig.ts";
 import { renderFleet } from "../../tasks/render/index.ts";
-import { captureContext } from "../helpers/context.ts";
+import { captureContext, quietContext } from "../helpers/context.ts";
 
 export function clusterKubeconfig(): string {
   return inject("clusterKubeconfig");
@@ -36,7 +36,7 @@ export function uniqueName(prefix: string): string {
 /** Renders every overlay of one environment and applies it as kustomize-controller would. */
 export async function applyFleet(root: string, environment: string): Promise<void> {
   const { context } = captureContext(root, clusterEnv());
-  const { fleet, config } = await discoverFleet(root);
+  const { fleet, config } = await discoverFleet(quietContext(), root);
   const rendered = await renderFleet(context, fleet, (overlay) => overlay.environment === environment);
   const client = await clusterClient("admin");
   try {

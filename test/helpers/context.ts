@@ -22,3 +22,8 @@ export function captureContext(cwd: string, env: Record<string, string | undefin
   });
   return { context, stdout: () => stdout, stderr: () => stderr };
 }
+
+/** A context for calls that need one but whose output the test does not read. */
+export function quietContext(cwd = process.cwd()): TaskContext {
+  return captureContext(cwd).context;
+}

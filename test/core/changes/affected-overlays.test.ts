@@ -4,13 +4,13 @@ import { affectedOverlays } from "../../../core/changes/affected-overlays.ts";
 import { changedFiles } from "../../../core/changes/changed-files.ts";
 import { overlayInputsByPath, type OverlayInputs } from "../../../core/changes/overlay-inputs.ts";
 import { discoverFleet } from "../../../core/fleet/discover.ts";
-import { captureContext } from "../../helpers/context.ts";
+import { captureContext, quietContext } from "../../helpers/context.ts";
 import { branch, commitAll, edit, git, gitRepoFromExample, write } from "./git-steps.ts";
 
 /** What `check --changed-since` does: discover, list inputs, diff, pick; `env/layer` → reasons. */
 async function affectedSince(root: string, rev = "main"): Promise<Record<string, string[]>> {
   const { context } = captureContext(root);
-  const { fleet, config } = await discoverFleet(root);
+  const { fleet, config } = await discoverFleet(quietContext(), root);
   const inputs = await overlayInputsByPath(fleet);
   const changed = await changedFiles(context, root, rev);
   const affected = affectedOverlays(fleet, inputs, changed.files, config ? { configFile: config.file } : {});

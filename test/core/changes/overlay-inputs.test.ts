@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { overlayInputs, overlayInputsByPath, readsFile } from "../../../core/changes/overlay-inputs.ts";
 import { discoverFleet } from "../../../core/fleet/discover.ts";
 import { renderOverlay } from "../../../tasks/render/render-overlay.ts";
-import { captureContext } from "../../helpers/context.ts";
+import { captureContext, quietContext } from "../../helpers/context.ts";
 import { examplePath, makeRepo } from "../../helpers/temp-repo.ts";
 
 const header = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n";
@@ -155,7 +155,7 @@ describe("overlayInputs against kustomize itself", () => {
 
   it.each(fleets)("%s: every file kustomize's origin annotations name is an input", async (fleetPath) => {
     const root = examplePath(fleetPath);
-    const { fleet } = await discoverFleet(root);
+    const { fleet } = await discoverFleet(quietContext(), root);
     const { context } = captureContext(root);
     const inputsByPath = await overlayInputsByPath(fleet);
     expect(fleet.overlays.length).toBeGreaterThan(0);

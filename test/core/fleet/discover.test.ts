@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { UserError } from "../../../core/errors.ts";
 import { discoverFleet } from "../../../core/fleet/discover.ts";
 import { examplePath, makeRepo, type Tree } from "../../helpers/temp-repo.ts";
+import { quietContext } from "../../helpers/context.ts";
 
 const kustomization = (resources: string[] = [], extra = "") =>
   `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${resources.map((r) => `  - ${r}`).join("\n") || "  []"}\n${extra}`;
@@ -35,7 +36,7 @@ ${dependsOn.length ? `  dependsOn:\n${dependsOn.map((d) => `    - name: ${d}`).j
 
 describe("discoverFleet on the bundled examples", () => {
   it("reads layout A's layers and order from its gitops-ci.yaml", async () => {
-    const { fleet, findings } = await discoverFleet(examplePath("examples/layout-a"));
+    const { fleet, findings } = await discoverFleet(quietContext(), examplePath("examples/layout-a"));
     expect(findings.filter((f) => f.severity === "error")).toEqual([]);
     expect(fleet.source).toBe("config");
     expect(fleet.layers.map((l) => l.name)).toEqual(["controllers", "configs", "apps"]);
@@ -49,7 +50,7 @@ describe("discoverFleet on the bundled examples", () => {
   });
 
   it("finds layout B by convention: infrastructure -> observability -> applications", async () => {
-    const { fleet, findings } = await discoverFleet(examplePath("examples/layout-b"));
+    const { fleet, findings } = await discoverFleet(quietContext(), examplePath("examples/layout-b"));
     expect(findings.filter((f) => f.severity === "error")).toEqual([]);
     expect(fleet.source).toBe("layout-b");
     expect(fleet.layers.map((l) => l.name)).toEqual(["infrastructure", "observability", "applications"]);
@@ -59,7 +60,7 @@ describe("discoverFleet on the bundled examples", () => {
   });
 
   it("reads Flux Kustomization objects: paths, dependsOn and postBuild per cluster", async () => {
-    const { fleet, findings } = await discoverFleet(examplePath("test/fixtures/fleets/flux-kustomizations"));
+    const { fleet, findings } = await discoverFleet(quietContext(), examplePath("test/fixtures/fleets/flux-kustomizations"));
     expect(findings.filter((f) => f.severity === "error")).toEqual([]);
     expect(fleet.source).toBe("flux-kustomizations");
     expect(fleet.environments.map((e) => e.name)).toEqual(["production", "staging"]);
@@ -75,7 +76,7 @@ describe("discoverFleet on the bundled examples", () => {
 describe("discoverFleet on layout A without a config", () => {
   it("orders the seed's layer names by convention", async () => {
     const root = await makeRepo(layoutA({ prod: ["controllers", "configs", "apps"], staging: ["controllers", "configs", "apps"] }));
-    const { fleet, findings } = await discoverFleet(root);
+    const { fleet, findings } = await discoverFleet(quietContext(), root);
     expect(findings).toEqual([]);
     expect(fleet.source).toBe("layout-a");
     expect(fleet.layers.map((l) => [l.name, l.dependsOn])).toEqual([
@@ -87,7 +88,7 @@ describe("discoverFleet on layout A without a config", () => {
 
   it("reports an environment without an overlay in one layer, naming the folder", async () => {
     const root = await makeRepo(layoutA({ prod: ["controllers", "configs", "apps"], staging: ["controllers", "configs"] }));
-    const { fleet, findings } = await discoverFleet(root);
+    const { fleet, findings } = await discoverFleet(quietContext(), root);
     expect(findings).toEqual([
       expect.objectContaining({
         severity: "error",
@@ -105,7 +106,7 @@ describe("discoverFleet on layout A without a config", () => {
     const tree = layoutA({ prod: ["controllers", "configs", "apps"] });
     delete tree["gitops/flux/apps/base/kustomization.yaml"];
     const root = await makeRepo(tree);
-    const { findings } = await discoverFleet(root);
+    const { findings } = await discoverFleet(quietContext(), root);
     expect(findings).toEqual([expect.objectContaining({ check: "fleet/missing-base", file: "gitops/flux/apps/", layer: "apps" })]);
   });
 
@@ -113,7 +114,7 @@ describe("discoverFleet on layout A without a config", () => {
     const tree = layoutA({ prod: ["controllers", "configs", "apps"] });
     tree["gitops/flux/extras/overlays/prod/kustomization.yaml"] = kustomization();
     tree["gitops/flux/extras/base/kustomization.yaml"] = kustomization();
-    const { findings } = await discoverFleet(await makeRepo(tree));
+    const { findings } = await discoverFleet(quietContext(), await makeRepo(tree));
     expect(findings).toEqual([expect.objectContaining({ check: "fleet/unknown-layer-order", layer: "extras", hint: expect.stringContaining("gitops-ci.yaml") })]);
   });
 });
@@ -133,7 +134,7 @@ describe("discoverFleet from Flux Kustomizations", () => {
         fluxKustomization("infra-configs", "./infrastructure/configs", ["infra-controllers"]),
       "clusters/prod/apps.yaml": fluxKustomization("apps", "./apps/prod", ["infra-configs"]),
     });
-    const { fleet, findings } = await discoverFleet(root);
+    const { fleet, findings } = await discoverFleet(quietContext(), root);
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({ severity: "error", check: "fleet/dependency-cycle", environment: "prod", file: expect.stringMatching(/^clusters\/prod\//) });
     expect(findings[0]?.line).toBeGreaterThan(0);
@@ -147,7 +148,7 @@ describe("discoverFleet from Flux Kustomizations", () => {
       ...base,
       "clusters/prod/apps.yaml": fluxKustomization("apps", "./apps/prod", ["infra-configz"]),
     });
-    const { findings } = await discoverFleet(root);
+    const { findings } = await discoverFleet(quietContext(), root);
     expect(findings).toEqual([
       expect.objectContaining({ check: "fleet/dangling-depends-on", file: "clusters/prod/apps.yaml", line: 15, message: expect.stringContaining('"infra-configz"') }),
     ]);
@@ -155,7 +156,7 @@ describe("discoverFleet from Flux Kustomizations", () => {
 
   it("reports a Kustomization whose path does not exist", async () => {
     const root = await makeRepo({ ...base, "clusters/prod/apps.yaml": fluxKustomization("apps", "./apps/production") });
-    const { findings } = await discoverFleet(root);
+    const { findings } = await discoverFleet(quietContext(), root);
     expect(findings).toEqual([expect.objectContaining({ check: "fleet/missing-path", file: "clusters/prod/apps.yaml", message: expect.stringContaining("apps/production") })]);
   });
 });
@@ -165,14 +166,14 @@ describe("discoverFleet with a config file", () => {
 
   it("rejects an unknown key, naming the file, key and line", async () => {
     const root = await makeRepo({ "gitops-ci.yaml": config("layers:\n  - name: apps\n    path: apps\n    dependson: [configs]\n") });
-    const error = await discoverFleet(root).catch((e: unknown) => e);
+    const error = await discoverFleet(quietContext(), root).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).message).toContain("gitops-ci.yaml:6: layers[0].dependson: is not a known key");
   });
 
   it("rejects invalid YAML with its line", async () => {
     const root = await makeRepo({ "gitops-ci.yaml": config("layers:\n  - name: apps\n   path: [\n") });
-    const error = (await discoverFleet(root).catch((e: unknown) => e)) as UserError;
+    const error = (await discoverFleet(quietContext(), root).catch((e: unknown) => e)) as UserError;
     expect(error).toBeInstanceOf(UserError);
     expect(error.file).toBe("gitops-ci.yaml");
     expect(error.line).toBeGreaterThan(0);
@@ -181,7 +182,7 @@ describe("discoverFleet with a config file", () => {
 
   it("rejects a config that cannot be read", async () => {
     const root = await makeRepo({ "gitops-ci.yaml/oops": "" });
-    const error = (await discoverFleet(root).catch((e: unknown) => e)) as UserError;
+    const error = (await discoverFleet(quietContext(), root).catch((e: unknown) => e)) as UserError;
     expect(error).toBeInstanceOf(UserError);
     expect(error.message).toMatch(/cannot read the config file: EISDIR/);
     expect(error.file).toBe("gitops-ci.yaml");
@@ -197,7 +198,7 @@ describe("discoverFleet with a config file", () => {
       "c/overlays/dev/kustomization.yaml": kustomization(),
       "p/overlays/dev/kustomization.yaml": kustomization(),
     });
-    const { fleet, findings } = await discoverFleet(root);
+    const { fleet, findings } = await discoverFleet(quietContext(), root);
     expect(findings).toEqual([]);
     expect(fleet.overlays.map((o) => `${o.order}:${o.layer}`)).toEqual(["1:crds", "2:platform", "3:workloads"]);
   });
@@ -208,12 +209,12 @@ describe("discoverFleet with a config file", () => {
       "a/overlays/dev/kustomization.yaml": kustomization(),
       "b/overlays/dev/kustomization.yaml": kustomization(),
     });
-    const { findings } = await discoverFleet(root);
+    const { findings } = await discoverFleet(quietContext(), root);
     expect(findings).toEqual([expect.objectContaining({ check: "fleet/dependency-cycle", file: "gitops-ci.yaml" })]);
   });
 
   it("fails clearly when no fleet can be found", async () => {
     const root = await makeRepo({ "README.md": "nothing here" });
-    await expect(discoverFleet(root)).rejects.toThrow(/no fleet found/);
+    await expect(discoverFleet(quietContext(), root)).rejects.toThrow(/no fleet found/);
   });
 });

@@ -13,7 +13,7 @@ import { diff } from "../../../tasks/diff/index.ts";
 import { renderFleet } from "../../../tasks/render/index.ts";
 import { clusterFleet } from "../../cluster/fleet.ts";
 import { applyFleet, clusterClient, clusterEnv, uniqueName } from "../../cluster/local.ts";
-import { captureContext } from "../../helpers/context.ts";
+import { captureContext, quietContext } from "../../helpers/context.ts";
 import { examplePath, makeRepo, writeTree } from "../../helpers/temp-repo.ts";
 
 const RBAC_FILE = path.join(PROJECT_ROOT, "docs/rbac/diff-identity.yaml");
@@ -86,7 +86,7 @@ describe("the diff identity of docs/rbac/diff-identity.yaml", () => {
       const missing: string[] = [];
       for (const example of ["examples/layout-a", "examples/layout-b"]) {
         const root = examplePath(example);
-        const { fleet } = await discoverFleet(root);
+        const { fleet } = await discoverFleet(quietContext(), root);
         const rendered = await renderFleet(captureContext(root, clusterEnv()).context, fleet);
         for (const manifest of rendered.flatMap((result) => result.manifests)) {
           const resource = await admin.resourceFor(manifest.ref.apiVersion, manifest.ref.kind);

@@ -6,7 +6,7 @@ import { parse } from "yaml";
 import { discoverFleet } from "../../../core/fleet/discover.ts";
 import { AGGREGATE_JOB, checkJobsOf, childPipeline, renderChildPipeline } from "../../../tasks/pipeline/child-pipeline.ts";
 import { generatePipeline } from "../../../tasks/pipeline/index.ts";
-import { captureContext } from "../../helpers/context.ts";
+import { captureContext, quietContext } from "../../helpers/context.ts";
 import { overlayPath, smallFleet } from "../../helpers/small-fleet.ts";
 import { makeGitRepo, makeRepo } from "../../helpers/temp-repo.ts";
 
@@ -14,7 +14,7 @@ type Job = { stage: string; needs: { job: string; artifacts: boolean }[]; variab
 
 describe("childPipeline", () => {
   it("gives every overlay a job whose needs mirror the layer graph of its environment, then one aggregation job", async () => {
-    const { fleet } = await discoverFleet(await makeRepo(smallFleet()));
+    const { fleet } = await discoverFleet(quietContext(), await makeRepo(smallFleet()));
     const pipeline = childPipeline(fleet, fleet.overlays, { image: "registry.example.com/gitops-ci:1.0.0", dir: "." });
 
     const jobs = Object.keys(pipeline).filter((key) => key.startsWith("gitops-ci:"));
@@ -40,7 +40,7 @@ describe("childPipeline", () => {
   });
 
   it("drops needs on overlays that get no job, and stays a valid pipeline when no overlay does", async () => {
-    const { fleet } = await discoverFleet(await makeRepo(smallFleet()));
+    const { fleet } = await discoverFleet(quietContext(), await makeRepo(smallFleet()));
     const staging = fleet.overlays.filter((overlay) => overlay.environment === "staging" && overlay.layer !== "controllers");
     const pipeline = childPipeline(fleet, staging, { image: "img", dir: "." });
     expect((pipeline["gitops-ci:staging:configs"] as Job).needs).toEqual([]);
@@ -52,13 +52,13 @@ describe("childPipeline", () => {
   });
 
   it("refuses an environment name that cannot safely name a job, a path and a variable", async () => {
-    const { fleet } = await discoverFleet(await makeRepo(smallFleet()));
+    const { fleet } = await discoverFleet(quietContext(), await makeRepo(smallFleet()));
     const odd = fleet.overlays.map((overlay) => ({ ...overlay, environment: "prod $(id)" }));
     expect(() => childPipeline({ ...fleet, overlays: odd }, odd, { image: "img", dir: "." })).toThrow(/cannot name a CI job/);
   });
 
   it("reads its check jobs back from the rendered YAML", async () => {
-    const { fleet } = await discoverFleet(await makeRepo(smallFleet(["prod"])));
+    const { fleet } = await discoverFleet(quietContext(), await makeRepo(smallFleet(["prod"])));
     const text = renderChildPipeline(childPipeline(fleet, fleet.overlays, { image: "img", dir: "." }), "header");
     expect(text.startsWith("# header\n")).toBe(true);
     expect(checkJobsOf(parse(text))).toEqual([

@@ -1,0 +1,174 @@
+// Fidelity: for every Flux Kustomization of every fixture layout, what gitops-ci renders equals
+// what `flux build kustomization --dry-run` renders, object for object and field for field; and
+// the whole tree discovered from each cluster's sync equals `flux build --recursive`.
+//
+// The one allowed difference is documented in README (Rendering): a real render resolves
+// postBuild.substituteFrom from objects the cluster renders, which Flux's dry-run skips. These
+// comparisons therefore build both sides in dry-run mode; test/core/fleet covers substituteFrom.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { CORE_SCHEMA, loadAll } from "js-yaml";
+import { discoverFleet } from "../../core/fleet/discover.ts";
+import { runEngine } from "../../core/flux/engine.ts";
+import { isRecord } from "../../core/yaml-file.ts";
+import { impliedKustomization } from "../../tasks/render/render-overlay.ts";
+import { quietContext } from "../helpers/context.ts";
+import { examplePath } from "../helpers/temp-repo.ts";
+import { byIdentity, fluxBuild } from "./flux-oracle.ts";
+
+const FIXTURES = [
+  "examples/layout-a",
+  "examples/layout-b",
+  "test/fixtures/fleets/flux-kustomizations",
+  "test/fixtures/layouts/classic",
+  "test/fixtures/layouts/artifact-generator",
+  "test/fixtures/layouts/home-ops",
+  "test/fixtures/layouts/edge-cases",
+];
+
+describe.each(FIXTURES)("%s renders as flux build kustomization does", (fixture) => {
+  it("object for object, field for field, for every Kustomization", { timeout: 600_000 }, async () => {
+    const root = examplePath(fixture);
+    const context = quietContext(root);
+    const { fleet } = await discoverFleet(context, root);
+    const kustomizations = fleet.overlays.map((overlay) => impliedKustomization(overlay));
+    expect(kustomizations.length).toBeGreaterThan(0);
+    const ours = await runEngine(
+      context,
+      root,
+      kustomizations.map((kustomization, index) => ({ id: String(index), kustomization, resolveSubstituteFrom: false, origins: false })),
+    );
+    let objects = 0;
+    for (const [index, kustomization] of kustomizations.entries()) {
+      const overlay = fleet.overlays[index]!;
+      const label = `${overlay.environment}/${overlay.layer}`;
+      const oracle = await fluxBuild(context, root, kustomization);
+      const mine = ours[index]!;
+      if (mine.error !== undefined) {
+        // Both refuse it, or the comparison is void.
+        expect(oracle.exitCode, `${label}: gitops-ci failed (${mine.error}) where flux did not`).not.toBe(0);
+        continue;
+      }
+      expect(oracle.exitCode, `${label}: flux failed: ${oracle.stderr}`).toBe(0);
+      const expected = byIdentity(oracle.objects);
+      const actual = byIdentity(mine.objects);
+      expect([...actual.keys()].sort(), label).toEqual([...expected.keys()].sort());
+      for (const [key, object] of expected) expect(actual.get(key), `${label}: ${key}`).toEqual(object);
+      expect(mine.objects.length, label).toBe(oracle.objects.length);
+      objects += mine.objects.length;
+    }
+    expect(objects).toBeGreaterThan(0);
+    context.output.err(`${fixture}: ${kustomizations.length} Kustomizations, ${objects} objects equal to flux's\n`);
+  });
+
+  it("discovers from each cluster's sync exactly the tree flux build --recursive renders", { timeout: 600_000 }, async () => {
+    const root = examplePath(fixture);
+    const context = quietContext(root);
+    const { fleet } = await discoverFleet(context, root);
+    if (fleet.source !== "flux-clusters") return; // folder layouts have no sync to start from
+    for (const environment of fleet.environments) {
+      const overlays = fleet.overlays.filter((overlay) => overlay.environment === environment.name);
+      const entry = overlays.find((overlay) => overlay.order === 1)!;
+      const ours = await runEngine(
+        context,
+        root,
+        overlays.map((overlay, index) => ({ id: String(index), kustomization: impliedKustomization(overlay), resolveSubstituteFrom: false, origins: false })),
+      );
+      const recursive = await fluxRecursive(context, root, impliedKustomization(entry));
+      if (recursive.exitCode !== 0) {
+        // flux cannot follow a source that is not local; we warn and skip the same Kustomizations.
+        expect(recursive.stderr).toMatch(/cannot get local path|ExternalArtifact/);
+        continue;
+      }
+      // flux build follows a suspended Kustomization; Flux itself does not apply it, nor do we.
+      const suspended = new Set(kustomizationsOf(recursive.objects).filter((k) => isRecord(k["spec"]) && k["spec"]["suspend"] === true).map(nameOf));
+      const expected = byIdentity(recursive.objects.filter((object) => !suspended.has(ownerOf(object))));
+      const actual = byIdentity(ours.flatMap((result) => result.objects));
+      expect([...actual.keys()].sort(), environment.name).toEqual([...expected.keys()].sort());
+      for (const [key, object] of expected) expect(actual.get(key), `${environment.name}: ${key}`).toEqual(object);
+    }
+  });
+});
+
+describe("regressions a naive renderer got wrong", () => {
+  it("classic layout: production's ClusterIssuer uses the production ACME server", async () => {
+    const root = examplePath("test/fixtures/layouts/classic");
+    const context = quietContext(root);
+    const { fleet } = await discoverFleet(context, root);
+    const issuers = fleet.overlays.flatMap((overlay) =>
+      (overlay.build?.result.objects ?? []).filter((object) => object["kind"] === "ClusterIssuer").map((object) => ({ env: overlay.environment, object })),
+    );
+    const production = issuers.filter((issuer) => issuer.env === "production");
+    expect(production.length).toBeGreaterThan(0);
+    for (const { object } of production) {
+      expect(JSON.stringify(object)).toContain("https://acme-v02.api.letsencrypt.org/directory");
+      expect(JSON.stringify(object)).not.toContain("acme-staging");
+    }
+  });
+
+  it("home-ops: one cluster, every object with its namespace, components and parents' patches applied", async () => {
+    const root = examplePath("test/fixtures/layouts/home-ops");
+    const context = quietContext(root);
+    const { fleet, findings } = await discoverFleet(context, root);
+    expect(fleet.environments).toHaveLength(1);
+    expect(findings.filter((finding) => finding.check === "fleet/missing-overlay")).toEqual([]);
+    expect(findings.filter((finding) => finding.check === "fleet/dangling-depends-on")).toEqual([]);
+    expect(fleet.overlays.length).toBeGreaterThanOrEqual(30);
+    const namespaced = new Set(["HelmRelease", "OCIRepository", "HelmRepository", "ConfigMap", "Secret", "Deployment", "Service", "PersistentVolumeClaim", "Kustomization"]);
+    for (const overlay of fleet.overlays) {
+      for (const object of overlay.build?.result.objects ?? []) {
+        if (!namespaced.has(String(object["kind"]))) continue;
+        const metadata = isRecord(object["metadata"]) ? object["metadata"] : {};
+        expect(metadata["namespace"], `${overlay.layer}: ${String(object["kind"])}/${String(metadata["name"])}`).toBeTruthy();
+      }
+    }
+    // The apps tree comes after the Kustomization that applies it.
+    const order = new Map(fleet.overlays.map((overlay) => [overlay.layer, overlay.order]));
+    for (const overlay of fleet.overlays) {
+      for (const dependency of overlay.dependsOn) expect(order.get(dependency)!, `${overlay.layer} after ${dependency}`).toBeLessThan(overlay.order);
+    }
+  });
+});
+
+function kustomizationsOf(objects: readonly Record<string, unknown>[]): Record<string, unknown>[] {
+  return objects.filter((object) => object["kind"] === "Kustomization" && String(object["apiVersion"]).startsWith("kustomize.toolkit.fluxcd.io/"));
+}
+
+function nameOf(object: Record<string, unknown>): string {
+  const metadata = isRecord(object["metadata"]) ? object["metadata"] : {};
+  return `${String(metadata["namespace"])}/${String(metadata["name"])}`;
+}
+
+function ownerOf(object: Record<string, unknown>): string {
+  const metadata = isRecord(object["metadata"]) ? object["metadata"] : {};
+  const labels = isRecord(metadata["labels"]) ? metadata["labels"] : {};
+  return `${String(labels["kustomize.toolkit.fluxcd.io/namespace"])}/${String(labels["kustomize.toolkit.fluxcd.io/name"])}`;
+}
+
+async function fluxRecursive(context: ReturnType<typeof quietContext>, root: string, entry: Record<string, unknown>) {
+  const metadata = isRecord(entry["metadata"]) ? entry["metadata"] : {};
+  const spec = isRecord(entry["spec"]) ? entry["spec"] : {};
+  const sourceRef = isRecord(spec["sourceRef"]) ? spec["sourceRef"] : {};
+  const namespace = String(metadata["namespace"] ?? "flux-system");
+  const dir = await mkdtemp(path.join(tmpdir(), "gitops-ci-oracle-"));
+  try {
+    const file = path.join(dir, "entry.json");
+    await writeFile(file, JSON.stringify(entry));
+    const result = await context.runner.run(
+      "flux",
+      [
+        "build", "kustomization", String(metadata["name"]), "--namespace", namespace,
+        "--path", path.join(root, String(spec["path"] ?? ".")), "--kustomization-file", file,
+        "--dry-run", "--in-memory-build", "--recursive",
+        "--local-sources", `GitRepository/${String(sourceRef["namespace"] ?? namespace)}/${String(sourceRef["name"])}=${root}`,
+      ],
+      { cwd: root },
+    );
+    const objects = result.exitCode === 0 ? loadAll(result.stdout, undefined, { schema: CORE_SCHEMA }).filter(isRecord) : [];
+    return { exitCode: result.exitCode, objects, stderr: result.stderr };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

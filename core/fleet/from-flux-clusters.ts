@@ -1,12 +1,26 @@
 // Discovery as Flux does it: start from each cluster's entry point (the bootstrap sync or the
 // path a FluxInstance syncs), build it with Flux's own packages, take the Flux Kustomizations
 // from its output (with every patch and substitution the parent applied), build each of those,
-// and recurse. An environment is a cluster, never a folder.
-import { readFile } from "node:fs/promises";
+// and recurse. An environment is a cluster, never a folder. A Kustomization whose source is an
+// ExternalArtifact that an ArtifactGenerator of the cluster makes from this repository is built in
+// that artifact, made again from the generator's copy rules in a temporary folder.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TaskContext } from "../context.ts";
 import type { Finding } from "../findings.ts";
-import { runEngine, type EngineBuild, type EngineResult } from "../flux/engine.ts";
+import {
+  aliasOf,
+  copiedDirOf,
+  copiedFileOf,
+  isArtifactGenerator,
+  materializeArtifact,
+  readArtifactGenerator,
+  type ArtifactGenerator,
+  type CopyOperation,
+  type MaterializedArtifact,
+} from "../flux/artifact-generator.ts";
+import { isSopsMask, runEngine, type EngineBuild, type EngineResult } from "../flux/engine.ts";
 import { findEntryPoints, type ClusterEntry } from "../flux/entry-points.ts";
 import {
   FLUX_KUSTOMIZE_GROUP,
@@ -16,6 +30,7 @@ import {
   type SourceRef,
 } from "../flux/kustomization-object.ts";
 import { isYamlFile, listRepoFiles } from "../repo-files.ts";
+import { SourceLocator } from "../source-locator.ts";
 import { isRecord, parseYaml } from "../yaml-file.ts";
 import type { FoundFleet, FoundOverlay } from "./assemble.ts";
 import type { SourceLocation } from "./model.ts";
@@ -33,10 +48,29 @@ export interface ClusterKustomization {
   location: SourceLocation;
   /** The Kustomization that applies it (namespace/name); none for the entry point. */
   parent?: string;
-  /** Absent when it was not built (suspended, or a source the repository does not hold). */
+  /**
+   * Absent when it was not built (suspended, or a source the repository does not hold). Built from
+   * an ExternalArtifact, its origins are repository files; its inputs stay artifact-relative.
+   */
   result?: EngineResult;
   /** substituteFrom sources whose values were not known: their variables stayed ${NAME}. */
   unresolved: string[];
+  /** Set when it was built from an ExternalArtifact that an ArtifactGenerator makes of this repository. */
+  externalArtifact?: ExternalArtifactSource;
+}
+
+/** An ExternalArtifact a Kustomization applies, as an ArtifactGenerator of its cluster makes it. */
+export interface ExternalArtifactSource {
+  /** namespace/name of the ExternalArtifact. */
+  key: string;
+  /** namespace/name of the ArtifactGenerator, and the file it is written in. */
+  generator: string;
+  location: SourceLocation;
+  /** Its copy operations and the aliases that name this repository: materializeArtifact makes it again. */
+  copy: CopyOperation[];
+  aliases: string[];
+  /** The repository folder the Kustomization's spec.path was copied from, when the copy rules tell. */
+  path?: string;
 }
 
 export interface FluxClusterDiscovery {
@@ -56,7 +90,7 @@ export async function discoverFromFluxClusters(
 
   const clusters = new Map<string, ClusterState>();
   for (const entry of entries) {
-    const state = clusters.get(entry.cluster) ?? newClusterState(entry);
+    const state = clusters.get(entry.cluster) ?? newClusterState(entry, clusters.size);
     clusters.set(entry.cluster, state);
     const item = fromObject(entry.cluster, entry.kustomization, entry.location);
     if (state.known.has(item.key)) continue;
@@ -64,38 +98,51 @@ export async function discoverFromFluxClusters(
     state.pending.push(item);
   }
 
-  while ([...clusters.values()].some((state) => state.pending.length > 0)) {
-    const wave: { state: ClusterState; item: ClusterKustomization; build: EngineBuild }[] = [];
-    for (const state of clusters.values()) {
-      for (const item of takeReady(state)) {
-        const skip = notBuilt(item, state);
-        if (skip) {
-          findings.push(skip);
-          all.push(item);
-          continue;
+  const workspace = new ArtifactWorkspace();
+  try {
+    while ([...clusters.values()].some((state) => state.pending.length > 0)) {
+      const wave: WaveEntry[] = [];
+      for (const state of clusters.values()) {
+        for (const item of takeReady(state)) {
+          const skip = notBuilt(item, state);
+          const source = skip ?? (await sourceOf(root, item, state, workspace, findings));
+          if ("severity" in source) {
+            findings.push(source);
+            all.push(item);
+            continue;
+          }
+          if (source.artifact) item.externalArtifact = source.artifact.source;
+          wave.push({ state, item, build: buildRequest(item, state, wave.length), root: source.root, artifact: source.artifact?.materialized });
         }
-        wave.push({ state, item, build: buildRequest(item, state, wave.length) });
+      }
+      // The engine confines every read to the root it is given: the repository, or one artifact.
+      for (const buildRoot of new Set(wave.map((entry) => entry.root))) {
+        const entries = wave.filter((entry) => entry.root === buildRoot);
+        const results = await runEngine(context, buildRoot, entries.map((entry) => entry.build));
+        entries.forEach((entry, index) => (entry.item.result = entry.artifact ? inRepository(results[index]!, entry.artifact) : results[index]!));
+      }
+      for (const { state, item } of wave) {
+        const result = item.result!;
+        all.push(item);
+        for (const object of result.objects) {
+          if (object["kind"] === "ConfigMap" || object["kind"] === "Secret") state.objects.push(object);
+        }
+        result.objects.forEach((object, position) => {
+          const file = result.origins?.[position] || item.location.file;
+          if (isArtifactGenerator(object)) state.generators.push({ generator: readArtifactGenerator(object, item.namespace), location: { file } });
+          if (!isFluxKustomization(object)) return;
+          const child = fromObject(state.cluster, object, { file }, item);
+          const existing = state.known.get(child.key);
+          // A cluster folder applies its own sync Kustomization: that is the same object, not a child.
+          if (existing) return;
+          child.parent = item.key;
+          state.known.set(child.key, child);
+          state.pending.push(child);
+        });
       }
     }
-    const results = await runEngine(context, root, wave.map((entry) => entry.build));
-    wave.forEach(({ state, item }, index) => {
-      item.result = results[index]!;
-      all.push(item);
-      for (const object of item.result.objects) {
-        if (object["kind"] === "ConfigMap" || object["kind"] === "Secret") state.objects.push(object);
-      }
-      item.result.objects.forEach((object, position) => {
-        if (!isFluxKustomization(object)) return;
-        const origin = item.result!.origins?.[position];
-        const child = fromObject(state.cluster, object, { file: origin || item.location.file }, item);
-        const existing = state.known.get(child.key);
-        // A cluster folder applies its own sync Kustomization: that is the same object, not a child.
-        if (existing) return;
-        child.parent = item.key;
-        state.known.set(child.key, child);
-        state.pending.push(child);
-      });
-    });
+  } finally {
+    await workspace.remove();
   }
 
   findings.push(...(await unappliedKustomizations(root, all)));
@@ -104,16 +151,30 @@ export async function discoverFromFluxClusters(
 
 interface ClusterState {
   cluster: string;
+  /** Position among the clusters: names the cluster's folder of artifacts. */
+  index: number;
   /** The GitRepository the cluster syncs: this repository. */
   source: SourceRef;
   known: Map<string, ClusterKustomization>;
   pending: ClusterKustomization[];
   /** ConfigMaps and Secrets rendered so far, for substituteFrom. */
   objects: Record<string, unknown>[];
+  /** ArtifactGenerators rendered so far, and the file each is written in. */
+  generators: { generator: ArtifactGenerator; location: SourceLocation }[];
+  /** ExternalArtifacts made so far (namespace/name), each made once. */
+  artifacts: Map<string, Promise<ArtifactOutcome>>;
 }
 
-function newClusterState(entry: ClusterEntry): ClusterState {
-  return { cluster: entry.cluster, source: entry.source, known: new Map(), pending: [], objects: [] };
+interface WaveEntry {
+  state: ClusterState;
+  item: ClusterKustomization;
+  build: EngineBuild;
+  root: string;
+  artifact: MaterializedArtifact | undefined;
+}
+
+function newClusterState(entry: ClusterEntry, index: number): ClusterState {
+  return { cluster: entry.cluster, index, source: entry.source, known: new Map(), pending: [], objects: [], generators: [], artifacts: new Map() };
 }
 
 function fromObject(cluster: string, object: Record<string, unknown>, location: SourceLocation, parent?: ClusterKustomization): ClusterKustomization {
@@ -128,12 +189,19 @@ function fromObject(cluster: string, object: Record<string, unknown>, location: 
 }
 
 /**
- * The Kustomizations of this wave: those whose substituteFrom sources are all rendered already.
- * When none is ready, the rest go anyway, with what is not known kept as ${NAME}.
+ * The Kustomizations of this wave: those whose substituteFrom sources are all rendered already, and
+ * whose ExternalArtifact has a generator rendered already. When none is ready, those that wait only
+ * for substituteFrom go (what is not known kept as ${NAME}): their objects may hold the generator
+ * others wait for. When only those waiting for an artifact are left, they go and are not built.
  */
 function takeReady(state: ClusterState): ClusterKustomization[] {
-  const ready = state.pending.filter((item) => missingSources(item, state).length === 0);
-  const taken = ready.length > 0 ? ready : state.pending;
+  const awaitsArtifact = (item: ClusterKustomization) => {
+    const source = sourceRefOf(item);
+    return source.kind === "ExternalArtifact" && !producerOf(state, source);
+  };
+  const ready = state.pending.filter((item) => missingSources(item, state).length === 0 && !awaitsArtifact(item));
+  const unblocked = state.pending.filter((item) => !awaitsArtifact(item));
+  const taken = ready.length > 0 ? ready : unblocked.length > 0 ? unblocked : state.pending;
   state.pending = state.pending.filter((item) => !taken.includes(item));
   return taken;
 }
@@ -154,7 +222,7 @@ function findObject(state: ClusterState, kind: string, namespace: string, name: 
 function isSopsEncrypted(object: Record<string, unknown>): boolean {
   // The engine masks SOPS data, so a rendered encrypted Secret holds the mask, not values.
   const data = isRecord(object["data"]) ? Object.values(object["data"]) : [];
-  return data.some((value) => value === Buffer.from("**SOPS**").toString("base64"));
+  return data.some(isSopsMask);
 }
 
 function buildRequest(item: ClusterKustomization, state: ClusterState, index: number): EngineBuild {
@@ -189,23 +257,171 @@ function markOptional(object: Record<string, unknown>, unresolved: readonly stri
   return copy;
 }
 
-/** Why a Kustomization is not built: suspended, or its source is not this repository. */
+/**
+ * Why a Kustomization is not built: suspended, or its source is neither this repository nor an
+ * ExternalArtifact (which sourceOf resolves).
+ */
 function notBuilt(item: ClusterKustomization, state: ClusterState): Finding | undefined {
   const spec = isRecord(item.object["spec"]) ? item.object["spec"] : {};
-  const where = { environment: state.cluster, layer: item.name, file: item.location.file, ...(item.location.line ? { line: item.location.line } : {}) };
   if (spec["suspend"] === true) {
-    return { severity: "info", check: "flux/suspended", ...where, message: `Kustomization ${item.key} is suspended: Flux does not apply it, so its objects were not checked` };
+    return { severity: "info", check: "flux/suspended", ...whereOf(item, state), message: `Kustomization ${item.key} is suspended: Flux does not apply it, so its objects were not checked` };
   }
+  const source = sourceRefOf(item);
+  if (isRepository(source, state) || source.kind === "ExternalArtifact") return undefined;
+  return notChecked(item, state, `applies ${describeSource(source)}, which is not this repository`, `only the ${state.source.kind} ${state.source.namespace}/${state.source.name} that the cluster syncs is this repository`);
+}
+
+function sourceRefOf(item: ClusterKustomization): SourceRef {
+  const spec = isRecord(item.object["spec"]) ? item.object["spec"] : {};
   const ref = isRecord(spec["sourceRef"]) ? spec["sourceRef"] : {};
-  const source: SourceRef = { kind: String(ref["kind"] ?? ""), name: String(ref["name"] ?? ""), namespace: typeof ref["namespace"] === "string" ? ref["namespace"] : item.namespace };
-  if (source.kind === state.source.kind && source.name === state.source.name && source.namespace === state.source.namespace) return undefined;
+  return { kind: String(ref["kind"] ?? ""), name: String(ref["name"] ?? ""), namespace: typeof ref["namespace"] === "string" ? ref["namespace"] : item.namespace };
+}
+
+function isRepository(source: SourceRef, state: ClusterState): boolean {
+  return source.kind === state.source.kind && source.name === state.source.name && source.namespace === state.source.namespace;
+}
+
+function describeSource(source: SourceRef): string {
+  return `${source.kind}/${source.namespace}/${source.name}`;
+}
+
+function whereOf(item: ClusterKustomization, state: ClusterState): Pick<Finding, "environment" | "layer" | "file" | "line"> {
+  return { environment: state.cluster, layer: item.name, file: item.location.file, ...(item.location.line ? { line: item.location.line } : {}) };
+}
+
+function notChecked(item: ClusterKustomization, state: ClusterState, why: string, hint: string): Finding {
+  return { severity: "warning", check: "flux/source-not-checked", ...whereOf(item, state), message: `Kustomization ${item.key} ${why}: its objects were not checked`, hint };
+}
+
+/** The generator rendered in the cluster that makes this ExternalArtifact (the first, if several do). */
+function producerOf(state: ClusterState, source: SourceRef): { generator: ArtifactGenerator; location: SourceLocation } | undefined {
+  return state.generators.find(({ generator }) => generator.namespace === source.namespace && generator.artifacts.some((artifact) => artifact.name === source.name));
+}
+
+type ArtifactOutcome =
+  | { ok: true; materialized: MaterializedArtifact; source: Omit<ExternalArtifactSource, "path"> }
+  | { ok: false; why: string; hint: string };
+
+/** Where a Kustomization is built: the repository, or the ExternalArtifact it applies; or why it is not. */
+async function sourceOf(
+  root: string,
+  item: ClusterKustomization,
+  state: ClusterState,
+  workspace: ArtifactWorkspace,
+  findings: Finding[],
+): Promise<Finding | { root: string; artifact?: { materialized: MaterializedArtifact; source: ExternalArtifactSource } }> {
+  const source = sourceRefOf(item);
+  if (source.kind !== "ExternalArtifact") return { root };
+  const producer = producerOf(state, source);
+  if (!producer) {
+    return notChecked(
+      item,
+      state,
+      `applies ${describeSource(source)}, which no ArtifactGenerator in cluster ${state.cluster} produces`,
+      "gitops-ci makes an ExternalArtifact from the copy rules of the ArtifactGenerator (source.extensions.fluxcd.io) that produces it from this repository; one another controller makes cannot be known here",
+    );
+  }
+  const key = kustomizationKey(source.namespace, source.name);
+  let outcome = state.artifacts.get(key);
+  if (!outcome) {
+    outcome = makeArtifact(root, state, producer, source.name, workspace, findings);
+    state.artifacts.set(key, outcome);
+  }
+  const made = await outcome;
+  if (!made.ok) return notChecked(item, state, `applies ${describeSource(source)}, which ${made.why}`, made.hint);
+  const spec = isRecord(item.object["spec"]) ? item.object["spec"] : {};
+  const folder = copiedDirOf(made.materialized, normalizePath(typeof spec["path"] === "string" ? spec["path"] : "."));
+  return { root: made.materialized.dir, artifact: { materialized: made.materialized, source: { ...made.source, ...(folder ? { path: folder.path } : {}) } } };
+}
+
+/**
+ * Makes one ExternalArtifact as source-watcher does, from this repository only. A generator that
+ * copies from another source, or that Flux would fail to run, leaves it unmade; symlinks are left
+ * out (source-controller's artifact has none) and reported.
+ */
+async function makeArtifact(
+  root: string,
+  state: ClusterState,
+  producer: { generator: ArtifactGenerator; location: SourceLocation },
+  name: string,
+  workspace: ArtifactWorkspace,
+  findings: Finding[],
+): Promise<ArtifactOutcome> {
+  const { generator, location } = producer;
+  const generatorKey = kustomizationKey(generator.namespace, generator.name);
+  const artifact = generator.artifacts.find((candidate) => candidate.name === name)!;
+  const local = generator.sources.filter((source) => isRepository(source, state)).map((source) => source.alias);
+  for (const operation of artifact.copy) {
+    const foreign = generator.sources.find((source) => source.alias === aliasOf(operation.from) && !local.includes(source.alias));
+    if (foreign) {
+      return {
+        ok: false,
+        why: `ArtifactGenerator ${generatorKey} makes from ${describeSource(foreign)}, not from this repository`,
+        hint: `only copies from the ${state.source.kind} ${state.source.namespace}/${state.source.name} that the cluster syncs are made here`,
+      };
+    }
+  }
+  const dir = path.join(await workspace.dir(), String(state.index), generator.namespace, name);
+  const made = await materializeArtifact(artifact.copy, new Map(local.map((alias) => [alias, root])), dir);
+  const scope = { environment: state.cluster, file: location.file, ...(location.line ? { line: location.line } : {}) };
+  for (const link of made.ok ? made.artifact.skipped : made.skipped) {
+    findings.push(
+      link.outside
+        ? {
+            severity: "error",
+            check: "render/outside-repository",
+            environment: state.cluster,
+            file: link.path,
+            message: `${link.path} is a symlink to ${link.target}, outside the repository: ArtifactGenerator ${generatorKey} does not copy it into ExternalArtifact ${generator.namespace}/${name}`,
+            hint: "every file an ArtifactGenerator copies must be inside the repository; source-controller leaves symlinks out of the GitRepository artifact",
+          }
+        : {
+            severity: "warning",
+            check: "flux/symlink-not-copied",
+            environment: state.cluster,
+            file: link.path,
+            message: `${link.path} is a symlink (to ${link.target}): source-controller leaves symlinks out of the GitRepository artifact, so ArtifactGenerator ${generatorKey} does not copy it into ExternalArtifact ${generator.namespace}/${name}`,
+            hint: "copy the target's folder or file in the generator's rules instead of linking to it",
+          },
+    );
+  }
+  if (!made.ok) {
+    if (made.reason === "invalid") {
+      findings.push({
+        severity: "error",
+        check: "flux/artifact-generator",
+        ...scope,
+        message: `ArtifactGenerator ${generatorKey} cannot make ExternalArtifact ${generator.namespace}/${name}: ${made.message}`,
+        hint: "source-watcher fails the generator the same way, and the Kustomizations that apply the artifact stall",
+      });
+    }
+    return { ok: false, why: `ArtifactGenerator ${generatorKey} could not be made here (${made.message})`, hint: made.reason === "invalid" ? "see the flux/artifact-generator error" : "make the artifact with copy rules gitops-ci supports to have it checked" };
+  }
   return {
-    severity: "warning",
-    check: "flux/source-not-checked",
-    ...where,
-    message: `Kustomization ${item.key} applies ${source.kind}/${source.namespace}/${source.name}, which is not this repository: its objects were not checked`,
-    hint: `only the ${state.source.kind} ${state.source.namespace}/${state.source.name} that the cluster syncs is this repository`,
+    ok: true,
+    materialized: made.artifact,
+    source: { key: kustomizationKey(generator.namespace, name), generator: generatorKey, location, copy: artifact.copy, aliases: local },
   };
+}
+
+/** A result built in an artifact, with its origins turned into the repository files they were copied from. */
+function inRepository(result: EngineResult, artifact: MaterializedArtifact): EngineResult {
+  if (!result.origins) return result;
+  return { ...result, origins: result.origins.map((origin) => (origin ? (copiedFileOf(artifact, origin)?.path ?? "") : origin)) };
+}
+
+/** The temporary folder artifacts are made in during one discovery, made when first needed. */
+class ArtifactWorkspace {
+  #dir: Promise<string> | undefined;
+
+  dir(): Promise<string> {
+    this.#dir ??= mkdtemp(path.join(tmpdir(), "gitops-ci-artifacts-"));
+    return this.#dir;
+  }
+
+  async remove(): Promise<void> {
+    if (this.#dir) await rm(await this.#dir, { recursive: true, force: true });
+  }
 }
 
 /** Flux Kustomizations written in the repository that no cluster applies. */
@@ -259,7 +475,8 @@ function toFoundFleet(all: readonly ClusterKustomization[], entries: readonly Cl
       overlays.push({
         environment: cluster,
         layer: layerOf(item.key),
-        path: normalizePath(typeof spec["path"] === "string" ? spec["path"] : "."),
+        // Built in an ExternalArtifact, its path is the repository folder the artifact's was copied from.
+        path: item.externalArtifact?.path ?? normalizePath(typeof spec["path"] === "string" ? spec["path"] : "."),
         dependsOn: [...new Set(dependsOn)],
         definedIn: item.location,
         flux: {

@@ -22,6 +22,7 @@ const FLUX_OPERATOR_GROUP = "fluxcd.controlplane.io/";
 
 export async function findEntryPoints(root: string): Promise<ClusterEntry[]> {
   const found: Omit<ClusterEntry, "cluster">[] = [];
+  const clusterFolders = new Map<string, SourceLocation>();
   for (const file of (await listRepoFiles(root)).filter(isYamlFile)) {
     const text = await readFile(path.join(root, file), "utf8").catch(() => "");
     if (!text.includes(FLUX_KUSTOMIZE_GROUP) && !text.includes("sync")) continue;
@@ -32,7 +33,14 @@ export async function findEntryPoints(root: string): Promise<ClusterEntry[]> {
       const location = { file, line: document.line };
       const entry = fromSyncKustomization(value, file) ?? fromFluxInstance(value) ?? fromFluxInstanceValues(value);
       if (entry) found.push({ ...entry, location });
+      const folder = /^(?:.*\/)?clusters\/[^/]+(?=\/[^/]+$)/.exec(file)?.[0];
+      if (folder && isFluxKustomization(value) && !clusterFolders.has(folder)) clusterFolders.set(folder, location);
     }
+  }
+  // No sync committed (bootstrapped by hand or by a script): clusters/<name>/ holding Flux
+  // Kustomizations is what `flux bootstrap --path clusters/<name>` would sync.
+  if (found.length === 0) {
+    for (const [folder, location] of clusterFolders) found.push({ ...(syncOf({ path: `./${folder}` }, "flux-system") as Omit<ClusterEntry, "cluster" | "location">), location });
   }
   // The same sync found twice (a FluxInstance and its committed sync): keep the first, in file order,
   // preferring the committed Kustomization.

@@ -37,6 +37,8 @@ export function impliedKustomization(overlay: Overlay): Record<string, unknown> 
 export async function renderedFromBuild(root: string, overlay: Overlay, build: OverlayBuild): Promise<RenderedOverlay> {
   const { result } = build;
   const scope = { environment: overlay.environment, layer: overlay.layer };
+  // Discovery reports a path that does not exist (fleet/missing-path, where it is named).
+  if (result.errorKind === "path-not-found") return { overlay, ok: false, manifests: [], findings: [], durationMs: result.durationMs };
   if (result.error !== undefined) {
     const finding = await findingForError(root, overlay, result);
     return { overlay, ok: false, manifests: [], findings: [{ ...finding, ...scope }], durationMs: result.durationMs };
@@ -80,8 +82,6 @@ async function findingForError(root: string, overlay: Overlay, result: EngineRes
   const message = result.error ?? "";
   const where = { file: overlay.definedIn?.file ?? overlay.path, ...(overlay.definedIn?.line ? { line: overlay.definedIn.line } : {}) };
   switch (result.errorKind) {
-    case "path-not-found":
-      return { severity: "error", check: "fleet/missing-path", ...where, message: `the Kustomization's path ${overlay.path} does not exist` };
     case "remote-resource":
       return {
         severity: "warning",

@@ -8,6 +8,7 @@ import { isSecret } from "../../core/secret-values.ts";
 import { SourceLocator } from "../../core/source-locator.ts";
 import { isSopsEncrypted } from "../../core/sops/encrypted-file.ts";
 import { looksEncrypted } from "../../core/sops/sops-value.ts";
+import { isSopsMask } from "../../core/flux/engine.ts";
 import { isRecord } from "../../core/yaml-file.ts";
 import type { RenderedOverlay } from "../render/render-overlay.ts";
 import type { FileCatalog } from "./file-catalog.ts";
@@ -85,7 +86,9 @@ async function plaintextSource(manifest: Manifest, origin: string | undefined, o
   if (isKustomizationFile(origin)) return generatedSecretSource(manifest, origin, options);
   const entry = await options.catalog.get(origin);
   if (entry && isSopsEncrypted(entry.inspection)) {
-    if (allValuesEncrypted(manifest.object)) return undefined;
+    // The render masks every value of a SOPS Secret as Flux does: the source file tells which are encrypted.
+    const stored = sourceDocument(entry.inspection.documents.map((document) => document.value), manifest.ref.name);
+    if (allValuesEncrypted(manifest.object) && (!stored || allValuesEncrypted(stored))) return undefined;
     return { cause: `${origin} is SOPS-encrypted, but some data/stringData values are not (left out by its sops rule, or added by a patch)` };
   }
   // Values that only exist after Flux's postBuild substitution (`${var}` in the source) come from
@@ -126,7 +129,7 @@ function sourceDocument(documents: readonly unknown[], renderedName: string): Re
 function allValuesEncrypted(object: Record<string, unknown>): boolean {
   return ["data", "stringData"].every((field) => {
     const values = object[field];
-    return !isRecord(values) || Object.values(values).every((value) => value === null || value === "" || looksEncrypted(value));
+    return !isRecord(values) || Object.values(values).every((value) => value === null || value === "" || looksEncrypted(value) || isSopsMask(value));
   });
 }
 

@@ -44,7 +44,7 @@ export async function checkRepositoryStandards(fleet: Fleet, rendered: readonly 
   if (syntax.length > 0) findings.push(...attributeToReadingOverlays(fleet, syntax, options.overlayInputs ?? (await overlayInputsByPath(fleet, options.concurrency))));
   findings.push(...checkOverlaysUseBase(fleet, rendered));
   findings.push(...(await checkNameSuffixes(fleet, parsed)));
-  findings.push(...checkListedFiles(parsed));
+  findings.push(...checkListedFiles(parsed, generatedRoots(fleet, parsed)));
   return findings;
 }
 
@@ -129,7 +129,17 @@ async function checkNameSuffixes(fleet: Fleet, parsed: Map<string, ParsedYaml>):
   return findings;
 }
 
-function checkListedFiles(parsed: Map<string, ParsedYaml>): Finding[] {
+/**
+ * Folders a Flux Kustomization builds without a kustomization.yaml: kustomize-controller generates
+ * one that lists every manifest below them, so those manifests are applied.
+ */
+function generatedRoots(fleet: Fleet, parsed: Map<string, ParsedYaml>): string[] {
+  return fleet.overlays
+    .map((overlay) => overlay.path)
+    .filter((dir) => !KUSTOMIZATION_FILES.some((name) => parsed.has(dir === "." ? name : `${dir}/${name}`)));
+}
+
+function checkListedFiles(parsed: Map<string, ParsedYaml>, generated: readonly string[] = []): Finding[] {
   const kustomizations = [...parsed.values()].filter((yaml) => (KUSTOMIZATION_FILES as readonly string[]).includes(path.posix.basename(yaml.file)));
   const referenced = new Set<string>();
   for (const yaml of kustomizations) {
@@ -160,6 +170,7 @@ function checkListedFiles(parsed: Map<string, ParsedYaml>): Finding[] {
     }
   }
   for (const [dir, names] of uncoveredDirs) {
+    if (generated.some((root) => root === "." || dir === root || dir.startsWith(`${root}/`))) continue;
     findings.push({
       severity: "warning",
       check: "standards/missing-kustomization",

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { overlayInputs, overlayInputsByPath, readsFile } from "../../../core/changes/overlay-inputs.ts";
 import { discoverFleet } from "../../../core/fleet/discover.ts";
-import { renderOverlay } from "../../../tasks/render/render-overlay.ts";
-import { captureContext, quietContext } from "../../helpers/context.ts";
+import { renderFleet } from "../../../tasks/render/index.ts";
+import { captureContext } from "../../helpers/context.ts";
 import { examplePath, makeRepo } from "../../helpers/temp-repo.ts";
 
 const header = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n";
@@ -155,14 +155,15 @@ describe("overlayInputs against kustomize itself", () => {
 
   it.each(fleets)("%s: every file kustomize's origin annotations name is an input", async (fleetPath) => {
     const root = examplePath(fleetPath);
-    const { fleet } = await discoverFleet(quietContext(), root);
     const { context } = captureContext(root);
+    const { fleet } = await discoverFleet(context, root);
     const inputsByPath = await overlayInputsByPath(fleet);
     expect(fleet.overlays.length).toBeGreaterThan(0);
-    for (const overlay of fleet.overlays) {
+    const renders = await renderFleet(context, fleet);
+    for (const [index, overlay] of fleet.overlays.entries()) {
       const inputs = inputsByPath.get(overlay.path)!;
       expect(inputs.problems).toEqual([]);
-      const rendered = await renderOverlay(context, root, overlay);
+      const rendered = renders[index]!;
       expect(rendered.ok, `${overlay.path}: ${JSON.stringify(rendered.findings)}`).toBe(true);
       const origins = new Set(rendered.manifests.flatMap((manifest) => (manifest.origin ? [manifest.origin.file] : [])));
       expect(origins.size).toBeGreaterThan(0);

@@ -62,14 +62,17 @@ describe("discoverFleet on the bundled examples", () => {
   it("reads Flux Kustomization objects: paths, dependsOn and postBuild per cluster", async () => {
     const { fleet, findings } = await discoverFleet(quietContext(), examplePath("test/fixtures/fleets/flux-kustomizations"));
     expect(findings.filter((f) => f.severity === "error")).toEqual([]);
-    expect(fleet.source).toBe("flux-kustomizations");
+    expect(fleet.source).toBe("flux-clusters");
     expect(fleet.environments.map((e) => e.name)).toEqual(["production", "staging"]);
-    expect(fleet.layers.map((l) => l.name)).toEqual(["infra-controllers", "infra-configs", "apps"]);
+    // The cluster's own sync applies the others, so it comes first.
+    expect(fleet.layers.map((l) => l.name)).toEqual(["flux-system", "infra-controllers", "infra-configs", "apps"]);
     const apps = fleet.overlays.find((o) => o.environment === "staging" && o.layer === "apps");
     expect(apps?.path).toBe("apps/staging");
-    expect(apps?.dependsOn).toEqual(["infra-configs"]);
-    expect(apps?.flux?.postBuild?.substituteFrom?.[0]).toMatchObject({ kind: "ConfigMap" });
+    expect(apps?.dependsOn).toEqual(["infra-configs", "flux-system"]);
+    expect(apps?.flux?.object?.["spec"]).toMatchObject({ postBuild: { substituteFrom: [expect.objectContaining({ kind: "ConfigMap" })] } });
     expect(apps?.flux?.location.file).toMatch(/^clusters\/staging\//);
+    // substituteFrom resolved from the ConfigMap the cluster's sync renders.
+    expect(apps?.build?.unresolved).toEqual([]);
   });
 });
 
@@ -119,7 +122,7 @@ describe("discoverFleet on layout A without a config", () => {
   });
 });
 
-describe("discoverFleet from Flux Kustomizations", () => {
+describe("discoverFleet from Flux Kustomizations under clusters/<name>/ without a committed sync", () => {
   const base: Tree = {
     "infrastructure/controllers/kustomization.yaml": kustomization(),
     "infrastructure/configs/kustomization.yaml": kustomization(),
@@ -139,8 +142,8 @@ describe("discoverFleet from Flux Kustomizations", () => {
     expect(findings[0]).toMatchObject({ severity: "error", check: "fleet/dependency-cycle", environment: "prod", file: expect.stringMatching(/^clusters\/prod\//) });
     expect(findings[0]?.line).toBeGreaterThan(0);
     expect(findings[0]?.message).toMatch(/infra-controllers -> apps -> infra-configs -> infra-controllers|apps -> infra-configs -> infra-controllers -> apps/);
-    // Every overlay is still planned so the other checks run.
-    expect(fleet.overlays).toHaveLength(3);
+    // Every overlay is still planned so the other checks run (with the sync, implied as flux bootstrap would create it).
+    expect(fleet.overlays).toHaveLength(4);
   });
 
   it("reports a dangling dependsOn", async () => {
@@ -150,7 +153,7 @@ describe("discoverFleet from Flux Kustomizations", () => {
     });
     const { findings } = await discoverFleet(quietContext(), root);
     expect(findings).toEqual([
-      expect.objectContaining({ check: "fleet/dangling-depends-on", file: "clusters/prod/apps.yaml", line: 15, message: expect.stringContaining('"infra-configz"') }),
+      expect.objectContaining({ check: "fleet/dangling-depends-on", file: "clusters/prod/apps.yaml", line: 2, message: expect.stringContaining('"infra-configz"') }),
     ]);
   });
 

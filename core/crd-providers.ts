@@ -1,7 +1,9 @@
-// Which API groups a Helm chart installs CRDs for. HelmReleases are not rendered offline, so this
-// table (extended by `crds.providedBy` in gitops-ci.yaml) is how the layer contracts know that a
-// cert-manager HelmRelease in layer 1 makes ClusterIssuers valid from layer 2 on.
+// Who installs which CRDs. HelmReleases are not rendered offline, so the chart table (extended by
+// `crds.providedBy` in gitops-ci.yaml) is how the layer contracts know that a cert-manager
+// HelmRelease in layer 1 makes ClusterIssuers valid from layer 2 on; Flux's own components install
+// theirs with Flux.
 export const WELL_KNOWN_CHART_CRDS: Readonly<Record<string, readonly string[]>> = {
+  "flux-operator": ["fluxcd.controlplane.io"],
   "cert-manager": ["cert-manager.io", "acme.cert-manager.io"],
   cilium: ["cilium.io"],
   "sealed-secrets": ["bitnami.com"],
@@ -34,3 +36,37 @@ export const WELL_KNOWN_CHART_CRDS: Readonly<Record<string, readonly string[]>> 
 
 /** Flux's own CRDs are installed by bootstrap, before any layer. */
 export const FLUX_GROUP_SUFFIX = ".toolkit.fluxcd.io";
+
+/** The Flux components and the API groups (or `Kind.group`) whose CRDs each one ships. */
+export const FLUX_COMPONENTS: readonly { name: string; serves: readonly string[] }[] = [
+  { name: "source-controller", serves: ["source.toolkit.fluxcd.io"] },
+  { name: "kustomize-controller", serves: ["kustomize.toolkit.fluxcd.io"] },
+  { name: "helm-controller", serves: ["helm.toolkit.fluxcd.io"] },
+  { name: "notification-controller", serves: ["notification.toolkit.fluxcd.io"] },
+  { name: "image-reflector-controller", serves: ["ImageRepository.image.toolkit.fluxcd.io", "ImagePolicy.image.toolkit.fluxcd.io"] },
+  { name: "image-automation-controller", serves: ["ImageUpdateAutomation.image.toolkit.fluxcd.io"] },
+  { name: "source-watcher", serves: ["source.extensions.fluxcd.io"] },
+];
+
+/** Whether Flux itself installs this group's CRDs (with the controllers, before any layer). */
+export function isFluxGroup(group: string): boolean {
+  return group.endsWith(FLUX_GROUP_SUFFIX) || FLUX_COMPONENTS.some((component) => component.serves.some((entry) => groupOfEntry(entry) === group));
+}
+
+/** `ImagePolicy.image.toolkit.fluxcd.io` → `image.toolkit.fluxcd.io`; a group stays itself. */
+function groupOfEntry(entry: string): string {
+  return /^[A-Z]/.test(entry) ? entry.slice(entry.indexOf(".") + 1) : entry;
+}
+
+/** The Flux component whose CRD defines this kind, e.g. `notification-controller` for Alert. */
+export function fluxComponentOf(group: string, kind: string): string | undefined {
+  return FLUX_COMPONENTS.find((component) => component.serves.some((entry) => entry === group || entry === `${kind}.${group}`))?.name;
+}
+
+/** Chart names that install this group's CRDs: the well-known table and `crds.providedBy`. */
+export function chartsProviding(group: string, providedBy: Readonly<Record<string, readonly string[]>> = {}): string[] {
+  const table = { ...WELL_KNOWN_CHART_CRDS, ...providedBy };
+  return Object.keys(table)
+    .filter((chart) => table[chart]!.includes(group))
+    .sort();
+}

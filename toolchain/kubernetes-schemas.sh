@@ -16,6 +16,9 @@
 #   -schema-location '<tools>/schemas/kubernetes/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json'
 #
 # A folder whose stamp matches (Kubernetes version, swagger.json and converter sources) is reused.
+# Then runs toolchain/flux-schemas.sh: the Flux, flux-operator and cert-manager CRD schemas.
+# Each folder has an index.json of the group/versions and kinds the release serves (how checks
+# know Kubernetes' own API groups).
 set -euo pipefail
 
 TOOLCHAIN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -66,12 +69,16 @@ expected="$(
 
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$expected" && -d "$TARGET" ]]; then
   printf 'up to date: %s (%s)\n' "$TARGET" "$(du -sh "$TARGET" | awk '{print $1}')"
-  exit 0
+else
+  rm -rf "$TARGET" "$STAMP"
+  (cd "$REPO_DIR" && "$NODE" bin/gitops-ci.ts schemas --kubernetes-openapi "$SWAGGER" --kubernetes-version "$KUBERNETES_VERSION" --out "$OUT_DIR" >"$WORK_DIR/summary.txt") ||
+    { cat "$WORK_DIR/summary.txt" >&2; die "gitops-ci schemas failed"; }
+  printf '%s\n' "$expected" >"$STAMP"
+  printf 'generated %s schemas for Kubernetes v%s in %ss: %s (%s)\n' \
+    "$(find "$TARGET" -name '*.json' | wc -l | tr -d ' ')" "$KUBERNETES_VERSION" "$((SECONDS - started))" "$TARGET" "$(du -sh "$TARGET" | awk '{print $1}')"
 fi
 
-rm -rf "$TARGET" "$STAMP"
-(cd "$REPO_DIR" && "$NODE" bin/gitops-ci.ts schemas --kubernetes-openapi "$SWAGGER" --kubernetes-version "$KUBERNETES_VERSION" --out "$OUT_DIR" >"$WORK_DIR/summary.txt") ||
-  { cat "$WORK_DIR/summary.txt" >&2; die "gitops-ci schemas failed"; }
-printf '%s\n' "$expected" >"$STAMP"
-printf 'generated %s schemas for Kubernetes v%s in %ss: %s (%s)\n' \
-  "$(find "$TARGET" -name '*.json' | wc -l | tr -d ' ')" "$KUBERNETES_VERSION" "$((SECONDS - started))" "$TARGET" "$(du -sh "$TARGET" | awk '{print $1}')"
+# The CRD schemas of what a repository runs (every Flux minor release, flux-operator,
+# cert-manager) belong to the same offline set: `npm run setup` and the task image run this
+# script, so it makes them too (reused while up to date).
+bash "$TOOLCHAIN_DIR/flux-schemas.sh"

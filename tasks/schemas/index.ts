@@ -15,7 +15,8 @@ import {
   type CrdConversion,
   type CustomResourceSchema,
 } from "../../core/schemas/crd-to-json-schema.ts";
-import { openApiToJsonSchemas, type OpenApiConversion } from "../../core/schemas/openapi-to-json-schema.ts";
+import { KUBERNETES_API_INDEX } from "../../core/schemas/locations.ts";
+import { apiVersionOf, openApiToJsonSchemas, type OpenApiConversion } from "../../core/schemas/openapi-to-json-schema.ts";
 import { parseYaml, isRecord } from "../../core/yaml-file.ts";
 
 export interface SchemasOptions {
@@ -258,11 +259,16 @@ async function writeKubernetesSchemas(
   const folder = kubernetesSchemaFolder(normalizedVersion);
   await mkdir(path.join(outDir, folder), { recursive: true });
   const perGroup = new Map<string, number>();
+  const groupVersions: Record<string, string[]> = {};
   for (const { gvk, fileName, schema } of conversion.schemas) {
     // Compact: these are for kubeconform only, not for review, and are not committed.
     await writeFile(path.join(outDir, folder, fileName), JSON.stringify(schema));
     perGroup.set(gvk.group, (perGroup.get(gvk.group) ?? 0) + 1);
+    (groupVersions[apiVersionOf(gvk)] ??= []).push(gvk.kind);
   }
+  // What the release serves, so that checks know Kubernetes' own API groups without a hand list.
+  const sorted = Object.fromEntries(Object.keys(groupVersions).sort().map((apiVersion) => [apiVersion, [...new Set(groupVersions[apiVersion])].sort()]));
+  await writeFile(path.join(outDir, folder, KUBERNETES_API_INDEX), `${JSON.stringify({ kubernetesVersion: normalizedVersion, groupVersions: sorted }, null, 1)}\n`);
   return { folder, perGroup };
 }
 

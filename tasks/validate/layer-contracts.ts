@@ -3,17 +3,21 @@
 //    itself is rendered there: kustomize-controller applies CRDs first), or pre-installed;
 //  - a namespaced object needs its Namespace from the same or an earlier layer;
 //  - one object belongs to one overlay.
+// HelmReleases are not rendered yet, so a CRD that a chart installs is known only from the chart's
+// name (core/crd-providers.ts): a custom resource whose CRD no rendered object provides is a
+// warning that names the candidate charts, never an error. A layer that failed to render says
+// nothing about what it would have provided, so the layers after it are not blamed for it.
+import { chartsProviding, isFluxGroup, WELL_KNOWN_CHART_CRDS } from "../../core/crd-providers.ts";
 import type { Finding, ResourceRef } from "../../core/findings.ts";
-import { FLUX_GROUP_SUFFIX, WELL_KNOWN_CHART_CRDS } from "../../core/crd-providers.ts";
 import type { Fleet, Overlay } from "../../core/fleet/model.ts";
 import { apiGroupOf, isKubernetesOwnGroup, objectKey, type Manifest } from "../../core/manifests.ts";
 import { isRecord } from "../../core/yaml-file.ts";
 import type { RenderedOverlay } from "../render/render-overlay.ts";
 
 export interface ContractOptions {
-  /** True when the Kubernetes API itself serves this kind (a core schema exists for it). */
+  /** True when Kubernetes itself serves this API group (the pinned release's OpenAPI): no CRD needed. */
   isBuiltIn: (apiVersion: string, kind: string) => boolean;
-  /** Groups or `Kind.group` entries installed outside the repository. */
+  /** Installed outside the repository: API groups, CRD names (`plural.group`), `Kind.group`, or `*.suffix`. */
   preinstalled: readonly string[];
   /** chart name → CRD groups it installs, on top of the well-known table. */
   providedBy: Readonly<Record<string, readonly string[]>>;
@@ -24,18 +28,22 @@ interface Provision {
   /** The CRD is rendered as an object (applied first within the layer) or installed by a chart. */
   how: "crd" | "chart" | "namespace" | "helm-create-namespace";
   source: string | undefined;
+  /** For a chart: the HelmRelease and its chart name. */
+  release?: { name: string; namespace?: string; chart: string };
 }
 
 export function checkLayerContracts(fleet: Fleet, rendered: readonly RenderedOverlay[], options: ContractOptions): Finding[] {
   const findings: Finding[] = [];
   for (const environment of fleet.environments) {
-    const overlays = rendered.filter((result) => result.ok && result.overlay.environment === environment.name);
-    findings.push(...checkEnvironment(fleet, overlays, options));
+    const results = rendered.filter((result) => result.overlay.environment === environment.name);
+    // Layers of this environment that did not render (or were not rendered): their objects are unknown.
+    const unknownLayers = new Set(fleet.layers.map((layer) => layer.name).filter((layer) => !results.some((result) => result.ok && result.overlay.layer === layer)));
+    findings.push(...checkEnvironment(fleet, results.filter((result) => result.ok), unknownLayers, options));
   }
   return findings;
 }
 
-function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], options: ContractOptions): Finding[] {
+function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], unknownLayers: ReadonlySet<string>, options: ContractOptions): Finding[] {
   const findings: Finding[] = [];
   const charts = { ...WELL_KNOWN_CHART_CRDS, ...options.providedBy };
   const groups = new Map<string, Provision[]>();
@@ -53,9 +61,10 @@ function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], op
         }
       } else if (manifest.ref.kind === "Namespace") {
         add(namespaces, manifest.ref.name, { overlay, how: "namespace", source: manifest.origin?.file });
-      } else if (manifest.ref.kind === "HelmRelease" && apiGroupOf(manifest.ref.apiVersion).endsWith(FLUX_GROUP_SUFFIX)) {
+      } else if (manifest.ref.kind === "HelmRelease" && isFluxGroup(apiGroupOf(manifest.ref.apiVersion))) {
         const chart = chartNameOf(spec);
-        for (const group of (chart && charts[chart]) || []) add(groups, group, { overlay, how: "chart", source: manifest.origin?.file });
+        const release = { name: manifest.ref.name, ...(manifest.ref.namespace ? { namespace: manifest.ref.namespace } : {}), chart: chart ?? "" };
+        for (const group of (chart && charts[chart]) || []) add(groups, group, { overlay, how: "chart", source: manifest.origin?.file, release });
         const install = isRecord(spec["install"]) ? spec["install"] : {};
         const target = typeof spec["targetNamespace"] === "string" ? spec["targetNamespace"] : manifest.ref.namespace;
         if (install["createNamespace"] === true && target) add(namespaces, target, { overlay, how: "helm-create-namespace", source: manifest.origin?.file });
@@ -66,8 +75,10 @@ function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], op
   const seen = new Map<string, { overlay: Overlay; manifest: Manifest }>();
   for (const { overlay, manifests } of overlays) {
     const before = ancestorsOf(fleet, overlay);
-    const usable = (provisions: Provision[] | undefined, sameLayerOk: (p: Provision) => boolean) =>
+    const inTime = (provisions: Provision[] | undefined, sameLayerOk: (p: Provision) => boolean) =>
       (provisions ?? []).some((p) => before.has(p.overlay.layer) || (p.overlay.layer === overlay.layer && sameLayerOk(p)));
+    // An earlier layer that did not render may be the one that provides what is missing.
+    const failedBefore = [...before].filter((layer) => unknownLayers.has(layer));
 
     for (const manifest of manifests) {
       const where = locate(overlay, manifest);
@@ -88,33 +99,19 @@ function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], op
       const group = apiGroupOf(manifest.ref.apiVersion);
       const kind = manifest.ref.kind;
       // Kubernetes' own groups need no CRD; an unserved kind there is validate/unserved-api.
-      if (!isKubernetesOwnGroup(group) && !group.endsWith(FLUX_GROUP_SUFFIX) && !options.isBuiltIn(manifest.ref.apiVersion, kind) && !isPreinstalled(options.preinstalled, group, kind)) {
-        const crd = kinds.get(`${kind}.${group}`);
-        const chart = groups.get(group);
-        if (!usable(crd, (p) => p.how === "crd") && !usable(chart, () => false)) {
-          const later = [...(crd ?? []), ...(chart ?? [])];
-          findings.push({
-            ...where,
-            severity: "error",
-            check: "contracts/crd-order",
-            message: later.some((p) => p.overlay.layer === overlay.layer)
-              ? `${kind} (${group}) is applied in layer ${overlay.layer}, whose own HelmRelease installs its CRD (${describeProvisions(later)}): on a fresh cluster Flux's dry-run fails before helm-controller has installed the chart`
-              : later.length
-                ? `${kind} (${group}) is applied in layer ${overlay.layer}, but its CRD only arrives with layer ${describeProvisions(later)}`
-                : `${kind} (${group}) needs a CRD that no layer of ${overlay.environment} installs`,
-            hint: later.length
-              ? later.some((p) => p.overlay.layer === overlay.layer)
-                ? "move this resource to a layer that dependsOn this one, or declare the group under crds.preinstalled if the cluster's bootstrap installs it"
-                : "move the resource to a later layer, or the CRD to an earlier one"
-              : `declare it under crds.preinstalled (or crds.providedBy for the chart that installs it) in gitops-ci.yaml`,
-          });
+      const needsCrd = !isKubernetesOwnGroup(group) && !isFluxGroup(group) && !options.isBuiltIn(manifest.ref.apiVersion, kind) && !isPreinstalled(options.preinstalled, group, kind);
+      if (needsCrd) {
+        const crds = kinds.get(`${kind}.${group}`) ?? [];
+        const chartProvisions = groups.get(group) ?? [];
+        if (!inTime(crds, (p) => p.how === "crd") && !inTime(chartProvisions, () => false) && failedBefore.length === 0) {
+          findings.push(crds.length > 0 ? crdTooLate(where, overlay, kind, group, crds) : crdNotRendered(where, overlay, kind, group, chartProvisions, options));
         }
       }
 
       const namespace = manifest.ref.namespace;
       if (namespace && manifest.ref.kind !== "Namespace") {
         const provisions = namespaces.get(namespace);
-        if (provisions && !usable(provisions, (p) => p.how === "namespace")) {
+        if (provisions && !inTime(provisions, (p) => p.how === "namespace") && failedBefore.length === 0) {
           findings.push({
             ...where,
             severity: "error",
@@ -127,6 +124,63 @@ function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], op
     }
   }
   return findings;
+}
+
+/** The CRD object is rendered, but by a layer this one does not wait for: certain, an error. */
+function crdTooLate(where: Located, overlay: Overlay, kind: string, group: string, crds: readonly Provision[]): Finding {
+  const first = crds[0]!;
+  const earlier = first.overlay.order < overlay.order;
+  return {
+    ...where,
+    severity: "error",
+    check: "contracts/crd-order",
+    message: earlier
+      ? `${kind} (${group}) is applied in layer ${overlay.layer}, but its CRD comes from layer ${describeProvisions(crds)}, which ${overlay.layer} does not depend on`
+      : `${kind} (${group}) is applied in layer ${overlay.layer}, but its CRD only arrives with layer ${describeProvisions(crds)}`,
+    hint: earlier ? `add ${first.overlay.layer} to the dependsOn of ${overlay.layer}` : "move the resource to a later layer, or the CRD to an earlier one",
+  };
+}
+
+/**
+ * No rendered object provides the CRD. A chart may (HelmReleases are not rendered yet), so this is
+ * a warning that names the candidates: the HelmReleases of the same or earlier layers whose chart
+ * is known to install the group, and those that come too late.
+ */
+function crdNotRendered(where: Located, overlay: Overlay, kind: string, group: string, chartProvisions: readonly Provision[], options: ContractOptions): Finding {
+  const candidates = chartProvisions.filter((p) => p.overlay.order <= overlay.order);
+  const later = chartProvisions.filter((p) => p.overlay.order > overlay.order);
+  const known = chartsProviding(group, options.providedBy);
+  const parts: string[] = [];
+  if (candidates.length > 0) {
+    parts.push(
+      `candidate charts: ${candidates
+        .map((p) =>
+          p.overlay.layer === overlay.layer
+            ? `${describeRelease(p)} in this same layer, whose CRDs exist only after helm-controller installs it: on a fresh cluster Flux's dry-run of ${overlay.layer} fails first`
+            : `${describeRelease(p)} in layer ${p.overlay.layer}, which ${overlay.layer} does not depend on`,
+        )
+        .join("; ")}`,
+    );
+  }
+  if (later.length > 0) parts.push(`${later.map((p) => `${describeRelease(p)} arrives only with layer ${p.overlay.layer}`).join("; ")}`);
+  if (parts.length === 0) {
+    parts.push(known.length > 0 ? `no layer of ${overlay.environment} has a HelmRelease of a chart that installs it (${known.join(", ")})` : `no layer of ${overlay.environment} installs it`);
+  }
+  return {
+    ...where,
+    severity: "warning",
+    check: "contracts/crd-order",
+    message: `${kind} (${group}) is applied in layer ${overlay.layer}, but no layer it depends on renders its CRD: ${parts.join("; ")}`,
+    hint:
+      candidates.some((p) => p.overlay.layer === overlay.layer) || later.length > 0
+        ? "move the resource to a layer after the chart's, or declare the CRD under crds.preinstalled in gitops-ci.yaml if the cluster has it before this layer"
+        : `declare it under crds.preinstalled in gitops-ci.yaml if something outside the repository installs it (a bootstrap helmfile, Talos, Terraform), or crds.providedBy for the chart that does`,
+  };
+}
+
+function describeRelease(provision: Provision): string {
+  const release = provision.release!;
+  return `${release.chart} (HelmRelease ${release.namespace ? `${release.namespace}/` : ""}${release.name}${provision.source ? `, ${provision.source}` : ""})`;
 }
 
 /** Layers an overlay waits for, transitively, within its environment. */
@@ -151,8 +205,34 @@ function chartNameOf(spec: Record<string, unknown>): string | undefined {
   return ref && typeof ref["name"] === "string" ? ref["name"] : undefined;
 }
 
-function isPreinstalled(preinstalled: readonly string[], group: string, kind: string): boolean {
-  return preinstalled.some((entry) => entry === group || entry === `${kind}.${group}` || (entry.startsWith("*.") && group.endsWith(entry.slice(1))));
+/**
+ * `crds.preinstalled` entries: an API group (`monitoring.coreos.com`), a CRD's name
+ * (`servicemonitors.monitoring.coreos.com`), `Kind.group` (`ServiceMonitor.monitoring.coreos.com`)
+ * or a group suffix (`*.istio.io`).
+ */
+export function isPreinstalled(preinstalled: readonly string[], group: string, kind: string): boolean {
+  const plurals = pluralsOf(kind).map((plural) => `${plural}.${group}`);
+  return preinstalled.some(
+    (entry) =>
+      entry === group ||
+      entry === `${kind}.${group}` ||
+      plurals.includes(entry.toLowerCase()) ||
+      (entry.startsWith("*.") && (group.endsWith(entry.slice(1)) || group === entry.slice(2))),
+  );
+}
+
+/**
+ * The resource names a CRD of this kind is likely named by: Kubernetes' own guess
+ * (meta.UnsafeGuessKindToResource: -s, -es after s, -ies for y) and the other English plurals
+ * controller-gen produces (-es after x, ch, sh; -ses after s).
+ */
+function pluralsOf(kind: string): string[] {
+  const singular = kind.toLowerCase();
+  const guesses = new Set([`${singular}s`]);
+  if (singular.endsWith("s")) guesses.add(`${singular}es`);
+  if (singular.endsWith("y")) guesses.add(`${singular.slice(0, -1)}ies`);
+  if (/(x|ch|sh|z)$/.test(singular)) guesses.add(`${singular}es`);
+  return [...guesses];
 }
 
 function describeProvisions(provisions: readonly Provision[]): string {
@@ -160,6 +240,8 @@ function describeProvisions(provisions: readonly Provision[]): string {
   return `${first.overlay.layer}${first.source ? ` (${first.source})` : ""}`;
 }
 
-function locate(overlay: Overlay, manifest: Manifest): { environment: string; layer: string; resource: ResourceRef; file: string } {
+type Located = { environment: string; layer: string; resource: ResourceRef; file: string };
+
+function locate(overlay: Overlay, manifest: Manifest): Located {
   return { environment: overlay.environment, layer: overlay.layer, resource: manifest.ref, file: manifest.origin?.file ?? overlay.path };
 }

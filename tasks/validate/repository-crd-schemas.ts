@@ -13,16 +13,22 @@ export interface RepositoryCrdSchemas {
   dir: string | undefined;
   count: number;
   findings: Finding[];
+  /** For messages: the file whose CRD made the schema of a group and kind. */
+  origin: (group: string, kind: string) => string;
 }
 
 export async function writeRepositoryCrdSchemas(rendered: readonly RenderedOverlay[]): Promise<RepositoryCrdSchemas> {
   const findings: Finding[] = [];
   const schemas = new Map<string, object>();
+  const files = new Map<string, string>();
   for (const result of rendered) {
     for (const manifest of result.manifests) {
       if (!isCustomResourceDefinition(manifest.object)) continue;
       try {
-        for (const schema of crdToJsonSchemas(manifest.object).schemas) schemas.set(schema.fileName, schema.schema);
+        for (const schema of crdToJsonSchemas(manifest.object).schemas) {
+          schemas.set(schema.fileName, schema.schema);
+          if (manifest.origin) files.set(`${schema.kind}.${schema.group}`, manifest.origin.file);
+        }
       } catch (error) {
         findings.push({
           severity: "error",
@@ -36,11 +42,15 @@ export async function writeRepositoryCrdSchemas(rendered: readonly RenderedOverl
       }
     }
   }
-  if (schemas.size === 0) return { dir: undefined, count: 0, findings };
+  const origin = (group: string, kind: string) => {
+    const file = files.get(`${kind}.${group}`);
+    return `the CRD this repository renders${file ? ` (${file})` : ""}`;
+  };
+  if (schemas.size === 0) return { dir: undefined, count: 0, findings, origin };
   const dir = await mkdtemp(path.join(tmpdir(), "gitops-ci-crd-schemas-"));
   for (const [fileName, schema] of schemas) {
     await mkdir(path.dirname(path.join(dir, fileName)), { recursive: true });
     await writeFile(path.join(dir, fileName), JSON.stringify(schema));
   }
-  return { dir, count: schemas.size, findings };
+  return { dir, count: schemas.size, findings, origin };
 }

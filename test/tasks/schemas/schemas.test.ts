@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../../../cli/main.ts";
 import type { TaskContext } from "../../../core/context.ts";
 import { UserError } from "../../../core/errors.ts";
-import { PROJECT_ROOT } from "../../../core/toolchain.ts";
+import { defaultToolsDir, PROJECT_ROOT } from "../../../core/toolchain.ts";
 import { schemas } from "../../../tasks/schemas/index.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { makeTempDir } from "../../helpers/temp-repo.ts";
@@ -114,7 +114,13 @@ describe("gitops-ci schemas --kubernetes-openapi", () => {
       "deleteoptions-apps-v1.json",
       "deleteoptions-v1.json",
       "deployment-apps-v1.json",
+      "index.json",
     ]);
+    // What the release serves, for the checks that must know Kubernetes' own API groups.
+    expect(JSON.parse(await readFile(path.join(folder, "index.json"), "utf8"))).toEqual({
+      kubernetesVersion: "v1.35.4",
+      groupVersions: { "apiextensions.k8s.io/v1": ["CustomResourceDefinition"], "apps/v1": ["DeleteOptions", "Deployment"], v1: ["ConfigMap", "DeleteOptions"] },
+    });
     expect(stdout()).toMatch(/kubernetes\/v1\.35\.4-standalone-strict\s+core\s+2/);
 
     const locations = [path.join(out, "kubernetes", CORE_TEMPLATE)];
@@ -162,23 +168,55 @@ describe("gitops-ci schemas on the command line", () => {
   });
 });
 
-describe("the shipped CRD schemas (schemas/crds)", () => {
-  it("all compile in kubeconform: a bare object of each kind is checked, never reported as an error", async () => {
-    const shipped = path.join(PROJECT_ROOT, "schemas", "crds");
-    const documents: string[] = [];
-    for (const group of await readdir(shipped)) {
-      for (const file of await readdir(path.join(shipped, group))) {
-        const [kind, version] = file.replace(/\.json$/, "").split("_");
-        documents.push(`apiVersion: ${group}/${version}\nkind: ${kind}\nmetadata:\n  name: bare\n  namespace: default\n`);
+describe("the CRD schemas gitops-ci ships (schemas/crds) and makes at setup (toolchain/flux-schemas.sh)", () => {
+  const toolsSchemas = path.join(defaultToolsDir(process.env), "schemas");
+  const setupFolders = async () => {
+    const folders: string[] = [];
+    for (const set of ["flux", "flux-operator", "cert-manager"]) {
+      for (const version of await readdir(path.join(toolsSchemas, set))) {
+        if (existsSync(path.join(toolsSchemas, set, version, "crds"))) folders.push(path.join(toolsSchemas, set, version, "crds"));
       }
     }
-    expect(documents.length).toBeGreaterThan(30);
-    const manifests = path.join(await makeTempDir(), "bare.yaml");
-    await writeFile(manifests, documents.join("---\n"));
+    return folders;
+  };
+
+  it("all compile in kubeconform: a bare object of each kind is checked, never reported as an error", async () => {
+    const folders = [path.join(PROJECT_ROOT, "schemas", "crds"), ...(await setupFolders())];
     const { context } = captureContext(PROJECT_ROOT);
-    const verdicts = await kubeconform(context, [path.join(shipped, CRD_TEMPLATE)], [manifests]);
-    expect(verdicts).toHaveLength(documents.length);
-    // Invalid is fine (a required spec is missing); an error means kubeconform could not use the schema.
-    expect(verdicts.filter((verdict) => verdict.status !== "statusValid" && verdict.status !== "statusInvalid")).toEqual([]);
+    let checked = 0;
+    for (const folder of folders) {
+      const documents: string[] = [];
+      for (const group of (await readdir(folder, { withFileTypes: true })).filter((entry) => entry.isDirectory())) {
+        for (const file of await readdir(path.join(folder, group.name))) {
+          const [kind, version] = file.replace(/\.json$/, "").split("_");
+          documents.push(`apiVersion: ${group.name}/${version}\nkind: ${kind}\nmetadata:\n  name: bare\n  namespace: default\n`);
+        }
+      }
+      const manifests = path.join(await makeTempDir(), "bare.yaml");
+      await writeFile(manifests, documents.join("---\n"));
+      const verdicts = await kubeconform(context, [path.join(folder, CRD_TEMPLATE)], [manifests]);
+      expect(verdicts, folder).toHaveLength(documents.length);
+      // Invalid is fine (a required spec is missing); an error means kubeconform could not use the schema.
+      expect(verdicts.filter((verdict) => verdict.status !== "statusValid" && verdict.status !== "statusInvalid"), folder).toEqual([]);
+      checked += documents.length;
+    }
+    expect(checked).toBeGreaterThan(150);
+  });
+
+  it("has one Flux set per minor release from v2.2 to v2.9, its newest patch, and every release's controller images", async () => {
+    const releases = (await readdir(path.join(toolsSchemas, "flux"))).filter((entry) => /^v\d/.test(entry));
+    expect(releases.map((release) => release.split(".").slice(0, 2).join("."))).toEqual(["v2.2", "v2.3", "v2.4", "v2.5", "v2.6", "v2.7", "v2.8", "v2.9"]);
+    expect(releases).toContain("v2.6.4");
+    const images = await readFile(path.join(toolsSchemas, "flux", "releases.yaml"), "utf8");
+    expect(images).toMatch(/^v2\.6\.1:\n  images:\n(?:.*\n)*?    - name: ghcr\.io\/fluxcd\/notification-controller\n      newTag: v1\.6\.0\n/m);
+  });
+
+  it("accepts FluxInstance, ResourceSet and ResourceSetInputProvider as Alert and Receiver sources, as flux-operator patches them", async () => {
+    for (const release of ["v2.2.3", "v2.6.4", "v2.9.5"]) {
+      const alert = JSON.parse(await readFile(path.join(toolsSchemas, "flux", release, "crds", "notification.toolkit.fluxcd.io", "alert_v1beta3.json"), "utf8"));
+      expect(alert.properties.spec.properties.eventSources.items.properties.kind.enum).toEqual(expect.arrayContaining(["Kustomization", "FluxInstance", "ResourceSet", "ResourceSetInputProvider"]));
+      const receiver = JSON.parse(await readFile(path.join(toolsSchemas, "flux", release, "crds", "notification.toolkit.fluxcd.io", "receiver_v1.json"), "utf8"));
+      expect(receiver.properties.spec.properties.resources.items.properties.kind.enum).toEqual(expect.arrayContaining(["FluxInstance", "ResourceSet"]));
+    }
   });
 });

@@ -39,7 +39,7 @@ describe("validation with kubeconform", () => {
     }
   });
 
-  it("reports a wrong type in a Flux HelmRelease (CRD schema shipped with gitops-ci)", async () => {
+  it("reports a wrong type in a Flux HelmRelease (the newest Flux release's CRD schema)", async () => {
     const tree = smallFleet(["prod"]);
     tree["gitops/flux/apps/base/kustomization.yaml"] += "  - release.yaml\n";
     tree["gitops/flux/apps/base/release.yaml"] = [

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TaskContext } from "../context.ts";
-import type { Finding } from "../findings.ts";
+import type { Finding, ResourceRef } from "../findings.ts";
 import {
   aliasOf,
   copiedDirOf,
@@ -98,6 +98,8 @@ export async function discoverFromFluxClusters(
     state.pending.push(item);
   }
 
+  // Children are located by the line of their document in the file they came from.
+  const locator = new SourceLocator(root);
   const workspace = new ArtifactWorkspace();
   try {
     while ([...clusters.values()].some((state) => state.pending.length > 0)) {
@@ -124,21 +126,24 @@ export async function discoverFromFluxClusters(
       for (const { state, item } of wave) {
         const result = item.result!;
         all.push(item);
+        if (result.errorKind === "path-not-found") findings.push(missingPath(item, state));
         for (const object of result.objects) {
           if (object["kind"] === "ConfigMap" || object["kind"] === "Secret") state.objects.push(object);
         }
-        result.objects.forEach((object, position) => {
-          const file = result.origins?.[position] || item.location.file;
-          if (isArtifactGenerator(object)) state.generators.push({ generator: readArtifactGenerator(object, item.namespace), location: { file } });
-          if (!isFluxKustomization(object)) return;
-          const child = fromObject(state.cluster, object, { file }, item);
-          const existing = state.known.get(child.key);
+        for (const [position, object] of result.objects.entries()) {
+          const origin = result.origins?.[position];
+          const file = origin || item.location.file;
+          const line = origin ? await locator.lineOf(origin, resourceOf(object)) : undefined;
+          const location: SourceLocation = { file, ...(line ? { line } : {}) };
+          if (isArtifactGenerator(object)) state.generators.push({ generator: readArtifactGenerator(object, item.namespace), location });
+          if (!isFluxKustomization(object)) continue;
+          const child = fromObject(state.cluster, object, location, item);
           // A cluster folder applies its own sync Kustomization: that is the same object, not a child.
-          if (existing) return;
+          if (state.known.has(child.key)) continue;
           child.parent = item.key;
           state.known.set(child.key, child);
           state.pending.push(child);
-        });
+        }
       }
     }
   } finally {
@@ -269,6 +274,28 @@ function notBuilt(item: ClusterKustomization, state: ClusterState): Finding | un
   const source = sourceRefOf(item);
   if (isRepository(source, state) || source.kind === "ExternalArtifact") return undefined;
   return notChecked(item, state, `applies ${describeSource(source)}, which is not this repository`, `only the ${state.source.kind} ${state.source.namespace}/${state.source.name} that the cluster syncs is this repository`);
+}
+
+/** The Kustomization's path is not in its source: kustomize-controller fails it the same way. */
+function missingPath(item: ClusterKustomization, state: ClusterState): Finding {
+  const spec = isRecord(item.object["spec"]) ? item.object["spec"] : {};
+  const where = item.externalArtifact ? ` in ExternalArtifact ${item.externalArtifact.key}` : "";
+  return {
+    severity: "error",
+    check: "fleet/missing-path",
+    ...whereOf(item, state),
+    message: `the path ${normalizePath(typeof spec["path"] === "string" ? spec["path"] : ".")} of Kustomization ${item.key} does not exist${where}`,
+  };
+}
+
+function resourceOf(object: Record<string, unknown>): ResourceRef {
+  const metadata = isRecord(object["metadata"]) ? object["metadata"] : {};
+  return {
+    kind: String(object["kind"] ?? ""),
+    name: String(metadata["name"] ?? ""),
+    ...(typeof object["apiVersion"] === "string" ? { apiVersion: object["apiVersion"] } : {}),
+    ...(typeof metadata["namespace"] === "string" ? { namespace: metadata["namespace"] } : {}),
+  };
 }
 
 function sourceRefOf(item: ClusterKustomization): SourceRef {

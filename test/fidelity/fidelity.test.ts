@@ -5,13 +5,20 @@
 // The one allowed difference is documented in README (Rendering): a real render resolves
 // postBuild.substituteFrom from objects the cluster renders, which Flux's dry-run skips. These
 // comparisons therefore build both sides in dry-run mode; test/core/fleet covers substituteFrom.
+//
+// A Kustomization whose source is an ExternalArtifact (an ArtifactGenerator's) has its path inside
+// the artifact: both sides build it in the same artifact, made from the generator's copy rules.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { CORE_SCHEMA, loadAll } from "js-yaml";
+import type { TaskContext } from "../../core/context.ts";
 import { discoverFleet } from "../../core/fleet/discover.ts";
-import { runEngine } from "../../core/flux/engine.ts";
+import type { ClusterKustomization } from "../../core/fleet/from-flux-clusters.ts";
+import type { Overlay } from "../../core/fleet/model.ts";
+import { materializeArtifact } from "../../core/flux/artifact-generator.ts";
+import { runEngine, type EngineResult } from "../../core/flux/engine.ts";
 import { isRecord } from "../../core/yaml-file.ts";
 import { impliedKustomization } from "../../tasks/render/render-overlay.ts";
 import { quietContext } from "../helpers/context.ts";
@@ -32,19 +39,17 @@ describe.each(FIXTURES)("%s renders as flux build kustomization does", (fixture)
   it("object for object, field for field, for every Kustomization", { timeout: 600_000 }, async () => {
     const root = examplePath(fixture);
     const context = quietContext(root);
-    const { fleet } = await discoverFleet(context, root);
+    const { fleet, kustomizations: discovered = [] } = await discoverFleet(context, root);
     const kustomizations = fleet.overlays.map((overlay) => impliedKustomization(overlay));
     expect(kustomizations.length).toBeGreaterThan(0);
-    const ours = await runEngine(
-      context,
-      root,
-      kustomizations.map((kustomization, index) => ({ id: String(index), kustomization, resolveSubstituteFrom: false, origins: false })),
-    );
+    const artifacts = await artifactRoots(root, discovered);
+    onTestFinished(artifacts.remove);
+    const ours = await buildEach(context, fleet.overlays, artifacts.rootOf);
     let objects = 0;
     for (const [index, kustomization] of kustomizations.entries()) {
       const overlay = fleet.overlays[index]!;
       const label = `${overlay.environment}/${overlay.layer}`;
-      const oracle = await fluxBuild(context, root, kustomization);
+      const oracle = await fluxBuild(context, artifacts.rootOf(overlay), kustomization);
       const mine = ours[index]!;
       if (mine.error !== undefined) {
         // Both refuse it, or the comparison is void.
@@ -66,17 +71,15 @@ describe.each(FIXTURES)("%s renders as flux build kustomization does", (fixture)
   it("discovers from each cluster's sync exactly the tree flux build --recursive renders", { timeout: 600_000 }, async () => {
     const root = examplePath(fixture);
     const context = quietContext(root);
-    const { fleet } = await discoverFleet(context, root);
+    const { fleet, kustomizations: discovered = [] } = await discoverFleet(context, root);
     if (fleet.source !== "flux-clusters") return; // folder layouts have no sync to start from
+    const artifacts = await artifactRoots(root, discovered);
+    onTestFinished(artifacts.remove);
     for (const environment of fleet.environments) {
       const overlays = fleet.overlays.filter((overlay) => overlay.environment === environment.name);
       const entry = overlays.find((overlay) => overlay.order === 1)!;
-      const ours = await runEngine(
-        context,
-        root,
-        overlays.map((overlay, index) => ({ id: String(index), kustomization: impliedKustomization(overlay), resolveSubstituteFrom: false, origins: false })),
-      );
-      const recursive = await fluxRecursive(context, root, impliedKustomization(entry));
+      const ours = await buildEach(context, overlays, artifacts.rootOf);
+      const recursive = await fluxRecursive(context, root, impliedKustomization(entry), artifacts.localSources(environment.name));
       if (recursive.exitCode !== 0) {
         // flux cannot follow a source that is not local; we warn and skip the same Kustomizations.
         expect(recursive.stderr).toMatch(/cannot get local path|ExternalArtifact/);
@@ -147,7 +150,51 @@ function ownerOf(object: Record<string, unknown>): string {
   return `${String(labels["kustomize.toolkit.fluxcd.io/namespace"])}/${String(labels["kustomize.toolkit.fluxcd.io/name"])}`;
 }
 
-async function fluxRecursive(context: ReturnType<typeof quietContext>, root: string, entry: Record<string, unknown>) {
+/**
+ * The ExternalArtifacts discovery built from, made again (materializeArtifact) in a temporary
+ * folder per cluster: where each overlay is built, and flux's --local-sources for them.
+ */
+async function artifactRoots(root: string, discovered: readonly ClusterKustomization[]) {
+  const dir = await mkdtemp(path.join(tmpdir(), "gitops-ci-fidelity-artifacts-"));
+  const made = new Map<string, string>();
+  for (const item of discovered) {
+    const source = item.externalArtifact;
+    const key = `${item.cluster}\u0000${source?.key}`;
+    if (!source || made.has(key)) continue;
+    const into = path.join(dir, String(made.size));
+    const result = await materializeArtifact(source.copy, new Map(source.aliases.map((alias) => [alias, root])), into);
+    if (!result.ok) throw new Error(`${source.key}: ${result.message}`);
+    made.set(key, into);
+  }
+  const itemOf = (overlay: Overlay) =>
+    discovered.find((item) => item.cluster === overlay.environment && item.name === overlay.flux?.name && item.namespace === overlay.flux?.namespace);
+  return {
+    rootOf: (overlay: Overlay): string => {
+      const source = itemOf(overlay)?.externalArtifact;
+      return source ? made.get(`${overlay.environment}\u0000${source.key}`)! : root;
+    },
+    localSources: (cluster: string): string[] =>
+      [...made].filter(([key]) => key.startsWith(`${cluster}\u0000`)).map(([key, into]) => `ExternalArtifact/${key.split("\u0000")[1]}=${into}`),
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Our dry-run build of each overlay, in the root it is built in; results in overlay order. */
+async function buildEach(context: TaskContext, overlays: readonly Overlay[], rootOf: (overlay: Overlay) => string): Promise<EngineResult[]> {
+  const results: EngineResult[] = [];
+  for (const buildRoot of new Set(overlays.map(rootOf))) {
+    const group = overlays.map((overlay, index) => ({ overlay, index })).filter(({ overlay }) => rootOf(overlay) === buildRoot);
+    const built = await runEngine(
+      context,
+      buildRoot,
+      group.map(({ overlay, index }) => ({ id: String(index), kustomization: impliedKustomization(overlay), resolveSubstituteFrom: false, origins: false })),
+    );
+    group.forEach(({ index }, position) => (results[index] = built[position]!));
+  }
+  return results;
+}
+
+async function fluxRecursive(context: ReturnType<typeof quietContext>, root: string, entry: Record<string, unknown>, artifacts: readonly string[] = []) {
   const metadata = isRecord(entry["metadata"]) ? entry["metadata"] : {};
   const spec = isRecord(entry["spec"]) ? entry["spec"] : {};
   const sourceRef = isRecord(spec["sourceRef"]) ? spec["sourceRef"] : {};
@@ -161,8 +208,10 @@ async function fluxRecursive(context: ReturnType<typeof quietContext>, root: str
       [
         "build", "kustomization", String(metadata["name"]), "--namespace", namespace,
         "--path", path.join(root, String(spec["path"] ?? ".")), "--kustomization-file", file,
-        "--dry-run", "--in-memory-build", "--recursive",
-        "--local-sources", `GitRepository/${String(sourceRef["namespace"] ?? namespace)}/${String(sourceRef["name"])}=${root}`,
+        // In memory, flux confines reads to its cwd (the repository), where no artifact is: with
+        // artifacts it builds in its temporary copy, as kustomize-controller does.
+        "--dry-run", ...(artifacts.length === 0 ? ["--in-memory-build"] : []), "--recursive",
+        "--local-sources", [`GitRepository/${String(sourceRef["namespace"] ?? namespace)}/${String(sourceRef["name"])}=${root}`, ...artifacts].join(","),
       ],
       { cwd: root },
     );

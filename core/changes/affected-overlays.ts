@@ -46,11 +46,6 @@ export function affectedOverlays(
       for (const problem of inputs.problems) add(overlay, `inputs unknown: ${problem.message}`);
       for (const file of changed) if (readsFile(inputs, file)) add(overlay, `changed: ${file}`);
     }
-    // substituteFrom sources are resolved beside the Flux Kustomization (core/flux/post-build.ts).
-    if (global.length === 0 && overlay.flux?.postBuild?.substituteFrom?.length) {
-      const fluxDir = path.posix.dirname(overlay.flux.location.file);
-      for (const file of changed) if (file.startsWith(`${fluxDir}/`) && /\.ya?ml$/.test(file)) add(overlay, `postBuild variables: ${file}`);
-    }
     if (reasons.has(overlay) && global.length === 0) direct.push(overlay);
   }
 

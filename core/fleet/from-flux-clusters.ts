@@ -226,8 +226,8 @@ function findObject(state: ClusterState, kind: string, namespace: string, name: 
 
 function isSopsEncrypted(object: Record<string, unknown>): boolean {
   // The engine masks SOPS data, so a rendered encrypted Secret holds the mask, not values.
-  const data = isRecord(object["data"]) ? Object.values(object["data"]) : [];
-  return data.some(isSopsMask);
+  const values = ["data", "stringData"].flatMap((field) => (isRecord(object[field]) ? Object.values(object[field]) : []));
+  return values.some(isSopsMask);
 }
 
 function buildRequest(item: ClusterKustomization, state: ClusterState, index: number): EngineBuild {

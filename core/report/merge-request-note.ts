@@ -188,10 +188,19 @@ function formatLinks(options: MergeRequestNoteOptions): string {
   return links.join(" · ");
 }
 
+/** Past this many rows, overlays with nothing to say are counted per environment, not listed. */
+const TABLE_ROWS = 25;
+
+function isQuiet(tally: OverlayTally): boolean {
+  return tally.row?.rendered === true && tally.findings.length === 0 && tally.changes.length === 0;
+}
+
 function formatTable(tallies: readonly OverlayTally[], hasDiff: boolean): string {
   // The fleet-wide scope has a row only when it has findings; overlays always have one.
-  const rows = tallies.filter((tally) => tally.row || tally.changes.length > 0 || tally.findings.length > 0);
-  if (rows.length === 0) return "";
+  const all = tallies.filter((tally) => tally.row || tally.changes.length > 0 || tally.findings.length > 0);
+  if (all.length === 0) return "";
+  const rows = all.length > TABLE_ROWS ? all.filter((tally) => !isQuiet(tally)) : all;
+  const quiet = all.filter((tally) => !rows.includes(tally));
   const dash = "–";
   const change = (value: number) => (hasDiff ? String(value) : dash);
   const lines = [
@@ -210,10 +219,14 @@ function formatTable(tallies: readonly OverlayTally[], hasDiff: boolean): string
       ]),
     ),
   ];
-  if (rows.length > 1) {
-    const sum = (pick: (tally: OverlayTally) => number) => rows.reduce((total, tally) => total + pick(tally), 0);
-    const rendered = rows.filter((tally) => tally.row?.rendered).length;
-    const known = rows.filter((tally) => tally.row).length;
+  for (const environment of [...new Set(quiet.map((tally) => tally.environment ?? ""))]) {
+    const count = quiet.filter((tally) => (tally.environment ?? "") === environment).length;
+    lines.push(row([`_${count} more, nothing to report_`, escapeMarkdown(environment), `${count} of ${count}`, "0", "0", change(0), change(0), change(0)]));
+  }
+  if (all.length > 1) {
+    const sum = (pick: (tally: OverlayTally) => number) => all.reduce((total, tally) => total + pick(tally), 0);
+    const rendered = all.filter((tally) => tally.row?.rendered).length;
+    const known = all.filter((tally) => tally.row).length;
     lines.push(
       row([
         "**Total**",

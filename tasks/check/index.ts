@@ -59,11 +59,20 @@ export interface CheckResult {
   exitCode: ExitCode;
 }
 
+const TERMINAL_ROWS = 40;
+
+/** The reconcile order in one line while it fits; per cluster as a count when it does not. */
+function describeOrder(fleet: Fleet): string {
+  if (fleet.layers.length <= 8) return `Layer order: ${fleet.layers.map((layer) => layer.name).join(" -> ")} (${fleet.source})`;
+  const counts = fleet.environments.map((env) => `${env.name} ${fleet.overlays.filter((overlay) => overlay.environment === env.name).length}`);
+  return `Kustomizations in dependsOn order, per cluster: ${counts.join(", ")} (${fleet.source})`;
+}
+
 export async function check(context: TaskContext, options: CheckOptions): Promise<CheckResult> {
   const root = path.resolve(context.cwd, options.dir);
   const discovery = await discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {});
   const { fleet } = discovery;
-  context.output.err(`Layer order: ${fleet.layers.map((layer) => layer.name).join(" -> ")} (${fleet.source})`);
+  context.output.err(describeOrder(fleet));
 
   const config = discovery.config;
   const changedSelection = options.changedSince ? await selectChangedOverlays(context, fleet, options.changedSince, config?.file) : undefined;
@@ -117,7 +126,12 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
         warnings: counts.warning,
       };
     })
-    .sort((a, b) => layerRank(fleet, a.layer) - layerRank(fleet, b.layer) || a.environment.localeCompare(b.environment));
+    .sort((a, b) =>
+      fleet.source === "flux-clusters"
+        ? // Each cluster's Kustomizations in its own dependsOn order: clusters may differ.
+          fleet.environments.findIndex((env) => env.name === a.environment) - fleet.environments.findIndex((env) => env.name === b.environment) || a.order - b.order
+        : layerRank(fleet, a.layer) - layerRank(fleet, b.layer) || a.environment.localeCompare(b.environment),
+    );
 
   const report: CheckReport = {
     tool: "gitops-ci",
@@ -164,7 +178,13 @@ export function formatSummary(report: CheckReport): string {
       const fleetWide = scope.layer === undefined && scope.environment === undefined;
       return [fleetWide ? "(fleet-wide)" : (scope.layer ?? "*"), fleetWide ? "" : (scope.environment ?? "*"), "-", "-", String(counts.error), String(counts.warning), counts.error > 0 ? "FAIL" : counts.warning > 0 ? "warn" : "ok"];
     });
-  const overlays = report.summary.map((row) => [
+  // At a hundred Kustomizations per cluster, the rows worth reading are those with findings.
+  const shown = report.summary.length > TERMINAL_ROWS ? report.summary.filter((row) => row.errors + row.warnings > 0 || !row.rendered) : report.summary;
+  const hidden = report.summary.filter((row) => !shown.includes(row));
+  const hiddenLines = [...new Set(hidden.map((row) => row.environment))].map(
+    (environment) => `(${hidden.filter((row) => row.environment === environment).length} more in ${environment}, all ok)`,
+  );
+  const overlays = shown.map((row) => [
     row.layer,
     row.environment,
     row.path,
@@ -176,6 +196,7 @@ export function formatSummary(report: CheckReport): string {
   const totals = countBySeverity(report.findings);
   return [
     formatTable(["LAYER", "ENV", "OVERLAY", "OBJECTS", "ERRORS", "WARNINGS", "STATUS"], [...others, ...overlays]),
+    ...hiddenLines,
     "",
     `${report.summary.length} overlays, ${totals.error} errors, ${totals.warning} warnings`,
   ].join("\n");

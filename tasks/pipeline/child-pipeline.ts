@@ -12,6 +12,14 @@ export const REPORTS_DIR = "gitops-ci-reports";
 /** The child's last job; the parent's report job downloads the reports from it. */
 export const AGGREGATE_JOB = "gitops-ci:aggregate";
 const STAGES = { check: "gitops-ci-check", aggregate: "gitops-ci-aggregate" } as const;
+/** The render cache, as the component's .gitops-ci:render-cache keeps it: per job and branch. */
+export const RENDER_CACHE_DIR = ".gitops-ci-cache";
+const RENDER_CACHE = {
+  key: "gitops-ci-render-$CI_JOB_NAME_SLUG-$CI_COMMIT_REF_SLUG",
+  fallback_keys: ["gitops-ci-render-$CI_JOB_NAME_SLUG-$CI_DEFAULT_BRANCH"],
+  paths: [`${RENDER_CACHE_DIR}/`],
+  when: "always",
+} as const;
 
 export interface ChildPipelineOptions {
   /** The task image every job runs in. */
@@ -63,6 +71,7 @@ export function childPipeline(fleet: Fleet, overlays: readonly Overlay[], option
       GITOPS_CI_DIR: options.dir,
       GITOPS_CI_KUBERNETES_VERSION: options.kubernetesVersion ?? "",
       GITOPS_CI_STRICT: options.strict ? "true" : "false",
+      GITOPS_CI_CACHE_DIR: RENDER_CACHE_DIR,
     },
   };
 
@@ -90,6 +99,7 @@ export function childPipeline(fleet: Fleet, overlays: readonly Overlay[], option
       // them: declaring artifacts:reports here too would count every test twice on GitLab ≥ 18.5,
       // which also shows child pipeline reports.
       artifacts: { when: "always", expire_in: expireIn, paths: [`${reportDir}/`] },
+      cache: RENDER_CACHE,
     };
   }
 

@@ -60,6 +60,9 @@ async function locateInChain(message: string, root: string, overlay: Overlay): P
     if (kind === undefined && broken) break;
   }
   if (faultyFile) return { file: toRepoPath(root, faultyFile) };
+  // Flux's generator checks the kustomization's own resources first: "lstat <path>: no such file".
+  const missing = /lstat ([^:\s]+): no such file or directory/.exec(message)?.[1];
+  if (!broken && missing) broken = path.relative(dir, path.resolve(root, missing)).split(path.sep).join("/");
   const kustomization = await findKustomizationFile(dir);
   if (!kustomization) return { file: toRepoPath(root, dir) };
   const file = path.join(dir, kustomization);

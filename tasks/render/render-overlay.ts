@@ -58,15 +58,16 @@ export async function renderedFromBuild(root: string, overlay: Overlay, build: O
       hint: "an empty Kustomization makes Flux prune everything it created; list the resources in its kustomization",
     });
   }
-  if (build.unresolved.length > 0) {
+  if (build.unresolved.length > 0 && (result.unsetVariables?.length ?? 0) > 0) {
+    // Not a problem of the repository: the check is only less complete (values stay ${NAME}).
     findings.push({
-      severity: "warning",
+      severity: "info",
       check: "flux/substitute-from-unknown",
       ...where,
       message: `postBuild.substituteFrom ${build.unresolved.join(", ")}: the values are not known here (not rendered by this cluster, or encrypted), so ${plural(result.unsetVariables?.length ?? 0, "variable")} stayed as \${NAME}${variableList(result.unsetVariables)}`,
       hint: "a SOPS-encrypted Secret is read when the job has its key (SOPS_AGE_KEY); an object created outside Git cannot be known",
     });
-  } else if (result.unsetVariables && result.unsetVariables.length > 0) {
+  } else if (build.unresolved.length === 0 && result.unsetVariables && result.unsetVariables.length > 0) {
     findings.push({
       severity: "warning",
       check: "flux/unset-variable",

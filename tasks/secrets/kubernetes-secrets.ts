@@ -13,8 +13,19 @@ export function isSealedSecretObject(value: unknown): value is Record<string, un
   return isRecord(value) && value["kind"] === "SealedSecret" && typeof value["apiVersion"] === "string" && value["apiVersion"].startsWith("bitnami.com/");
 }
 
+const REFERENCE = /\$\{[^}]+\}/g;
+const HAS_REFERENCE = /\$\{[^}]+\}/;
+
+/**
+ * A value that Flux's postBuild substitution or a template fills in: one reference, or references
+ * joined by a little literal text (`${REPOSITORY}/${APP}`, `https://s3.${DOMAIN}`), whose secret part
+ * lives in the substituteFrom source, which is checked as a file of its own.
+ */
 export function isPlaceholder(value: string): boolean {
-  return PLACEHOLDER.test(value);
+  if (PLACEHOLDER.test(value)) return true;
+  if (!HAS_REFERENCE.test(value)) return false;
+  const literal = value.replace(REFERENCE, "");
+  return literal.length <= 32 && !/[A-Za-z0-9+/=_-]{16,}/.test(literal);
 }
 
 /** True when data or stringData has a value that is neither empty nor a placeholder. */

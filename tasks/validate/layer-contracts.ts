@@ -32,6 +32,12 @@ interface Provision {
   release?: { name: string; namespace?: string; chart: string };
 }
 
+/** The namespace of the sync Kustomization that starts this cluster, for Flux layouts. */
+function fluxNamespaceOf(fleet: Fleet, environment: string): string | undefined {
+  if (fleet.source !== "flux-clusters") return undefined;
+  return fleet.overlays.find((overlay) => overlay.environment === environment && overlay.order === 1)?.flux?.namespace;
+}
+
 export function checkLayerContracts(fleet: Fleet, rendered: readonly RenderedOverlay[], options: ContractOptions): Finding[] {
   const findings: Finding[] = [];
   for (const environment of fleet.environments) {
@@ -109,7 +115,8 @@ function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], un
       }
 
       const namespace = manifest.ref.namespace;
-      if (namespace && manifest.ref.kind !== "Namespace") {
+      // Flux runs in the namespace of the cluster's sync: it exists before any Kustomization applies.
+      if (namespace && manifest.ref.kind !== "Namespace" && namespace !== fluxNamespaceOf(fleet, overlay.environment)) {
         const provisions = namespaces.get(namespace);
         if (provisions && !inTime(provisions, (p) => p.how === "namespace") && failedBefore.length === 0) {
           findings.push({

@@ -1,6 +1,7 @@
+import { readdir } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../cli/main.ts";
-import { examplePath, makeRepo } from "../helpers/temp-repo.ts";
+import { examplePath, makeRepo, makeTempDir } from "../helpers/temp-repo.ts";
 
 async function cli(args: string[], env: Record<string, string | undefined> = { PATH: process.env["PATH"], HOME: process.env["HOME"] }) {
   let stdout = "";
@@ -55,10 +56,27 @@ describe("gitops-ci command line", () => {
     expect(result.stderr).toContain('gitops-ci.yaml:1: apiVersion: must be "gitops-ci/v1"');
   });
 
+  it("keeps renders in --cache-dir, or in GITOPS_CI_CACHE_DIR when the option is absent", { timeout: 120_000 }, async () => {
+    const fleet = examplePath("examples/layout-a");
+    const fromOption = await makeTempDir();
+    expect((await cli(["render", fleet, "--cache-dir", fromOption])).code).toBe(0);
+    expect((await readdir(fromOption)).length).toBeGreaterThan(0);
+
+    const fromEnv = await makeTempDir();
+    const env = { PATH: process.env["PATH"], HOME: process.env["HOME"], GITOPS_CI_CACHE_DIR: fromEnv };
+    expect((await cli(["render", fleet], env)).code).toBe(0);
+    expect((await readdir(fromEnv)).length).toBeGreaterThan(0);
+    // The option wins over the variable.
+    const [overridden, unused] = [await makeTempDir(), await makeTempDir()];
+    expect((await cli(["render", fleet, "--cache-dir", overridden], { ...env, GITOPS_CI_CACHE_DIR: unused })).code).toBe(0);
+    expect((await readdir(overridden)).length).toBeGreaterThan(0);
+    expect(await readdir(unused)).toEqual([]);
+  });
+
   it("names the missing tool and how to install it, exit 2", async () => {
     const result = await cli(["render", examplePath("examples/layout-a")], { PATH: "/nonexistent", GITOPS_CI_TOOLS_DIR: "/nonexistent" });
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/kustomize was not found on PATH or in \/nonexistent\/bin/);
+    expect(result.stderr).toMatch(/gitops-ci-engine was not found on PATH or in \/nonexistent\/bin/);
     expect(result.stderr).toContain("npm run setup");
   });
 

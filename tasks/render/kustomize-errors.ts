@@ -47,10 +47,11 @@ async function locateInChain(message: string, root: string, overlay: Overlay): P
   let faultyFile: string | undefined;
   let broken: string | undefined;
   for (const reference of [...message.matchAll(/'([^'\s]+)'/g)].map((match) => match[1]!)) {
-    // Absolute paths were made repository-relative above, so try both readings.
+    // Absolute paths were made repository-relative above, so try both readings; nothing outside
+    // the repository is looked at, not even its metadata.
     let candidate = path.resolve(dir, reference);
-    let kind = await kindOf(candidate);
-    if (kind === undefined && (await kindOf(path.resolve(root, reference)))) {
+    let kind = isInside(root, candidate) ? await kindOf(candidate) : undefined;
+    if (kind === undefined && isInside(root, path.resolve(root, reference)) && (await kindOf(path.resolve(root, reference)))) {
       candidate = path.resolve(root, reference);
       kind = await kindOf(candidate);
     }
@@ -68,6 +69,11 @@ async function locateInChain(message: string, root: string, overlay: Overlay): P
   const file = path.join(dir, kustomization);
   const line = broken ? await lineMentioning(file, broken) : undefined;
   return { file: toRepoPath(root, file), ...(line ? { line } : {}) };
+}
+
+function isInside(root: string, file: string): boolean {
+  const relative = path.relative(root, file);
+  return relative === "" || (!relative.startsWith("..") && !path.isAbsolute(relative));
 }
 
 async function kindOf(file: string): Promise<"dir" | "file" | undefined> {

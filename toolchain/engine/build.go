@@ -239,7 +239,7 @@ func classify(err error) string {
 	case strings.Contains(message, remoteRefused) || strings.Contains(message, "git cloneAndCheckout") ||
 		strings.Contains(message, "transport 'https' not allowed") || strings.Contains(message, "transport 'ssh' not allowed"):
 		return "remote-resource"
-	case errors.As(err, &constraint) || strings.Contains(message, "path is not in or below"):
+	case errors.As(err, &constraint) || strings.Contains(message, "fs-security-constraint") || strings.Contains(message, "is not in or below"):
 		return "outside-root"
 	}
 	return "build"

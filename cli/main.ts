@@ -36,12 +36,16 @@ const common = {
   json: { type: "boolean", default: false },
 } as const;
 
+/** Every command that renders takes it; GITOPS_CI_CACHE_DIR is the default. */
+const cacheOption = { "cache-dir": { type: "string" } } as const;
+
 const COMMANDS: Record<string, Command> = {
   check: {
     summary: "render and check every overlay (the main job)",
-    usage: "gitops-ci check [DIR] [--changed-since REV] [--only ENV/LAYER]... [--out DIR] [--json] [--config FILE] [--kubernetes-version X.Y.Z] [--strict] [--concurrency N]",
+    usage: "gitops-ci check [DIR] [--changed-since REV] [--only ENV/LAYER]... [--out DIR] [--json] [--config FILE] [--kubernetes-version X.Y.Z] [--strict] [--concurrency N] [--cache-dir DIR]",
     options: {
       ...common,
+      ...cacheOption,
       out: { type: "string", short: "o" },
       concurrency: { type: "string" },
       "kubernetes-version": { type: "string" },
@@ -65,8 +69,8 @@ const COMMANDS: Record<string, Command> = {
   },
   render: {
     summary: "render every overlay with kustomize, as Flux's kustomize-controller does",
-    usage: "gitops-ci render [DIR] [--out DIR] [--config FILE] [--concurrency N]",
-    options: { config: common.config, out: { type: "string", short: "o" }, concurrency: { type: "string" } },
+    usage: "gitops-ci render [DIR] [--out DIR] [--config FILE] [--concurrency N] [--cache-dir DIR]",
+    options: { config: common.config, ...cacheOption, out: { type: "string", short: "o" }, concurrency: { type: "string" } },
     run: async (context, values, positionals) =>
       (
         await render(context, {
@@ -78,8 +82,8 @@ const COMMANDS: Record<string, Command> = {
   },
   plan: {
     summary: "print environments × layers × overlay paths, in reconcile order",
-    usage: "gitops-ci plan [DIR] [--json] [--config FILE]",
-    options: common,
+    usage: "gitops-ci plan [DIR] [--json] [--config FILE] [--cache-dir DIR]",
+    options: { ...common, ...cacheOption },
     run: async (context, values, positionals) =>
       (await plan(context, { dir: positionals[0] ?? ".", json: values["json"] === true, ...optionalString("configFile", values["config"]) })).exitCode,
   },
@@ -118,10 +122,11 @@ const COMMANDS: Record<string, Command> = {
   pipeline: {
     summary: "write the child pipeline of a large fleet from the plan, or collect its reports in the parent",
     usage:
-      "gitops-ci pipeline --from-plan [DIR] --out FILE [--changed-since REV] [--image IMAGE] [--kubernetes-version X.Y.Z] [--strict] [--config FILE]\n" +
+      "gitops-ci pipeline --from-plan [DIR] --out FILE [--changed-since REV] [--image IMAGE] [--kubernetes-version X.Y.Z] [--strict] [--config FILE] [--cache-dir DIR]\n" +
       "       gitops-ci pipeline --collect-children --child FILE [--out DIR] [--trigger-job NAME]",
     options: {
       config: common.config,
+      ...cacheOption,
       "from-plan": { type: "boolean", default: false },
       "collect-children": { type: "boolean", default: false },
       out: { type: "string", short: "o" },
@@ -176,8 +181,8 @@ const COMMANDS: Record<string, Command> = {
   },
   diff: {
     summary: "what Flux would create, change and prune in each environment's cluster (server-side dry-run)",
-    usage: "gitops-ci diff [DIR] [--env ENV] [--context NAME] [--out DIR] [--json] [--config FILE] [--api-concurrency N]",
-    options: { ...common, env: { type: "string", short: "e" }, context: { type: "string" }, out: { type: "string", short: "o" }, "api-concurrency": { type: "string" } },
+    usage: "gitops-ci diff [DIR] [--env ENV] [--context NAME] [--out DIR] [--json] [--config FILE] [--api-concurrency N] [--cache-dir DIR]",
+    options: { ...common, ...cacheOption, env: { type: "string", short: "e" }, context: { type: "string" }, out: { type: "string", short: "o" }, "api-concurrency": { type: "string" } },
     run: async (context, values, positionals) =>
       (
         await diff(context, {
@@ -193,8 +198,8 @@ const COMMANDS: Record<string, Command> = {
   },
   drift: {
     summary: "scheduled: diff each environment's render against its cluster, keep one GitLab issue per environment",
-    usage: "gitops-ci drift [DIR] [--env ENV] [--out DIR] [--json] [--config FILE] [--api-concurrency N]",
-    options: { ...common, env: { type: "string", short: "e" }, out: { type: "string", short: "o" }, "api-concurrency": { type: "string" } },
+    usage: "gitops-ci drift [DIR] [--env ENV] [--out DIR] [--json] [--config FILE] [--api-concurrency N] [--cache-dir DIR]",
+    options: { ...common, ...cacheOption, env: { type: "string", short: "e" }, out: { type: "string", short: "o" }, "api-concurrency": { type: "string" } },
     run: async (context, values, positionals) =>
       (
         await drift(context, {
@@ -210,9 +215,10 @@ const COMMANDS: Record<string, Command> = {
   promote: {
     summary: "move one environment's image tags, chart versions and values to another, in one merge request",
     usage:
-      "gitops-ci promote [DIR] --to ENV [--from ENV] [--layer LAYER] [--component NAME] [--dry-run] [--target-branch BRANCH] [--json] [--config FILE]",
+      "gitops-ci promote [DIR] --to ENV [--from ENV] [--layer LAYER] [--component NAME] [--dry-run] [--target-branch BRANCH] [--json] [--config FILE] [--cache-dir DIR]",
     options: {
       ...common,
+      ...cacheOption,
       from: { type: "string" },
       to: { type: "string" },
       layer: { type: "string" },
@@ -240,8 +246,8 @@ const COMMANDS: Record<string, Command> = {
   },
   env: {
     summary: "add an environment: copy another's overlays in every layer and list the values to set",
-    usage: "gitops-ci env add NAME --from ENV [DIR] [--json] [--config FILE]",
-    options: { ...common, from: { type: "string" } },
+    usage: "gitops-ci env add NAME --from ENV [DIR] [--json] [--config FILE] [--cache-dir DIR]",
+    options: { ...common, ...cacheOption, from: { type: "string" } },
     run: async (context, values, positionals) => {
       const [action, name, dir] = positionals;
       if (action !== "add" || !name) throw new UserError("usage: gitops-ci env add NAME --from ENV [DIR]", { hint: "env add is the only env command" });
@@ -296,6 +302,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
       stderr: environment.stderr,
       concurrency: parseConcurrency(values["concurrency"], environment.cpus),
       redactor,
+      ...optionalString("cacheDir", values["cache-dir"] ?? (environment.env["GITOPS_CI_CACHE_DIR"] || undefined)),
     });
     return await command.run(context, values, positionals);
   } catch (error) {
@@ -319,6 +326,7 @@ function usage(): string {
     "",
     "Run `gitops-ci <command> --help` for a command's options.",
     "Exit codes: 0 clean, 1 findings of error severity, 2 could not run.",
+    "GITOPS_CI_CACHE_DIR=DIR keeps renders between runs, as --cache-dir DIR does.",
   ].join("\n");
 }
 

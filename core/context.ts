@@ -1,4 +1,6 @@
 // What every task receives instead of reaching for globals: env, cwd, output, the process runner.
+import path from "node:path";
+import { createRenderCache, type RenderCache } from "./flux/render-cache.ts";
 import type { KubernetesClientFactory } from "./kubernetes/client.ts";
 import { createOutput, type Output, type WritableLike } from "./output.ts";
 import { createProcessRunner, type ProcessRunner } from "./process-runner.ts";
@@ -16,6 +18,8 @@ export interface TaskContext {
   concurrency: number;
   /** Opens a Kubernetes API client (diff, drift); tests pass fakes. Default: createKubernetesClient. */
   kubernetes?: KubernetesClientFactory;
+  /** Keeps engine builds between runs (--cache-dir, GITOPS_CI_CACHE_DIR); none: every build runs. */
+  renderCache?: RenderCache;
 }
 
 export interface ContextOptions {
@@ -25,6 +29,8 @@ export interface ContextOptions {
   stderr: WritableLike;
   concurrency: number;
   redactor?: Redactor;
+  /** The render cache's directory (absolute, or relative to cwd). */
+  cacheDir?: string;
 }
 
 export function createTaskContext(options: ContextOptions): TaskContext {
@@ -38,6 +44,7 @@ export function createTaskContext(options: ContextOptions): TaskContext {
     toolchain,
     runner: createProcessRunner({ env: subprocessEnv(options.env), resolveTool: (tool) => toolchain.resolve(tool) }),
     concurrency: Math.max(1, options.concurrency),
+    ...(options.cacheDir ? { renderCache: createRenderCache(path.resolve(options.cwd, options.cacheDir)) } : {}),
   };
 }
 

@@ -2,7 +2,8 @@
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 
-const SKIPPED_DIRECTORIES = new Set([".git", "node_modules", ".tools", ".terraform", ".gitops-ci", "vendor"]);
+// .gitops-ci-cache: the render cache the GitLab component keeps in the project folder.
+const SKIPPED_DIRECTORIES = new Set([".git", "node_modules", ".tools", ".terraform", ".gitops-ci", ".gitops-ci-cache", "vendor"]);
 
 export async function listRepoFiles(root: string, under = "."): Promise<string[]> {
   const files: string[] = [];

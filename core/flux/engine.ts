@@ -1,7 +1,7 @@
 // Runs gitops-ci-engine (toolchain/engine): Flux's own packages build Flux Kustomizations, many
 // per process. kustomize's build is serialized inside one process (fluxcd/pkg/kustomize holds a
-// lock around it), so the builds are spread over `context.concurrency` processes. With a render
-// cache in the context, only the builds it does not hold go to the engine.
+// lock around it), so the builds go in small batches to `context.concurrency` processes at once.
+// With a render cache in the context, only the builds it does not hold go to the engine.
 import { mapWithConcurrency } from "../concurrency.ts";
 import type { TaskContext } from "../context.ts";
 import { ToolError } from "../errors.ts";
@@ -71,23 +71,42 @@ export async function runEngine(context: TaskContext, root: string, builds: read
   const cache = context.renderCache
     ? await openRenderCache(context.renderCache, root, await context.toolchain.resolve(ENGINE), (text) => context.output.err(text))
     : undefined;
-  const cached = cache ? await mapWithConcurrency(builds, LOOKUP_CONCURRENCY, (build) => cache.lookup(build)) : [];
+  const cached = cache ? await cache.lookupAll(builds) : [];
   const misses = builds.filter((_, index) => !cached[index]);
   const startedAtMs = Date.now();
-  const built = await buildAll(context, root, misses);
-  if (cache) await mapWithConcurrency(misses, LOOKUP_CONCURRENCY, (build, index) => cache.store(build, built[index]!, startedAtMs));
+  const built = await buildAll(context, root, misses, async (batch, results) => {
+    if (cache) await cache.storeAll(batch, results, startedAtMs);
+  });
   const fresh = new Map(misses.map((build, index) => [build, built[index]!]));
   return builds.map((build, index) => cached[index] ?? fresh.get(build)!);
 }
 
-/** Cache lookups and stores in flight at once: file reads, not processes. */
-const LOOKUP_CONCURRENCY = 64;
+/**
+ * Builds per engine process at most. An engine holds every result of its request until it
+ * answers, so small batches bound its memory (~100 MB at 32 builds of 60 objects, ~260 MB at 300);
+ * a process start is cheap next to one build. Batches go to the next free process.
+ */
+const MAX_BATCH = 32;
 
-async function buildAll(context: TaskContext, root: string, builds: readonly EngineBuild[]): Promise<EngineResult[]> {
+async function buildAll(
+  context: TaskContext,
+  root: string,
+  builds: readonly EngineBuild[],
+  onBatch: (batch: readonly EngineBuild[], results: readonly EngineResult[]) => Promise<void>,
+): Promise<EngineResult[]> {
   if (builds.length === 0) return [];
-  const shards = shard(builds, Math.min(context.concurrency, builds.length));
-  const answers = await Promise.all(shards.map((group) => runShard(context, root, group)));
-  const byId = new Map(answers.flat().map((result) => [result.id, result]));
+  const processes = Math.min(context.concurrency, builds.length);
+  const batches = batchesOf(builds, Math.min(MAX_BATCH, Math.ceil(builds.length / processes)));
+  const answers = await mapWithConcurrency(batches, processes, async (batch) => {
+    const results = inRequestOrder(batch, await runShard(context, root, batch));
+    await onBatch(batch, results);
+    return results;
+  });
+  return answers.flat();
+}
+
+function inRequestOrder(builds: readonly EngineBuild[], results: readonly EngineResult[]): EngineResult[] {
+  const byId = new Map(results.map((result) => [result.id, result]));
   return builds.map((build) => {
     const result = byId.get(build.id);
     if (!result) throw new ToolError(`${ENGINE} returned no result for ${build.id}`, { command: ENGINE });
@@ -106,9 +125,9 @@ async function runShard(context: TaskContext, root: string, builds: readonly Eng
   return response.results;
 }
 
-/** Spreads builds over n groups, alternating so that neighbouring (similar) builds split evenly. */
-function shard<T>(items: readonly T[], n: number): T[][] {
-  const groups: T[][] = Array.from({ length: n }, () => []);
-  items.forEach((item, index) => groups[index % n]!.push(item));
-  return groups;
+/** Consecutive groups of at most `size`. */
+function batchesOf<T>(items: readonly T[], size: number): T[][] {
+  const batches: T[][] = [];
+  for (let index = 0; index < items.length; index += size) batches.push(items.slice(index, index + size));
+  return batches;
 }

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { PROJECT_ROOT } from "../../core/toolchain.ts";
 import { CASES_DIR, makePipelineRepo, parseListJson, type ListedJob } from "./gitlab-ci-local.ts";
 
@@ -127,6 +128,21 @@ describe("the component's jobs in each kind of pipeline", () => {
     const preview = await (await makePipelineRepo({ pipelineFile: path.join(CASES_DIR, "merge-request", ".gitlab-ci.yml") })).run(["--preview"]);
     // One resource group per environment: two promotions of one environment never overlap.
     expect(preview.stdout).toContain("resource_group: gitops-ci-promote-$GITOPS_CI_ENV");
+  });
+
+  it("the jobs that render keep the render cache, per job and branch; the report job does not", { timeout: TIMEOUT }, async () => {
+    const repo = await makePipelineRepo({ pipelineFile: path.join(CASES_DIR, "merge-request", ".gitlab-ci.yml") });
+    const preview = await repo.run(["--preview"]);
+    expect(preview.exitCode, preview.output).toBe(0);
+    const jobs = parse(preview.stdout) as Record<string, { cache?: unknown; variables?: Record<string, string> }>;
+    // gitlab-ci-local's preview writes cache: as a list (GitLab reads both forms) and leaves
+    // fallback_keys out (the schema it validated against has it).
+    const renderCache = { key: "gitops-ci-render-$CI_JOB_NAME_SLUG-$CI_COMMIT_REF_SLUG", paths: [".gitops-ci-cache/"], when: "always" };
+    for (const name of ["gitops-ci:controllers", "gitops-ci:apps", "gitops-ci:plan", "gitops-ci:diff", "gitops-ci:drift", "gitops-ci:promote"]) {
+      expect(jobs[name]?.cache, name).toEqual([expect.objectContaining(renderCache)]);
+      expect(jobs[name]?.variables?.["GITOPS_CI_CACHE_DIR"], name).toBe(".gitops-ci-cache");
+    }
+    expect(jobs["gitops-ci:report"]?.cache).toBeUndefined();
   });
 
   it("inputs rename the layers, the stages and the token variable, and add the diff jobs", { timeout: TIMEOUT }, async () => {

@@ -37,6 +37,15 @@ describe("childPipeline", () => {
     expect(job(AGGREGATE_JOB)).toMatchObject({ stage: "gitops-ci-aggregate", when: "always" });
     expect(job(AGGREGATE_JOB).needs).toBeUndefined();
     expect(pipeline["default"]).toEqual({ image: "registry.example.com/gitops-ci:1.0.0" });
+    // Check jobs keep the render cache per job and branch, as the component's static jobs do.
+    expect(pipeline["variables"]).toMatchObject({ GITOPS_CI_CACHE_DIR: ".gitops-ci-cache" });
+    expect((pipeline["gitops-ci:prod:apps"] as { cache: unknown }).cache).toEqual({
+      key: "gitops-ci-render-$CI_JOB_NAME_SLUG-$CI_COMMIT_REF_SLUG",
+      fallback_keys: ["gitops-ci-render-$CI_JOB_NAME_SLUG-$CI_DEFAULT_BRANCH"],
+      paths: [".gitops-ci-cache/"],
+      when: "always",
+    });
+    expect((pipeline[AGGREGATE_JOB] as { cache?: unknown }).cache).toBeUndefined();
   });
 
   it("drops needs on overlays that get no job, and stays a valid pipeline when no overlay does", async () => {

@@ -22,7 +22,7 @@ import { runEngine, type EngineResult } from "../../core/flux/engine.ts";
 import { isRecord } from "../../core/yaml-file.ts";
 import { impliedKustomization } from "../../tasks/render/render-overlay.ts";
 import { quietContext } from "../helpers/context.ts";
-import { examplePath } from "../helpers/temp-repo.ts";
+import { examplePath, makeRepo } from "../helpers/temp-repo.ts";
 import { byIdentity, fluxBuild } from "./flux-oracle.ts";
 
 const FIXTURES = [
@@ -222,3 +222,52 @@ async function fluxRecursive(context: ReturnType<typeof quietContext>, root: str
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+describe("a kustomization's openapi: field", () => {
+  // kustomize keeps its OpenAPI schema globally; a custom one must not leak into the next build.
+  it("changes its own build only, as Flux's Build keeps it", { timeout: 120_000 }, async () => {
+    const schema = {
+      definitions: {
+        "com.example.v1alpha1.Widget": {
+          "x-kubernetes-group-version-kind": [{ group: "example.com", kind: "Widget", version: "v1alpha1" }],
+          properties: {
+            spec: {
+              properties: {
+                ports: { type: "array", "x-kubernetes-patch-merge-key": "name", "x-kubernetes-patch-strategy": "merge", items: { type: "object" } },
+              },
+            },
+          },
+        },
+      },
+    };
+    const widget = "apiVersion: example.com/v1alpha1\nkind: Widget\nmetadata:\n  name: w\n  namespace: default\nspec:\n  ports:\n    - name: a\n      port: 1\n";
+    const patch = "apiVersion: example.com/v1alpha1\nkind: Widget\nmetadata:\n  name: w\n  namespace: default\nspec:\n  ports:\n    - name: b\n      port: 2\n";
+    const root = await makeRepo({
+      "with/kustomization.yaml": "resources: [widget.yaml]\nopenapi:\n  path: schema.json\npatches:\n  - path: patch.yaml\n",
+      "with/schema.json": JSON.stringify(schema),
+      "with/widget.yaml": widget,
+      "with/patch.yaml": patch,
+      "without/kustomization.yaml": "resources: [widget.yaml]\npatches:\n  - path: patch.yaml\n",
+      "without/widget.yaml": widget,
+      "without/patch.yaml": patch,
+    });
+    const context = quietContext(root);
+    const kustomization = (name: string) => ({
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      metadata: { name, namespace: "flux-system" },
+      spec: { interval: "10m", path: `./${name}`, prune: true, sourceRef: { kind: "GitRepository", name: "flux-system" } },
+    });
+    // One process, in this order: the custom schema first, then a build that must not see it.
+    const builds = ["with", "without", "with", "without"].map((name, index) => ({ id: String(index), kustomization: kustomization(name), resolveSubstituteFrom: false, origins: false }));
+    const results = await runEngine({ ...context, concurrency: 1 }, root, builds);
+    const ports = (objects: readonly Record<string, unknown>[]) => JSON.stringify((objects[0]?.["spec"] as Record<string, unknown>)["ports"]);
+    for (const [index, build] of builds.entries()) {
+      const oracle = await fluxBuild(context, root, build.kustomization);
+      expect(oracle.exitCode, oracle.stderr).toBe(0);
+      expect(results[index]!.objects, `${index}`).toEqual(oracle.objects);
+    }
+    // The schema made the patch merge by name; without it the list is replaced.
+    expect(ports(results[0]!.objects)).not.toEqual(ports(results[1]!.objects));
+  });
+});

@@ -118,7 +118,7 @@ func build(root, dirPath string, ks *kustomizev1.Kustomization, u unstructured.U
 	if err := memFS.WriteFile(filepath.Join(dirPath, filepath.Base(kfile)), manifest); err != nil {
 		return nil, nil, nil, err
 	}
-	m, err := kustomize.Build(rec.wrap(memFS, filepath.Join(dirPath, filepath.Base(kfile))), dirPath)
+	m, err := kustomizeBuild(rec.wrap(memFS, filepath.Join(dirPath, filepath.Base(kfile))), dirPath, rec)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("kustomize build failed: %w", err)
 	}

@@ -131,6 +131,8 @@ export async function discoverFromFluxClusters(
           if (object["kind"] === "ConfigMap" || object["kind"] === "Secret") state.objects.push(object);
         }
         for (const [position, object] of result.objects.entries()) {
+          // Only Flux's own objects need a location: reading every origin file would cost a parse each.
+          if (!isArtifactGenerator(object) && !isFluxKustomization(object)) continue;
           const origin = result.origins?.[position];
           const file = origin || item.location.file;
           const line = origin ? await locator.lineOf(origin, resourceOf(object)) : undefined;

@@ -8,11 +8,10 @@
 //
 // A Kustomization whose source is an ExternalArtifact (an ArtifactGenerator's) has its path inside
 // the artifact: both sides build it in the same artifact, made from the generator's copy rules.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { CORE_SCHEMA, loadAll } from "js-yaml";
 import type { TaskContext } from "../../core/context.ts";
 import { discoverFleet } from "../../core/fleet/discover.ts";
 import type { ClusterKustomization } from "../../core/fleet/from-flux-clusters.ts";
@@ -80,7 +79,7 @@ describe.each(FIXTURES)("%s renders as flux build kustomization does", (fixture)
       const overlays = fleet.overlays.filter((overlay) => overlay.environment === environment.name);
       const entry = overlays.find((overlay) => overlay.order === 1)!;
       const ours = await buildEach(context, overlays, artifacts.rootOf);
-      const recursive = await fluxRecursive(context, root, impliedKustomization(entry), artifacts.localSources(environment.name));
+      const recursive = await fluxBuild(context, root, impliedKustomization(entry), { localSources: artifacts.localSources(environment.name) });
       if (recursive.exitCode !== 0) {
         // flux cannot follow a source that is not local; we warn and skip the same Kustomizations.
         expect(recursive.stderr).toMatch(/cannot get local path|ExternalArtifact/);
@@ -193,34 +192,6 @@ async function buildEach(context: TaskContext, overlays: readonly Overlay[], roo
     group.forEach(({ index }, position) => (results[index] = built[position]!));
   }
   return results;
-}
-
-async function fluxRecursive(context: ReturnType<typeof quietContext>, root: string, entry: Record<string, unknown>, artifacts: readonly string[] = []) {
-  const metadata = isRecord(entry["metadata"]) ? entry["metadata"] : {};
-  const spec = isRecord(entry["spec"]) ? entry["spec"] : {};
-  const sourceRef = isRecord(spec["sourceRef"]) ? spec["sourceRef"] : {};
-  const namespace = String(metadata["namespace"] ?? "flux-system");
-  const dir = await mkdtemp(path.join(tmpdir(), "gitops-ci-oracle-"));
-  try {
-    const file = path.join(dir, "entry.json");
-    await writeFile(file, JSON.stringify(entry));
-    const result = await context.runner.run(
-      "flux",
-      [
-        "build", "kustomization", String(metadata["name"]), "--namespace", namespace,
-        "--path", path.join(root, String(spec["path"] ?? ".")), "--kustomization-file", file,
-        // In memory, flux confines reads to its cwd (the repository), where no artifact is: with
-        // artifacts it builds in its temporary copy, as kustomize-controller does.
-        "--dry-run", ...(artifacts.length === 0 ? ["--in-memory-build"] : []), "--recursive",
-        "--local-sources", [`GitRepository/${String(sourceRef["namespace"] ?? namespace)}/${String(sourceRef["name"])}=${root}`, ...artifacts].join(","),
-      ],
-      { cwd: root },
-    );
-    const objects = result.exitCode === 0 ? loadAll(result.stdout, undefined, { schema: CORE_SCHEMA }).filter(isRecord) : [];
-    return { exitCode: result.exitCode, objects, stderr: result.stderr };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 describe("a kustomization's openapi: field", () => {

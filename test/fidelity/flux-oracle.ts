@@ -13,22 +13,37 @@ export interface OracleBuild {
   stderr: string;
 }
 
-/** Builds one Kustomization in dry-run mode, in memory, confined to `root` (flux's cwd). */
-export async function fluxBuild(context: TaskContext, root: string, kustomization: Record<string, unknown>): Promise<OracleBuild> {
+export interface RecursiveBuild {
+  /** Kind/namespace/name=path of every source besides the repository (ExternalArtifacts). */
+  localSources: readonly string[];
+}
+
+/**
+ * Builds one Kustomization in dry-run mode, confined to `root` (flux's cwd). With `recursive`,
+ * every Kustomization it applies too, its GitRepository being `root`.
+ */
+export async function fluxBuild(context: TaskContext, root: string, kustomization: Record<string, unknown>, recursive?: RecursiveBuild): Promise<OracleBuild> {
   const metadata = isRecord(kustomization["metadata"]) ? kustomization["metadata"] : {};
   const spec = isRecord(kustomization["spec"]) ? kustomization["spec"] : {};
+  const sourceRef = isRecord(spec["sourceRef"]) ? spec["sourceRef"] : {};
+  const namespace = String(metadata["namespace"] ?? "flux-system");
   const dir = await mkdtemp(path.join(tmpdir(), "gitops-ci-oracle-"));
   try {
     const file = path.join(dir, "kustomization.json");
     await writeFile(file, JSON.stringify(kustomization));
+    const recursion = recursive
+      ? ["--recursive", "--local-sources", [`GitRepository/${String(sourceRef["namespace"] ?? namespace)}/${String(sourceRef["name"])}=${root}`, ...recursive.localSources].join(",")]
+      : [];
+    // In memory, flux confines reads to its cwd (the repository), where no artifact is: with
+    // artifacts it builds in its temporary copy, as kustomize-controller does.
+    const inMemory = (recursive?.localSources.length ?? 0) === 0 ? ["--in-memory-build"] : [];
     const result = await context.runner.run(
       "flux",
       [
-        "build", "kustomization", String(metadata["name"]),
-        "--namespace", String(metadata["namespace"] ?? "flux-system"),
+        "build", "kustomization", String(metadata["name"]), "--namespace", namespace,
         "--path", path.join(root, typeof spec["path"] === "string" ? spec["path"] : "."),
         "--kustomization-file", file,
-        "--dry-run", "--in-memory-build",
+        "--dry-run", ...inMemory, ...recursion,
       ],
       { cwd: root },
     );

@@ -6,7 +6,7 @@ import { pathExists } from "../repo-files.ts";
 import path from "node:path";
 import type { Finding } from "../findings.ts";
 import { isRecord, parseYaml } from "../yaml-file.ts";
-import { compileGoRegexp } from "./go-regexp.ts";
+import { compileGoRegexp, type GoRegexp } from "./go-regexp.ts";
 import {
   ageRecipient,
   azureKeyVaultRecipient,
@@ -30,7 +30,7 @@ export interface CreationRule {
   line: number;
   /** Undefined when the rule has no path_regex: it matches every file. */
   pathRegex?: string;
-  regexp?: RegExp;
+  regexp?: GoRegexp;
   /** Key groups as sops builds them: key_groups, or one group of the rule's own keys. */
   groups: RecipientGroup[];
   /** Keys gitops-ci cannot compare (plugins): drift is not checked for this rule. */

@@ -1,7 +1,7 @@
 // The `sops` block of an encrypted file, read the way sops reads it (stores/stores.go), and the rule
 // that decides which values sops encrypts (sops.go: shouldBeEncrypted).
 import { isRecord } from "../yaml-file.ts";
-import { compileGoRegexp } from "./go-regexp.ts";
+import { compileGoRegexp, type GoRegexp } from "./go-regexp.ts";
 import { storedGroup, type Recipient, type RecipientGroup } from "./recipients.ts";
 import { encryptedValueProblem } from "./sops-value.ts";
 
@@ -11,8 +11,8 @@ export const DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted";
 export interface EncryptionRule {
   unencryptedSuffix?: string;
   encryptedSuffix?: string;
-  unencryptedRegex?: RegExp;
-  encryptedRegex?: RegExp;
+  unencryptedRegex?: GoRegexp;
+  encryptedRegex?: GoRegexp;
   /** encrypted_comment_regex / unencrypted_comment_regex: which values are encrypted depends on comments. */
   dependsOnComments: boolean;
   macOnlyEncrypted: boolean;
@@ -63,7 +63,7 @@ function readEncryptionRule(block: Record<string, unknown>, problems: string[]):
   const text = (key: string) => (typeof block[key] === "string" && block[key] !== "" ? (block[key] as string) : undefined);
   const named = RULE_KEYS.filter((key) => text(key) !== undefined);
   if (named.length > 1) problems.push(`more than one of ${named.join(", ")} (sops allows one)`);
-  const regex = (key: string): RegExp | undefined => {
+  const regex = (key: string): GoRegexp | undefined => {
     const source = text(key);
     if (source === undefined) return undefined;
     const compiled = compileGoRegexp(source);

@@ -6,6 +6,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { compileGoRegexp } from "../../../core/sops/go-regexp.ts";
 import { inspectSopsFile } from "../../../core/sops/encrypted-file.ts";
+import { shouldBeEncrypted } from "../../../core/sops/metadata.ts";
 import { matchCreationRule, parseSopsConfig, SopsConfigResolver } from "../../../core/sops/creation-rules.ts";
 import { PROJECT_ROOT } from "../../../core/toolchain.ts";
 import { ageKeygen } from "../../helpers/sops.ts";
@@ -38,6 +39,30 @@ describe("Go regexp translation", () => {
 
   it("rejects what Go's RE2 rejects", () => {
     for (const pattern of ["^(?!tmp/).*", "(a)\\1", "(?<=x)y", "[a-"]) expect(compileGoRegexp(pattern).ok, pattern).toBe(false);
+  });
+
+  it("decides which values are encrypted exactly as sops does, for Go-only syntax in the key regexes", async () => {
+    const root = await makeTempDir();
+    const key = await ageKeygen(root);
+    const document = "password: a\nSecretToken: b\nname: c\ndata:\n  user: d\n  PASS_word: e\nstringData:\n  note: f\n";
+    const cases: [string, string][] = [
+      ["--encrypted-regex", "((?i)(pass|secret))"],
+      ["--encrypted-regex", "^(data|stringData)$"],
+      ["--unencrypted-regex", "(?i)^name$|\\Anote\\z"],
+      ["--encrypted-regex", "^(?P<field>password|user)$"],
+    ];
+    for (const [flag, pattern] of cases) {
+      const file = path.join(root, "values.yaml");
+      await writeFile(file, document);
+      execFileSync(SOPS, ["--config", "/dev/null", "--age", key.publicKey, flag, pattern, "--encrypt", "--in-place", file], { stdio: "pipe" });
+      const inspection = inspectSopsFile("values.yaml", await readFile(file));
+      expect(inspection.metadata?.problems, pattern).toEqual([]);
+      const rule = inspection.metadata!.rule;
+      for (const value of inspection.values) {
+        const label = `${pattern}: ${value.path.join(".")}`;
+        expect(value.state === "encrypted", label).toBe(shouldBeEncrypted(value.path, rule));
+      }
+    }
   });
 });
 

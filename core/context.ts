@@ -58,8 +58,8 @@ const SUBPROCESS_VARIABLES = new Set([
   "GNUPGHOME",
 ]);
 
-/** Prefixes of the variables sops needs for its key services (age, cloud KMS, Vault). */
-const SUBPROCESS_PREFIXES = ["SOPS_", "AWS_", "GOOGLE_", "AZURE_", "VAULT_"];
+/** Prefixes of the variables sops (age, cloud KMS, Vault) and kubeconfig exec plugins (aws, gcloud, kubelogin) need. */
+const SUBPROCESS_PREFIXES = ["SOPS_", "AWS_", "GOOGLE_", "CLOUDSDK_", "AZURE_", "AAD_", "VAULT_"];
 
 /**
  * Subprocesses get a small, explicit environment: what tools need to run and find their keys.

@@ -2,6 +2,7 @@
 // and server-side apply (dry-run or real), every request through one bounded limiter.
 import http from "node:http";
 import https from "node:https";
+import { HttpsProxyAgent } from "https-proxy-agent";
 import { apiGroupOf } from "../manifests.ts";
 import { isRecord } from "../yaml-file.ts";
 import { KubernetesApiError, networkError, statusError, type RequestDescription } from "./errors.ts";
@@ -50,7 +51,7 @@ export interface KubernetesClient {
   resourceFor(apiVersion: string, kind: string): Promise<ApiResource | undefined>;
   /** Every kind of a group/version the server serves (empty when it serves none). */
   resourcesOf(apiVersion: string): Promise<ApiResource[]>;
-  /** The live object, or undefined when it does not exist. */
+  /** The live object, or undefined when it does not exist; a namespaced one defaults to the context's namespace, as apply does. */
   get(resource: ApiResource, name: string, namespace?: string): Promise<KubeObject | undefined>;
   /** Every object of a resource that matches the label selector, in all namespaces. */
   list(resource: ApiResource, options: { labelSelector?: string; namespace?: string }): Promise<KubeObject[]>;
@@ -75,16 +76,18 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
   const limiter = createRequestLimiter(concurrency);
   const base = new URL(connection.server);
   const secure = base.protocol === "https:";
-  const agent = secure
-    ? new https.Agent({
-        keepAlive: true,
-        maxSockets: concurrency,
-        ...(connection.ca !== undefined ? { ca: connection.ca } : {}),
-        ...(connection.clientCertificate !== undefined ? { cert: connection.clientCertificate, key: connection.clientKey } : {}),
-        rejectUnauthorized: !connection.insecureSkipTlsVerify,
-        ...(connection.tlsServerName !== undefined ? { servername: connection.tlsServerName } : {}),
-      })
-    : new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const tls = {
+    ...(connection.ca !== undefined ? { ca: connection.ca } : {}),
+    ...(connection.clientCertificate !== undefined ? { cert: connection.clientCertificate, key: connection.clientKey } : {}),
+    rejectUnauthorized: !connection.insecureSkipTlsVerify,
+    ...(connection.tlsServerName !== undefined ? { servername: connection.tlsServerName } : {}),
+  };
+  // A cluster's proxy-url tunnels with CONNECT, as client-go does; TLS to the API server is end to end.
+  const agent = connection.proxyUrl !== undefined
+    ? new HttpsProxyAgent(connection.proxyUrl, { keepAlive: true, maxSockets: concurrency })
+    : secure
+      ? new https.Agent({ keepAlive: true, maxSockets: concurrency, ...tls })
+      : new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const basePath = base.pathname.replace(/\/+$/, "");
 
   interface Call {
@@ -128,6 +131,8 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
           path: `${basePath}${call.path}`,
           method: call.method,
           headers,
+          // The proxy agent opens the TLS session itself, from the request's options.
+          ...(secure ? tls : {}),
           agent,
         },
         (response) => {
@@ -226,7 +231,7 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
       return (await resourcesOf(apiVersion)).find((resource) => resource.kind === kind);
     },
     async get(resource, name, namespace) {
-      const ns = resource.namespaced ? namespace : undefined;
+      const ns = resource.namespaced ? (namespace ?? connection.namespace) : undefined;
       const body = await call({ method: "GET", path: objectPath(resource, ns, name), verb: "get", resource, name, ...(ns ? { namespace: ns } : {}) }, true);
       return isRecord(body) ? body : undefined;
     },
@@ -272,7 +277,7 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
       return body;
     },
     async delete(resource, name, namespace) {
-      const ns = resource.namespaced ? namespace : undefined;
+      const ns = resource.namespaced ? (namespace ?? connection.namespace) : undefined;
       await call({ method: "DELETE", path: objectPath(resource, ns, name), verb: "delete", resource, name, ...(ns ? { namespace: ns } : {}) }, true);
     },
     forgetDiscovery() {

@@ -5,7 +5,9 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parse } from "yaml";
 import { UserError } from "../errors.ts";
+import type { ProcessRunner } from "../process-runner.ts";
 import { isRecord } from "../yaml-file.ts";
+import { runExecCredential } from "./exec-credential.ts";
 
 /** Everything needed to open a TLS connection to one API server as one identity. */
 export interface ClusterConnection {
@@ -18,6 +20,8 @@ export interface ClusterConnection {
   token?: string;
   clientCertificate?: string;
   clientKey?: string;
+  /** The cluster's `proxy-url`: an HTTP(S) proxy the connection tunnels through. */
+  proxyUrl?: string;
   /** The context's default namespace, for namespaced objects that name none. */
   namespace: string;
 }
@@ -26,6 +30,8 @@ export interface KubeconfigOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** A context name; default: current-context. */
   context?: string;
+  /** Runs a user's `exec` credential plugin (EKS, GKE and AKS kubeconfigs use one). */
+  runner?: ProcessRunner;
 }
 
 interface NamedEntry {
@@ -54,7 +60,7 @@ export function kubeconfigFiles(env: Readonly<Record<string, string | undefined>
 
 export async function loadClusterConnection(options: KubeconfigOptions): Promise<ClusterConnection> {
   const merged = await loadMergedKubeconfig(kubeconfigFiles(options.env));
-  return resolveConnection(merged, options.context);
+  return resolveConnection(merged, options.context, options.runner);
 }
 
 async function loadMergedKubeconfig(files: readonly string[]): Promise<MergedKubeconfig> {
@@ -103,7 +109,7 @@ async function loadMergedKubeconfig(files: readonly string[]): Promise<MergedKub
   return merged;
 }
 
-async function resolveConnection(merged: MergedKubeconfig, wanted: string | undefined): Promise<ClusterConnection> {
+async function resolveConnection(merged: MergedKubeconfig, wanted: string | undefined, runner: ProcessRunner | undefined): Promise<ClusterConnection> {
   const contextName = wanted ?? merged.currentContext;
   const known = [...merged.contexts.keys()];
   if (!contextName) {
@@ -128,17 +134,25 @@ async function resolveConnection(merged: MergedKubeconfig, wanted: string | unde
   if (typeof server !== "string" || !/^https?:\/\//.test(server)) {
     throw new UserError(`kubeconfig cluster "${clusterName}" has no https server URL`, { hint: "clusters[].cluster.server must be like https://host:6443" });
   }
-  const unsupported = ["exec", "auth-provider"].filter((key) => user?.value[key] !== undefined);
-  if (unsupported.length > 0) {
-    throw new UserError(`kubeconfig user "${userName}" authenticates with ${unsupported.join(" and ")}, which gitops-ci does not run`, {
-      hint: "use a token or a client certificate (a GitLab agent context, or a ServiceAccount token bound to docs/rbac/diff-identity.yaml)",
+  if (user?.value["auth-provider"] !== undefined) {
+    throw new UserError(`kubeconfig user "${userName}" authenticates with auth-provider, which gitops-ci does not run`, {
+      hint: "use an exec credential plugin (such as kubelogin or gke-gcloud-auth-plugin), a token or a client certificate",
     });
+  }
+  const proxyUrl = cluster.value["proxy-url"];
+  if (proxyUrl !== undefined && (typeof proxyUrl !== "string" || !/^https?:\/\//.test(proxyUrl))) {
+    throw new UserError(`kubeconfig cluster "${clusterName}" has proxy-url ${JSON.stringify(proxyUrl)}; gitops-ci supports http:// and https:// proxies`);
   }
 
   const ca = await dataOrFile(cluster, "certificate-authority-data", "certificate-authority");
-  const token = typeof user?.value["token"] === "string" ? user.value["token"] : user ? await fileText(user, "tokenFile") : undefined;
-  const clientCertificate = user ? await dataOrFile(user, "client-certificate-data", "client-certificate") : undefined;
-  const clientKey = user ? await dataOrFile(user, "client-key-data", "client-key") : undefined;
+  const exec = user && isRecord(user.value["exec"]) ? user.value["exec"] : undefined;
+  if (user && user.value["exec"] !== undefined && !exec) throw new UserError(`kubeconfig user "${userName}": exec must be a mapping`);
+  const fromExec = exec && user
+    ? await runExecCredential({ userName, exec, kubeconfigDir: user.dir, runner, cluster: { server, ...(ca !== undefined ? { ca } : {}), insecureSkipTlsVerify: cluster.value["insecure-skip-tls-verify"] === true, clusterConfig: cluster.value } })
+    : undefined;
+  const token = fromExec?.token ?? (typeof user?.value["token"] === "string" ? user.value["token"] : user ? await fileText(user, "tokenFile") : undefined);
+  const clientCertificate = fromExec?.clientCertificate ?? (user ? await dataOrFile(user, "client-certificate-data", "client-certificate") : undefined);
+  const clientKey = fromExec?.clientKey ?? (user ? await dataOrFile(user, "client-key-data", "client-key") : undefined);
   if ((clientCertificate === undefined) !== (clientKey === undefined)) {
     throw new UserError(`kubeconfig user "${userName}" has a client certificate without its key, or a key without its certificate`);
   }
@@ -151,6 +165,7 @@ async function resolveConnection(merged: MergedKubeconfig, wanted: string | unde
     ...(token !== undefined ? { token: token.trim() } : {}),
     ...(clientCertificate !== undefined ? { clientCertificate } : {}),
     ...(clientKey !== undefined ? { clientKey } : {}),
+    ...(typeof proxyUrl === "string" ? { proxyUrl } : {}),
     namespace: typeof context.value["namespace"] === "string" && context.value["namespace"] !== "" ? context.value["namespace"] : "default",
   };
 }

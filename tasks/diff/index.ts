@@ -76,7 +76,7 @@ export async function diffFleet(context: TaskContext, options: Omit<DiffOptions,
       const kubeContext = options.kubeContext ?? environment.kubeContext;
       let connection;
       try {
-        connection = await loadClusterConnection({ env: context.env, ...(kubeContext ? { context: kubeContext } : {}) });
+        connection = await loadClusterConnection({ env: context.env, runner: context.runner, ...(kubeContext ? { context: kubeContext } : {}) });
       } catch (error) {
         if (!(error instanceof UserError)) throw error;
         return { environment: environment.name, layers: overlays.map((o) => o.overlay.layer), changes: [], problems: [{ environment: environment.name, message: error.message, ...(error.hint ? { hint: error.hint } : {}) }] };

@@ -141,7 +141,7 @@ class CrdSchemaSet {
 
 /** Lists the CRDs a cluster serves (read-only: list on customresourcedefinitions) and converts them. */
 async function collectClusterCrdSchemas(context: TaskContext, kubeContext: string | undefined, collected: CrdSchemaSet, findings: Finding[]): Promise<number> {
-  const connection = await loadClusterConnection({ env: context.env, ...(kubeContext ? { context: kubeContext } : {}) });
+  const connection = await loadClusterConnection({ env: context.env, runner: context.runner, ...(kubeContext ? { context: kubeContext } : {}) });
   const client = (context.kubernetes ?? createKubernetesClient)(connection);
   try {
     const resource = await client.resourceFor("apiextensions.k8s.io/v1", "CustomResourceDefinition");

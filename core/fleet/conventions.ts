@@ -6,7 +6,7 @@ import type { Finding } from "../findings.ts";
 import { isDirectory, subdirectories } from "../repo-files.ts";
 import type { FoundFleet, FoundOverlay } from "./assemble.ts";
 
-/** The seed's reconcile order: software and CRDs first, then what configures them, then workloads. */
+/** The usual reconcile order: software and CRDs first, then what configures them, then workloads. */
 const CONVENTIONAL_ORDER = [
   ["controllers", "infrastructure", "infra", "crds"],
   ["configs", "config", "observability", "monitoring"],
@@ -28,7 +28,7 @@ export async function discoverLayoutA(root: string): Promise<FoundFleet | undefi
         file: `${dir}/`,
         layer: path.posix.basename(dir),
         message: `layer ${path.posix.basename(dir)} has overlays but no base/ folder`,
-        hint: "every overlay must build on a common base (the seed's layout)",
+        hint: "every overlay must build on a common base (the layout with base/ and overlays/<env>/)",
       });
     }
     layers.push({ name: path.posix.basename(dir), path: dir });
@@ -73,7 +73,7 @@ export async function discoverLayoutB(root: string): Promise<FoundFleet | undefi
         layer: extra,
         file: `clusters/${env}/${extra}/`,
         message: `clusters/${env}/${extra} has no base: clusters/base/${extra} does not exist`,
-        hint: "every overlay must build on a common base (the seed's layout)",
+        hint: "every overlay must build on a common base (the layout with base/ and overlays/<env>/)",
       });
     }
   }

@@ -108,7 +108,7 @@ export function isSecretSubject(subject: Subject): boolean {
   return subject.type === "object" && SECRET_KINDS.has(subject.kind);
 }
 
-/** Files that hold secrets by the seed's convention, or by their content. */
+/** Files that hold secrets by convention (secrets/ folders, *.enc.* names), or by their content. */
 export function isSecretFile(file: string, text?: string): boolean {
   if (/(^|\/)(secrets|sealed-secrets)\//.test(file)) return true;
   if (text === undefined) return false;

@@ -1,4 +1,4 @@
-// `gitops-ci env add <name> --from <env>`: the seed's "Adding a new Environment" workflow. Copies
+// `gitops-ci env add <name> --from <env>`: the usual "add an environment" workflow. Copies
 // the source environment's overlay in every layer, sets the nameSuffix (and renames what carries
 // the old environment's name), marks every address, host name, e-mail address, URL and secret file
 // it copied with `# gitops-ci: set for <name> (copied from <env>)`, and lists them. `gitops-ci

@@ -1,4 +1,4 @@
-// The reasons the seed has layers at all, checked per environment:
+// The reasons a GitOps repository has layers at all, checked per environment:
 //  - a custom resource needs its CRD from an earlier layer (or the same layer when the CRD object
 //    itself is rendered there: kustomize-controller applies CRDs first), or pre-installed;
 //  - a namespaced object needs its Namespace from the same or an earlier layer;

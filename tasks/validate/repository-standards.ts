@@ -1,4 +1,4 @@
-// The seed's repository standards, each a check id that gitops-ci.yaml `rules:` can switch off:
+// The repository standards of a base/ + overlays/<env>/ layout, each a check id that gitops-ci.yaml `rules:` can switch off:
 //   standards/overlay-uses-base      every overlay builds on its layer's common base
 //   standards/name-suffix            nameSuffix is -<env> wherever the repository uses suffixes
 //   standards/unlisted-file          a manifest beside a kustomization.yaml that it does not list
@@ -176,7 +176,7 @@ function checkListedFiles(parsed: Map<string, ParsedYaml>, generated: readonly s
       check: "standards/missing-kustomization",
       file: `${dir}/`,
       message: `${dir}/ holds manifests (${names.join(", ")}) but no kustomization.yaml lists them`,
-      hint: "every directory with manifests needs a kustomization.yaml that lists them explicitly (the seed's standard)",
+      hint: "every directory with manifests needs a kustomization.yaml that lists them explicitly (kustomize builds only what it lists)",
     });
   }
   return findings;

@@ -77,7 +77,7 @@ describe("discoverFleet on the bundled examples", () => {
 });
 
 describe("discoverFleet on layout A without a config", () => {
-  it("orders the seed's layer names by convention", async () => {
+  it("orders the conventional layer names", async () => {
     const root = await makeRepo(layoutA({ prod: ["controllers", "configs", "apps"], staging: ["controllers", "configs", "apps"] }));
     const { fleet, findings } = await discoverFleet(quietContext(), root);
     expect(findings).toEqual([]);

@@ -2,11 +2,11 @@ import { chmod, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { SopsConfigResolver } from "../../../core/sops/creation-rules.ts";
+import { smallFleet } from "../../helpers/small-fleet.ts";
 import { makeRepo } from "../../helpers/temp-repo.ts";
+import { runGitopsCiUnprivileged } from "../../helpers/unprivileged.ts";
 
 const AGE = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
-/** Root reads every file whatever its mode, so a permission test means nothing as root. */
-const runsAsRoot = process.getuid?.() === 0;
 
 describe("SopsConfigResolver", () => {
   it("finds the nearest .sops.yaml, and none where there is none", async () => {
@@ -38,10 +38,10 @@ describe("SopsConfigResolver", () => {
     expect((await resolver.loadedConfigs()).map((loaded) => loaded.file)).toEqual(["apps/.sops.yaml"]);
   });
 
-  it.skipIf(runsAsRoot)("reports a .sops.yaml it may not read as an error, not as no config", async () => {
-    const root = await makeRepo({ ".sops.yaml": `creation_rules:\n  - age: ${AGE}\n`, "a.yaml": "a: b\n" });
-    await chmod(path.join(root, ".sops.yaml"), 0o000);
-    const config = await new SopsConfigResolver(root).configFor("a.yaml");
-    expect(config).toMatchObject({ usable: false, findings: [expect.objectContaining({ severity: "error", file: ".sops.yaml", message: expect.stringContaining("(EACCES)") })] });
+  it("reports a .sops.yaml it may not read as an error, not as no config", async () => {
+    const root = await makeRepo({ ...smallFleet(["prod"]), ".sops.yaml": `creation_rules:\n  - age: ${AGE}\n`, "secrets/a.yaml": "a: b\n" });
+    const run = await runGitopsCiUnprivileged(root, ["check", "--json", root], () => chmod(path.join(root, ".sops.yaml"), 0o000));
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(JSON.parse(run.stdout).findings).toContainEqual(expect.objectContaining({ severity: "error", check: "secrets/sops-config", file: ".sops.yaml", message: expect.stringContaining("(EACCES)") }));
   });
 });

@@ -2,10 +2,9 @@ import { chmod, mkdir, truncate } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { FileCatalog, formatSize, MAX_INSPECTED_BYTES } from "../../../tasks/secrets/file-catalog.ts";
+import { smallFleet } from "../../helpers/small-fleet.ts";
 import { makeRepo } from "../../helpers/temp-repo.ts";
-
-/** Root reads every file whatever its mode, so a permission test means nothing as root. */
-const runsAsRoot = process.getuid?.() === 0;
+import { runGitopsCiUnprivileged } from "../../helpers/unprivileged.ts";
 
 describe("FileCatalog", () => {
   it("inspects a file once, and says nothing about a file that is not there", async () => {
@@ -43,14 +42,13 @@ describe("FileCatalog", () => {
     ]);
   });
 
-  it.skipIf(runsAsRoot)("reports a file without read permission as an error", async () => {
-    const root = await makeRepo({ "apps/secret.yaml": "kind: Secret\n" });
-    await chmod(path.join(root, "apps/secret.yaml"), 0o000);
-    const catalog = new FileCatalog(root);
-    expect(await catalog.get("apps/secret.yaml")).toBeUndefined();
-    expect(catalog.uninspected).toEqual([
-      expect.objectContaining({ severity: "error", check: "secrets/unreadable-file", file: "apps/secret.yaml", message: expect.stringContaining("(EACCES)"), hint: expect.stringContaining("readable") }),
-    ]);
+  it("reports a file without read permission as an error", async () => {
+    const root = await makeRepo({ ...smallFleet(["prod"]), "apps/secrets/token.yaml": "kind: Secret\n" });
+    const run = await runGitopsCiUnprivileged(root, ["check", "--json", root], () => chmod(path.join(root, "apps/secrets/token.yaml"), 0o000));
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(JSON.parse(run.stdout).findings).toContainEqual(
+      expect.objectContaining({ severity: "error", check: "secrets/unreadable-file", file: "apps/secrets/token.yaml", message: expect.stringContaining("(EACCES)"), hint: expect.stringContaining("readable") }),
+    );
   });
 
   it("writes sizes exactly where a rounded one would hide the excess", () => {

@@ -45,8 +45,8 @@ export function createProcessRunner(options: ProcessRunnerOptions): ProcessRunne
       const env = withoutUndefined({ ...options.env, ...request.env });
       try {
         const result = await execa(executable, [...args], {
-          cwd: request.cwd,
-          input: request.input,
+          ...(request.cwd !== undefined ? { cwd: request.cwd } : {}),
+          ...(request.input !== undefined ? { input: request.input } : {}),
           env,
           extendEnv: false,
           reject: false,

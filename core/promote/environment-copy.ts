@@ -131,7 +131,7 @@ class ValueMarker {
   #scalar(node: Scalar, keyPath: FieldPath): void {
     if (node.comment && ANY_MARKER.test(node.comment)) {
       const rest = node.comment.replace(ANY_MARKER, "").trim();
-      node.comment = rest === "" ? undefined : ` ${rest}`;
+      node.comment = rest === "" ? null : ` ${rest}`;
       this.changed = true;
     }
     if (typeof node.value !== "string") return;

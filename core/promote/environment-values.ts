@@ -28,7 +28,8 @@ export function classifyValue(value: unknown, context: { key?: string | number; 
   if (typeof context.key === "string" && NEVER_ENVIRONMENT_KEYS.has(context.key)) return undefined;
   if (Array.isArray(value)) {
     for (const item of value) {
-      const kind = classifyValue(item, { ...context, key: undefined });
+      const { key: _key, ...withoutKey } = context;
+      const kind = classifyValue(item, withoutKey);
       if (kind) return kind;
     }
     return undefined;

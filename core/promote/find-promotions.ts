@@ -90,7 +90,8 @@ export function environmentSpecific(
   if (isSecretSubject(setting.subject)) return "secret";
   const key = setting.path.at(-1);
   const versionLike = setting.subject.type === "image" || isVersionField(setting.path, setting.value);
-  const kind = classifyValue(setting.value, { key, environments }) ?? (existing ? classifyValue(existing.value, { key, environments }) : undefined);
+  const where = { ...(key !== undefined ? { key } : {}), environments };
+  const kind = classifyValue(setting.value, where) ?? (existing ? classifyValue(existing.value, where) : undefined);
   // A version is never an address; only the environment's name in it (a `-staging` tag) keeps it.
   if (kind && (!versionLike || kind === "environment-name")) return kind;
   if (isCapacityField(setting.path) && !rules.paths.some((pattern) => matchesFieldPattern(pattern, setting.subject, setting.path))) return "capacity";

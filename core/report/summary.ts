@@ -84,14 +84,14 @@ export function groupByScope(input: Pick<CheckReportInput, "summary" | "findings
   scopes.set(FLEET_SCOPE, fleet);
   for (const row of input.summary) {
     const label = scopeLabel(row.layer, row.environment);
-    if (!scopes.has(label)) scopes.set(label, { label, layer: row.layer, environment: row.environment, row, findings: [] });
+    if (!scopes.has(label)) scopes.set(label, { label, ...optionalScope(row.layer, row.environment), row, findings: [] });
   }
   const strays: FindingScope[] = [];
   for (const finding of input.findings) {
     const label = scopeLabel(finding.layer, finding.environment);
     let scope = scopes.get(label);
     if (!scope) {
-      scope = { label, layer: finding.layer, environment: finding.environment, findings: [] };
+      scope = { label, ...optionalScope(finding.layer, finding.environment), findings: [] };
       scopes.set(label, scope);
       strays.push(scope);
     }
@@ -125,4 +125,8 @@ function compareText(a: string, b: string): number {
 
 function unique(values: readonly string[]): string[] {
   return [...new Set(values)];
+}
+
+function optionalScope(layer: string | undefined, environment: string | undefined): Pick<FindingScope, "layer" | "environment"> {
+  return { ...(layer !== undefined ? { layer } : {}), ...(environment !== undefined ? { environment } : {}) };
 }

@@ -1,7 +1,7 @@
 // Which cluster, identity and namespace a kubeconfig selects, checked against kubectl itself:
 // `kubectl config view --minify --flatten` prints what kubectl would use for a context.
-import { execFileSync } from "node:child_process";
-import { chmod } from "node:fs/promises";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmod, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -78,21 +78,26 @@ describe("kubeconfig, as kubectl reads it", () => {
     }
   });
 
-  it("runs an exec plugin named by a path relative to the kubeconfig, the file kubectl resolves, and uses its token", async () => {
-    const credential = (token: string) => `#!/bin/sh\n[ "$1" = token ] || exit 7\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${token}"}}'\n`;
+  it("runs an exec plugin named by a path relative to the kubeconfig, the file kubectl runs, and uses its token", async () => {
     const dir = await makeRepo({
-      "config/bin/credential": credential("from-the-kubeconfig-folder"),
+      // Logs which file ran, then answers as aws eks get-token does.
+      "config/bin/credential": `#!/bin/sh\necho "$0" >> "$(dirname "$0")/runs.log"\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-the-plugin"}}'\n`,
       "config/kubeconfig": [
-        "clusters: [{ name: c, cluster: { server: https://c.example.com } }]",
-        "users: [{ name: eks, user: { exec: { apiVersion: client.authentication.k8s.io/v1, command: ./bin/credential, args: [token], interactiveMode: Never } } }]",
+        "clusters: [{ name: c, cluster: { server: 'https://127.0.0.1:1' } }]",
+        "users: [{ name: eks, user: { exec: { apiVersion: client.authentication.k8s.io/v1, command: ./bin/credential, interactiveMode: Never } } }]",
         "contexts: [{ name: eks, context: { cluster: c, user: eks } }]",
       ].join("\n"),
     });
     await chmod(path.join(dir, "config/bin/credential"), 0o755);
     const kubeconfig = path.join(dir, "config/kubeconfig");
-    const exec = kubectlView(kubeconfig, "eks").users[0]!.user["exec"] as Record<string, unknown>;
-    expect(exec["command"]).toBe(path.join(dir, "config/bin/credential"));
+    const log = path.join(dir, "config/bin/runs.log");
+    // kubectl, run from elsewhere, finds the plugin beside its kubeconfig (the server is unreachable).
+    spawnSync(KUBECTL, ["get", "--raw", "/version", "--context", "eks", "--request-timeout", "2s"], { cwd: "/", env: { KUBECONFIG: kubeconfig, HOME: "/nonexistent" } });
+    const byKubectl = (await readFile(log, "utf8")).trim().split("\n");
+    expect(byKubectl.length).toBeGreaterThan(0);
+    await rm(log);
     const runner = createProcessRunner({ env: {}, resolveTool: async (tool) => tool });
-    expect(await loadClusterConnection({ env: { KUBECONFIG: kubeconfig }, context: "eks", runner })).toMatchObject({ token: "from-the-kubeconfig-folder" });
+    expect(await loadClusterConnection({ env: { KUBECONFIG: kubeconfig }, context: "eks", runner })).toMatchObject({ token: "from-the-plugin" });
+    expect((await readFile(log, "utf8")).trim()).toBe(byKubectl[0]);
   });
 });

@@ -56,6 +56,8 @@ export interface RenderSide {
   overlay: Overlay;
   ok: boolean;
   manifests: readonly Manifest[];
+  /** Why it did not render, when it did not. */
+  findings?: readonly { severity: string; message: string }[];
 }
 
 /** Why a Kustomization that exists on a side has no render there. */
@@ -119,9 +121,10 @@ export function compareRenders(pairs: readonly OverlayPair[], options: CompareOp
     const failed = (["base", "head"] as const).filter((side) => pair[side] && !pair[side].ok);
     if (failed.length > 0) {
       const other = failed.length === 2 ? "" : `; it renders on the ${failed[0] === "base" ? "merge request" : "target"} side, but its objects are not shown as ${failed[0] === "base" ? "created" : "deleted"}`;
+      const why = failed.flatMap((side) => pair[side]!.findings?.filter((finding) => finding.severity === "error").map((finding) => finding.message) ?? []).slice(0, 1);
       result.problems.push({
         ...scope,
-        message: `Kustomization ${pair.layer} does not render on the ${failed.map(sideName).join(" and the ")} side, so it could not be compared${other}`,
+        message: `Kustomization ${pair.layer} does not render on the ${failed.map(sideName).join(" and the ")} side, so it could not be compared${other}${why.length > 0 ? `: ${why[0]}` : ""}`,
         hint: "run gitops-ci check on that side for the render errors",
       });
       continue;

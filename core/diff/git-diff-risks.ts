@@ -62,8 +62,11 @@ export function risksOf(change: GitObjectChange, objects: { before?: Record<stri
   for (const field of change.fields ?? []) {
     if (field.secretKey || (field.kind !== "changed" && field.kind !== "added")) continue;
     if (/(^|\.)(containers|initContainers|ephemeralContainers)\[name=[^\]]+\]\.image$/.test(field.path)) add("image", `${field.path}: ${text(field.before)} → ${text(field.after)}`);
-    else if (change.ref.kind === "HelmRelease" && /^spec\.values\..*(^|\.)(tag|digest|image)$/.test(field.path) && typeof field.after === "string") {
-      add("image", `${field.path}: ${text(field.before)} → ${text(field.after)}`);
+    else if (change.ref.kind === "HelmRelease" && (field.path === "spec.values" || field.path.startsWith("spec.values."))) {
+      // A values subtree may arrive whole: look at each of its leaves.
+      for (const [path, value] of leaves(field.path, field.after)) {
+        if (/\.(tag|digest|image)$/.test(path) && typeof value === "string") add("image", `${path}: ${text(path === field.path ? field.before : undefined)} → ${value}`);
+      }
     }
     if (isChartVersion(change, field.path)) add("chart-version", `${field.path}: ${text(field.before)} → ${text(field.after)}`);
   }
@@ -96,6 +99,11 @@ function replicas(object: Record<string, unknown> | undefined): number | undefin
 function suspended(object: Record<string, unknown> | undefined): boolean {
   const spec = object && isRecord(object["spec"]) ? object["spec"] : undefined;
   return spec?.["suspend"] === true;
+}
+
+function leaves(path: string, value: unknown): [string, unknown][] {
+  if (!isRecord(value)) return [[path, value]];
+  return Object.entries(value).flatMap(([key, inner]) => leaves(`${path}.${key}`, inner));
 }
 
 function text(value: unknown): string {

@@ -18,7 +18,7 @@ import { formatGitDiffHtml } from "../../core/report/git-diff-html.ts";
 import { formatGitDiffMarkdown } from "../../core/report/git-diff-markdown.ts";
 import { formatGitDiffForTerminal } from "../../core/report/git-diff-terminal.ts";
 import { renderFleet, type RenderedOverlay } from "../render/index.ts";
-import { checkoutBase } from "./base-worktree.ts";
+import { checkoutBase, type BaseWorktree } from "./base-worktree.ts";
 
 export interface DiffAgainstOptions {
   dir: string;
@@ -46,10 +46,18 @@ export async function diffAgainst(context: TaskContext, options: DiffAgainstOpti
   const root = path.resolve(context.cwd, options.dir);
   const changed = await changedFiles(context, root, options.against);
   const discoverOptions = options.configFile ? { configFile: options.configFile } : {};
-  const head = await discoverFleet(context, root, discoverOptions);
-  const worktree = await checkoutBase(context, root, changed.base);
+  // The merge base is checked out while the working tree is discovered and its inputs are read.
+  const checkout = checkoutBase(context, root, changed.base);
+  // Its failure is reported where it is awaited, not as an unhandled rejection in between.
+  checkout.catch(() => undefined);
+  let worktree: BaseWorktree | undefined;
   let report: GitDiffReport;
   try {
+    const [head, headInputs] = await (async () => {
+      const discovery = await discoverFleet(context, root, discoverOptions);
+      return [discovery, await overlayInputsByPath(discovery.fleet, context.concurrency * 4)] as const;
+    })();
+    worktree = await checkout;
     const problems: GitDiffProblem[] = [];
     let base: FleetDiscovery | undefined;
     try {
@@ -60,17 +68,17 @@ export async function diffAgainst(context: TaskContext, options: DiffAgainstOpti
     }
     const configFile = head.config?.file;
     const reach = new Set<string>();
-    for (const side of base ? [head, base] : [head]) {
-      const inputs = await overlayInputsByPath(side.fleet, context.concurrency * 4);
-      for (const { overlay } of affectedOverlays(side.fleet, inputs, changed.files, { dependents: false, ...(configFile ? { configFile } : {}) })) reach.add(keyOf(overlay));
-    }
-    const headKeys = new Set(head.fleet.overlays.map(keyOf));
-    const baseKeys = new Set(base?.fleet.overlays.map(keyOf) ?? []);
-    for (const key of [...headKeys, ...baseKeys]) if (!headKeys.has(key) || !baseKeys.has(key)) reach.add(key);
+    for (const { overlay } of affectedOverlays(head.fleet, headInputs, changed.files, { dependents: false, ...(configFile ? { configFile } : {}) })) reach.add(keyOf(overlay));
+    // The base's inputs need no second walk: an overlay with the same path that reads a changed
+    // file at the base reaches it here too, through the same unchanged kustomizations or through
+    // the first changed one, which it reads. What exists or lives elsewhere on one side only goes.
+    const headPaths = new Map(head.fleet.overlays.map((overlay) => [keyOf(overlay), overlay.path]));
+    const basePaths = new Map(base?.fleet.overlays.map((overlay) => [keyOf(overlay), overlay.path]) ?? []);
+    for (const key of new Set([...headPaths.keys(), ...basePaths.keys()])) if (headPaths.get(key) !== basePaths.get(key)) reach.add(key);
     // Discovery of a Flux layout built every Kustomization already: all of them are compared.
     const selected = (overlay: Overlay) => overlay.build !== undefined || reach.has(keyOf(overlay));
-    const headRendered = await renderFleet(context, head.fleet, selected);
-    const baseRendered = base ? await renderFleet(context, base.fleet, selected) : [];
+    // Two roots, two engine runs: side by side.
+    const [headRendered, baseRendered] = await Promise.all([renderFleet(context, head.fleet, selected), base ? renderFleet(context, base.fleet, selected) : []]);
 
     const pairs = base ? pairRenders(head, headRendered, base, baseRendered) : [];
     const naming = head.config?.kustomizationNaming;
@@ -88,7 +96,8 @@ export async function diffAgainst(context: TaskContext, options: DiffAgainstOpti
       problems: [...problems, ...compared.problems],
     };
   } finally {
-    await worktree.remove();
+    // Removed even when it was made after a failure here (the checkout then ends first).
+    await (worktree ?? (await checkout.catch(() => undefined)))?.remove();
   }
 
   const counts = report.clusters.map((c) => `${c.cluster} +${c.created} ~${c.changed} -${c.deleted}`).join(", ");

@@ -44,7 +44,7 @@ export interface DiffAgainstResult {
 export async function diffAgainst(context: TaskContext, options: DiffAgainstOptions): Promise<DiffAgainstResult> {
   const started = performance.now();
   const root = path.resolve(context.cwd, options.dir);
-  const changed = await changedFiles(context, root, options.against);
+  const changed = await changedFiles(context, root, options.against, "--against");
   const discoverOptions = options.configFile ? { configFile: options.configFile } : {};
   // The merge base is checked out while the working tree is discovered and its inputs are read.
   const checkout = checkoutBase(context, root, changed.base);

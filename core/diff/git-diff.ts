@@ -56,8 +56,8 @@ export interface RenderSide {
   overlay: Overlay;
   ok: boolean;
   manifests: readonly Manifest[];
-  /** Why it did not render, when it did not. */
-  findings?: readonly { severity: string; message: string }[];
+  /** Why it (or a HelmRelease in it) did not render, when it did not. */
+  findings?: readonly { severity: string; message: string; resource?: ResourceRef }[];
 }
 
 /** Why a Kustomization that exists on a side has no render there. */
@@ -139,7 +139,15 @@ export function compareRenders(pairs: readonly OverlayPair[], options: CompareOp
       continue;
     }
     if (pair.base && pair.head) result.compared += 1;
-    const compared = compareOverlay(pair, options);
+    const unrendered = unrenderedReleases(pair);
+    for (const [release, side] of unrendered) {
+      result.problems.push({
+        ...scope,
+        message: `HelmRelease ${release} renders no objects on the ${sideName(side)} side though it is there on both, so its chart output could not be compared; its objects are not shown as ${side === "base" ? "created" : "deleted"}`,
+        hint: "run gitops-ci check on that side for the HelmRelease's render errors",
+      });
+    }
+    const compared = compareOverlay(pair, options, new Set(unrendered.keys()));
     result.changes.push(...compared.changes);
     result.risks.push(...compared.risks);
   }
@@ -166,12 +174,41 @@ function sideName(side: "base" | "head"): string {
   return side === "base" ? "target (merge base)" : "merge request";
 }
 
-function compareOverlay(pair: OverlayPair, options: CompareOptions): { changes: GitObjectChange[]; risks: Risk[] } {
+/**
+ * HelmReleases present on both sides whose chart output (objects with helm-controller's origin
+ * labels) is on one side only, or that a render error names on one side: a chart that failed to
+ * render there, never a whole chart created or deleted. Keyed namespace/name, with the failed side.
+ */
+function unrenderedReleases(pair: OverlayPair): Map<string, "base" | "head"> {
+  const releasesOf = (side: RenderSide | undefined) => new Set((side?.manifests ?? []).filter((m) => m.ref.kind === "HelmRelease" && m.ref.apiVersion.startsWith("helm.toolkit.fluxcd.io/")).map((m) => `${m.ref.namespace ?? ""}/${m.ref.name}`));
+  const outputOf = (side: RenderSide | undefined) => new Set((side?.manifests ?? []).flatMap((m) => helmReleaseOf(m.object).helmRelease ?? []));
+  const failedOf = (side: RenderSide | undefined) =>
+    new Set(
+      (side?.findings ?? []).flatMap((finding) => {
+        const resource = finding.resource;
+        return finding.severity === "error" && resource?.kind === "HelmRelease" ? [`${resource.namespace ?? ""}/${resource.name}`] : [];
+      }),
+    );
+  const both = [...releasesOf(pair.base)].filter((release) => releasesOf(pair.head).has(release));
+  const output = { base: outputOf(pair.base), head: outputOf(pair.head) };
+  const failed = { base: failedOf(pair.base), head: failedOf(pair.head) };
+  const unrendered = new Map<string, "base" | "head">();
+  for (const release of both) {
+    for (const side of ["base", "head"] as const) {
+      const other = side === "base" ? "head" : "base";
+      if (failed[side].has(release) || (!output[side].has(release) && output[other].has(release))) unrendered.set(release, side);
+    }
+  }
+  return unrendered;
+}
+
+function compareOverlay(pair: OverlayPair, options: CompareOptions, skippedReleases: ReadonlySet<string>): { changes: GitObjectChange[]; risks: Risk[] } {
   const overlay = (pair.head ?? pair.base)!.overlay;
   const kustomization = kustomizationOf(overlay, options.naming);
   const scope = { cluster: pair.cluster, layer: pair.layer, kustomization: `${kustomization.namespace}/${kustomization.name}` };
-  const before = byKey(pair.base?.manifests ?? []);
-  const after = byKey(pair.head?.manifests ?? []);
+  const outsideSkipped = (manifest: Manifest) => !skippedReleases.has(helmReleaseOf(manifest.object).helmRelease ?? "\u0000");
+  const before = byKey((pair.base?.manifests ?? []).filter(outsideSkipped));
+  const after = byKey((pair.head?.manifests ?? []).filter(outsideSkipped));
   // Whether Flux deletes what this Kustomization no longer renders: the Kustomization as the merge
   // request leaves it, or as it was when the merge request removes it.
   const prunes = kustomizationPrunes((pair.head ?? pair.base)!.overlay);

@@ -97,6 +97,8 @@ export interface GitDiffReport {
   risks: Risk[];
   changes: GitObjectChange[];
   problems: GitDiffProblem[];
+  /** The HTML page in the job's artifacts, when the run was a CI job writing it inside the project. */
+  pageUrl?: string;
 }
 
 export interface CompareOptions {

@@ -24,11 +24,12 @@ export interface GitDiffMarkdownOptions {
 export function formatGitDiffMarkdown(report: GitDiffReport, options: GitDiffMarkdownOptions = {}): string {
   const maxObjects = options.maxObjects ?? 300;
   const maxFields = options.maxFields ?? 25;
+  const pageUrl = options.pageUrl ?? report.pageUrl;
   const changed = report.changes.length > 0 || report.risks.length > 0;
   const icon = report.problems.length > 0 ? "❌" : report.risks.length > 0 ? "⚠️" : changed ? "🔀" : "✅";
   const lines: string[] = [`### ${icon} ${GIT_DIFF_SECTION_TITLE}`, ""];
   lines.push(
-    `<sub>\`gitops-ci diff --against ${escapeMarkdown(report.against.rev)}\`: the render of the merge base ${codeSpan(report.against.base.slice(0, 12))} compared with the render of this merge request, from Git alone (no cluster was asked). ${report.rendered.head} of ${report.rendered.ofHead} Kustomizations were rendered again.${options.pageUrl ? ` [Side-by-side view](${options.pageUrl})` : ""}</sub>`,
+    `<sub>\`gitops-ci diff --against ${escapeMarkdown(report.against.rev)}\`: the render of the merge base ${codeSpan(report.against.base.slice(0, 12))} compared with the render of this merge request, from Git alone (no cluster was asked). ${report.rendered.head} of ${report.rendered.ofHead} Kustomizations were rendered again.${pageUrl ? ` [Side-by-side and unified views](${pageUrl.replace(/[\s()<>]/g, (char) => encodeURIComponent(char))})` : ""}</sub>`,
     "",
   );
   if (!changed && report.problems.length === 0) {

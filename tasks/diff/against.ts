@@ -11,6 +11,7 @@ import { overlayInputsByPath } from "../../core/changes/overlay-inputs.ts";
 import type { TaskContext } from "../../core/context.ts";
 import { compareRenders, type ClusterBlastRadius, type GitDiffProblem, type GitDiffReport, type GitObjectChange, type NotRendered, type OverlayPair } from "../../core/diff/git-diff.ts";
 import { ExitCode, UserError } from "../../core/errors.ts";
+import { readCiLinks } from "../../core/gitlab/ci-environment.ts";
 import { discoverFleet, type FleetDiscovery } from "../../core/fleet/discover.ts";
 import type { Overlay } from "../../core/fleet/model.ts";
 import { isRecord } from "../../core/yaml-file.ts";
@@ -104,7 +105,12 @@ export async function diffAgainst(context: TaskContext, options: DiffAgainstOpti
   context.output.err(
     `diff --against ${options.against} (merge base ${changed.base.slice(0, 12)}): ${changed.files.length} files changed; rendered ${report.rendered.head} of ${report.rendered.ofHead} Kustomizations here and ${report.rendered.base} of ${report.rendered.ofBase} at the base; ${counts || "no clusters"} in ${Math.round(performance.now() - started)} ms`,
   );
-  if (options.outDir) await writeGitDiffReport(context, path.resolve(context.cwd, options.outDir), report);
+  if (options.outDir) {
+    const outDir = path.resolve(context.cwd, options.outDir);
+    const pageUrl = artifactUrl(context, path.join(outDir, GIT_DIFF_FILES.html));
+    if (pageUrl) report.pageUrl = pageUrl;
+    await writeGitDiffReport(context, outDir, report);
+  }
   context.output.out(options.json ? JSON.stringify(withoutViews(report), null, 2) : formatGitDiffForTerminal(report));
   return { report, exitCode: gitDiffExitCode(report) };
 }
@@ -122,6 +128,16 @@ export async function writeGitDiffReport(context: TaskContext, outDir: string, r
   await writeFile(path.join(outDir, GIT_DIFF_FILES.json), redact(`${JSON.stringify(withoutViews(report), null, 2)}\n`));
   await writeFile(path.join(outDir, GIT_DIFF_FILES.markdown), redact(formatGitDiffMarkdown(report)));
   await writeFile(path.join(outDir, GIT_DIFF_FILES.html), formatGitDiffHtml(report, redact));
+}
+
+/** `<CI_JOB_URL>/artifacts/file/<path>` of a file this job keeps, so the note can link the page. */
+function artifactUrl(context: TaskContext, file: string): string | undefined {
+  const { jobUrl } = readCiLinks(context.env);
+  const projectDir = context.env["CI_PROJECT_DIR"];
+  if (!jobUrl || !projectDir) return undefined;
+  const relative = path.relative(projectDir, file);
+  if (relative.startsWith("..") || path.isAbsolute(relative)) return undefined;
+  return `${jobUrl}/artifacts/file/${relative.split(path.sep).map(encodeURIComponent).join("/")}`;
 }
 
 function withoutViews(report: GitDiffReport): GitDiffReport {

@@ -21,7 +21,8 @@ describe("the note's Git diff section", () => {
 
     const dir = await makeTempDir("report-git-diff-");
     const gitDiffOut = path.join(dir, "gitops-ci-git-diff");
-    const diffed = await diffAgainst(captureContext(root).context, { dir: root, against: "main", json: false, outDir: gitDiffOut });
+    const ci = { CI_JOB_URL: "https://gitlab.example.com/platform/fleet/-/jobs/99", CI_PROJECT_DIR: dir };
+    const diffed = await diffAgainst(captureContext(root, ci).context, { dir: root, against: "main", json: false, outDir: gitDiffOut });
     expect(diffed.exitCode).toBe(1);
     await writeReports(path.join(dir, "check"), { summary: sampleSummary, findings: [] }, new Redactor());
 
@@ -33,6 +34,8 @@ describe("the note's Git diff section", () => {
     expect(note).toContain('~ spec.values.global.hosts.gitlab.name: "gitlab.example.com" → "code.example.com"');
     expect(note).toMatch(/\| prod \| 0 \| 1 \| 0 \|/);
     expect(note).not.toContain("What the cluster would change");
+    // The page, as the Git diff job keeps it.
+    expect(note).toContain("[Side-by-side and unified views](https://gitlab.example.com/platform/fleet/-/jobs/99/artifacts/file/gitops-ci-git-diff/git-diff.html)");
 
     // With a live diff too, each says which it is.
     await writeFile(

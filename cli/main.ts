@@ -5,6 +5,7 @@ import { describeError, ExitCode, exitCodeFor, UserError } from "../core/errors.
 import type { WritableLike } from "../core/output.ts";
 import { Redactor } from "../core/redaction.ts";
 import { check } from "../tasks/check/index.ts";
+import { diffAgainst } from "../tasks/diff/against.ts";
 import { diff } from "../tasks/diff/index.ts";
 import { doctor } from "../tasks/doctor/index.ts";
 import { drift } from "../tasks/drift/index.ts";
@@ -180,11 +181,35 @@ const COMMANDS: Record<string, Command> = {
       ).exitCode,
   },
   diff: {
-    summary: "what Flux would create, change and prune in each environment's cluster (server-side dry-run)",
-    usage: "gitops-ci diff [DIR] [--env ENV] [--context NAME] [--out DIR] [--json] [--config FILE] [--api-concurrency N] [--cache-dir DIR]",
-    options: { ...common, ...cacheOption, env: { type: "string", short: "e" }, context: { type: "string" }, out: { type: "string", short: "o" }, "api-concurrency": { type: "string" } },
-    run: async (context, values, positionals) =>
-      (
+    summary: "what Flux would create, change and prune in each cluster: against the live cluster, or (--against REV) against REV's render",
+    usage:
+      "gitops-ci diff [DIR] [--env ENV] [--context NAME] [--out DIR] [--json] [--config FILE] [--api-concurrency N] [--cache-dir DIR]\n" +
+      "       gitops-ci diff --against REV [DIR] [--out DIR] [--json] [--show-noise] [--config FILE] [--cache-dir DIR]",
+    options: {
+      ...common,
+      ...cacheOption,
+      env: { type: "string", short: "e" },
+      context: { type: "string" },
+      out: { type: "string", short: "o" },
+      "api-concurrency": { type: "string" },
+      against: { type: "string" },
+      "show-noise": { type: "boolean", default: false },
+    },
+    run: async (context, values, positionals) => {
+      if (typeof values["against"] === "string") {
+        if (values["env"] !== undefined || values["context"] !== undefined) throw new UserError("--against compares two renders and reads no cluster: --env and --context do not apply");
+        return (
+          await diffAgainst(context, {
+            dir: positionals[0] ?? ".",
+            against: values["against"],
+            json: values["json"] === true,
+            showNoise: values["show-noise"] === true,
+            ...optionalString("configFile", values["config"]),
+            ...optionalString("outDir", values["out"]),
+          })
+        ).exitCode;
+      }
+      return (
         await diff(context, {
           dir: positionals[0] ?? ".",
           json: values["json"] === true,
@@ -194,7 +219,8 @@ const COMMANDS: Record<string, Command> = {
           ...optionalString("outDir", values["out"]),
           ...optionalPositive("apiConcurrency", values["api-concurrency"]),
         })
-      ).exitCode,
+      ).exitCode;
+    },
   },
   drift: {
     summary: "scheduled: diff each environment's render against its cluster, keep one GitLab issue per environment",

@@ -15,6 +15,11 @@ export interface AffectedOverlay {
 export interface AffectedOptions {
   /** The gitops-ci config file in use (repository-relative), when the fleet did not come from it. */
   configFile?: string;
+  /**
+   * Also the later layers of the same environment (default): their checks rest on the earlier
+   * ones. A render comparison leaves them out: an overlay's render depends on its own inputs only.
+   */
+  dependents?: boolean;
 }
 
 /**
@@ -49,7 +54,7 @@ export function affectedOverlays(
     if (reasons.has(overlay) && global.length === 0) direct.push(overlay);
   }
 
-  for (const changedOverlay of direct) {
+  for (const changedOverlay of options.dependents === false ? [] : direct) {
     for (const dependent of dependentsOf(fleet, changedOverlay)) add(dependent, `depends on ${changedOverlay.layer}`);
   }
 

@@ -23,10 +23,11 @@ const FETCH_HINT =
   "fetch the target first, e.g. `git fetch --depth=100 origin $CI_MERGE_REQUEST_TARGET_BRANCH_NAME` and pass " +
   "`--changed-since origin/$CI_MERGE_REQUEST_TARGET_BRANCH_NAME`, or set the variable GIT_DEPTH: 0";
 
-export async function changedFiles(context: TaskContext, root: string, rev: string): Promise<ChangedFiles> {
+/** `option` names the command-line option the revision came from, in messages. */
+export async function changedFiles(context: TaskContext, root: string, rev: string, option = "--changed-since"): Promise<ChangedFiles> {
   const git = gitIn(context, root);
   if (rev.trim() === "" || rev.startsWith("-")) {
-    throw new UserError(`invalid revision "${rev}" for --changed-since`, { hint: "pass a branch, tag or commit, e.g. origin/main" });
+    throw new UserError(`invalid revision "${rev}" for ${option}`, { hint: "pass a branch, tag or commit, e.g. origin/main" });
   }
   if (/^(0{40}|0{64})$/.test(rev)) {
     throw new UserError(`no revision to compare with: ${rev} is the empty commit GitLab sets on a branch's first pipeline`, {
@@ -37,7 +38,7 @@ export async function changedFiles(context: TaskContext, root: string, rev: stri
   const location = await git(["rev-parse", "--show-prefix"]);
   if (location.exitCode !== 0 && /not a git repository/i.test(location.stderr)) {
     throw new UserError(`${root} is not inside a git repository, so changes since ${rev} cannot be listed`, {
-      hint: "run in a clone, or drop --changed-since to check everything",
+      hint: option === "--changed-since" ? "run in a clone, or drop --changed-since to check everything" : `run in a clone: ${option} compares with a git revision`,
     });
   }
   // Anything else (e.g. "dubious ownership" in a CI container) is git's to explain.

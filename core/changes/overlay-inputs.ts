@@ -1,12 +1,12 @@
 // The files a `kustomize build` of an overlay reads, found without running kustomize: the
 // overlay's kustomization and everything it names, recursively. `check --changed-since` compares
 // them with the changed files to pick the overlays worth rendering again.
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { mapWithConcurrency } from "../concurrency.ts";
 import type { Finding } from "../findings.ts";
 import type { Fleet, Overlay } from "../fleet/model.ts";
-import { isDirectory, pathExists } from "../repo-files.ts";
+import { isDirectory } from "../repo-files.ts";
 import { isRecord, parseYaml } from "../yaml-file.ts";
 import { KUSTOMIZATION_FILES } from "../kustomization-file.ts";
 
@@ -24,10 +24,52 @@ export interface OverlayInputs {
   problems: Finding[];
 }
 
+/**
+ * What the walks of one fleet read, read once: environments' overlays share their bases, so a
+ * fleet of hundreds of overlays reads and parses each base kustomization once, not once per overlay.
+ */
+export class KustomizationReads {
+  readonly #names = new Map<string, Promise<string | undefined>>();
+  readonly #texts = new Map<string, Promise<{ text: string } | { error: unknown }>>();
+  readonly #parsed = new Map<string, ReturnType<typeof parseYaml>>();
+  readonly #kinds = new Map<string, Promise<"directory" | "file" | "missing">>();
+
+  /** What is at a path: every overlay of an environment names the same base resources. */
+  kindOf(target: string): Promise<"directory" | "file" | "missing"> {
+    let kind = this.#kinds.get(target);
+    if (!kind) {
+      kind = stat(target).then(
+        (info) => (info.isDirectory() ? "directory" : "file"),
+        () => "missing" as const,
+      );
+      this.#kinds.set(target, kind);
+    }
+    return kind;
+  }
+
+  kustomizationFile(dir: string): Promise<string | undefined> {
+    let name = this.#names.get(dir);
+    if (!name) this.#names.set(dir, (name = findKustomizationFile(dir)));
+    return name;
+  }
+
+  read(file: string): Promise<{ text: string } | { error: unknown }> {
+    let text = this.#texts.get(file);
+    if (!text) this.#texts.set(file, (text = readFile(file, "utf8").then((value) => ({ text: value }), (error: unknown) => ({ error }))));
+    return text;
+  }
+
+  parse(file: string, text: string, relativeFile: string): ReturnType<typeof parseYaml> {
+    let parsed = this.#parsed.get(file);
+    if (!parsed) this.#parsed.set(file, (parsed = parseYaml(text, relativeFile)));
+    return parsed;
+  }
+}
+
 /** Walks the kustomizations of one overlay (`overlayPath` is repository-relative). */
-export async function overlayInputs(root: string, overlayPath: string): Promise<OverlayInputs> {
+export async function overlayInputs(root: string, overlayPath: string, reads = new KustomizationReads()): Promise<OverlayInputs> {
   const inputs: OverlayInputs = { files: new Set(), dirs: new Set(), problems: [] };
-  const walker = new InputWalker(root, inputs);
+  const walker = new InputWalker(root, inputs, reads);
   const overlayDir = path.resolve(root, overlayPath);
   if (!(await isDirectory(overlayDir))) {
     inputs.dirs.add(walker.relative(overlayDir));
@@ -46,7 +88,8 @@ export async function overlayInputs(root: string, overlayPath: string): Promise<
 /** Inputs of every overlay of a fleet, keyed by overlay path (environments may share a path). */
 export async function overlayInputsByPath(fleet: Fleet, concurrency = 8): Promise<Map<string, OverlayInputs>> {
   const paths = [...new Set(fleet.overlays.map((overlay) => overlay.path))];
-  const results = await mapWithConcurrency(paths, concurrency, (overlayPath) => overlayInputs(fleet.root, overlayPath));
+  const reads = new KustomizationReads();
+  const results = await mapWithConcurrency(paths, concurrency, (overlayPath) => overlayInputs(fleet.root, overlayPath, reads));
   return new Map(paths.map((overlayPath, index) => [overlayPath, results[index]!]));
 }
 
@@ -80,10 +123,12 @@ class InputWalker {
   readonly #root: string;
   readonly #inputs: OverlayInputs;
   readonly #visited = new Set<string>();
+  readonly #reads: KustomizationReads;
 
-  constructor(root: string, inputs: OverlayInputs) {
+  constructor(root: string, inputs: OverlayInputs, reads: KustomizationReads) {
     this.#root = root;
     this.#inputs = inputs;
+    this.#reads = reads;
   }
 
   /** Repository-relative, `/`-separated; `..` segments when a path leaves the repository root. */
@@ -97,7 +142,7 @@ class InputWalker {
     if (this.#visited.has(dir)) return;
     this.#visited.add(dir);
     this.#inputs.dirs.add(this.relative(dir));
-    const name = await findKustomizationFile(dir);
+    const name = await this.#reads.kustomizationFile(dir);
     if (name) await this.kustomization(dir, name);
     else await this.generated(dir);
   }
@@ -118,7 +163,7 @@ class InputWalker {
       const child = path.join(dir, entry.name);
       if (entry.isDirectory()) {
         if (entry.name.startsWith(".")) continue;
-        if (await findKustomizationFile(child)) await this.directory(child);
+        if (await this.#reads.kustomizationFile(child)) await this.directory(child);
         else {
           this.#inputs.dirs.add(this.relative(child));
           await this.generated(child);
@@ -133,14 +178,13 @@ class InputWalker {
     const file = path.join(dir, name);
     const relativeFile = this.relative(file);
     this.#inputs.files.add(relativeFile);
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch (error) {
-      this.problem(file, `cannot read ${relativeFile}: ${messageOf(error)}`);
+    const read = await this.#reads.read(file);
+    if ("error" in read) {
+      this.problem(file, `cannot read ${relativeFile}: ${messageOf(read.error)}`);
       return;
     }
-    const parsed = parseYaml(text, relativeFile);
+    // Parsed once per fleet walk; the walk only reads the document.
+    const parsed = this.#reads.parse(file, read.text, relativeFile);
     const syntax = parsed.findings[0];
     if (syntax) {
       this.problem(file, `${relativeFile} is not valid YAML: ${syntax.message}`, syntax.line);
@@ -198,13 +242,14 @@ class InputWalker {
   async resource(dir: string, entry: string): Promise<void> {
     if (isRemote(entry)) return;
     const target = path.resolve(dir, entry);
-    if (await isDirectory(target)) {
+    const kind = await this.#reads.kindOf(target);
+    if (kind === "directory") {
       await this.directory(target);
       return;
     }
     // Missing entries count both ways: creating the file, or a folder with a kustomization, is a change.
     this.#inputs.files.add(this.relative(target));
-    if (!(await pathExists(target))) this.#inputs.dirs.add(this.relative(target));
+    if (kind === "missing") this.#inputs.dirs.add(this.relative(target));
   }
 
   file(dir: string, entry: unknown): void {

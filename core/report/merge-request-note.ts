@@ -7,7 +7,9 @@
 // Input is the reporters' common CheckReportInput (what `check --out` writes as report.json, and
 // what tasks/check's `reportInput(report)` gives), not tasks/check's CheckReport: core never
 // imports a task. Changes are core/diff/model.ts's ObjectChange, as `gitops-ci diff` writes them.
+import type { GitDiffReport } from "../diff/git-diff.ts";
 import type { ObjectChange } from "../diff/model.ts";
+import { formatGitDiffMarkdown } from "./git-diff-markdown.ts";
 import { describeResource, formatLocation, type Finding, type ResourceRef, type Severity } from "../findings.ts";
 import { codeSpan, escapeMarkdown } from "./markdown.ts";
 import { checkFamily, groupByScope, scopeLabel, stripAnsi, type CheckReportInput, type CheckSummaryRow } from "./summary.ts";
@@ -18,6 +20,8 @@ export interface MergeRequestNoteInput {
   check: CheckReportInput;
   /** Undefined when no diff ran: the change columns then say so instead of showing zeros. */
   changes?: readonly ObjectChange[];
+  /** `diff --against`: what the merge request changes in Git, rendered on both sides. */
+  gitDiff?: GitDiffReport;
 }
 
 export interface MergeRequestNoteOptions {
@@ -29,6 +33,8 @@ export interface MergeRequestNoteOptions {
   /** Link to the full report in the report job's artifacts. */
   fullReportUrl?: string;
 }
+
+export const CLUSTER_DIFF_SECTION_TITLE = "What the cluster would change";
 
 /** Check families whose findings count as secret problems rather than invalid objects. */
 export const SECRET_CHECK_FAMILIES: readonly string[] = ["secrets"];
@@ -71,6 +77,13 @@ export function buildMergeRequestNote(input: MergeRequestNoteInput, options: Mer
   const tallies = tallyOverlays(input);
   const hasDiff = input.changes !== undefined;
   const blocks: string[] = [formatHeading(tallies, input, options), formatLinks(options), formatTable(tallies, hasDiff), legend(hasDiff)];
+  // Two different questions, each under its own heading: Git against Git, and Git against the cluster.
+  if (input.gitDiff) blocks.push(formatGitDiffMarkdown(input.gitDiff).trimEnd());
+  if (hasDiff) {
+    blocks.push(
+      `### ${CLUSTER_DIFF_SECTION_TITLE}\n\n<sub>\`gitops-ci diff\` against each environment's live cluster (server-side dry-run): the Created, Changed and Pruned columns above, and the changes in each section below.</sub>`,
+    );
+  }
 
   const attention = (input.changes ?? []).filter(needsAttention).sort(compareChanges);
   if (attention.length > 0) {

@@ -6,6 +6,7 @@ import path from "node:path";
 import { UserError } from "../../core/errors.ts";
 import type { Finding, ResourceRef, Severity } from "../../core/findings.ts";
 import { REPORT_SCHEMA_VERSION } from "../../core/report/json.ts";
+import type { GitDiffReport } from "../../core/diff/git-diff.ts";
 import type { MergeRequestNoteInput, ObjectChange } from "../../core/report/merge-request-note.ts";
 import type { CheckReportInput, CheckSummaryRow } from "../../core/report/summary.ts";
 import { REPORT_FILES } from "../../core/report/write-reports.ts";
@@ -13,10 +14,14 @@ import { REPORT_FILES } from "../../core/report/write-reports.ts";
 /** What `gitops-ci diff --out DIR` writes beside report.json. */
 export const DIFF_FILE = "diff.json";
 
+/** What `gitops-ci diff --against REV --out DIR` writes. */
+export const GIT_DIFF_FILE = "git-diff.json";
+
 export interface ReportSource {
   dir: string;
   check?: CheckReportInput;
   diff?: ParsedDiff;
+  gitDiff?: GitDiffReport;
 }
 
 export async function readReportSources(cwd: string, dirs: readonly string[]): Promise<ReportSource[]> {
@@ -30,9 +35,10 @@ export async function readReportSources(cwd: string, dirs: readonly string[]): P
       }
       const checkFile = path.join(root, REPORT_FILES.json);
       const diffFile = path.join(root, DIFF_FILE);
-      const [checkText, diffText] = await Promise.all([readOptional(checkFile), readOptional(diffFile)]);
-      if (checkText === undefined && diffText === undefined) {
-        throw new UserError(`${dir} holds neither ${REPORT_FILES.json} nor ${DIFF_FILE}`, {
+      const gitDiffFile = path.join(root, GIT_DIFF_FILE);
+      const [checkText, diffText, gitDiffText] = await Promise.all([readOptional(checkFile), readOptional(diffFile), readOptional(gitDiffFile)]);
+      if (checkText === undefined && diffText === undefined && gitDiffText === undefined) {
+        throw new UserError(`${dir} holds none of ${REPORT_FILES.json}, ${DIFF_FILE} and ${GIT_DIFF_FILE}`, {
           hint: "point --from at the folder a job wrote with `gitops-ci check --out DIR`, and list that folder in the job's artifacts:paths",
         });
       }
@@ -40,6 +46,7 @@ export async function readReportSources(cwd: string, dirs: readonly string[]): P
         dir,
         ...(checkText !== undefined ? { check: parseCheckReport(checkText, checkFile) } : {}),
         ...(diffText !== undefined ? { diff: parseChanges(diffText, diffFile) } : {}),
+        ...(gitDiffText !== undefined ? { gitDiff: parseGitDiff(gitDiffText, gitDiffFile) } : {}),
       };
     }),
   );
@@ -70,13 +77,33 @@ export function mergeReportSources(sources: readonly ReportSource[]): MergeReque
     ...(origins.length > 0 ? { source: origins.join(", ") } : {}),
   };
 
+  // One `diff --against` covers every cluster: the first one read is the merge request's.
+  const gitDiff = sources.find((source) => source.gitDiff)?.gitDiff;
   const diffs = sources.filter((source) => source.diff);
-  if (diffs.length === 0) return { check };
+  if (diffs.length === 0) return { check, ...(gitDiff ? { gitDiff } : {}) };
   const changes = uniqueBy(
     diffs.flatMap((source) => source.diff?.changes ?? []),
     (change) => JSON.stringify([change.layer, change.environment, change.ref.apiVersion, change.ref.kind, change.ref.namespace, change.ref.name, change.action]),
   );
-  return { check, changes };
+  return { check, changes, ...(gitDiff ? { gitDiff } : {}) };
+}
+
+/** git-diff.json as `diff --against --out` writes it; its shape is checked where the note reads it. */
+export function parseGitDiff(text: string, file: string): GitDiffReport {
+  const document = parseJson(text, file);
+  if (!isRecord(document) || document["tool"] !== "gitops-ci" || document["command"] !== "diff --against") throw invalid(file, 'is not a gitops-ci git-diff.json (no "command": "diff --against")');
+  for (const key of ["clusters", "risks", "changes", "problems"]) arrayField(document, key, file);
+  const against = document["against"];
+  if (!isRecord(against) || typeof against["rev"] !== "string" || typeof against["base"] !== "string") throw invalid(file, 'has no "against" revision');
+  if (!isRecord(document["rendered"])) throw invalid(file, 'has no "rendered" counts');
+  (document["changes"] as unknown[]).forEach((change, index) => {
+    const where = `${file}: changes[${index}]`;
+    if (!isRecord(change)) throw invalid(where, "is not an object");
+    for (const key of ["cluster", "layer", "kustomization", "action"]) stringField(change, key, where);
+    resourceRef(change["ref"], `${where}.ref`);
+    if (change["fields"] !== undefined && !Array.isArray(change["fields"])) throw invalid(where, 'has "fields" that is not a list');
+  });
+  return document as unknown as GitDiffReport;
 }
 
 // Parsing. Every field is checked and copied, so a malformed or foreign file fails here, by name.

@@ -97,3 +97,16 @@ describe("gitops-ci command line", () => {
     expect(code).toBe(0);
   });
 });
+
+describe("gitops-ci diff --against", () => {
+  it("exits 0 on a clean tree against HEAD, 2 on an unknown revision or with cluster options", async () => {
+    const { gitRepoFromExample } = await import("../core/changes/git-steps.ts");
+    const { root } = await gitRepoFromExample("examples/layout-a");
+    const clean = await cli(["diff", "--against", "HEAD", root]);
+    expect(clean).toMatchObject({ code: 0, stdout: expect.stringContaining("No change to what Flux applies.") });
+    const json = await cli(["diff", "--against", "HEAD", root, "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ command: "diff --against", changes: [], problems: [] });
+    expect(await cli(["diff", "--against", "no-such-branch", root])).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown revision no-such-branch") });
+    expect(await cli(["diff", "--against", "HEAD", "--env", "prod", root])).toMatchObject({ code: 2, stderr: expect.stringContaining("--against compares two renders and reads no cluster") });
+  });
+});

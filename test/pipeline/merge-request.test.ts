@@ -71,7 +71,9 @@ describe("merge request pipeline (mode static) on examples/layout-a", () => {
     expect(events.find((event) => event.job === staticJob("controllers", "prod") && event.event === "finish")?.failed).toBe(true);
     for (const layer of ["configs", "apps"]) expect(indexOf(events, staticJob(layer, "prod"), "start"), `${layer} of prod must not start`).toBe(-1);
     expectLayerOrder(events, staticJob, "staging");
-    expect(events.filter((event) => event.failed).map((event) => event.job)).toEqual([staticJob("controllers", "prod")]);
+    // The Git diff cannot compare the Kustomization that no longer renders: it says so and fails (exit 2).
+    expect(events.filter((event) => event.failed).map((event) => event.job).sort()).toEqual([staticJob("controllers", "prod"), "gitops-ci:git-diff"]);
+    expect(await repo.artifactsOf("gitops-ci:git-diff")).toEqual(expect.arrayContaining(["gitops-ci-git-diff/git-diff.json", "gitops-ci-git-diff/git-diff.html", "gitops-ci-git-diff/git-diff.md"]));
     expect(result.output).toContain("render/missing-base");
 
     // GitLab then runs the `when: always` report job. gitlab-ci-local never starts a job that waits,
@@ -88,6 +90,9 @@ describe("merge request pipeline (mode static) on examples/layout-a", () => {
     const note = await repo.readArtifact("gitops-ci:report", "gitops-ci-note.md");
     expect(note).toContain("| controllers | prod |");
     expect(note).toContain("render/missing-base");
+    // The Git diff's own section, apart from the checks.
+    expect(note).toContain("What this merge request changes in Git");
+    expect(note).toMatch(/`prod\/controllers`: Kustomization controllers does not render on the merge request side/);
     // Only the changed overlay was checked: the staging jobs ran and found it unchanged.
     expect(note).not.toContain("| controllers | staging |");
   });

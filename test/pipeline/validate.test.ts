@@ -99,8 +99,9 @@ describe("the component's jobs in each kind of pipeline", () => {
     expect(needsOf(jobs, "gitops-ci:controllers: [prod]")).toEqual([]);
     expect(needsOf(jobs, "gitops-ci:configs: [prod]")).toEqual(['gitops-ci:controllers [{"GITOPS_CI_ENV":["prod"]}]']);
     expect(needsOf(jobs, "gitops-ci:apps: [staging]")).toEqual(['gitops-ci:configs [{"GITOPS_CI_ENV":["staging"]}]']);
-    // gitops-ci:diff is an optional need: those jobs exist only with the diff input.
-    expect(needsOf(jobs, "gitops-ci:report")).toEqual(["gitops-ci:controllers", "gitops-ci:configs", "gitops-ci:apps", "gitops-ci:diff"]);
+    // gitops-ci:diff and gitops-ci:git-diff are optional needs: those jobs exist only with the diff
+    // input, and with the merge base GitLab passes.
+    expect(needsOf(jobs, "gitops-ci:report")).toEqual(["gitops-ci:controllers", "gitops-ci:configs", "gitops-ci:apps", "gitops-ci:diff", "gitops-ci:git-diff"]);
     expect(jobs.find((job) => job.name === "gitops-ci:report")!.when).toBe("always");
   });
 
@@ -108,8 +109,17 @@ describe("the component's jobs in each kind of pipeline", () => {
     const jobs = await listJobs("generated", { CI_PIPELINE_SOURCE: "merge_request_event" });
     expect(jobs.map((job) => job.name)).toEqual(["gitops-ci:plan", "gitops-ci:checks", "gitops-ci:report:children"]);
     expect(needsOf(jobs, "gitops-ci:checks")).toEqual(["gitops-ci:plan"]);
-    expect(needsOf(jobs, "gitops-ci:report:children")).toEqual(["gitops-ci:plan", "gitops-ci:checks", "gitops-ci:diff"]);
+    expect(needsOf(jobs, "gitops-ci:report:children")).toEqual(["gitops-ci:plan", "gitops-ci:checks", "gitops-ci:diff", "gitops-ci:git-diff"]);
     expect(jobs.find((job) => job.name === "gitops-ci:report:children")!.when).toBe("always");
+  });
+
+  it("merge request with its merge base: the Git diff job, whose page the merge request widget links", { timeout: TIMEOUT }, async () => {
+    const jobs = await listJobs("merge-request", { CI_PIPELINE_SOURCE: "merge_request_event", CI_MERGE_REQUEST_DIFF_BASE_SHA: "0123456789abcdef0123456789abcdef01234567" });
+    expect(jobs.map((job) => job.name)).toContain("gitops-ci:git-diff");
+    expect(needsOf(jobs, "gitops-ci:git-diff")).toEqual([]);
+    const preview = parse((await (await makePipelineRepo({ pipelineFile: path.join(CASES_DIR, "merge-request", ".gitlab-ci.yml") })).run(["--preview"])).stdout) as Record<string, { artifacts?: Record<string, unknown>; script?: string[] }>;
+    expect(preview["gitops-ci:git-diff"]?.artifacts).toMatchObject({ expose_as: "gitops-ci: what this merge request changes in Git", paths: ["gitops-ci-git-diff/"], when: "always" });
+    expect(preview["gitops-ci:git-diff"]?.script?.join("\n")).toContain('--against "$CI_MERGE_REQUEST_DIFF_BASE_SHA" --out gitops-ci-git-diff');
   });
 
   it("schedule: drift per environment and nothing else", { timeout: TIMEOUT }, async () => {
@@ -138,7 +148,7 @@ describe("the component's jobs in each kind of pipeline", () => {
     // gitlab-ci-local's preview writes cache: as a list (GitLab reads both forms) and leaves
     // fallback_keys out (the schema it validated against has it).
     const renderCache = { key: "gitops-ci-render-$CI_JOB_NAME_SLUG-$CI_COMMIT_REF_SLUG", paths: [".gitops-ci-cache/"], when: "always" };
-    for (const name of ["gitops-ci:controllers", "gitops-ci:apps", "gitops-ci:plan", "gitops-ci:diff", "gitops-ci:drift", "gitops-ci:promote"]) {
+    for (const name of ["gitops-ci:controllers", "gitops-ci:apps", "gitops-ci:plan", "gitops-ci:diff", "gitops-ci:git-diff", "gitops-ci:drift", "gitops-ci:promote"]) {
       expect(jobs[name]?.cache, name).toEqual([expect.objectContaining(renderCache)]);
       expect(jobs[name]?.variables?.["GITOPS_CI_CACHE_DIR"], name).toBe(".gitops-ci-cache");
     }

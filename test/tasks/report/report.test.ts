@@ -201,7 +201,7 @@ describe("gitops-ci report", () => {
     const { context } = captureContext(dir, ciEnv());
     await expect(report(context, { from: ["nope"] })).rejects.toThrow("--from nope: no such folder");
     await mkdir(path.join(dir, "empty"));
-    await expect(report(context, { from: ["empty"] })).rejects.toThrow("empty holds neither report.json nor diff.json");
+    await expect(report(context, { from: ["empty"] })).rejects.toThrow("empty holds none of report.json, diff.json and git-diff.json");
     await writeFile(path.join(dir, "empty", "report.json"), '{"tool":"gitops-ci","schemaVersion":1,"summary":[{"layer":"apps"}],"findings":[]}');
     await expect(report(context, { from: ["empty"] })).rejects.toThrow(/report\.json: summary\[0\] has no string "environment"/);
   });

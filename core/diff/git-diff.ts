@@ -1,0 +1,341 @@
+// What a change in Git does to what Flux applies, with no cluster: the render of the merge base and
+// the render of the working tree, compared per cluster and per Flux Kustomization (and, inside one,
+// per HelmRelease whose chart output carries helm-controller's origin labels). A Kustomization that
+// renders on one side only is a problem, never a wholesale create or delete.
+import { structuredPatch } from "diff";
+import type { ResourceRef } from "../findings.ts";
+import type { Overlay } from "../fleet/model.ts";
+import { objectKey, type Manifest } from "../manifests.ts";
+import { isRecord } from "../yaml-file.ts";
+import { diffFields, type FieldChange } from "./field-changes.ts";
+import { risksOf, type Risk } from "./git-diff-risks.ts";
+import { FLUX_PRUNE_ANNOTATION, kustomizationOf, metadataValue, type KustomizationNaming } from "./flux.ts";
+import { fieldsThatMatter, toDiffYaml } from "./normalize.ts";
+import { isSecretObject, withoutSecretValues } from "./secret-changes.ts";
+
+export const HELM_RELEASE_NAME_LABEL = "helm.toolkit.fluxcd.io/name";
+export const HELM_RELEASE_NAMESPACE_LABEL = "helm.toolkit.fluxcd.io/namespace";
+const HELM_RESOURCE_POLICY = "helm.sh/resource-policy";
+
+export type GitObjectAction = "create" | "update" | "delete";
+
+export interface GitObjectChange {
+  cluster: string;
+  layer: string;
+  /** namespace/name of the Flux Kustomization that applies the object. */
+  kustomization: string;
+  /** namespace/name of the HelmRelease whose chart rendered it (helm-controller's origin labels). */
+  helmRelease?: string;
+  ref: ResourceRef & { apiVersion: string };
+  action: GitObjectAction;
+  /** For delete: pruned (Flux or Helm deletes it) or orphaned (it stays in the cluster), and why. */
+  deletion?: "pruned" | "orphaned";
+  deletionReason?: string;
+  /** For update: what changed, field by field. */
+  fields?: FieldChange[];
+  /** For update: every changed field is chart-bump noise. */
+  noiseOnly?: boolean;
+  /** For update: a unified diff of the object's YAML (a Secret's values left out). */
+  diff?: string;
+  /** The object's YAML before and after (a Secret's values left out), for the HTML page. */
+  yaml?: { before?: string; after?: string };
+  /** Repository-relative file the object is written in, when known. */
+  file?: string;
+}
+
+/** Something that kept one Kustomization (or the run) from being compared: exit 2. */
+export interface GitDiffProblem {
+  cluster: string;
+  layer?: string;
+  message: string;
+  hint?: string;
+}
+
+/** One render of one Kustomization: what tasks/render's RenderedOverlay holds. */
+export interface RenderSide {
+  overlay: Overlay;
+  ok: boolean;
+  manifests: readonly Manifest[];
+  /** Why it (or a HelmRelease in it) did not render, when it did not. */
+  findings?: readonly { severity: string; message: string; resource?: ResourceRef }[];
+}
+
+/** Why a Kustomization that exists on a side has no render there. */
+export interface NotRendered {
+  reason: string;
+  suspended: boolean;
+}
+
+export interface OverlayPair {
+  cluster: string;
+  layer: string;
+  base?: RenderSide;
+  head?: RenderSide;
+  baseNotRendered?: NotRendered;
+  headNotRendered?: NotRendered;
+}
+
+/** Per cluster: how many objects the change creates, changes and deletes. */
+export interface ClusterBlastRadius {
+  cluster: string;
+  created: number;
+  changed: number;
+  deleted: number;
+  pruned: number;
+  orphaned: number;
+}
+
+export interface GitDiffReport {
+  tool: "gitops-ci";
+  command: "diff --against";
+  root: string;
+  against: { rev: string; base: string; mergeBase: boolean; changedFiles: number };
+  collapseNoise: boolean;
+  /** Kustomizations rendered on each side: what the change can reach (O(change)). */
+  rendered: { base: number; head: number; ofBase: number; ofHead: number };
+  clusters: ClusterBlastRadius[];
+  risks: Risk[];
+  changes: GitObjectChange[];
+  problems: GitDiffProblem[];
+  /** The HTML page in the job's artifacts, when the run was a CI job writing it inside the project. */
+  pageUrl?: string;
+}
+
+export interface CompareOptions {
+  naming?: KustomizationNaming;
+}
+
+export interface CompareResult {
+  changes: GitObjectChange[];
+  problems: GitDiffProblem[];
+  /** Kustomizations that the change suspends or resumes as a whole (not rendered on one side). */
+  suspensions: { cluster: string; layer: string; side: "base" | "head"; reason: string }[];
+  /** What reviewers must not miss, in the order of the changes. */
+  risks: Risk[];
+  /** Kustomizations compared on both sides. */
+  compared: number;
+}
+
+export function compareRenders(pairs: readonly OverlayPair[], options: CompareOptions = {}): CompareResult {
+  const result: CompareResult = { changes: [], problems: [], suspensions: [], risks: [], compared: 0 };
+  for (const pair of pairs) {
+    const scope = { cluster: pair.cluster, layer: pair.layer };
+    const failed = (["base", "head"] as const).filter((side) => pair[side] && !pair[side].ok);
+    if (failed.length > 0) {
+      const other = failed.length === 2 ? "" : `; it renders on the ${failed[0] === "base" ? "merge request" : "target"} side, but its objects are not shown as ${failed[0] === "base" ? "created" : "deleted"}`;
+      const why = failed.flatMap((side) => pair[side]!.findings?.filter((finding) => finding.severity === "error").map((finding) => finding.message) ?? []).slice(0, 1);
+      result.problems.push({
+        ...scope,
+        message: `Kustomization ${pair.layer} does not render on the ${failed.map(sideName).join(" and the ")} side, so it could not be compared${other}${why.length > 0 ? `: ${why[0]}` : ""}`,
+        hint: "run gitops-ci check on that side for the render errors",
+      });
+      continue;
+    }
+    const missing = (["base", "head"] as const).find((side) => !pair[side] && pair[side === "base" ? "baseNotRendered" : "headNotRendered"]);
+    if (missing) {
+      const why = pair[missing === "base" ? "baseNotRendered" : "headNotRendered"]!;
+      if (why.suspended) {
+        result.suspensions.push({ ...scope, side: missing, reason: why.reason });
+        result.risks.push({ kind: "suspended", ...scope, object: `Kustomization ${pair.layer}`, detail: missing === "head" ? `suspended: ${why.reason}` : `resumed (was: ${why.reason})` });
+      } else result.problems.push({ ...scope, message: `Kustomization ${pair.layer} is not rendered on the ${sideName(missing)} side (${why.reason}), so it could not be compared` });
+      continue;
+    }
+    if (pair.base && pair.head) result.compared += 1;
+    const unrendered = unrenderedReleases(pair);
+    for (const [release, side] of unrendered) {
+      result.problems.push({
+        ...scope,
+        message: `HelmRelease ${release} renders no objects on the ${sideName(side)} side though it is there on both, so its chart output could not be compared; its objects are not shown as ${side === "base" ? "created" : "deleted"}`,
+        hint: "run gitops-ci check on that side for the HelmRelease's render errors",
+      });
+    }
+    const compared = compareOverlay(pair, options, new Set(unrendered.keys()));
+    result.changes.push(...compared.changes);
+    result.risks.push(...compared.risks);
+  }
+  result.risks.push(...chartBumps(result.changes));
+  return result;
+}
+
+/** A chart's new version shows in the helm.sh/chart label of what it renders: one entry per HelmRelease. */
+function chartBumps(changes: readonly GitObjectChange[]): Risk[] {
+  const seen = new Set<string>();
+  const risks: Risk[] = [];
+  for (const change of changes) {
+    if (!change.helmRelease) continue;
+    const label = change.fields?.find((field) => field.path.endsWith('labels["helm.sh/chart"]') && field.kind === "changed");
+    const key = `${change.cluster}\u0000${change.helmRelease}`;
+    if (!label || seen.has(key)) continue;
+    seen.add(key);
+    risks.push({ kind: "chart-version", cluster: change.cluster, layer: change.layer, object: `HelmRelease ${change.helmRelease}`, detail: `chart ${String(label.before)} → ${String(label.after)}` });
+  }
+  return risks;
+}
+
+function sideName(side: "base" | "head"): string {
+  return side === "base" ? "target (merge base)" : "merge request";
+}
+
+/**
+ * HelmReleases present on both sides whose chart output (objects with helm-controller's origin
+ * labels) is on one side only, or that a render error names on one side: a chart that failed to
+ * render there, never a whole chart created or deleted. Keyed namespace/name, with the failed side.
+ */
+function unrenderedReleases(pair: OverlayPair): Map<string, "base" | "head"> {
+  const releasesOf = (side: RenderSide | undefined) => new Set((side?.manifests ?? []).filter((m) => m.ref.kind === "HelmRelease" && m.ref.apiVersion.startsWith("helm.toolkit.fluxcd.io/")).map((m) => `${m.ref.namespace ?? ""}/${m.ref.name}`));
+  const outputOf = (side: RenderSide | undefined) => new Set((side?.manifests ?? []).flatMap((m) => helmReleaseOf(m.object).helmRelease ?? []));
+  const failedOf = (side: RenderSide | undefined) =>
+    new Set(
+      (side?.findings ?? []).flatMap((finding) => {
+        const resource = finding.resource;
+        return finding.severity === "error" && resource?.kind === "HelmRelease" ? [`${resource.namespace ?? ""}/${resource.name}`] : [];
+      }),
+    );
+  const both = [...releasesOf(pair.base)].filter((release) => releasesOf(pair.head).has(release));
+  const output = { base: outputOf(pair.base), head: outputOf(pair.head) };
+  const failed = { base: failedOf(pair.base), head: failedOf(pair.head) };
+  const unrendered = new Map<string, "base" | "head">();
+  for (const release of both) {
+    for (const side of ["base", "head"] as const) {
+      const other = side === "base" ? "head" : "base";
+      if (failed[side].has(release) || (!output[side].has(release) && output[other].has(release))) unrendered.set(release, side);
+    }
+  }
+  return unrendered;
+}
+
+function compareOverlay(pair: OverlayPair, options: CompareOptions, skippedReleases: ReadonlySet<string>): { changes: GitObjectChange[]; risks: Risk[] } {
+  const overlay = (pair.head ?? pair.base)!.overlay;
+  const kustomization = kustomizationOf(overlay, options.naming);
+  const scope = { cluster: pair.cluster, layer: pair.layer, kustomization: `${kustomization.namespace}/${kustomization.name}` };
+  const outsideSkipped = (manifest: Manifest) => !skippedReleases.has(helmReleaseOf(manifest.object).helmRelease ?? "\u0000");
+  const before = byKey((pair.base?.manifests ?? []).filter(outsideSkipped));
+  const after = byKey((pair.head?.manifests ?? []).filter(outsideSkipped));
+  // Whether Flux deletes what this Kustomization no longer renders: the Kustomization as the merge
+  // request leaves it, or as it was when the merge request removes it.
+  const prunes = kustomizationPrunes((pair.head ?? pair.base)!.overlay);
+  const changes: GitObjectChange[] = [];
+  const risks: Risk[] = [];
+  const record = (change: GitObjectChange, objects: { before?: Record<string, unknown>; after?: Record<string, unknown> }) => {
+    changes.push(change);
+    risks.push(...risksOf(change, objects));
+  };
+  for (const [key, manifest] of after) {
+    const old = before.get(key);
+    const where = { ...scope, ...helmReleaseOf(manifest.object), ref: manifest.ref, ...(manifest.origin ? { file: manifest.origin.file } : {}) };
+    if (!old) {
+      record({ ...where, action: "create", yaml: { after: viewYaml(manifest.object) } }, { after: manifest.object });
+      continue;
+    }
+    const update = compareObject(old.object, manifest.object);
+    if (update) record({ ...where, action: "update", ...update }, { before: old.object, after: manifest.object });
+  }
+  for (const [key, manifest] of before) {
+    if (after.has(key)) continue;
+    const deletion = deletionOf(manifest.object, prunes);
+    record({
+      ...scope,
+      ...helmReleaseOf(manifest.object),
+      ref: manifest.ref,
+      action: "delete",
+      ...deletion,
+      yaml: { before: viewYaml(manifest.object) },
+      ...(manifest.origin ? { file: manifest.origin.file } : {}),
+    }, { before: manifest.object });
+  }
+  return { changes, risks };
+}
+
+/** Field changes and views of one object, undefined when nothing that matters changed. */
+export function compareObject(
+  beforeObject: Record<string, unknown>,
+  afterObject: Record<string, unknown>,
+): Pick<GitObjectChange, "fields" | "noiseOnly" | "diff" | "yaml"> | undefined {
+  const secret = isSecretObject(afterObject) || isSecretObject(beforeObject);
+  const before = fieldsThatMatter(secret ? withoutSecretValues(beforeObject) : beforeObject);
+  const after = fieldsThatMatter(secret ? withoutSecretValues(afterObject) : afterObject);
+  const fields = [...diffFields(before, after), ...(secret ? secretKeyFields(beforeObject, afterObject) : [])];
+  if (fields.length === 0) return undefined;
+  const beforeYaml = toDiffYaml(before);
+  const afterYaml = toDiffYaml(after);
+  return {
+    fields,
+    ...(fields.every((field) => field.noise) ? { noiseOnly: true } : {}),
+    diff: unifiedYamlDiff(beforeYaml, afterYaml),
+    yaml: { before: beforeYaml, after: afterYaml },
+  };
+}
+
+/** A Secret's keys (data and stringData, as the API server merges them) that were added, removed or changed. */
+function secretKeyFields(before: Record<string, unknown>, after: Record<string, unknown>): FieldChange[] {
+  const a = secretData(before);
+  const b = secretData(after);
+  const fields: FieldChange[] = [];
+  for (const key of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    const path = /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `data.${key}` : `data[${JSON.stringify(key)}]`;
+    if (!b.has(key)) fields.push({ path, kind: "removed", secretKey: true });
+    else if (!a.has(key)) fields.push({ path, kind: "added", secretKey: true });
+    else if (a.get(key) !== b.get(key)) fields.push({ path, kind: "changed", secretKey: true });
+  }
+  return fields;
+}
+
+function secretData(object: Record<string, unknown>): Map<string, string> {
+  const values = new Map<string, string>();
+  if (isRecord(object["data"])) for (const [key, value] of Object.entries(object["data"])) values.set(key, String(value));
+  if (isRecord(object["stringData"])) for (const [key, value] of Object.entries(object["stringData"])) values.set(key, Buffer.from(String(value)).toString("base64"));
+  return values;
+}
+
+/** The YAML a reviewer sees of one side: the fields that matter, a Secret without its values. */
+export function viewYaml(object: Record<string, unknown>): string {
+  return toDiffYaml(fieldsThatMatter(isSecretObject(object) ? withoutSecretValues(object) : object));
+}
+
+/** `@@` hunks with three lines of context, as `git diff` writes them (jsdiff's Myers diff). */
+export function unifiedYamlDiff(before: string, after: string): string {
+  const patch = structuredPatch("before", "after", before, after, "", "", { context: 3 });
+  const lines: string[] = [];
+  for (const hunk of patch.hunks) {
+    lines.push(`@@ -${range(hunk.oldStart, hunk.oldLines)} +${range(hunk.newStart, hunk.newLines)} @@`);
+    lines.push(...hunk.lines.filter((line) => !line.startsWith("\\")));
+  }
+  return lines.join("\n");
+}
+
+function range(start: number, count: number): string {
+  return count === 1 ? String(start) : `${start},${count}`;
+}
+
+function byKey(manifests: readonly Manifest[]): Map<string, Manifest> {
+  const map = new Map<string, Manifest>();
+  for (const manifest of manifests) map.set(objectKey(manifest.ref), manifest);
+  return map;
+}
+
+function helmReleaseOf(object: Record<string, unknown>): { helmRelease?: string } {
+  const metadata = isRecord(object["metadata"]) ? object["metadata"] : {};
+  const labels = isRecord(metadata["labels"]) ? metadata["labels"] : {};
+  const name = labels[HELM_RELEASE_NAME_LABEL];
+  const namespace = labels[HELM_RELEASE_NAMESPACE_LABEL];
+  return typeof name === "string" && typeof namespace === "string" ? { helmRelease: `${namespace}/${name}` } : {};
+}
+
+/** spec.prune of the overlay's Flux Kustomization (the implied one of a folder layout prunes). */
+function kustomizationPrunes(overlay: Overlay): boolean {
+  if (!overlay.flux?.object) return true;
+  const spec = isRecord(overlay.flux.object["spec"]) ? overlay.flux.object["spec"] : {};
+  return spec["prune"] === true;
+}
+
+function deletionOf(object: Record<string, unknown>, prunes: boolean): Pick<GitObjectChange, "deletion" | "deletionReason"> {
+  if (helmReleaseOf(object).helmRelease) {
+    // helm-controller's upgrade or uninstall deletes what the chart no longer renders, unless kept.
+    if (metadataValue(object, HELM_RESOURCE_POLICY) === "keep") return { deletion: "orphaned", deletionReason: `${HELM_RESOURCE_POLICY}: keep` };
+    return { deletion: "pruned", deletionReason: "the HelmRelease's chart no longer renders it" };
+  }
+  if (metadataValue(object, FLUX_PRUNE_ANNOTATION)?.toLowerCase() === "disabled") return { deletion: "orphaned", deletionReason: `${FLUX_PRUNE_ANNOTATION}: disabled` };
+  return prunes
+    ? { deletion: "pruned", deletionReason: "the Kustomization prunes" }
+    : { deletion: "orphaned", deletionReason: "the Kustomization does not prune (spec.prune is not true)" };
+}

@@ -4,7 +4,7 @@
 // and recurse. An environment is a cluster, never a folder. A Kustomization whose source is an
 // ExternalArtifact that an ArtifactGenerator of the cluster makes from this repository is built in
 // that artifact, made again from the generator's copy rules in a temporary folder.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TaskContext } from "../context.ts";
@@ -29,7 +29,8 @@ import {
   substituteFromRefs,
   type SourceRef,
 } from "../flux/kustomization-object.ts";
-import { isYamlFile, listRepoFiles } from "../repo-files.ts";
+import { isYamlFile, listRepoFiles, readTextUpTo } from "../repo-files.ts";
+import { MAX_INPUT_BYTES } from "../flux/build-limits.ts";
 import { SourceLocator } from "../source-locator.ts";
 import { isRecord, parseYaml } from "../yaml-file.ts";
 import type { FoundFleet, FoundOverlay } from "./assemble.ts";
@@ -458,7 +459,7 @@ async function unappliedKustomizations(root: string, applied: readonly ClusterKu
   const appliedFiles = new Set(applied.map((item) => `${item.location.file}\u0000${item.name}`));
   const findings: Finding[] = [];
   for (const file of (await listRepoFiles(root)).filter(isYamlFile)) {
-    const text = await readFile(path.join(root, file), "utf8").catch(() => "");
+    const text = (await readTextUpTo(path.join(root, file), MAX_INPUT_BYTES)) ?? "";
     if (!text.includes(FLUX_KUSTOMIZE_GROUP)) continue;
     const parsed = parseYaml(text, file);
     for (const document of parsed.documents) {

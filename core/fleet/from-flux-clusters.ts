@@ -21,6 +21,7 @@ import {
   type MaterializedArtifact,
 } from "../flux/artifact-generator.ts";
 import { isSopsMask, runEngine, type EngineBuild, type EngineResult } from "../flux/engine.ts";
+import { explainSubstitutionFailure } from "../flux/substitution-errors.ts";
 import { findEntryPoints, type ClusterEntry } from "../flux/entry-points.ts";
 import {
   FLUX_KUSTOMIZE_GROUP,
@@ -122,7 +123,10 @@ export async function discoverFromFluxClusters(
       for (const buildRoot of new Set(wave.map((entry) => entry.root))) {
         const entries = wave.filter((entry) => entry.root === buildRoot);
         const results = await runEngine(context, buildRoot, entries.map((entry) => entry.build));
-        entries.forEach((entry, index) => (entry.item.result = entry.artifact ? inRepository(results[index]!, entry.artifact) : results[index]!));
+        entries.forEach((entry, index) => {
+          const result = explainSubstitutionFailure(entry.build, results[index]!);
+          entry.item.result = entry.artifact ? inRepository(result, entry.artifact) : result;
+        });
       }
       for (const { state, item } of wave) {
         const result = item.result!;

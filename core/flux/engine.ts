@@ -92,10 +92,24 @@ export async function runEngine(context: TaskContext, root: string, allBuilds: r
   return allBuilds.map((build) => refused.get(build) ?? fresh.get(build)!);
 }
 
+/** One listing per run and root: discovery builds in waves, each a runEngine call. */
+const oversizedByRun = new WeakMap<TaskContext, Map<string, Promise<Map<string, number>>>>();
+
+function oversizedFilesOnce(context: TaskContext, root: string): Promise<Map<string, number>> {
+  const byRoot = oversizedByRun.get(context) ?? new Map<string, Promise<Map<string, number>>>();
+  oversizedByRun.set(context, byRoot);
+  let listing = byRoot.get(root);
+  if (!listing) {
+    listing = oversizedFiles(root, context.concurrency * 4);
+    byRoot.set(root, listing);
+  }
+  return listing;
+}
+
 /** Builds that would read a file over MAX_INPUT_BYTES: answered here, never handed to the engine. */
 async function refuseOversized(context: TaskContext, root: string, builds: readonly EngineBuild[]): Promise<Map<EngineBuild, EngineResult>> {
   const refused = new Map<EngineBuild, EngineResult>();
-  const oversized = await oversizedFiles(root, context.concurrency * 4);
+  const oversized = await oversizedFilesOnce(context, root);
   if (oversized.size === 0) return refused;
   for (const build of builds) {
     const file = await oversizedInput(root, build.kustomization, oversized);

@@ -87,7 +87,8 @@ export async function symlinkLoops(root: string): Promise<string[]> {
     entries.sort((a, b) => a.name.localeCompare(b.name));
     for (const entry of entries) {
       const child = relative === "." ? entry.name : path.posix.join(relative, entry.name);
-      if (entry.isDirectory() && !SKIPPED_DIRECTORIES.has(entry.name)) await walk(child);
+      if (SKIPPED_DIRECTORIES.has(entry.name)) continue;
+      if (entry.isDirectory()) await walk(child);
       else if (entry.isSymbolicLink()) {
         try {
           await stat(path.join(root, child));

@@ -106,12 +106,18 @@ function literalValues(generators: unknown[]): string[] {
 export function tolerantValues(text: string): string[] {
   const values: string[] = [];
   let section = "";
+  let metadataIndent: number | undefined;
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.replace(/\s+$/, "");
     if (line.trim() === "" || line.trim().startsWith("#") || /^(---|\.\.\.)/.test(line)) continue;
     const indented = /^\s/.test(line);
+    const indent = line.length - line.trimStart().length;
     const pair = /^\s*(?:-\s+)?("[^"]*"|'[^']*'|[^\s:#][^:]*?)\s*:(?:\s+(.*))?$/.exec(line);
     if (!indented && pair) section = pair[1]!;
+    // Anything under a metadata: key, at any depth (a SealedSecret template's too), names things.
+    if (metadataIndent !== undefined && indent > metadataIndent) continue;
+    metadataIndent = pair && pair[1] === "metadata" && (pair[2] ?? "") === "" ? indent : undefined;
+    if (metadataIndent !== undefined) continue;
     if (section === "metadata" || (pair && NAMING_KEYS.has(pair[1]!) && !indented)) continue;
     if (pair && NAMING_KEYS.has(pair[1]!) && section !== "data" && section !== "stringData") continue;
     const value = pair ? (pair[2] ?? "") : line.trim().replace(/^-\s+/, "");

@@ -31,6 +31,13 @@ describe("secret-bearing files, read before anything prints", () => {
     expect(secretValuesOfText("apps.yaml", "kind: Kustomization\nspec:\n  path: ./apps\n  postBuild:\n    substituteFrom:\n      - kind: Secret\n        name: vars\n")).toEqual([]);
   });
 
+  it("guesses nothing under a metadata: key at any depth (a SealedSecret template's labels name things)", () => {
+    const sealed = "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: grafana\nspec:\n  template:\n    metadata:\n      labels:\n        app.kubernetes.io/part-of: observability\n    stringData:\n      url: template-value-canary\n";
+    const values = tolerantValues(sealed);
+    expect(values).toContain("template-value-canary");
+    expect(values.some((value) => value.includes("observability"))).toBe(false);
+  });
+
   it("guesses no booleans, numbers or short words from a broken file", () => {
     expect(tolerantValues("stringData:\n  a: true\n  b: 42\n  c: ab\n")).toEqual(["ab"]);
   });

@@ -329,11 +329,12 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
       concurrency: parseConcurrency(values["concurrency"], environment.cpus),
       redactor,
       ...optionalString("cacheDir", values["cache-dir"] ?? (environment.env["GITOPS_CI_CACHE_DIR"] || undefined)),
+      ...buildTimeout(environment.env["GITOPS_CI_BUILD_TIMEOUT"]),
     });
     return await command.run(context, values, positionals);
   } catch (error) {
     const usageProblem = (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    const message = usageProblem ? `error: ${(error as Error).message}\nusage: ${command.usage}` : describeError(error);
+    const message = usageProblem ? `error: ${(error as Error).message}\nusage: ${command.usage}` : describeError(error, { stack: environment.env["GITOPS_CI_DEBUG"] === "1" });
     write(environment.stderr, message);
     return usageProblem ? ExitCode.couldNotRun : exitCodeFor(error);
   }
@@ -351,8 +352,10 @@ function usage(): string {
     ...lines,
     "",
     "Run `gitops-ci <command> --help` for a command's options.",
-    "Exit codes: 0 clean, 1 findings of error severity, 2 could not run.",
+    "Exit codes: 0 clean, 1 findings of error severity, 2 could not run (bad usage, a tool failed, or a bug in gitops-ci).",
+    "GITOPS_CI_DEBUG=1 adds the stack trace to an internal error.",
     "GITOPS_CI_CACHE_DIR=DIR keeps renders between runs, as --cache-dir DIR does.",
+    "GITOPS_CI_BUILD_TIMEOUT=SECONDS bounds one Kustomization's build (default 120).",
   ].join("\n");
 }
 
@@ -361,6 +364,14 @@ function parseConcurrency(value: unknown, cpus: number): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1) throw new UserError(`--concurrency must be a positive integer, got "${String(value)}"`);
   return parsed;
+}
+
+/** GITOPS_CI_BUILD_TIMEOUT: seconds one Kustomization's build may take. */
+function buildTimeout(value: string | undefined): { buildTimeoutMs?: number } {
+  if (value === undefined || value === "") return {};
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UserError(`GITOPS_CI_BUILD_TIMEOUT must be a positive number of seconds, got "${value}"`);
+  return { buildTimeoutMs: seconds * 1000 };
 }
 
 function optionalPositive<K extends string>(key: K, value: unknown): Partial<Record<K, number>> {

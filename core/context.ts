@@ -20,6 +20,8 @@ export interface TaskContext {
   kubernetes?: KubernetesClientFactory;
   /** Keeps engine builds between runs (--cache-dir, GITOPS_CI_CACHE_DIR); none: every build runs. */
   renderCache?: RenderCache;
+  /** How long one Kustomization's build may take (GITOPS_CI_BUILD_TIMEOUT); default DEFAULT_BUILD_TIMEOUT_MS. */
+  buildTimeoutMs?: number;
 }
 
 export interface ContextOptions {
@@ -31,6 +33,7 @@ export interface ContextOptions {
   redactor?: Redactor;
   /** The render cache's directory (absolute, or relative to cwd). */
   cacheDir?: string;
+  buildTimeoutMs?: number;
 }
 
 export function createTaskContext(options: ContextOptions): TaskContext {
@@ -45,6 +48,7 @@ export function createTaskContext(options: ContextOptions): TaskContext {
     runner: createProcessRunner({ env: subprocessEnv(options.env), resolveTool: (tool) => toolchain.resolve(tool) }),
     concurrency: Math.max(1, options.concurrency),
     ...(options.cacheDir ? { renderCache: createRenderCache(path.resolve(options.cwd, options.cacheDir)) } : {}),
+    ...(options.buildTimeoutMs ? { buildTimeoutMs: options.buildTimeoutMs } : {}),
   };
 }
 

@@ -21,26 +21,34 @@ export class ToolError extends Error {
   readonly command: string;
   readonly exitCode: number | undefined;
   readonly stderr: string;
+  /** Stopped at its timeout. */
+  readonly timedOut: boolean;
 
-  constructor(message: string, options: { command: string; exitCode?: number; stderr?: string; cause?: unknown }) {
+  constructor(message: string, options: { command: string; exitCode?: number; stderr?: string; cause?: unknown; timedOut?: boolean }) {
     super(message, { cause: options.cause });
     this.command = options.command;
     this.exitCode = options.exitCode;
     this.stderr = options.stderr ?? "";
+    this.timedOut = options.timedOut ?? false;
   }
 }
 
-/** Exit codes follow `flux diff`: 0 clean, 1 findings or changes, 2 could not run. */
-export const ExitCode = { ok: 0, findings: 1, couldNotRun: 2, internal: 3 } as const;
+/**
+ * Exit codes follow `flux diff`: 0 clean, 1 findings or changes, 2 could not run. Our own bug is
+ * "could not run" too: no input may end a run with any other code.
+ */
+export const ExitCode = { ok: 0, findings: 1, couldNotRun: 2 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-export function exitCodeFor(error: unknown): ExitCode {
-  if (error instanceof UserError || error instanceof ToolError) return ExitCode.couldNotRun;
-  return ExitCode.internal;
+export function exitCodeFor(_error: unknown): ExitCode {
+  return ExitCode.couldNotRun;
 }
 
-/** What a person reads when a run fails: message, location, hint; a stack only for our own bugs. */
-export function describeError(error: unknown): string {
+/**
+ * What a person reads when a run fails: message, location, hint. Our own bugs say so, without the
+ * stack unless asked for (GITOPS_CI_DEBUG=1): a stack is for us, and its frames can quote input.
+ */
+export function describeError(error: unknown, options: { stack?: boolean } = {}): string {
   if (error instanceof UserError) {
     const where = error.file ? `${error.file}${error.line ? `:${error.line}` : ""}: ` : "";
     return `error: ${where}${error.message}${error.hint ? `\n  hint: ${error.hint}` : ""}`;
@@ -50,8 +58,9 @@ export function describeError(error: unknown): string {
     const stderr = trimStderr(error.stderr);
     return `error: ${error.message}\n  command: ${error.command}${code}${stderr ? `\n${indent(stderr)}` : ""}`;
   }
-  const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  return `internal error (a bug in gitops-ci, please report it):\n${stack}`;
+  const message = error instanceof Error ? `${error.name}: ${error.message.split("\n")[0]}` : String(error);
+  const stack = options.stack && error instanceof Error && error.stack ? `\n${error.stack}` : "";
+  return `internal error (a bug in gitops-ci, please report it): ${message}${stack}\n  hint: run again with GITOPS_CI_DEBUG=1 for the stack trace to attach to the report`;
 }
 
 function meaningOfExitCode(code: number): string {

@@ -55,7 +55,7 @@ export function createProcessRunner(options: ProcessRunnerOptions): ProcessRunne
           maxBuffer: 512 * 1024 * 1024,
         });
         if (result.timedOut) {
-          throw new ToolError(`${tool} timed out`, { command, stderr: String(result.stderr ?? "") });
+          throw new ToolError(`${tool} timed out`, { command, stderr: String(result.stderr ?? ""), timedOut: true });
         }
         if (result.failed && result.exitCode === undefined) {
           throw new ToolError(`${tool} could not be started`, {

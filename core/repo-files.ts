@@ -1,5 +1,5 @@
 // Lists a repository's files the way a reviewer sees them: no VCS, dependency or tool folders.
-import { readdir, stat } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 
 // .gitops-ci-cache: the render cache the GitLab component keeps in the project folder.
@@ -59,4 +59,45 @@ export async function subdirectories(absolutePath: string): Promise<string[]> {
   } catch {
     return [];
   }
+}
+
+/** A file's text when it is at most `maxBytes` long; undefined when larger, unreadable or missing. */
+export async function readTextUpTo(absolutePath: string, maxBytes: number): Promise<string | undefined> {
+  try {
+    if ((await stat(absolutePath)).size > maxBytes) return undefined;
+    return await readFile(absolutePath, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Symlinks that never reach a file or folder (a loop, or a chain longer than the system follows):
+ * listRepoFiles leaves them out, so they are reported instead of skipped.
+ */
+export async function symlinkLoops(root: string): Promise<string[]> {
+  const loops: string[] = [];
+  async function walk(relative: string): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(path.join(root, relative), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const entry of entries) {
+      const child = relative === "." ? entry.name : path.posix.join(relative, entry.name);
+      if (SKIPPED_DIRECTORIES.has(entry.name)) continue;
+      if (entry.isDirectory()) await walk(child);
+      else if (entry.isSymbolicLink()) {
+        try {
+          await stat(path.join(root, child));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === "ELOOP") loops.push(child);
+        }
+      }
+    }
+  }
+  await walk(".");
+  return loops;
 }

@@ -1,7 +1,7 @@
 // Reads YAML the way a reviewer needs it: every document, with line numbers, and every syntax
 // problem (duplicate keys included) as a finding instead of an exception.
 import { readFile } from "node:fs/promises";
-import { isMap, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from "yaml";
+import { isMap, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node } from "yaml";
 import type { Finding } from "./findings.ts";
 
 export interface YamlDocument {
@@ -43,7 +43,13 @@ export function parseYaml(text: string, file: string): ParsedYaml {
       });
     }
     if (document.errors.length > 0) return;
-    const value: unknown = document.toJS({ maxAliasCount: 1000 });
+    const converted = documentValue(document);
+    if ("problem" in converted) {
+      const line = converted.offset === undefined ? undefined : lineCounter.linePos(converted.offset).line;
+      findings.push({ severity: "error", check: "yaml/syntax", file, ...(line ? { line } : {}), message: converted.problem });
+      return;
+    }
+    const { value } = converted;
     if (value === null || value === undefined) return;
     const start = document.contents?.range?.[0] ?? 0;
     documents.push({ index, value, line: lineCounter.linePos(start).line, document });
@@ -75,12 +81,51 @@ function findKeyOffset(document: Document, keyPath: readonly (string | number)[]
 }
 
 /**
+ * A document's value, or why it has none. yaml composes an alias to an anchor that does not exist
+ * without an error and throws only when converting; the alias name may be someone's secret value
+ * (`password: *VALUE`), so the problem never quotes it.
+ */
+export function documentValue(document: Document): { value: unknown } | { problem: string; offset?: number } {
+  try {
+    return { value: document.toJS({ maxAliasCount: 1000 }) };
+  } catch (error) {
+    if (error instanceof ReferenceError) {
+      return { problem: "an alias (*name) refers to no anchor (&name) defined before it", ...offsetOf(unresolvedAlias(document)) };
+    }
+    // yaml's other conversion error: an alias expanded more times than allowed (a "billion laughs" document).
+    return { problem: "the document expands its aliases too many times (over 1000)" };
+  }
+}
+
+function unresolvedAlias(document: Document): Node | undefined {
+  const anchors = new Set<string>();
+  let found: Node | undefined;
+  visit(document, {
+    Alias(_, alias) {
+      if (!found && !anchors.has(alias.source)) found = alias;
+    },
+    Node(_, node) {
+      if (node.anchor) anchors.add(node.anchor);
+    },
+  });
+  return found;
+}
+
+function offsetOf(node: Node | undefined): { offset?: number } {
+  return node?.range ? { offset: node.range[0] } : {};
+}
+
+/**
  * yaml's message without the excerpt and the location it ends with ("… at line 4, column 9:"):
  * the finding carries the line, and a sentence should not end in a colon.
  */
 export function describeYamlError(message: string): string {
   const first = message.split("\n")[0] ?? message;
-  return first.replace(/\s+at line \d+, column \d+:?\s*$/, "").replace(/\s*:\s*$/, "");
+  // "Unexpected scalar token in YAML stream: "…"": the token may be a piece of a secret value.
+  return first
+    .replace(/\s+at line \d+, column \d+:?\s*$/, "")
+    .replace(/(token in YAML stream|token)\s*:\s*".*"$/, "$1")
+    .replace(/\s*:\s*$/, "");
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

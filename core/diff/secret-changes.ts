@@ -1,4 +1,5 @@
 // Secrets in a diff show which keys change, never a value, not even masked or hashed.
+import { plaintextSecretValues } from "../secret-values.ts";
 import { isRecord } from "../yaml-file.ts";
 
 export type SecretKeyChange = { field: "data"; key: string; change: "added" | "removed" | "changed" };
@@ -35,18 +36,7 @@ export function withoutSecretValues(object: Record<string, unknown>): Record<str
   return copy;
 }
 
-/** Every plaintext value of a live or dry-run Secret (data decoded, and as sent), for the redactor. */
+/** Every plaintext value of a live or dry-run Secret or SealedSecret template (data decoded, and as sent), for the redactor. */
 export function secretValuesOf(object: Record<string, unknown>): string[] {
-  if (!isSecretObject(object)) return [];
-  const values: string[] = [];
-  for (const field of ["data", "stringData"]) {
-    const entries = object[field];
-    if (!isRecord(entries)) continue;
-    for (const value of Object.values(entries)) {
-      if (typeof value !== "string") continue;
-      values.push(value);
-      if (field === "data") values.push(Buffer.from(value, "base64").toString("utf8"));
-    }
-  }
-  return values;
+  return plaintextSecretValues(object);
 }

@@ -3,7 +3,9 @@
 import path from "node:path";
 import { findConfigFile, loadConfig, type GitopsCiConfig } from "../config.ts";
 import { UserError } from "../errors.ts";
-import { isDirectory } from "../repo-files.ts";
+import type { Finding } from "../findings.ts";
+import { isDirectory, symlinkLoops } from "../repo-files.ts";
+import { registerRepositorySecrets } from "../secret-sources.ts";
 import { assembleFleet, type Discovery } from "./assemble.ts";
 import type { Fleet } from "./model.ts";
 import { discoverLayoutA, discoverLayoutB } from "./conventions.ts";
@@ -24,6 +26,8 @@ export interface FleetDiscovery extends Discovery {
 
 export async function discoverFleet(context: TaskContext, root: string, options: DiscoverOptions = {}): Promise<FleetDiscovery> {
   if (!(await isDirectory(root))) throw new UserError(`${root} is not a directory`);
+  // Before any build or parser can print a value (a kustomize error quoting a literal, a YAML error a token).
+  await registerRepositorySecrets(root, context.redactor, context.concurrency * 4);
   const configFile = options.configFile ? path.relative(root, path.resolve(root, options.configFile)) : await findConfigFile(root);
   const config = configFile ? await loadConfig(root, configFile) : undefined;
 
@@ -40,6 +44,7 @@ export async function discoverFleet(context: TaskContext, root: string, options:
     found.environments = found.environments.map((env) => config.environments?.find((c) => c.name === env.name) ?? env);
   }
   const discovery = await assembleFleet(root, found);
+  discovery.findings.push(...(await symlinkLoops(root)).map(symlinkLoopFinding));
   if (clusters) attachBuilds(discovery.fleet, clusters.kustomizations);
   return { ...discovery, config, ...(clusters ? { kustomizations: clusters.kustomizations } : {}) };
 }
@@ -52,4 +57,15 @@ function attachBuilds(fleet: Fleet, kustomizations: readonly ClusterKustomizatio
     );
     if (built?.result) overlay.build = { result: built.result, unresolved: built.unresolved };
   }
+}
+
+/** kustomize-controller cannot read a symlink loop, and no check can look inside it. */
+function symlinkLoopFinding(file: string): Finding {
+  return {
+    severity: "error",
+    check: "render/symlink-loop",
+    file,
+    message: `${file} is a symlink loop: it leads back to itself and never reaches a file, so nothing can read it`,
+    hint: "point the symlink at a file or folder inside the repository, or remove it",
+  };
 }

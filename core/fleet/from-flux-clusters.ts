@@ -4,7 +4,7 @@
 // and recurse. An environment is a cluster, never a folder. A Kustomization whose source is an
 // ExternalArtifact that an ArtifactGenerator of the cluster makes from this repository is built in
 // that artifact, made again from the generator's copy rules in a temporary folder.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TaskContext } from "../context.ts";
@@ -21,6 +21,7 @@ import {
   type MaterializedArtifact,
 } from "../flux/artifact-generator.ts";
 import { isSopsMask, runEngine, type EngineBuild, type EngineResult } from "../flux/engine.ts";
+import { explainSubstitutionFailure } from "../flux/substitution-errors.ts";
 import { findEntryPoints, type ClusterEntry } from "../flux/entry-points.ts";
 import {
   FLUX_KUSTOMIZE_GROUP,
@@ -29,7 +30,8 @@ import {
   substituteFromRefs,
   type SourceRef,
 } from "../flux/kustomization-object.ts";
-import { isYamlFile, listRepoFiles } from "../repo-files.ts";
+import { isYamlFile, listRepoFiles, readTextUpTo } from "../repo-files.ts";
+import { MAX_INPUT_BYTES } from "../flux/build-limits.ts";
 import { SourceLocator } from "../source-locator.ts";
 import { isRecord, parseYaml } from "../yaml-file.ts";
 import type { FoundFleet, FoundOverlay } from "./assemble.ts";
@@ -121,7 +123,10 @@ export async function discoverFromFluxClusters(
       for (const buildRoot of new Set(wave.map((entry) => entry.root))) {
         const entries = wave.filter((entry) => entry.root === buildRoot);
         const results = await runEngine(context, buildRoot, entries.map((entry) => entry.build));
-        entries.forEach((entry, index) => (entry.item.result = entry.artifact ? inRepository(results[index]!, entry.artifact) : results[index]!));
+        entries.forEach((entry, index) => {
+          const result = explainSubstitutionFailure(entry.build, results[index]!);
+          entry.item.result = entry.artifact ? inRepository(result, entry.artifact) : result;
+        });
       }
       for (const { state, item } of wave) {
         const result = item.result!;
@@ -458,7 +463,7 @@ async function unappliedKustomizations(root: string, applied: readonly ClusterKu
   const appliedFiles = new Set(applied.map((item) => `${item.location.file}\u0000${item.name}`));
   const findings: Finding[] = [];
   for (const file of (await listRepoFiles(root)).filter(isYamlFile)) {
-    const text = await readFile(path.join(root, file), "utf8").catch(() => "");
+    const text = (await readTextUpTo(path.join(root, file), MAX_INPUT_BYTES)) ?? "";
     if (!text.includes(FLUX_KUSTOMIZE_GROUP)) continue;
     const parsed = parseYaml(text, file);
     for (const document of parsed.documents) {

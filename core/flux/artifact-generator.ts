@@ -12,7 +12,7 @@
 import { copyFile, lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
-import { isRecord } from "../yaml-file.ts";
+import { describeYamlError, documentValue, isRecord } from "../yaml-file.ts";
 
 export const ARTIFACT_GENERATOR_GROUP = "source.extensions.fluxcd.io";
 
@@ -290,8 +290,10 @@ async function copyOneFile(copy: CopyContext, from: string, to: string): Promise
 async function loadYaml(file: string, name: string): Promise<Record<string, unknown>> {
   let merged: Record<string, unknown> = {};
   for (const document of parseAllDocuments(await readFile(file, "utf8"))) {
-    if (document.errors.length > 0) throw new CopyError(`cannot read YAML document of '${name}': ${document.errors[0]!.message}`);
-    const value: unknown = document.toJS();
+    if (document.errors.length > 0) throw new CopyError(`cannot read YAML document of '${name}': ${describeYamlError(document.errors[0]!.message)}`);
+    const converted = documentValue(document);
+    if ("problem" in converted) throw new CopyError(`cannot read YAML document of '${name}': ${converted.problem}`);
+    const { value } = converted;
     if (value === null || value === undefined) continue;
     if (!isRecord(value)) throw new CopyError(`cannot unmarshal YAML document of '${name}': not a map`);
     merged = mergeValues(merged, value);

@@ -5,6 +5,7 @@
 import { mapWithConcurrency } from "../concurrency.ts";
 import type { TaskContext } from "../context.ts";
 import { ToolError } from "../errors.ts";
+import { DEFAULT_BUILD_TIMEOUT_MS, describeSize, MAX_INPUT_BYTES, oversizedFiles, oversizedInput } from "./build-limits.ts";
 import { openRenderCache } from "./render-cache.ts";
 
 export interface EngineBuild {
@@ -29,7 +30,10 @@ export type EngineErrorKind =
   | "substitution"
   | "invalid-object"
   | "invalid-kustomization"
-  | "build";
+  | "build"
+  // Set here, not by the engine: the build was not run (an input over the size limit) or was stopped.
+  | "file-too-large"
+  | "timeout";
 
 export interface EngineInputs {
   files: string[];
@@ -66,8 +70,10 @@ export function isSopsMask(value: unknown): boolean {
 }
 
 /** Builds every request against the source root `root`; results come back in request order. */
-export async function runEngine(context: TaskContext, root: string, builds: readonly EngineBuild[]): Promise<EngineResult[]> {
-  if (builds.length === 0) return [];
+export async function runEngine(context: TaskContext, root: string, allBuilds: readonly EngineBuild[]): Promise<EngineResult[]> {
+  if (allBuilds.length === 0) return [];
+  const refused = await refuseOversized(context, root, allBuilds);
+  const builds = allBuilds.filter((build) => !refused.has(build));
   const cache = context.renderCache
     ? await openRenderCache(context.renderCache, root, await context.toolchain.resolve(ENGINE), (text) => context.output.err(text))
     : undefined;
@@ -75,10 +81,49 @@ export async function runEngine(context: TaskContext, root: string, builds: read
   const misses = builds.filter((_, index) => !cached[index]);
   const startedAtMs = Date.now();
   const built = await buildAll(context, root, misses, async (batch, results) => {
-    if (cache) await cache.storeAll(batch, results, startedAtMs);
+    // A timeout says how busy the machine was, not what the inputs build to.
+    const settled = batch.flatMap((build, index) => (results[index]!.errorKind === "timeout" ? [] : [[build, results[index]!] as const]));
+    if (cache) await cache.storeAll(settled.map(([build]) => build), settled.map(([, result]) => result), startedAtMs);
   });
   const fresh = new Map(misses.map((build, index) => [build, built[index]!]));
-  return builds.map((build, index) => cached[index] ?? fresh.get(build)!);
+  builds.forEach((build, index) => {
+    if (cached[index]) fresh.set(build, cached[index]);
+  });
+  return allBuilds.map((build) => refused.get(build) ?? fresh.get(build)!);
+}
+
+/** One listing per run and root: discovery builds in waves, each a runEngine call. */
+const oversizedByRun = new WeakMap<TaskContext, Map<string, Promise<Map<string, number>>>>();
+
+function oversizedFilesOnce(context: TaskContext, root: string): Promise<Map<string, number>> {
+  const byRoot = oversizedByRun.get(context) ?? new Map<string, Promise<Map<string, number>>>();
+  oversizedByRun.set(context, byRoot);
+  let listing = byRoot.get(root);
+  if (!listing) {
+    listing = oversizedFiles(root, context.concurrency * 4);
+    byRoot.set(root, listing);
+  }
+  return listing;
+}
+
+/** Builds that would read a file over MAX_INPUT_BYTES: answered here, never handed to the engine. */
+async function refuseOversized(context: TaskContext, root: string, builds: readonly EngineBuild[]): Promise<Map<EngineBuild, EngineResult>> {
+  const refused = new Map<EngineBuild, EngineResult>();
+  const oversized = await oversizedFilesOnce(context, root);
+  if (oversized.size === 0) return refused;
+  for (const build of builds) {
+    const file = await oversizedInput(root, build.kustomization, oversized);
+    if (!file) continue;
+    refused.set(build, {
+      id: build.id,
+      objects: [],
+      error: `${file} is ${describeSize(oversized.get(file)!)}, over the ${describeSize(MAX_INPUT_BYTES)} a build may read: it was not built`,
+      errorKind: "file-too-large",
+      inputs: { files: [file], trees: [], probes: [] },
+      durationMs: 0,
+    });
+  }
+  return refused;
 }
 
 /**
@@ -114,10 +159,38 @@ function inRequestOrder(builds: readonly EngineBuild[], results: readonly Engine
   });
 }
 
+/**
+ * One engine process for a batch. A batch that outlives the build timeout is built again one by
+ * one, so only the build that does not finish becomes a timeout, reported by its overlay.
+ */
 async function runShard(context: TaskContext, root: string, builds: readonly EngineBuild[]): Promise<EngineResult[]> {
+  const timeoutMs = context.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS;
+  try {
+    return await runProcess(context, root, builds, timeoutMs);
+  } catch (error) {
+    if (!(error instanceof ToolError) || !error.timedOut) throw error;
+    if (builds.length === 1) return [timedOut(builds[0]!, timeoutMs)];
+    const results: EngineResult[] = [];
+    for (const build of builds) results.push(...(await runShard(context, root, [build])));
+    return results;
+  }
+}
+
+function timedOut(build: EngineBuild, timeoutMs: number): EngineResult {
+  return {
+    id: build.id,
+    objects: [],
+    error: `the build did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped`,
+    errorKind: "timeout",
+    inputs: { files: [], trees: [], probes: [] },
+    durationMs: timeoutMs,
+  };
+}
+
+async function runProcess(context: TaskContext, root: string, builds: readonly EngineBuild[], timeoutMs: number): Promise<EngineResult[]> {
   const input = JSON.stringify({ root, workers: 1, builds });
   // Remote bases are never fetched: git may only use local protocols.
-  const result = await context.runner.run(ENGINE, [], { input, cwd: root, env: { GIT_ALLOW_PROTOCOL: "file" } });
+  const result = await context.runner.run(ENGINE, [], { input, cwd: root, env: { GIT_ALLOW_PROTOCOL: "file" }, timeoutMs });
   if (result.exitCode !== 0) {
     throw new ToolError(`${ENGINE} failed`, { command: result.command, exitCode: result.exitCode, stderr: result.stderr });
   }

@@ -2,10 +2,10 @@
 // it: the sync Kustomization committed in the cluster's own folder (flux bootstrap's
 // gotk-sync.yaml, or any Kustomization that lies inside the path it applies), or the path a
 // FluxInstance (flux-operator) syncs, as an object or as the flux-instance chart's values.
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { SourceLocation } from "../fleet/model.ts";
-import { isYamlFile, listRepoFiles } from "../repo-files.ts";
+import { isYamlFile, listRepoFiles, readTextUpTo } from "../repo-files.ts";
+import { MAX_INPUT_BYTES } from "./build-limits.ts";
 import { isRecord, parseYaml } from "../yaml-file.ts";
 import { FLUX_KUSTOMIZE_GROUP, isFluxKustomization, type SourceRef } from "./kustomization-object.ts";
 
@@ -24,7 +24,8 @@ export async function findEntryPoints(root: string): Promise<ClusterEntry[]> {
   const found: Omit<ClusterEntry, "cluster">[] = [];
   const clusterFolders = new Map<string, SourceLocation>();
   for (const file of (await listRepoFiles(root)).filter(isYamlFile)) {
-    const text = await readFile(path.join(root, file), "utf8").catch(() => "");
+    // A file over the build limit is no sync (the render reports it where a build reads it).
+    const text = (await readTextUpTo(path.join(root, file), MAX_INPUT_BYTES)) ?? "";
     if (!text.includes(FLUX_KUSTOMIZE_GROUP) && !text.includes("sync")) continue;
     const parsed = parseYaml(text, file);
     for (const document of parsed.documents) {

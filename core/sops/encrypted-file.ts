@@ -2,7 +2,7 @@
 // (from the first YAML document only, as yaml.v3 Unmarshal does), and the state of every stored
 // value. Plaintext values are classified, never kept: nothing here returns a value.
 import { LineCounter, parseAllDocuments, type Document } from "yaml";
-import { isRecord } from "../yaml-file.ts";
+import { documentValue, isRecord } from "../yaml-file.ts";
 import { parseDotenv, parseIni, unflattenMetadata, type FlatFile } from "./flat-formats.ts";
 import { readSopsMetadata, type SopsMetadata } from "./metadata.ts";
 import { encryptedValueProblem, looksEncrypted } from "./sops-value.ts";
@@ -100,10 +100,17 @@ function inspectYaml(base: SopsFileInspection, text: string, asJson = false): So
     const node = document.getIn(path, true) as { range?: [number, number, number] } | undefined;
     return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
   };
+  const converted = documents.map((document) => documentValue(document));
+  const unconverted = converted.findIndex((item) => "problem" in item);
+  if (unconverted >= 0) {
+    const item = converted[unconverted] as { problem: string; offset?: number };
+    const line = lineCounter.linePos(item.offset ?? documents[unconverted]!.contents?.range?.[0] ?? 0).line;
+    return { ...base, parseError: { message: `not valid ${asJson ? "JSON" : "YAML"} (${item.problem})`, line } };
+  }
   const inspected: InspectedDocument[] = [];
   const values: StoredValue[] = [];
   documents.forEach((document, index) => {
-    const value: unknown = document.toJS({ maxAliasCount: 1000 });
+    const value = (converted[index] as { value: unknown }).value;
     const line = lineCounter.linePos(document.contents?.range?.[0] ?? 0).line;
     inspected.push({ index, line, value });
     values.push(...storedValues(value, index, (path) => lineOfNode(document, path)));

@@ -2,7 +2,7 @@
 // summary per layer × environment, and machine-readable results for the report job.
 import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
-import { ExitCode, UserError } from "../../core/errors.ts";
+import { describeError, ExitCode, UserError } from "../../core/errors.ts";
 import { countBySeverity, hasErrors, type Finding } from "../../core/findings.ts";
 import { discoverFleet } from "../../core/fleet/discover.ts";
 import type { Fleet, Overlay } from "../../core/fleet/model.ts";
@@ -43,7 +43,7 @@ export interface OverlaySummary extends CheckSummaryRow {
 }
 
 /** Families of checks `check` runs on every overlay (a finding's check id starts with one). */
-const CHECK_FAMILIES = ["fleet", "render", "yaml", "validate", "contracts", "standards", "secrets"] as const;
+const CHECK_FAMILIES = ["fleet", "render", "yaml", "validate", "contracts", "standards", "secrets", "internal"] as const;
 
 export interface CheckReport {
   tool: "gitops-ci";
@@ -83,20 +83,24 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
   const needed = new Set([...selected].flatMap((overlay) => [overlay, ...ancestorOverlays(fleet, overlay)]));
   const allRendered = await renderFleet(context, fleet, (overlay) => needed.has(overlay));
   const rendered = allRendered.filter((result) => selected.has(result.overlay));
-  const validation = await validateRendered(context, fleet, rendered, {
-    kubernetesVersion: options.kubernetesVersion ?? config?.kubernetesVersion ?? (await defaultKubernetesVersion()),
-    strict: options.strict ?? false,
-    configuredSchemaLocations: config?.schemaLocations ?? [],
-  });
-  const contracts = checkLayerContracts(fleet, allRendered, {
-    isBuiltIn: createBuiltInKindCheck(context.toolchain.toolsDir, validation.kubernetesVersion),
-    preinstalled: config?.preinstalledCrds ?? [],
-    providedBy: config?.crdsProvidedBy ?? {},
-  });
+  // A check that fails to finish (a tool that cannot run, our own bug) is a finding: the others still report.
+  const failures: Finding[] = [];
+  const guarded = <T>(stage: string, fallback: T, run: () => Promise<T> | T): Promise<T> => runGuarded(stage, fallback, run, failures);
+  const kubernetesVersion = options.kubernetesVersion ?? config?.kubernetesVersion ?? (await defaultKubernetesVersion());
+  const validation = await guarded("validate", { findings: [] as Finding[], kubernetesVersion, flux: new Map() }, () =>
+    validateRendered(context, fleet, rendered, { kubernetesVersion, strict: options.strict ?? false, configuredSchemaLocations: config?.schemaLocations ?? [] }),
+  );
+  const contracts = await guarded("layer contracts", [] as Finding[], () =>
+    checkLayerContracts(fleet, allRendered, {
+      isBuiltIn: createBuiltInKindCheck(context.toolchain.toolsDir, validation.kubernetesVersion),
+      preinstalled: config?.preinstalledCrds ?? [],
+      providedBy: config?.crdsProvidedBy ?? {},
+    }),
+  );
   // Overlay inputs decide which overlays a YAML syntax error belongs to: --changed-since has them already.
   const standardsOptions = { concurrency: context.concurrency * 4, ...(changedSelection ? { overlayInputs: changedSelection.inputs } : {}) };
-  const standards = [...(await checkRepositoryStandards(fleet, allRendered, standardsOptions)), ...(await checkUnfilledEnvValues(fleet))];
-  const secrets = await checkSecrets(context, { root, rendered });
+  const standards = await guarded("repository standards", [] as Finding[], async () => [...(await checkRepositoryStandards(fleet, allRendered, standardsOptions)), ...(await checkUnfilledEnvValues(fleet))]);
+  const secrets = await guarded("secrets", { findings: [] as Finding[], decryption: "skipped-no-key" as const }, () => checkSecrets(context, { root, rendered }));
   const inChangedScope = (finding: Finding) =>
     finding.environment && finding.layer
       ? [...selected].some((overlay) => overlay.environment === finding.environment && overlay.layer === finding.layer)
@@ -108,6 +112,7 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
     ),
     config?.rules ?? {},
   );
+  findings.push(...failures);
 
   const summary = fleet.overlays
     .map<OverlaySummary>((overlay) => {
@@ -155,7 +160,21 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
     context.output.out(formatSummary(report));
     if (findings.length > 0) context.output.out(`\n${formatFindingsForTerminal(findings)}`);
   }
-  return { report, exitCode: hasErrors(findings) ? ExitCode.findings : ExitCode.ok };
+  return { report, exitCode: failures.length > 0 ? ExitCode.couldNotRun : hasErrors(findings) ? ExitCode.findings : ExitCode.ok };
+}
+
+async function runGuarded<T>(stage: string, fallback: T, run: () => Promise<T> | T, failures: Finding[]): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    failures.push({
+      severity: "error",
+      check: "internal/check-failed",
+      message: `the ${stage} check could not finish, so its findings are missing: ${describeError(error).split("\n").slice(0, 4).join(" ")}`,
+      hint: "the other checks ran and are reported; the job fails (exit 2) until this one runs again",
+    });
+    return fallback;
+  }
 }
 
 /** What the reporters see: the overlays this run checked, and every check family it ran. */

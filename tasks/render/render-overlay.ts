@@ -101,6 +101,22 @@ async function findingForError(root: string, overlay: Overlay, result: EngineRes
       };
     case "substitution":
       return { severity: "error", check: "flux/post-build", ...where, message };
+    case "file-too-large":
+      return {
+        severity: "error",
+        check: "render/file-too-large",
+        file: result.inputs.files[0] ?? where.file,
+        message: `${overlay.path}: ${message}`,
+        hint: "no manifest, values or generator file is this large: keep generated or binary data out of the overlay (an OCI artifact, Git LFS outside the build)",
+      };
+    case "timeout":
+      return {
+        severity: "error",
+        check: "render/timeout",
+        ...where,
+        message: `${overlay.environment}/${overlay.layer} (${overlay.path}): ${message}; its objects were not checked`,
+        hint: "look for a very large or generated input; GITOPS_CI_BUILD_TIMEOUT (seconds) raises the limit for a fleet that needs it",
+      };
     default:
       return describeKustomizeError(message, { root, overlay });
   }

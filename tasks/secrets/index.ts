@@ -19,6 +19,7 @@ import { renderedSecretFindings } from "./rendered-secrets.ts";
 import { encryptionReasons, generatorReasons, type EncryptionReason } from "./required-encryption.ts";
 import { sealedSecretFindings, sealedSecretFolders } from "./sealed-secrets.ts";
 import { isKustomizationFile, readSecretGenerators } from "./secret-generators.ts";
+import { holdsOnlySecretReferences, secretReferenceFindings } from "./secret-references.ts";
 
 export interface SecretsInput {
   /** Repository root (resolved against the context's cwd). */
@@ -64,7 +65,7 @@ export async function checkSecrets(context: TaskContext, input: SecretsInput): P
   // Encrypted as sops defines it?
   const sealedFolders = sealedSecretFolders(scanned);
   for (const { entry, reasons: why } of reasons.values()) {
-    if (isSopsEncrypted(entry.inspection) || entry.text?.trim() === "") continue;
+    if (isSopsEncrypted(entry.inspection) || entry.text?.trim() === "" || holdsOnlySecretReferences(entry)) continue;
     findings.push(...unencryptedFileFindings(entry.inspection, why, sealedFolders.has(path.posix.dirname(entry.file))));
   }
   const encrypted = considered.filter((entry) => isSopsEncrypted(entry.inspection));
@@ -112,8 +113,8 @@ export async function checkSecrets(context: TaskContext, input: SecretsInput): P
     });
   }
 
-  // SealedSecrets and committed private keys.
-  for (const entry of scanned) findings.push(...sealedSecretFindings(entry));
+  // SealedSecrets, Secrets of references, and committed private keys.
+  for (const entry of scanned) findings.push(...sealedSecretFindings(entry), ...secretReferenceFindings(entry));
   const recipientsOfKey = (publicKey: string) => encrypted.filter((entry) => entry.inspection.metadata!.recipients.some((recipient) => recipient.id === publicKey)).map((entry) => entry.file);
   for (const entry of scanned) findings.push(...privateKeyFindings(entry, context.redactor, recipientsOfKey));
 

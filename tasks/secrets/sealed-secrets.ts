@@ -1,14 +1,16 @@
 // Bitnami SealedSecrets (layout B): `template-*` files document the shape and hold no real
 // ciphertext; every other SealedSecret carries ciphertext for each key.
 import path from "node:path";
-import type { Finding } from "../../core/findings.ts";
+import type { Finding, ResourceRef } from "../../core/findings.ts";
 import { resourceRefOf } from "../../core/manifests.ts";
 import { isRecord } from "../../core/yaml-file.ts";
 import type { CatalogEntry } from "./file-catalog.ts";
-import { isSealedSecretObject } from "./kubernetes-secrets.ts";
+import { isPlaceholder, isSealedSecretObject } from "./kubernetes-secrets.ts";
 
 /** kubeseal output is long base64 (an RSA-OAEP-wrapped session key plus the AES-GCM payload). */
 const CIPHERTEXT = /^[A-Za-z0-9+/]{64,}={0,2}$/;
+/** A sealed-secrets template expression over the unsealed values. */
+const SEALED_TEMPLATE = /\{\{[\s\S]*\}\}/;
 
 export function isTemplateFile(file: string): boolean {
   return path.posix.basename(file).startsWith("template-");
@@ -25,6 +27,7 @@ export function sealedSecretFindings(entry: CatalogEntry): Finding[] {
     const encryptedData = isRecord(spec["encryptedData"]) ? spec["encryptedData"] : {};
     const lineOf = (...keys: string[]) => inspection.lineOf(document.index, ["spec", "encryptedData", ...keys]) ?? document.line;
     const entries = Object.entries(encryptedData);
+    findings.push(...templatePlaintextFindings(entry, document.index, document.line, document.value, resource));
     if (isTemplateFile(file)) {
       const sealed = entries.filter(([, value]) => typeof value === "string" && CIPHERTEXT.test(value.replace(/\s+/g, "")));
       if (sealed.length > 0) {
@@ -57,6 +60,40 @@ export function sealedSecretFindings(entry: CatalogEntry): Finding[] {
     }
   }
   return findings;
+}
+
+/**
+ * spec.template.data and stringData are copied into the Secret as they are: a value there is
+ * plaintext in Git, unless it is one of the controller's templates over the sealed values
+ * (`{{ index . "password" }}`).
+ */
+function templatePlaintextFindings(entry: CatalogEntry, index: number, line: number, object: Record<string, unknown>, resource: ResourceRef): Finding[] {
+  const spec = isRecord(object["spec"]) ? object["spec"] : {};
+  const template = isRecord(spec["template"]) ? spec["template"] : {};
+  const plaintext: { field: string; key: string }[] = [];
+  for (const field of ["data", "stringData"]) {
+    const values = template[field];
+    if (!isRecord(values)) continue;
+    for (const [key, value] of Object.entries(values)) {
+      if (value === null || value === undefined || value === "") continue;
+      if (typeof value === "string" && (isPlaceholder(value) || SEALED_TEMPLATE.test(value))) continue;
+      plaintext.push({ field, key });
+    }
+  }
+  if (plaintext.length === 0) return [];
+  const first = plaintext[0]!;
+  const name = resource.name;
+  return [
+    {
+      severity: "error",
+      check: "secrets/sealed-secret-plaintext",
+      file: entry.file,
+      line: entry.inspection.lineOf(index, ["spec", "template", first.field, first.key]) ?? line,
+      resource,
+      message: `SealedSecret ${name} in ${entry.file} carries plaintext in ${plaintext.map((item) => `spec.template.${item.field}.${item.key}`).join(", ")}: the controller copies it into the Secret unsealed, and it is committed in plaintext`,
+      hint: "seal these values into spec.encryptedData with kubeseal and remove them from the template; rotate them: they are in the Git history",
+    },
+  ];
 }
 
 /** Folders that hold SealedSecrets (and their overlay folder): a plain Secret there is a mistake, not a choice. */

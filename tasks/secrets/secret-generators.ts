@@ -3,7 +3,7 @@
 import path from "node:path";
 import { KUSTOMIZATION_FILES } from "../../core/kustomization-file.ts";
 import { isRecord, parseYaml } from "../../core/yaml-file.ts";
-import { isPlaceholder } from "./kubernetes-secrets.ts";
+import { isPlaceholder, isSecretReference } from "./kubernetes-secrets.ts";
 
 export interface SecretGeneratorInput {
   /** Repository-relative path of the file the generator reads. */
@@ -48,7 +48,7 @@ export function readSecretGenerators(kustomization: string, text: string): Secre
       const plaintext = raw["literals"].some((literal) => {
         if (typeof literal !== "string") return false;
         const value = literal.includes("=") ? literal.slice(literal.indexOf("=") + 1) : "";
-        return value.trim() !== "" && !isPlaceholder(value);
+        return value.trim() !== "" && !isPlaceholder(value) && !isSecretReference(value);
       });
       if (plaintext) generator.plaintextLiteralsLine = at("literals");
     }

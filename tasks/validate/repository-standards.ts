@@ -5,10 +5,11 @@
 //   standards/missing-kustomization  a folder of manifests that no kustomization.yaml covers
 // plus yaml/syntax and yaml/duplicate-key for every YAML file in the layers, each reported for
 // every overlay whose build reads the file (fleet-wide when none does).
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { overlayInputsByPath, overlaysReadingFile, type OverlayInputs } from "../../core/changes/overlay-inputs.ts";
 import type { Finding } from "../../core/findings.ts";
+import { describeSize, MAX_INPUT_BYTES } from "../../core/flux/build-limits.ts";
 import type { Fleet } from "../../core/fleet/model.ts";
 import { isYamlFile, listRepoFiles } from "../../core/repo-files.ts";
 import { isRecord, parseYaml, type ParsedYaml } from "../../core/yaml-file.ts";
@@ -33,6 +34,17 @@ export async function checkRepositoryStandards(fleet: Fleet, rendered: readonly 
   for (const file of files.filter(isYamlFile)) {
     let text: string;
     try {
+      const { size } = await stat(path.join(fleet.root, file));
+      if (size > MAX_INPUT_BYTES) {
+        syntax.push({
+          severity: "warning",
+          check: "yaml/file-too-large",
+          file,
+          message: `${file} is ${describeSize(size)}, over the ${describeSize(MAX_INPUT_BYTES)} gitops-ci reads: its YAML was not checked`,
+          hint: "keep generated or binary data out of the layers' folders",
+        });
+        continue;
+      }
       text = await readFile(path.join(fleet.root, file), "utf8");
     } catch {
       continue;

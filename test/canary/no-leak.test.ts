@@ -60,26 +60,29 @@ describe("no secret value reaches any output", () => {
     const root = await canaryFleet();
     const out = await makeTempDir();
     const env = { PATH: process.env["PATH"], HOME: process.env["HOME"], KUBECONFIG: path.join(out, "no-such-kubeconfig") };
-    const runs: [string, string[]][] = [
-      ["plan", ["plan", root]],
-      ["plan --json", ["plan", root, "--json"]],
-      ["render", ["render", root, "--out", path.join(out, "render")]],
-      ["check", ["check", root, "--out", path.join(out, "check")]],
-      ["check --json", ["check", root, "--json"]],
-      ["check --strict", ["check", root, "--strict"]],
-      ["schemas --from-rendered", ["schemas", "--from-rendered", path.join(out, "render"), "--out", path.join(out, "schemas")]],
-      ["doctor", ["doctor"]],
-      ["report --dry-run", ["report", "--from", path.join(out, "check"), "--dry-run", path.join(out, "note", "note.md"), "--out", path.join(out, "note")]],
-      ["pipeline --from-plan", ["pipeline", "--from-plan", root, "--image", "registry.example.com/gitops-ci:1", "--out", path.join(out, "pipeline", "child.yml")]],
+    // Each command's exit code too: one that fails at startup "leaks nothing" trivially.
+    const runs: [string, string[], number][] = [
+      ["plan", ["plan", root], 0],
+      ["plan --json", ["plan", root, "--json"], 0],
+      ["render", ["render", root, "--out", path.join(out, "render")], 0],
+      ["check", ["check", root, "--out", path.join(out, "check")], 1],
+      ["check --json", ["check", root, "--json"], 1],
+      ["check --strict", ["check", root, "--strict"], 1],
+      ["schemas --from-rendered", ["schemas", "--from-rendered", path.join(out, "render"), "--out", path.join(out, "schemas")], 0],
+      ["doctor", ["doctor"], 0],
+      ["report --dry-run", ["report", "--from", path.join(out, "check"), "--dry-run", path.join(out, "note", "note.md"), "--out", path.join(out, "note")], 0],
+      ["pipeline --from-plan", ["pipeline", "--from-plan", root, "--image", "registry.example.com/gitops-ci:1", "--out", path.join(out, "pipeline", "child.yml")], 0],
       // Without a cluster: diff must fail (exit 2) without leaking what it rendered.
-      ["diff (no cluster)", ["diff", root, "--out", path.join(out, "diff")]],
+      ["diff (no cluster)", ["diff", root, "--out", path.join(out, "diff")], 2],
     ];
     let transcript = "";
+    const exitCodes: Record<string, number> = {};
     for (const [label, args] of runs) {
       let text = "";
-      await runCli(args, { cwd: root, env, stdout: { write: (t: string) => (text += t) }, stderr: { write: (t: string) => (text += t) }, cpus: 2 });
+      exitCodes[label] = await runCli(args, { cwd: root, env, stdout: { write: (t: string) => (text += t) }, stderr: { write: (t: string) => (text += t) }, cpus: 2 });
       transcript += `\n### ${label}\n${text}`;
     }
+    expect(exitCodes).toEqual(Object.fromEntries(runs.map(([label, , code]) => [label, code])));
     const artifacts = await filesUnder(out);
     expect(artifacts.some((file) => file.endsWith("report.md"))).toBe(true);
     expect(artifacts.some((file) => file.endsWith("junit.xml"))).toBe(true);

@@ -28,6 +28,7 @@ describe("render with Flux postBuild", () => {
     });
     const { context, stdout, stderr } = captureContext(root);
     const result = await render(context, { dir: root, outDir: `${root}/out` });
+    expect(result.exitCode).toBe(0);
     const cm = result.rendered.find((r) => r.overlay.layer === "apps")!.manifests[0]!;
     expect((cm.object["data"] as Record<string, string>)["token"]).toBe(canary);
     expect(result.findings).toEqual([expect.objectContaining({ check: "flux/unset-variable", message: expect.stringContaining("nothing") })]);

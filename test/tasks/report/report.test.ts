@@ -188,7 +188,7 @@ describe("gitops-ci report", () => {
     // Artifacts written without the key registered: as if the check job never saw it.
     const from = await twoJobs(planted, changes);
     const { context } = captureContext(dir, ciEnv(5678, { SOPS_AGE_KEY: `# created: 2025-01-01\n${ageKey}\n` }));
-    await report(context, { from });
+    expect((await report(context, { from })).exitCode).toBe(0);
     const sent = gitlab.sentText();
     expect(sent).toContain("[REDACTED]");
     for (const secret of [ageKey, secretValue, Buffer.from(secretValue).toString("base64"), TOKEN]) expect(sent).not.toContain(secret);

@@ -11,7 +11,10 @@ import { base64, makeSopsRepo, runCheck, secretYaml } from "./setup.ts";
 
 async function renderRepo(root: string) {
   const { context } = captureContext(root);
-  return (await render(context, { dir: root })).rendered;
+  const result = await render(context, { dir: root });
+  // The canaries are only meaningful if the render that carries them succeeded.
+  expect(result.exitCode).toBe(0);
+  return result.rendered;
 }
 
 describe("checkSecrets: rendered Secrets", () => {

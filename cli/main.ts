@@ -167,8 +167,16 @@ const COMMANDS: Record<string, Command> = {
   },
   report: {
     summary: "post the check (and diff) results to the merge request as one note, updated in place",
-    usage: "gitops-ci report --from DIR [--from DIR]... [--dry-run FILE] [--out DIR] [--key NAME]",
-    options: { from: { type: "string", multiple: true }, "dry-run": { type: "string" }, out: { type: "string", short: "o" }, key: { type: "string" } },
+    usage: "gitops-ci report --from DIR [--from DIR]... [--plan DIR [--changed-since REV] [--config FILE]] [--dry-run FILE] [--out DIR] [--key NAME]",
+    options: {
+      from: { type: "string", multiple: true },
+      "dry-run": { type: "string" },
+      out: { type: "string", short: "o" },
+      key: { type: "string" },
+      plan: { type: "string" },
+      "changed-since": { type: "string" },
+      config: { type: "string", short: "c" },
+    },
     run: async (context, values) =>
       (
         await report(context, {
@@ -176,6 +184,9 @@ const COMMANDS: Record<string, Command> = {
           ...optionalString("dryRun", values["dry-run"]),
           ...optionalString("outDir", values["out"]),
           ...optionalString("key", values["key"]),
+          ...optionalString("plan", values["plan"]),
+          ...optionalString("changedSince", values["changed-since"]),
+          ...optionalString("configFile", values["config"]),
         })
       ).exitCode,
   },

@@ -9,8 +9,8 @@
 // GitLab has no conditional write for notes, so two report jobs that run at once (a retried job
 // beside the original, two pipelines of one merge request) can both find no note and both create
 // one. Each run therefore ends with a verification: it lists the notes again and, while the set is
-// not exactly one note per part, reconciles once more, keeping the oldest note of each part and
-// deleting the newer duplicates (a 404 on delete means the other job was first; that is fine).
+// not exactly one note per part, reconciles once more, keeping one note of each part (the latest
+// run's, the oldest of those) and deleting the other duplicates (a 404 on delete means the other job was first; that is fine).
 // Runs are ordered by (pipeline id, job id): a run that finds notes of a later run deletes the
 // notes it created itself, stops, and leaves the later ones, so an old pipeline's slow or retried report job never overwrites a newer one's results and
 // the two jobs cannot take turns rewriting the note. A `resource_group` on the report job
@@ -154,7 +154,9 @@ export async function upsertReportNotes(api: MergeRequestNotesApi, options: Upse
     const kept = new Set<number>();
     for (let part = 1; part <= total; part += 1) {
       const body = desired[part - 1]!;
-      const existing = ours.find((note) => note.part === part);
+      // Of duplicates, the latest run's note, then the oldest: every job picks the same one from the
+      // same list, and a superseded job deleting the note it created never takes the kept one.
+      const existing = ours.filter((note) => note.part === part).sort((a, b) => compareRuns(b.run, a.run) || a.id - b.id)[0];
       if (existing) kept.add(existing.id);
       if (existing && existing.body === body) {
         if (!actions.has(part)) actions.set(part, { id: existing.id, action: "unchanged" });

@@ -195,7 +195,7 @@ function formatHeading(tallies: readonly OverlayTally[], input: MergeRequestNote
 /** The overlays that should have run first, then those changed-only left out, folded. */
 function formatNotChecked(entries: readonly NotCheckedOverlay[]): string {
   if (entries.length === 0) return "";
-  const line = (entry: NotCheckedOverlay) => `- ${codeSpan(`${entry.environment}/${entry.layer}`)} (${codeSpan(entry.path)}): ${escapeMarkdown(describeNotChecked(entry))}`;
+  const line = (entry: NotCheckedOverlay) => `- ${codeSpan(`${entry.environment}/${entry.layer}`)} (${codeSpan(entry.path)}): ${describeNotChecked(entry, codeSpan)}`;
   const missed = entries.filter((entry) => entry.reason !== "unchanged");
   const unchanged = entries.filter((entry) => entry.reason === "unchanged");
   const blocks: string[] = [];

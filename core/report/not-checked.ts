@@ -54,7 +54,10 @@ export function overlaysNotChecked(plan: readonly PlannedOverlay[], summary: rea
   return result;
 }
 
-/** The nearest layer it waits for (breadth first) that failed, or that should have run and has no report. */
+/**
+ * Why it did not run: the nearest layer it waits for (directly or not) that failed; else the
+ * nearest that should have run and has no report.
+ */
 function firstBlocker(
   overlay: PlannedOverlay,
   byKey: ReadonlyMap<string, PlannedOverlay>,
@@ -64,6 +67,7 @@ function firstBlocker(
 ): { layer: string; failed: boolean } | undefined {
   const seen = new Set<string>();
   const queue = [...overlay.dependsOn];
+  let missing: { layer: string; failed: boolean } | undefined;
   while (queue.length > 0) {
     const layer = queue.shift()!;
     const id = key(overlay.environment, layer);
@@ -71,21 +75,21 @@ function firstBlocker(
     seen.add(id);
     const row = rows.get(id);
     if (row && (row.errors > 0 || !row.rendered)) return { layer, failed: true };
-    if (!row && byKey.has(id) && (!affected || affected.has(id))) return { layer, failed: false };
+    if (!row && byKey.has(id) && (!affected || affected.has(id))) missing ??= { layer, failed: false };
     queue.push(...(byKey.get(id)?.dependsOn ?? []));
   }
-  return undefined;
+  return missing;
 }
 
-/** One line per overlay, for the note and the job log. */
-export function describeNotChecked(entry: NotCheckedOverlay): string {
+/** One line per overlay, for the job log and (names formatted by `name`) the note. */
+export function describeNotChecked(entry: NotCheckedOverlay, name: (text: string) => string = (text) => text): string {
   switch (entry.reason) {
     case "unchanged":
       return "changed-only left it out: the change cannot affect it";
     case "earlier-layer":
       return entry.after!.failed
-        ? `not run: ${entry.after!.layer} failed in ${entry.environment}`
-        : `not run: ${entry.after!.layer} in ${entry.environment} was not checked`;
+        ? `not run: ${name(entry.after!.layer)} failed in ${name(entry.environment)}`
+        : `not run: ${name(entry.after!.layer)} in ${name(entry.environment)} was not checked`;
     case "no-report":
       return "no report: its job did not run or stopped before writing one";
   }

@@ -12,6 +12,7 @@ import { parseAllDocuments } from "yaml";
 import type { Fleet } from "../../core/fleet/model.ts";
 import { PROJECT_ROOT } from "../../core/toolchain.ts";
 import { childPipeline } from "../../tasks/pipeline/child-pipeline.ts";
+import { promotePipeline } from "../../tasks/pipeline/promote-pipeline.ts";
 
 /** The README's minimum: CI/CD components and spec:inputs are GA from 17.0. */
 const MINIMUM_GITLAB = "17.0";
@@ -288,7 +289,7 @@ describe("GitLab syntax of the pipeline files: GA at the minimum version only", 
     const { header, body } = await componentDocuments("pipeline/templates/gitops-ci.yml");
     const used = syntaxUsed(header, body);
     // The walk sees what matters: inputs, the layer job's matrix, the report's needs and rules.
-    expect([...used.keys()]).toEqual(expect.arrayContaining(["header:spec:inputs", "interpolation:inputs", "job:parallel:matrix", "job:needs:optional", "job:rules:if", "environment-action:prepare", "job:trigger:strategy"]));
+    expect([...used.keys()]).toEqual(expect.arrayContaining(["header:spec:inputs", "interpolation:inputs", "job:parallel:matrix", "job:needs:optional", "job:rules:if", "environment-action:verify", "job:trigger:strategy"]));
     expect(violations(used)).toEqual([]);
   });
 
@@ -299,6 +300,14 @@ describe("GitLab syntax of the pipeline files: GA at the minimum version only", 
       const pipeline = childPipeline(all, overlays, { image: "registry.example.com/gitops-ci:1.0.0", dir: ".", kubernetesVersion: "1.35.0", strict: true });
       const used = syntaxUsed(undefined, pipeline);
       expect([...used.keys()]).toEqual(expect.arrayContaining(["top:stages", "top:default", "job:when", ...(overlays.length > 0 ? ["job:needs", "job:cache:fallback_keys"] : [])]));
+      expect(violations(used)).toEqual([]);
+    }
+  });
+
+  it("the generated promote pipeline uses only GA syntax of GitLab 17.0", () => {
+    for (const order of [["staging", "prod"], ["dev", "staging", "prod"], ["only"]]) {
+      const used = syntaxUsed(undefined, promotePipeline(order, { image: "registry.example.com/gitops-ci:1.0.0", dir: ".", tokenVariable: "GITOPS_CI_GITLAB_TOKEN" }));
+      if (order.length > 1) expect([...used.keys()]).toEqual(expect.arrayContaining(["job:environment:action", "environment-action:prepare", "job:resource_group", "job:when"]));
       expect(violations(used)).toEqual([]);
     }
   });

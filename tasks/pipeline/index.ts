@@ -4,9 +4,7 @@
 import { readFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parse } from "yaml";
-import { affectedOverlays } from "../../core/changes/affected-overlays.ts";
-import { changedFiles } from "../../core/changes/changed-files.ts";
-import { overlayInputsByPath } from "../../core/changes/overlay-inputs.ts";
+import { changedSelection } from "../../core/changes/changed-selection.ts";
 import type { TaskContext } from "../../core/context.ts";
 import { ExitCode, UserError } from "../../core/errors.ts";
 import { hasErrors } from "../../core/findings.ts";
@@ -52,8 +50,7 @@ export async function generatePipeline(context: TaskContext, options: GeneratePi
 
   let overlays = fleet.overlays;
   if (options.changedSince) {
-    const [inputs, changed] = await Promise.all([overlayInputsByPath(fleet, context.concurrency * 4), changedFiles(context, fleet.root, options.changedSince)]);
-    const affected = affectedOverlays(fleet, inputs, changed.files, config?.file ? { configFile: config.file } : {});
+    const { affected, changed } = await changedSelection(context, fleet, options.changedSince, config?.file);
     overlays = affected.map((entry) => entry.overlay);
     context.output.err(`Changed since ${options.changedSince}: ${changed.files.length} files, ${overlays.length} of ${fleet.overlays.length} overlays get a job`);
     for (const { overlay, reasons } of affected) context.output.err(`  ${checkJobName(overlay)}: ${reasons.slice(0, 3).join("; ")}`);

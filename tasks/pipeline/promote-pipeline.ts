@@ -4,7 +4,7 @@
 // leave an array input's first element out of a parallel:matrix, hence a child pipeline.
 import { stringify } from "yaml";
 import { UserError } from "../../core/errors.ts";
-import { RENDER_CACHE_DIR } from "./child-pipeline.ts";
+import { RENDER_CACHE, RENDER_CACHE_DIR } from "./child-pipeline.ts";
 
 export const PROMOTE_STAGE = "gitops-ci-promote";
 
@@ -54,12 +54,7 @@ export function promotePipeline(order: readonly string[], options: PromotePipeli
           'gitops-ci promote "$@"',
         ].join("\n"),
       ],
-      cache: {
-        key: "gitops-ci-render-$CI_JOB_NAME_SLUG-$CI_COMMIT_REF_SLUG",
-        fallback_keys: ["gitops-ci-render-$CI_JOB_NAME_SLUG-$CI_DEFAULT_BRANCH"],
-        paths: [`${RENDER_CACHE_DIR}/`],
-        when: "always",
-      },
+      cache: RENDER_CACHE,
     };
   }
   if (order.length < 2) {

@@ -17,9 +17,7 @@ import type { GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
 import { gitLabClientOptionsFor } from "../../core/gitlab/task-client-options.ts";
 import { composeNoteBody, upsertReportNotes, type ReportRun, type UpsertReportNotesResult } from "../../core/gitlab/merge-request-note.ts";
 import { splitNote } from "../../core/gitlab/note-splitting.ts";
-import { affectedOverlays } from "../../core/changes/affected-overlays.ts";
-import { changedFiles } from "../../core/changes/changed-files.ts";
-import { overlayInputsByPath } from "../../core/changes/overlay-inputs.ts";
+import { changedSelection } from "../../core/changes/changed-selection.ts";
 import { discoverFleet } from "../../core/fleet/discover.ts";
 import { formatJson } from "../../core/report/json.ts";
 import { buildMergeRequestNote } from "../../core/report/merge-request-note.ts";
@@ -130,8 +128,7 @@ async function notCheckedOfPlan(context: TaskContext, options: ReportOptions, su
   let affected: Set<string> | undefined;
   if (options.changedSince) {
     // The selection the check jobs made with the same --changed-since.
-    const [inputs, changed] = await Promise.all([overlayInputsByPath(fleet, context.concurrency * 4), changedFiles(context, fleet.root, options.changedSince)]);
-    const picked = affectedOverlays(fleet, inputs, changed.files, config?.file ? { configFile: config.file } : {});
+    const { affected: picked } = await changedSelection(context, fleet, options.changedSince, config?.file);
     affected = new Set(picked.map(({ overlay }) => `${overlay.environment}/${overlay.layer}`));
   }
   const entries = overlaysNotChecked(fleet.overlays, summary, affected);

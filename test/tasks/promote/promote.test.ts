@@ -10,6 +10,8 @@ import { copyExample, examplePath } from "../../helpers/temp-repo.ts";
 import { APPS, CONTROLLERS, exampleClone, git, stagingAhead, type PromoteRepo } from "./promote-repo.ts";
 
 const TOKEN = "glpat-promote-test-token";
+/** Tests that promote two or three times: each run renders and validates, on 2 shared cores. */
+const SEVERAL_RUNS = 240_000;
 const BRANCH = "gitops-ci/promote-staging-to-prod";
 
 let gitlab: FakeGitLab;
@@ -35,7 +37,7 @@ const pushed = (repo: PromoteRepo, file: string, branch = BRANCH) => execFileSyn
 const original = (file: string) => readFile(examplePath(path.join("examples/layout-a", file)), "utf8");
 
 describe("gitops-ci promote on layout A", () => {
-  it("moves staging's chart versions, image tag and new values to prod, leaves prod's hosts and IPs, and opens one merge request", async () => {
+  it("moves staging's chart versions, image tag and new values to prod, leaves prod's hosts and IPs, and opens one merge request", { timeout: SEVERAL_RUNS }, async () => {
     const repo = await exampleClone("examples/layout-a");
     await stagingAhead(repo.root);
     const { context, stdout, stderr } = captureContext(repo.root, ciEnv());
@@ -98,7 +100,7 @@ describe("gitops-ci promote on layout A", () => {
     expect(gitlab.sentText()).not.toContain(TOKEN);
   });
 
-  it("changes nothing when run again: no push, the merge request description unchanged", async () => {
+  it("changes nothing when run again: no push, the merge request description unchanged", { timeout: SEVERAL_RUNS }, async () => {
     const repo = await exampleClone("examples/layout-a");
     await stagingAhead(repo.root);
     const first = await promote(captureContext(repo.root, ciEnv()).context, { dir: ".", from: "staging", to: "prod", json: false });
@@ -127,7 +129,7 @@ describe("gitops-ci promote on layout A", () => {
     expect(mergeRequestWrites()).toHaveLength(writes);
   });
 
-  it("limits a run to one component, on a branch of its own, and updates its merge request when staging moves on", async () => {
+  it("limits a run to one component, on a branch of its own, and updates its merge request when staging moves on", { timeout: SEVERAL_RUNS }, async () => {
     const repo = await exampleClone("examples/layout-a");
     await stagingAhead(repo.root);
     const first = await promote(captureContext(repo.root, ciEnv()).context, { dir: ".", from: "staging", to: "prod", component: "gitlab", json: false });
@@ -161,7 +163,7 @@ describe("gitops-ci promote on layout A", () => {
     expect(gitlab.requests).toEqual([]);
   });
 
-  it("starts from the branch's committed state: a local edit in the target overlays is neither promoted over nor pushed", async () => {
+  it("starts from the branch's committed state: a local edit in the target overlays is neither promoted over nor pushed", { timeout: SEVERAL_RUNS }, async () => {
     const repo = await exampleClone("examples/layout-a");
     await stagingAhead(repo.root);
     const { appendFile } = await import("node:fs/promises");
@@ -176,7 +178,7 @@ describe("gitops-ci promote on layout A", () => {
     expect(git(repo.root, "worktree", "list").split("\n")).toHaveLength(1);
   });
 
-  it("after a run left its edits in the working tree, the next run still promotes (not 'Nothing to promote')", async () => {
+  it("after a run left its edits in the working tree, the next run still promotes (not 'Nothing to promote')", { timeout: SEVERAL_RUNS }, async () => {
     const repo = await exampleClone("examples/layout-a");
     await stagingAhead(repo.root);
     // A run without GitLab access edits the working tree and stops there, as a failed run would leave it.

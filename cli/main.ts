@@ -12,7 +12,7 @@ import { drift } from "../tasks/drift/index.ts";
 import { envAdd } from "../tasks/env/index.ts";
 import { plan } from "../tasks/plan/index.ts";
 import { promote } from "../tasks/promote/index.ts";
-import { collectChildren, generatePipeline } from "../tasks/pipeline/index.ts";
+import { collectChildren, generatePipeline, generatePromoteJobs } from "../tasks/pipeline/index.ts";
 import { render } from "../tasks/render/index.ts";
 import { report } from "../tasks/report/index.ts";
 import { schemas } from "../tasks/schemas/index.ts";
@@ -124,12 +124,15 @@ const COMMANDS: Record<string, Command> = {
     summary: "write the child pipeline of a large fleet from the plan, or collect its reports in the parent",
     usage:
       "gitops-ci pipeline --from-plan [DIR] --out FILE [--changed-since REV] [--image IMAGE] [--kubernetes-version X.Y.Z] [--strict] [--config FILE] [--cache-dir DIR]\n" +
-      "       gitops-ci pipeline --collect-children --child FILE [--out DIR] [--trigger-job NAME]",
+      "       gitops-ci pipeline --collect-children --child FILE [--out DIR] [--trigger-job NAME]\n" +
+      "       gitops-ci pipeline --promote-jobs [DIR] --out FILE [--image IMAGE] [--token-variable NAME] [--config FILE]",
     options: {
       config: common.config,
       ...cacheOption,
       "from-plan": { type: "boolean", default: false },
       "collect-children": { type: "boolean", default: false },
+      "promote-jobs": { type: "boolean", default: false },
+      "token-variable": { type: "string" },
       out: { type: "string", short: "o" },
       child: { type: "string" },
       "trigger-job": { type: "string" },
@@ -150,7 +153,20 @@ const COMMANDS: Record<string, Command> = {
           })
         ).exitCode;
       }
-      if (values["from-plan"] !== true) throw new UserError("say what to do: --from-plan or --collect-children", { hint: "gitops-ci pipeline --from-plan . --out child.yml" });
+      if (values["promote-jobs"] === true) {
+        const out = values["out"];
+        if (typeof out !== "string") throw new UserError("--out is required with --promote-jobs", { hint: "gitops-ci pipeline --promote-jobs . --out promote.yml" });
+        return (
+          await generatePromoteJobs(context, {
+            dir: positionals[0] ?? ".",
+            out,
+            ...optionalString("configFile", values["config"]),
+            ...optionalString("image", values["image"]),
+            ...optionalString("tokenVariable", values["token-variable"]),
+          })
+        ).exitCode;
+      }
+      if (values["from-plan"] !== true) throw new UserError("say what to do: --from-plan, --collect-children or --promote-jobs", { hint: "gitops-ci pipeline --from-plan . --out child.yml" });
       const out = values["out"];
       if (typeof out !== "string") throw new UserError("--out is required with --from-plan", { hint: "gitops-ci pipeline --from-plan . --out child.yml" });
       return (
@@ -168,8 +184,16 @@ const COMMANDS: Record<string, Command> = {
   },
   report: {
     summary: "post the check (and diff) results to the merge request as one note, updated in place",
-    usage: "gitops-ci report --from DIR [--from DIR]... [--dry-run FILE] [--out DIR] [--key NAME]",
-    options: { from: { type: "string", multiple: true }, "dry-run": { type: "string" }, out: { type: "string", short: "o" }, key: { type: "string" } },
+    usage: "gitops-ci report --from DIR [--from DIR]... [--plan DIR [--changed-since REV] [--config FILE]] [--dry-run FILE] [--out DIR] [--key NAME]",
+    options: {
+      from: { type: "string", multiple: true },
+      "dry-run": { type: "string" },
+      out: { type: "string", short: "o" },
+      key: { type: "string" },
+      plan: { type: "string" },
+      "changed-since": { type: "string" },
+      config: { type: "string", short: "c" },
+    },
     run: async (context, values) =>
       (
         await report(context, {
@@ -177,6 +201,9 @@ const COMMANDS: Record<string, Command> = {
           ...optionalString("dryRun", values["dry-run"]),
           ...optionalString("outDir", values["out"]),
           ...optionalString("key", values["key"]),
+          ...optionalString("plan", values["plan"]),
+          ...optionalString("changedSince", values["changed-since"]),
+          ...optionalString("configFile", values["config"]),
         })
       ).exitCode,
   },

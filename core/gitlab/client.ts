@@ -2,7 +2,7 @@
 // gitbeaker's resources over one request handler (request-handler.ts) that owns the retry policy
 // and turns every failure into a GitLabApiError a person can act on. Merge requests and their
 // notes are here; issues and pipeline jobs in sibling modules over the same handler.
-import { MergeRequestNotes, MergeRequests } from "@gitbeaker/rest";
+import { MergeRequestNotes, MergeRequests, Users } from "@gitbeaker/rest";
 import { createIssuesApi, type IssuesApi } from "./issues-api.ts";
 import { createPipelineJobsApi, type PipelineJobsApi } from "./pipeline-jobs-api.ts";
 import { gitbeakerSettings, type GitLabClientOptions } from "./request-handler.ts";
@@ -31,6 +31,8 @@ export interface GitLabMergeRequest {
 
 /** What the merge request note needs from GitLab; tests may implement it without a server. */
 export interface MergeRequestNotesApi {
+  /** The token's own user (GET /user): the author of the notes that are ours. */
+  currentUser(): Promise<{ id: number; username: string }>;
   /** Every note, oldest first, across all pages. */
   listNotes(target: NoteTarget): Promise<GitLabNote[]>;
   createNote(target: NoteTarget, body: string): Promise<GitLabNote>;
@@ -71,10 +73,15 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
   const settings = gitbeakerSettings(options);
   const notes = new MergeRequestNotes(settings);
   const mergeRequests = new MergeRequests(settings);
+  const users = new Users(settings);
 
   return {
     ...createIssuesApi(settings),
     ...createPipelineJobsApi(settings),
+    async currentUser() {
+      const user = (await users.showCurrentUser()) as unknown as Record<string, unknown>;
+      return { id: Number(user["id"]), username: String(user["username"] ?? "") };
+    },
     async listNotes(target) {
       // No `page`: gitbeaker then follows the Link header's rel="next" to the last page.
       const all = await notes.all(target.projectId, target.mergeRequestIid, { sort: "asc", orderBy: "created_at", perPage: PER_PAGE });

@@ -2,13 +2,17 @@
 // marker on their first line, updated in place, completed, and cleaned of duplicates and stale
 // parts, as danger-js's `updateOrCreateComment` does for its single comment.
 //
+// A note is ours only if the token's own user (GET /user) wrote it: anyone who can comment can
+// post a note with the marker, and a forged "later run" must not silence every report after it;
+// a note an earlier token's user wrote cannot be edited (GitLab answers 403) and is left alone.
+//
 // GitLab has no conditional write for notes, so two report jobs that run at once (a retried job
 // beside the original, two pipelines of one merge request) can both find no note and both create
 // one. Each run therefore ends with a verification: it lists the notes again and, while the set is
-// not exactly one note per part, reconciles once more, keeping the oldest note of each part and
-// deleting the newer duplicates (a 404 on delete means the other job was first; that is fine).
-// Runs are ordered by (pipeline id, job id): a run that finds notes of a later run stops and leaves
-// them, so an old pipeline's slow or retried report job never overwrites a newer one's results and
+// not exactly one note per part, reconciles once more, keeping one note of each part (the latest
+// run's, the oldest of those) and deleting the other duplicates (a 404 on delete means the other job was first; that is fine).
+// Runs are ordered by (pipeline id, job id): a run that finds notes of a later run deletes the
+// notes it created itself, stops, and leaves the later ones, so an old pipeline's slow or retried report job never overwrites a newer one's results and
 // the two jobs cannot take turns rewriting the note. A `resource_group` on the report job
 // serialises the jobs in the first place; this is what keeps the note right when it is not set.
 import { UserError } from "../errors.ts";
@@ -42,6 +46,13 @@ export interface UpsertReportNotesResult {
   deleted: number[];
   rounds: number;
   supersededBy?: ReportRun;
+  /** The token's user, whose notes are ours. */
+  author: NoteAuthor;
+}
+
+export interface NoteAuthor {
+  id: number;
+  username: string;
 }
 
 /** A note of ours, as found on the merge request. */
@@ -65,12 +76,16 @@ export function composeNoteBody(key: string, part: number, total: number, body: 
   return `${markerLine(key, part, total)}\n${runLine}${body}`;
 }
 
-/** Our notes among all of a merge request's, by the marker on their first line; system notes never. */
-export function findReportNotes(notes: readonly GitLabNote[], key: string): ReportNote[] {
+/**
+ * Our notes among all of a merge request's: by the marker on their first line, and, given
+ * `authorId`, only those that user wrote; system notes never.
+ */
+export function findReportNotes(notes: readonly GitLabNote[], key: string, authorId?: number): ReportNote[] {
   const pattern = new RegExp(`^<!-- gitops-ci:report:${escapeRegExp(key)} part (\\d+)/(\\d+) -->\\r?\\n(?:<!-- gitops-ci:run pipeline=(\\d+)(?: job=(\\d+))? -->)?`);
   const found: ReportNote[] = [];
   for (const note of notes) {
     if (note.system) continue;
+    if (authorId !== undefined && note.author?.id !== authorId) continue;
     const match = pattern.exec(note.body);
     if (!match) continue;
     const run: ReportRun = {};
@@ -103,20 +118,45 @@ export async function upsertReportNotes(api: MergeRequestNotesApi, options: Upse
   const maxRounds = options.maxRounds ?? 4;
   const actions = new Map<number, { id: number; action: NoteAction }>();
   const deleted: number[] = [];
+  // Notes this run created: a run that turns out to be superseded takes them back.
+  const created = new Set<number>();
+  const author = await api.currentUser();
 
-  let ours = findReportNotes(await api.listNotes(target), options.marker);
+  const warned = new Set<number>();
+  const list = async () => {
+    const notes = await api.listNotes(target);
+    for (const note of notes) {
+      if (note.author?.id === author.id || warned.has(note.id) || findReportNotes([note], options.marker).length === 0) continue;
+      warned.add(note.id);
+      log(`note ${note.id}${note.author ? ` by @${note.author.username}` : ""} carries this report's marker, but this token's user is @${author.username}: not ours, left as it is`);
+    }
+    return findReportNotes(notes, options.marker, author.id);
+  };
+
+  let ours = await list();
   for (let round = 1; round <= maxRounds; round += 1) {
     const later = ours.filter((note) => compareRuns(note.run, run) > 0).sort((a, b) => compareRuns(b.run, a.run))[0];
     if (later) {
       log(`a later run (pipeline ${later.run.pipelineId ?? "?"}, job ${later.run.jobId ?? "?"}) already reported on this merge request; its notes are left as they are`);
-      return { outcome: "superseded", notes: [...actions].map(([part, entry]) => ({ part, ...entry })), deleted, rounds: round, supersededBy: later.run };
+      // Only those still in our words: the later run may have adopted one (it keeps the oldest
+      // note of each part), and that one is its note now.
+      const own = ours.filter((note) => created.has(note.id) && compareRuns(note.run, run) === 0);
+      for (const note of own) {
+        await deleteIfPresent(api, target, note.id);
+        deleted.push(note.id);
+      }
+      if (own.length > 0) log(`deleted the ${plural(own.length, "note")} this run had created`);
+      const left = [...actions].filter(([, entry]) => !created.has(entry.id)).map(([part, entry]) => ({ part, ...entry }));
+      return { outcome: "superseded", notes: left, deleted, rounds: round, supersededBy: later.run, author };
     }
 
     // Parts in order, so that notes created now appear in reading order.
     const kept = new Set<number>();
     for (let part = 1; part <= total; part += 1) {
       const body = desired[part - 1]!;
-      const existing = ours.find((note) => note.part === part);
+      // Of duplicates, the latest run's note, then the oldest: every job picks the same one from the
+      // same list, and a superseded job deleting the note it created never takes the kept one.
+      const existing = ours.filter((note) => note.part === part).sort((a, b) => compareRuns(b.run, a.run) || a.id - b.id)[0];
       if (existing) kept.add(existing.id);
       if (existing && existing.body === body) {
         if (!actions.has(part)) actions.set(part, { id: existing.id, action: "unchanged" });
@@ -125,11 +165,13 @@ export async function upsertReportNotes(api: MergeRequestNotesApi, options: Upse
       if (existing) {
         const edited = await editOrRecreate(api, target, existing.id, body);
         kept.add(edited.id);
+        if (edited.id !== existing.id) created.add(edited.id);
         actions.set(part, { id: edited.id, action: edited.id === existing.id ? "updated" : "created" });
       } else {
-        const created = await api.createNote(target, body);
-        kept.add(created.id);
-        actions.set(part, { id: created.id, action: "created" });
+        const note = await api.createNote(target, body);
+        kept.add(note.id);
+        created.add(note.id);
+        actions.set(part, { id: note.id, action: "created" });
       }
     }
     // Duplicates (the newer notes of a part), and parts beyond the current count.
@@ -139,13 +181,13 @@ export async function upsertReportNotes(api: MergeRequestNotesApi, options: Upse
       deleted.push(note.id);
     }
 
-    ours = findReportNotes(await api.listNotes(target), options.marker);
+    ours = await list();
     if (isExactly(ours, desired)) {
       for (const [part, entry] of actions) {
         const note = ours.find((candidate) => candidate.part === part);
         if (note) actions.set(part, { ...entry, id: note.id });
       }
-      return { outcome: "posted", notes: [...actions].map(([part, entry]) => ({ part, ...entry })).sort((a, b) => a.part - b.part), deleted, rounds: round };
+      return { outcome: "posted", notes: [...actions].map(([part, entry]) => ({ part, ...entry })).sort((a, b) => a.part - b.part), deleted, rounds: round, author };
     }
     log(`the report notes changed while they were written (another report job?); reconciling again (round ${round + 1})`);
   }
@@ -181,6 +223,10 @@ async function deleteIfPresent(api: MergeRequestNotesApi, target: NoteTarget, id
     if (error instanceof GitLabApiError && error.status === 404) return;
     throw error;
   }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 function escapeRegExp(text: string): string {

@@ -4,7 +4,8 @@
 // times, 0.25 ms × 2^n apart (under a quarter of a second in all), and never reads Retry-After, so
 // a rate-limited job fails while GitLab is still asking it to wait; a 500 or 503 is not retried at
 // all. Here: 429 waits for Retry-After (seconds or an HTTP date), 5xx and network errors back off
-// exponentially with jitter, and attempts and total time are both bounded. Sleep and clock are
+// exponentially with jitter, and attempts and time are both bounded: one time budget for the whole
+// client (a task's every request, attempts and waits included), not one per request. Sleep and clock are
 // injectable so tests measure the waits without waiting. Every request body passes the redactor.
 import { createRequesterFn, getMatchingRateLimiter, type FormattedResponse, type RateLimiters, type RequestOptions } from "@gitbeaker/requester-utils";
 import { UserError } from "../errors.ts";
@@ -17,9 +18,12 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** Longest single backoff (a Retry-After is honoured even when longer, within maxTotalMs). */
   maxDelayMs: number;
-  /** Time budget of one request, waits included: no wait starts that would end after it. */
+  /**
+   * Time budget of the client, from its creation: every request, attempts and waits included. No
+   * wait starts that would end after it, and no attempt runs past it.
+   */
   maxTotalMs: number;
-  /** Per attempt; a timed-out attempt counts as a network error. */
+  /** Per attempt (cut to what is left of the budget); a timed-out attempt counts as a network error. */
   attemptTimeoutMs: number;
 }
 
@@ -133,6 +137,7 @@ export function createRequestHandler(options: GitLabClientOptions) {
   const doFetch = options.fetch ?? fetch;
   // Paths in messages are relative to CI_API_V4_URL, as GitLab's API documentation writes them.
   const apiPath = new URL(options.apiUrl).pathname.replace(/\/+$/, "");
+  const deadline = clock.now() + policy.maxTotalMs;
 
   return async (endpoint: string, raw?: Record<string, unknown>): Promise<FormattedResponse> => {
     const { rateLimiters, prefixUrl, searchParams, method = "GET", headers, body, signal, asStream } = (raw ?? {}) as HandlerOptions;
@@ -141,18 +146,29 @@ export function createRequestHandler(options: GitLabClientOptions) {
     const path = url.pathname.startsWith(apiPath) ? url.pathname.slice(apiPath.length) : url.pathname;
     const sentBody = typeof body === "string" && options.redact ? options.redact(body) : body;
     const rateLimit = getMatchingRateLimiter(endpoint, rateLimiters, method);
-    const started = clock.now();
 
     for (let attempt = 1; ; attempt += 1) {
       await rateLimit();
+      const left = deadline - clock.now();
+      if (left <= 0) {
+        throw new GitLabApiError(`GitLab did not answer ${method} ${path} within the ${seconds(policy.maxTotalMs)} time budget${attempt > 1 ? ` (${times(attempt - 1)})` : ""}`, {
+          status: undefined,
+          method,
+          path,
+          gitlabMessage: "",
+          attempts: attempt - 1,
+          hint: "GitLab is slow or down; re-run the job later",
+        });
+      }
+      const attemptTimeout = Math.min(policy.attemptTimeoutMs, left);
       let response: Response;
       try {
-        const attemptSignal = signal ? AbortSignal.any([signal, AbortSignal.timeout(policy.attemptTimeoutMs)]) : AbortSignal.timeout(policy.attemptTimeoutMs);
+        const attemptSignal = signal ? AbortSignal.any([signal, AbortSignal.timeout(attemptTimeout)]) : AbortSignal.timeout(attemptTimeout);
         response = await doFetch(url, { method, ...(headers ? { headers } : {}), ...(sentBody !== undefined ? { body: sentBody } : {}), signal: attemptSignal });
       } catch (error) {
-        const reason = networkReason(error, policy.attemptTimeoutMs);
+        const reason = networkReason(error, attemptTimeout);
         const delay = backoffDelay(attempt, policy, random);
-        if (!canWait(attempt, delay, started, clock, policy)) {
+        if (!canWait(attempt, delay, deadline, clock, policy)) {
           throw new GitLabApiError(`could not reach GitLab for ${method} ${path}: ${reason}${attemptsNote(attempt)}`, {
             status: undefined,
             method,
@@ -176,8 +192,8 @@ export function createRequestHandler(options: GitLabClientOptions) {
 
       const retryAfter = parseRetryAfter(response.headers.get("retry-after"), clock.now());
       const delay = retryAfter ?? backoffDelay(attempt, policy, random);
-      if (!canWait(attempt, delay, started, clock, policy)) {
-        const why = retryAfter !== undefined && clock.now() - started + retryAfter > policy.maxTotalMs ? `; it asked to wait ${seconds(retryAfter)}, beyond the ${seconds(policy.maxTotalMs)} budget` : "";
+      if (!canWait(attempt, delay, deadline, clock, policy)) {
+        const why = retryAfter !== undefined && clock.now() + retryAfter >= deadline ? `; it asked to wait ${seconds(retryAfter)}, beyond the ${seconds(policy.maxTotalMs)} budget` : "";
         throw statusError(response.status, method, path, gitlabMessage, attempt, options, why);
       }
       options.onRetry?.({ method, path, attempt, status: response.status, delayMs: delay, reason: `${response.status} ${gitlabMessage}`.trim() });
@@ -210,8 +226,9 @@ export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, "baseDel
   return Math.round(step / 2 + (step / 2) * random());
 }
 
-function canWait(attempt: number, delay: number, started: number, clock: Clock, policy: RetryPolicy): boolean {
-  return attempt < policy.maxAttempts && clock.now() - started + delay <= policy.maxTotalMs;
+/** Another attempt, after `delay`, must still have time left in the budget. */
+function canWait(attempt: number, delay: number, deadline: number, clock: Clock, policy: RetryPolicy): boolean {
+  return attempt < policy.maxAttempts && clock.now() + delay < deadline;
 }
 
 async function parseResponse(response: Response, asStream: boolean): Promise<FormattedResponse> {
@@ -295,7 +312,7 @@ function statusError(
     });
   }
   if (status === 429) {
-    return new GitLabApiError(`GitLab kept rate-limiting ${where}: HTTP 429 after ${attempts} attempts${extra}${said}`, {
+    return new GitLabApiError(`GitLab kept rate-limiting ${where}: HTTP 429 after ${times(attempts)}${extra}${said}`, {
       ...details,
       hint: "re-run the job later, or ask a GitLab administrator about the rate limits (Admin > Settings > Network) or to allowlist the token's user",
     });
@@ -336,7 +353,11 @@ function variablesNamedBy(path: string): string {
 }
 
 function attemptsNote(attempts: number): string {
-  return attempts > 1 ? ` after ${attempts} attempts` : "";
+  return attempts > 1 ? ` after ${times(attempts)}` : "";
+}
+
+function times(attempts: number): string {
+  return `${attempts} attempt${attempts === 1 ? "" : "s"}`;
 }
 
 function networkReason(error: unknown, timeoutMs: number): string {

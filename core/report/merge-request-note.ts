@@ -12,6 +12,7 @@ import type { ObjectChange } from "../diff/model.ts";
 import { formatGitDiffMarkdown } from "./git-diff-markdown.ts";
 import { describeResource, formatLocation, type Finding, type ResourceRef, type Severity } from "../findings.ts";
 import { codeSpan, escapeMarkdown } from "./markdown.ts";
+import { describeNotChecked, type NotCheckedOverlay } from "./not-checked.ts";
 import { checkFamily, groupByScope, scopeLabel, stripAnsi, type CheckReportInput, type CheckSummaryRow } from "./summary.ts";
 
 export type { ObjectChange };
@@ -22,6 +23,8 @@ export interface MergeRequestNoteInput {
   changes?: readonly ObjectChange[];
   /** `diff --against`: what the merge request changes in Git, rendered on both sides. */
   gitDiff?: GitDiffReport;
+  /** Overlays of the plan that were not checked, when the report knows the plan. */
+  notChecked?: readonly NotCheckedOverlay[];
 }
 
 export interface MergeRequestNoteOptions {
@@ -76,7 +79,7 @@ const SECRET_KEY_CHANGE = /^(data|stringData)\.[A-Za-z0-9._-]+: (added|removed|c
 export function buildMergeRequestNote(input: MergeRequestNoteInput, options: MergeRequestNoteOptions = {}): string {
   const tallies = tallyOverlays(input);
   const hasDiff = input.changes !== undefined;
-  const blocks: string[] = [formatHeading(tallies, input, options), formatLinks(options), formatTable(tallies, hasDiff), legend(hasDiff)];
+  const blocks: string[] = [formatHeading(tallies, input, options), formatLinks(options), formatTable(tallies, hasDiff), legend(hasDiff), formatNotChecked(input.notChecked ?? [])];
   // Two different questions, each under its own heading: Git against Git, and Git against the cluster.
   if (input.gitDiff) blocks.push(formatGitDiffMarkdown(input.gitDiff).trimEnd());
   if (hasDiff) {
@@ -189,9 +192,33 @@ function formatHeading(tallies: readonly OverlayTally[], input: MergeRequestNote
     : "";
   const failed = invalid > 0 || secretErrors > 0 || notRendered > 0;
   const attention = (input.changes ?? []).some(needsAttention);
-  const icon = failed ? "❌" : warnings > 0 || secrets > 0 || attention ? "⚠️" : "✅";
-  const outcome = problems.length > 0 ? `${problems.join(", ")} in ${plural(overlays, "overlay")}` : `${plural(overlays, "overlay")} checked, nothing to report`;
+  // An overlay that should have been checked and was not is never "nothing to report".
+  const missed = (input.notChecked ?? []).filter((entry) => entry.reason !== "unchanged").length;
+  const icon = failed ? "❌" : warnings > 0 || secrets > 0 || attention || missed > 0 ? "⚠️" : "✅";
+  const notRun = missed > 0 ? `; ${missed} not checked` : "";
+  const outcome =
+    problems.length > 0
+      ? `${problems.join(", ")} in ${plural(overlays, "overlay")}${notRun}`
+      : missed > 0
+        ? `${plural(overlays, "overlay")} checked${notRun}`
+        : `${plural(overlays, "overlay")} checked, nothing to report`;
   return `### ${icon} ${title}: ${outcome}${changes}`;
+}
+
+/** The overlays that should have run first, then those changed-only left out, folded. */
+function formatNotChecked(entries: readonly NotCheckedOverlay[]): string {
+  if (entries.length === 0) return "";
+  const line = (entry: NotCheckedOverlay) => `- ${codeSpan(`${entry.environment}/${entry.layer}`)} (${codeSpan(entry.path)}): ${describeNotChecked(entry, codeSpan)}`;
+  const missed = entries.filter((entry) => entry.reason !== "unchanged");
+  const unchanged = entries.filter((entry) => entry.reason === "unchanged");
+  const blocks: string[] = [];
+  if (missed.length > 0) blocks.push([`#### ⏭️ Not checked (${missed.length})`, "", ...missed.map(line)].join("\n"));
+  if (unchanged.length > 0) {
+    blocks.push(
+      [`<details><summary>${plural(unchanged.length, "overlay")} not checked: the change cannot affect ${unchanged.length === 1 ? "it" : "them"} (changed-only)</summary>`, "", ...unchanged.map(line), "", "</details>"].join("\n"),
+    );
+  }
+  return blocks.join("\n\n");
 }
 
 function formatLinks(options: MergeRequestNoteOptions): string {

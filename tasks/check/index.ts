@@ -6,9 +6,8 @@ import { describeError, ExitCode, UserError } from "../../core/errors.ts";
 import { countBySeverity, hasErrors, type Finding } from "../../core/findings.ts";
 import { discoverFleet } from "../../core/fleet/discover.ts";
 import type { Fleet, Overlay } from "../../core/fleet/model.ts";
-import { affectedOverlays } from "../../core/changes/affected-overlays.ts";
-import { changedFiles } from "../../core/changes/changed-files.ts";
-import { overlayInputsByPath, type OverlayInputs } from "../../core/changes/overlay-inputs.ts";
+import { changedSelection } from "../../core/changes/changed-selection.ts";
+import type { OverlayInputs } from "../../core/changes/overlay-inputs.ts";
 import { groupByScope, type CheckReportInput, type CheckSummaryRow } from "../../core/report/summary.ts";
 import { formatFindingsForTerminal, formatTable } from "../../core/report/terminal.ts";
 import { writeReports } from "../../core/report/write-reports.ts";
@@ -227,8 +226,7 @@ async function selectChangedOverlays(
   rev: string,
   configFile: string | undefined,
 ): Promise<{ overlays: Set<Overlay>; inputs: Map<string, OverlayInputs> }> {
-  const [inputs, changed] = await Promise.all([overlayInputsByPath(fleet, context.concurrency * 4), changedFiles(context, fleet.root, rev)]);
-  const affected = affectedOverlays(fleet, inputs, changed.files, configFile ? { configFile } : {});
+  const { affected, changed, inputs } = await changedSelection(context, fleet, rev, configFile);
   context.output.err(`Changed since ${rev}${changed.mergeBase ? ` (merge base ${changed.base.slice(0, 12)})` : ""}: ${changed.files.length} files, ${affected.length} of ${fleet.overlays.length} overlays to check`);
   for (const { overlay, reasons } of affected) {
     const shown = reasons.slice(0, 3).join("; ");

@@ -14,7 +14,7 @@ export const AGGREGATE_JOB = "gitops-ci:aggregate";
 const STAGES = { check: "gitops-ci-check", aggregate: "gitops-ci-aggregate" } as const;
 /** The render cache, as the component's .gitops-ci:render-cache keeps it: per job and branch. */
 export const RENDER_CACHE_DIR = ".gitops-ci-cache";
-const RENDER_CACHE = {
+export const RENDER_CACHE = {
   key: "gitops-ci-render-$CI_JOB_NAME_SLUG-$CI_COMMIT_REF_SLUG",
   fallback_keys: ["gitops-ci-render-$CI_JOB_NAME_SLUG-$CI_DEFAULT_BRANCH"],
   paths: [`${RENDER_CACHE_DIR}/`],

@@ -4,9 +4,7 @@
 import { readFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parse } from "yaml";
-import { affectedOverlays } from "../../core/changes/affected-overlays.ts";
-import { changedFiles } from "../../core/changes/changed-files.ts";
-import { overlayInputsByPath } from "../../core/changes/overlay-inputs.ts";
+import { changedSelection } from "../../core/changes/changed-selection.ts";
 import type { TaskContext } from "../../core/context.ts";
 import { ExitCode, UserError } from "../../core/errors.ts";
 import { hasErrors } from "../../core/findings.ts";
@@ -15,6 +13,8 @@ import type { Overlay } from "../../core/fleet/model.ts";
 import { formatFindingsForTerminal } from "../../core/report/terminal.ts";
 import { AGGREGATE_JOB, checkJobName, checkJobsOf, childPipeline, renderChildPipeline, REPORTS_DIR } from "./child-pipeline.ts";
 import { collectChildReports, type CollectOptions, type CollectResult } from "./collect-child-reports.ts";
+import { parseEnvironmentList } from "../promote/index.ts";
+import { promoteJobName, promotePipeline, renderPromotePipeline } from "./promote-pipeline.ts";
 
 /** The parent's trigger job in pipeline/templates/gitops-ci.yml. */
 export const DEFAULT_TRIGGER_JOB = "gitops-ci:checks";
@@ -50,8 +50,7 @@ export async function generatePipeline(context: TaskContext, options: GeneratePi
 
   let overlays = fleet.overlays;
   if (options.changedSince) {
-    const [inputs, changed] = await Promise.all([overlayInputsByPath(fleet, context.concurrency * 4), changedFiles(context, fleet.root, options.changedSince)]);
-    const affected = affectedOverlays(fleet, inputs, changed.files, config?.file ? { configFile: config.file } : {});
+    const { affected, changed } = await changedSelection(context, fleet, options.changedSince, config?.file);
     overlays = affected.map((entry) => entry.overlay);
     context.output.err(`Changed since ${options.changedSince}: ${changed.files.length} files, ${overlays.length} of ${fleet.overlays.length} overlays get a job`);
     for (const { overlay, reasons } of affected) context.output.err(`  ${checkJobName(overlay)}: ${reasons.slice(0, 3).join("; ")}`);
@@ -106,4 +105,38 @@ export async function collectChildren(context: TaskContext, options: CollectChil
   );
   for (const job of result.missing) context.output.err(`  no report from ${job.name}: it did not run (an earlier layer failed) or failed before writing one`);
   return { ...result, exitCode: ExitCode.ok };
+}
+
+export interface GeneratePromoteJobsOptions {
+  dir: string;
+  configFile?: string;
+  out: string;
+  image?: string;
+  /** The masked variable with the token; default GITOPS_CI_GITLAB_TOKEN. */
+  tokenVariable?: string;
+}
+
+/**
+ * `--promote-jobs`: the default branch's manual promote jobs, one per environment after the first
+ * of the promotion order (gitops-ci.yaml `promote.order`, else GITOPS_CI_PROMOTE_ORDER, the
+ * component's `environments`), the same order `gitops-ci promote` takes its default --from from.
+ */
+export async function generatePromoteJobs(context: TaskContext, options: GeneratePromoteJobsOptions): Promise<{ environments: string[]; exitCode: ExitCode }> {
+  const root = path.resolve(context.cwd, options.dir);
+  const image = options.image ?? context.env["CI_JOB_IMAGE"];
+  if (!image) throw new UserError("no image for the promote jobs", { hint: "pass --image, or run in a CI job (CI_JOB_IMAGE)" });
+  const { fleet, config } = await discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {});
+  const configured = config?.promote.order?.length ? config.promote.order : parseEnvironmentList(context.env["GITOPS_CI_PROMOTE_ORDER"]);
+  const known = new Set(fleet.environments.map((environment) => environment.name));
+  for (const name of configured.filter((candidate) => !known.has(candidate))) {
+    context.output.err(`warning: ${name} is in the promotion order but not an environment of the plan (${[...known].join(", ")}): no promote job`);
+  }
+  const order = configured.filter((candidate) => known.has(candidate));
+  const pipeline = promotePipeline(order, { image, dir: path.relative(context.cwd, root) || ".", tokenVariable: options.tokenVariable ?? "GITOPS_CI_GITLAB_TOKEN" });
+  const out = path.resolve(context.cwd, options.out);
+  await mkdir(path.dirname(out), { recursive: true });
+  await writeFile(out, renderPromotePipeline(pipeline, order));
+  const jobs = order.slice(1).map(promoteJobName);
+  context.output.out(`${path.relative(context.cwd, out) || out}: ${jobs.length > 0 ? jobs.join(", ") : "no promote job"} (order ${order.join(" -> ") || "empty"})`);
+  return { environments: order.slice(1), exitCode: ExitCode.ok };
 }

@@ -4,6 +4,8 @@
 // nameSuffix, capacity), re-renders and validates the target, shows the rendered diff, and with
 // GitLab access pushes one branch and keeps one merge request. The rules are in
 // core/promote/find-promotions.ts.
+import { mkdtemp, realpath, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
 import { ExitCode, UserError } from "../../core/errors.ts";
@@ -54,7 +56,38 @@ export interface PromoteResult {
   mergeRequest?: { action: MergeRequestOutcome["action"]; iid: number; webUrl: string };
 }
 
+/**
+ * With GitLab access the promotion becomes a branch, so it starts from the branch's committed
+ * state: it runs in a temporary worktree of HEAD, never on edits a failed run (or a person) left in
+ * the working tree, which would make it find "nothing to promote". Without access (or with
+ * --dry-run) it edits the working tree, which is the point of running it locally.
+ */
 export async function promote(context: TaskContext, options: PromoteOptions): Promise<PromoteResult> {
+  const access = options.dryRun ? undefined : readPromoteGitLabAccess(context.env);
+  if (!access) return promoteInTree(context, options, { committed: false });
+  const root = await realpath(path.resolve(context.cwd, options.dir));
+  const git = new Git(context, root);
+  const top = await realpath(await git.topLevel());
+  const scratch = await mkdtemp(path.join(tmpdir(), "gitops-ci-promote-tree-"));
+  const inside = (file: string) => {
+    const relative = path.relative(top, file);
+    return relative.startsWith("..") || path.isAbsolute(relative) ? file : path.join(scratch, relative);
+  };
+  try {
+    await git.run(["worktree", "add", "--detach", "--quiet", scratch, "HEAD"]);
+    const configFile = options.configFile ? inside(path.resolve(context.cwd, options.configFile)) : undefined;
+    return await promoteInTree(
+      { ...context, cwd: inside(await realpath(context.cwd)) },
+      { ...options, dir: inside(root), ...(configFile ? { configFile } : {}) },
+      { committed: true },
+    );
+  } finally {
+    await git.run(["worktree", "remove", "--force", scratch], { allowFailure: true });
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function promoteInTree(context: TaskContext, options: PromoteOptions, tree: { committed: boolean }): Promise<PromoteResult> {
   const root = path.resolve(context.cwd, options.dir);
   const discovery = await discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {});
   const { fleet, config } = discovery;
@@ -135,7 +168,11 @@ export async function promote(context: TaskContext, options: PromoteOptions): Pr
   });
   result.validated = validation.exitCode === ExitCode.ok;
   if (!result.validated) {
-    context.output.err(`${to} does not validate after the promotion: nothing pushed; the edited files are in the working tree`);
+    context.output.err(
+      tree.committed
+        ? `${to} does not validate after the promotion: nothing pushed (the promotion was made in a clean checkout of HEAD; the diff is above)`
+        : `${to} does not validate after the promotion: nothing pushed; the edited files are in the working tree`,
+    );
     result.exitCode = ExitCode.findings;
     if (options.json) context.output.out(JSON.stringify(jsonResult(result), null, 2));
     return result;

@@ -17,8 +17,12 @@ import type { GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
 import { gitLabClientOptionsFor } from "../../core/gitlab/task-client-options.ts";
 import { composeNoteBody, upsertReportNotes, type ReportRun, type UpsertReportNotesResult } from "../../core/gitlab/merge-request-note.ts";
 import { splitNote } from "../../core/gitlab/note-splitting.ts";
+import { changedSelection } from "../../core/changes/changed-selection.ts";
+import { discoverFleet } from "../../core/fleet/discover.ts";
 import { formatJson } from "../../core/report/json.ts";
 import { buildMergeRequestNote } from "../../core/report/merge-request-note.ts";
+import { describeNotChecked, overlaysNotChecked, type NotCheckedOverlay } from "../../core/report/not-checked.ts";
+import type { CheckSummaryRow } from "../../core/report/summary.ts";
 import { mergeReportSources, readReportSources } from "./inputs.ts";
 
 /** Files the report job leaves in its artifacts; the note links the first. */
@@ -33,6 +37,11 @@ export interface ReportOptions {
   outDir?: string;
   /** Tells this report's notes from other reports on the same merge request. */
   key?: string;
+  /** The fleet folder: every overlay of its plan without a report is listed as not checked, and why. */
+  plan?: string;
+  configFile?: string;
+  /** changed-only: overlays the change since this revision cannot affect were left out on purpose. */
+  changedSince?: string;
   /** For tests: another client, or options (clock, retry policy) for the real one. */
   gitlab?: {
     createClient?: (options: GitLabClientOptions) => GitLabClient;
@@ -52,7 +61,9 @@ export const DEFAULT_REPORT_KEY = "default";
 
 export async function report(context: TaskContext, options: ReportOptions): Promise<ReportResult> {
   const key = options.key ?? DEFAULT_REPORT_KEY;
-  const input = mergeReportSources(await readReportSources(context.cwd, options.from));
+  const merged = mergeReportSources(await readReportSources(context.cwd, options.from));
+  const notChecked = options.plan !== undefined ? await notCheckedOfPlan(context, options, merged.check.summary) : undefined;
+  const input = notChecked ? { ...merged, notChecked } : merged;
   const links = readCiLinks(context.env);
   registerKnownSecrets(context);
 
@@ -108,6 +119,23 @@ export async function report(context: TaskContext, options: ReportOptions): Prom
     context.output.out(`Posted the report to merge request !${mergeRequest.iid}: ${actions.join(", ")}${removed}.`);
   }
   return { exitCode: ExitCode.ok, bodies, posted };
+}
+
+/** The plan's overlays without a report, each with its reason, told in the job log too. */
+async function notCheckedOfPlan(context: TaskContext, options: ReportOptions, summary: readonly CheckSummaryRow[]): Promise<NotCheckedOverlay[]> {
+  const root = path.resolve(context.cwd, options.plan!);
+  const { fleet, config } = await discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {});
+  let affected: Set<string> | undefined;
+  if (options.changedSince) {
+    // The selection the check jobs made with the same --changed-since.
+    const { affected: picked } = await changedSelection(context, fleet, options.changedSince, config?.file);
+    affected = new Set(picked.map(({ overlay }) => `${overlay.environment}/${overlay.layer}`));
+  }
+  const entries = overlaysNotChecked(fleet.overlays, summary, affected);
+  const missed = entries.filter((entry) => entry.reason !== "unchanged");
+  context.output.err(`Plan: ${fleet.overlays.length} overlays, ${summary.length} checked, ${entries.length - missed.length} left out by changed-only, ${missed.length} not checked`);
+  for (const entry of missed) context.output.err(`  ${entry.environment}/${entry.layer}: ${describeNotChecked(entry)}`);
+  return entries;
 }
 
 /**

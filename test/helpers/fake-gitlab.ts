@@ -1,6 +1,8 @@
 // A local HTTP server that answers as GitLab's REST API v4 does for the endpoints the report job
 // uses, so tests run the real gitbeaker client against documented behaviour, not a mock:
 //
+// - GET /user: the token's own user (docs/api/users.md, "Get the current user"; a project access
+//   token's user is its bot user, `bot: true`);
 // - merge request notes and issue notes: list (paginated), show, create, edit, delete
 //   (docs/api/notes.md; lib/api/notes.rb, lib/api/helpers/notes_helpers.rb);
 // - GET /projects/:id/merge_requests/:iid; issues: list (labels, state, search, order_by, sort;
@@ -36,6 +38,8 @@ export interface FakeUser {
   id: number;
   username: string;
   name: string;
+  /** A project or group access token's user. */
+  bot?: boolean;
 }
 
 export interface FakeNote {
@@ -212,7 +216,7 @@ export class FakeGitLab {
   }
 
   addToken(token: string, user: Partial<FakeUser> & { username: string }, options: { scopes?: ("api" | "read_api")[]; projects?: number[] } = {}): FakeUser {
-    const full: FakeUser = { id: user.id ?? this.#id(), username: user.username, name: user.name ?? user.username };
+    const full: FakeUser = { id: user.id ?? this.#id(), username: user.username, name: user.name ?? user.username, ...(user.bot !== undefined ? { bot: user.bot } : {}) };
     this.#tokens.set(token, { user: full, scopes: options.scopes ?? ["api"], ...(options.projects ? { projects: options.projects } : {}) });
     return full;
   }
@@ -376,6 +380,7 @@ export class FakeGitLab {
     }
 
     const [resource, projectRef, kind, iidText, sub, noteText, ...rest] = segments;
+    if (resource === "user" && segments.length === 1 && request.method === "GET") return send(200, userJson(token.user, this.url));
     if (resource !== "projects" || projectRef === undefined) return send(404, { error: "404 Not Found" });
     const project = this.#findProject(projectRef);
     if (!project || (token.projects && !token.projects.includes(project.id))) return send(404, { message: "404 Project Not Found" });
@@ -713,6 +718,21 @@ function noteJson(note: FakeNote): Record<string, unknown> {
     internal: false,
     imported: false,
     imported_from: "none",
+  };
+}
+
+/** GET /user's answer for a token's user (the public fields and the bot flag). */
+function userJson(user: FakeUser, url: string): Record<string, unknown> {
+  return {
+    id: user.id,
+    username: user.username,
+    name: user.name,
+    state: "active",
+    locked: false,
+    avatar_url: null,
+    web_url: `${url}/${user.username}`,
+    bot: user.bot ?? false,
+    created_at: new Date(START).toISOString(),
   };
 }
 

@@ -85,25 +85,25 @@ describe("the component's jobs in each kind of pipeline", () => {
   const needsOf = (jobs: ListedJob[], name: string) =>
     jobs.find((job) => job.name === name)!.needs!.map((need) => `${need.job}${need.parallel ? ` ${JSON.stringify(need.parallel.matrix)}` : ""}`);
 
-  it("merge request, static: one job per layer × environment, each needing the layer before it in its own environment", { timeout: TIMEOUT }, async () => {
+  it("merge request, static: one job per environment checking the layers in order, then the report after them all", { timeout: TIMEOUT }, async () => {
     const jobs = await listJobs("merge-request", { CI_PIPELINE_SOURCE: "merge_request_event" });
-    expect(jobs.map((job) => job.name)).toEqual([
-      "gitops-ci:controllers: [staging]",
-      "gitops-ci:controllers: [prod]",
-      "gitops-ci:configs: [staging]",
-      "gitops-ci:configs: [prod]",
-      "gitops-ci:apps: [staging]",
-      "gitops-ci:apps: [prod]",
-      "gitops-ci:report",
-    ]);
-    expect(needsOf(jobs, "gitops-ci:controllers: [prod]")).toEqual([]);
-    expect(needsOf(jobs, "gitops-ci:configs: [prod]")).toEqual(['gitops-ci:controllers [{"GITOPS_CI_ENV":["prod"]}]']);
-    expect(needsOf(jobs, "gitops-ci:apps: [staging]")).toEqual(['gitops-ci:configs [{"GITOPS_CI_ENV":["staging"]}]']);
+    expect(jobs.map((job) => job.name)).toEqual(["gitops-ci:check: [staging]", "gitops-ci:check: [prod]", "gitops-ci:report"]);
+    expect(needsOf(jobs, "gitops-ci:check: [prod]")).toEqual([]);
     // gitops-ci:diff and gitops-ci:git-diff are optional needs: those jobs exist only with the diff
     // input, and with the merge base GitLab passes.
-    expect(needsOf(jobs, "gitops-ci:report")).toEqual(["gitops-ci:controllers", "gitops-ci:configs", "gitops-ci:apps", "gitops-ci:diff", "gitops-ci:git-diff"]);
+    expect(needsOf(jobs, "gitops-ci:report")).toEqual(["gitops-ci:check", "gitops-ci:diff", "gitops-ci:git-diff"]);
     expect(jobs.find((job) => job.name === "gitops-ci:report")!.when).toBe("always");
+    const preview = parse((await (await makePipelineRepo({ pipelineFile: path.join(CASES_DIR, "merge-request", ".gitlab-ci.yml") })).run(["--preview"])).stdout) as Record<string, { variables?: Record<string, string> }>;
+    expect(preview["gitops-ci:check"]?.variables?.["GITOPS_CI_LAYERS"]).toBe("controllers configs apps");
   });
+
+  for (const source of ["web", "api", "trigger"]) {
+    it(`a pipeline run ${source === "web" ? "by hand" : source === "api" ? "through the API" : "by a trigger"} (${source}) runs the checks and the report`, { timeout: TIMEOUT }, async () => {
+      const jobs = await listJobs("merge-request", { CI_PIPELINE_SOURCE: source });
+      expect(jobs.map((job) => job.name)).toEqual(expect.arrayContaining(["gitops-ci:check: [staging]", "gitops-ci:check: [prod]", "gitops-ci:report"]));
+      expect(jobs.map((job) => job.name).filter((name) => name.startsWith("gitops-ci:drift"))).toEqual([]);
+    });
+  }
 
   it("merge request, generated: the generator, the trigger of its child pipeline, and the report that collects it", { timeout: TIMEOUT }, async () => {
     const jobs = await listJobs("generated", { CI_PIPELINE_SOURCE: "merge_request_event" });
@@ -122,22 +122,45 @@ describe("the component's jobs in each kind of pipeline", () => {
     expect(preview["gitops-ci:git-diff"]?.script?.join("\n")).toContain('--against "$CI_MERGE_REQUEST_DIFF_BASE_SHA" --out gitops-ci-git-diff');
   });
 
-  it("schedule: drift per environment and nothing else", { timeout: TIMEOUT }, async () => {
+  it("schedule of the default branch: drift per environment and nothing else", { timeout: TIMEOUT }, async () => {
     const jobs = await listJobs("merge-request", { CI_PIPELINE_SOURCE: "schedule" });
     expect(jobs.map((job) => job.name)).toEqual(["gitops-ci:drift: [staging]", "gitops-ci:drift: [prod]"]);
   });
 
-  it("default branch: the checks, and a manual promote job per environment that does not block the pipeline", { timeout: TIMEOUT }, async () => {
+  it("schedule of another branch: no drift (the clusters follow the default branch)", { timeout: TIMEOUT }, async () => {
+    const repo = await makePipelineRepo({ pipelineFile: path.join(CASES_DIR, "merge-request", ".gitlab-ci.yml") });
+    await repo.git("checkout", "-q", "-b", "release-1");
+    const result = await repo.run(["--list-json", "--variable", "CI_PIPELINE_SOURCE=schedule"]);
+    expect(result.exitCode, result.output).toBe(0);
+    expect(parseListJson(result.stdout).map((job) => job.name)).toEqual([]);
+  });
+
+  it("default branch: the checks, and the promote child pipeline whose manual jobs start at the second environment", { timeout: TIMEOUT }, async () => {
     const jobs = await listJobs("merge-request", { CI_PIPELINE_SOURCE: "push" });
-    const promote = jobs.filter((job) => job.name.startsWith("gitops-ci:promote"));
-    expect(promote.map((job) => [job.name, job.stage, job.when, job.allow_failure])).toEqual([
-      ["gitops-ci:promote: [staging]", "deploy", "manual", true],
-      ["gitops-ci:promote: [prod]", "deploy", "manual", true],
-    ]);
-    expect(jobs.map((job) => job.name)).toContain("gitops-ci:report");
-    const preview = await (await makePipelineRepo({ pipelineFile: path.join(CASES_DIR, "merge-request", ".gitlab-ci.yml") })).run(["--preview"]);
-    // One resource group per environment: two promotions of one environment never overlap.
-    expect(preview.stdout).toContain("resource_group: gitops-ci-promote-$GITOPS_CI_ENV");
+    expect(jobs.map((job) => job.name)).toEqual(expect.arrayContaining(["gitops-ci:check: [staging]", "gitops-ci:report", "gitops-ci:promote:plan", "gitops-ci:promote"]));
+    expect(needsOf(jobs, "gitops-ci:promote")).toEqual(["gitops-ci:promote:plan"]);
+
+    // The child pipeline the plan job writes for [staging, prod], run through gitlab-ci-local's schema and rules.
+    const repo = await makePipelineRepo({ fleet: "examples/layout-a", pipelineFile: path.join(CASES_DIR, "merge-request", ".gitlab-ci.yml") });
+    const { execFileSync } = await import("node:child_process");
+    execFileSync(path.join(PROJECT_ROOT, "node_modules", ".bin", "node"), [path.join(PROJECT_ROOT, "bin", "gitops-ci.ts"), "pipeline", "--promote-jobs", ".", "--out", ".gitlab-ci.yml", "--image", "registry.example.com/gitops-ci:test", "--token-variable", "FLEET_BOT_TOKEN"], {
+      cwd: repo.root,
+      stdio: "pipe",
+      env: { ...process.env, GITOPS_CI_PROMOTE_ORDER: '["staging", "prod"]' },
+    });
+    await repo.git("commit", "-qam", "promote child pipeline");
+    const child = await repo.run(["--list-json"]);
+    expect(child.exitCode, child.output).toBe(0);
+    const promote = parseListJson(child.stdout);
+    // No job for the first environment: nothing promotes into it.
+    expect(promote.map((job) => [job.name, job.when, job.allow_failure])).toEqual([["gitops-ci:promote:prod", "manual", true]]);
+    const preview = parse((await repo.run(["--preview"])).stdout) as Record<string, { environment?: unknown; resource_group?: string; variables?: Record<string, string>; script?: string[] }>;
+    expect(preview["gitops-ci:promote:prod"]).toMatchObject({
+      environment: { name: "prod", action: "prepare" },
+      resource_group: "gitops-ci-promote-prod",
+      variables: { GITOPS_CI_ENV: "prod", GITOPS_CI_PROMOTE_FROM: "staging" },
+    });
+    expect(preview["gitops-ci:promote:prod"]!.script![0]).toBe('export GITOPS_CI_GITLAB_TOKEN="${FLEET_BOT_TOKEN:-${GITOPS_CI_GITLAB_TOKEN:-}}"');
   });
 
   it("the jobs that render keep the render cache, per job and branch; the report job does not", { timeout: TIMEOUT }, async () => {
@@ -148,7 +171,7 @@ describe("the component's jobs in each kind of pipeline", () => {
     // gitlab-ci-local's preview writes cache: as a list (GitLab reads both forms) and leaves
     // fallback_keys out (the schema it validated against has it).
     const renderCache = { key: "gitops-ci-render-$CI_JOB_NAME_SLUG-$CI_COMMIT_REF_SLUG", paths: [".gitops-ci-cache/"], when: "always" };
-    for (const name of ["gitops-ci:controllers", "gitops-ci:apps", "gitops-ci:plan", "gitops-ci:diff", "gitops-ci:git-diff", "gitops-ci:drift", "gitops-ci:promote"]) {
+    for (const name of ["gitops-ci:check", "gitops-ci:plan", "gitops-ci:diff", "gitops-ci:git-diff", "gitops-ci:drift"]) {
       expect(jobs[name]?.cache, name).toEqual([expect.objectContaining(renderCache)]);
       expect(jobs[name]?.variables?.["GITOPS_CI_CACHE_DIR"], name).toBe(".gitops-ci-cache");
     }
@@ -157,12 +180,12 @@ describe("the component's jobs in each kind of pipeline", () => {
 
   it("inputs rename the layers, the stages and the token variable, and add the diff jobs", { timeout: TIMEOUT }, async () => {
     const jobs = await listJobs("layout-b-layers", { CI_PIPELINE_SOURCE: "merge_request_event" });
-    expect(jobs.map((job) => job.name)).toContain("gitops-ci:observability: [production]");
+    expect(jobs.map((job) => job.name)).toContain("gitops-ci:check: [production]");
     expect(jobs.filter((job) => job.name.startsWith("gitops-ci:diff")).map((job) => job.name)).toEqual(["gitops-ci:diff: [local]", "gitops-ci:diff: [staging]", "gitops-ci:diff: [production]"]);
     expect(needsOf(jobs, "gitops-ci:report")).toContain("gitops-ci:diff");
-    expect(needsOf(jobs, "gitops-ci:applications: [local]")).toEqual(['gitops-ci:observability [{"GITOPS_CI_ENV":["local"]}]']);
     expect(new Set(jobs.map((job) => job.stage))).toEqual(new Set(["verify"]));
     const preview = await (await makePipelineRepo({ pipelineFile: path.join(CASES_DIR, "layout-b-layers", ".gitlab-ci.yml") })).run(["--preview"]);
     expect(preview.stdout).toContain('export GITOPS_CI_GITLAB_TOKEN="${FLEET_BOT_TOKEN:-${GITOPS_CI_GITLAB_TOKEN:-}}"');
+    expect((parse(preview.stdout) as Record<string, { variables?: Record<string, string> }>)["gitops-ci:check"]?.variables?.["GITOPS_CI_LAYERS"]).toBe("infrastructure observability applications");
   });
 });

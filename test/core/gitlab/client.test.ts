@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { createGitLabClient } from "../../../core/gitlab/client.ts";
 import { backoffDelay, DEFAULT_RETRY_POLICY, GitLabApiError, gitbeakerHost, parseRetryAfter, type GitLabClientOptions } from "../../../core/gitlab/request-handler.ts";
 import { FakeGitLab, type FakeProject } from "../../helpers/fake-gitlab.ts";
@@ -94,6 +94,43 @@ describe("retries", () => {
     expect(error.status).toBe(429);
     expect(error.message).toContain("it asked to wait 3600 s, beyond the 180 s budget");
     expect(clock.sleeps).toEqual([]);
+  });
+
+  it("one budget for the whole client: a later request gets only what the earlier ones left", async () => {
+    const api = client();
+    // The first request waits 100 s of the 180 s budget, then succeeds.
+    gitlab.failNext(1, { status: 503, retryAfter: "100" }, { method: "GET" });
+    await api.listNotes(target);
+    // The second may not wait another 100 s: 200 s would pass the budget.
+    gitlab.failNext(1, { status: 503, retryAfter: "100" }, { method: "POST" });
+    const error = await failure(api.createNote(target, "x"));
+    expect(error.status).toBe(503);
+    expect(error.message).toContain("it asked to wait 100 s, beyond the 180 s budget");
+    expect(clock.sleeps).toEqual([100_000]);
+  });
+
+  it("a 429 refused at the first attempt says 'after 1 attempt'", async () => {
+    gitlab.failNext(1, { status: 429, retryAfter: "3600" });
+    const error = await failure(client().listNotes(target));
+    expect(error.message).toMatch(/^GitLab kept rate-limiting GET \/projects\/42\/merge_requests\/7\/notes: HTTP 429 after 1 attempt;/);
+  });
+
+  it("against a GitLab that never answers, the client gives up within its budget, not an attempt timeout later", async () => {
+    // Accepts the connection and never answers: each attempt would wait its full timeout.
+    const { createServer } = await import("node:http");
+    const hanging = createServer(() => {});
+    await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => new Promise<void>((resolve) => { hanging.closeAllConnections(); hanging.close(() => resolve()); }));
+    const { port } = hanging.address() as import("node:net").AddressInfo;
+    const budget = 1_500;
+    const api = createGitLabClient({ apiUrl: `http://127.0.0.1:${port}/api/v4`, token: TOKEN, retry: { maxTotalMs: budget, attemptTimeoutMs: 1_000, baseDelayMs: 100 }, random: () => 0 });
+    const started = Date.now();
+    const error = await failure(api.listNotes(target));
+    const elapsed = Date.now() - started;
+    expect(error.status).toBeUndefined();
+    expect(error.message).toMatch(/^(could not reach GitLab for GET .*: no answer within 0\.\d s|GitLab did not answer GET .* within the 1\.5 s time budget)/);
+    // The bound the budget promises (plus scheduling slack), where per-attempt timeouts alone would take 2 s and more.
+    expect(elapsed).toBeLessThan(budget + 400);
   });
 
   it("retries a network failure and then explains it", async () => {

@@ -59,7 +59,7 @@ describe("upsertReportNotes", () => {
     expect(result.notes).toEqual([{ part: 1, id: old.id, action: "updated" }]);
     expect(ours()).toEqual([expect.objectContaining({ id: old.id, body: expect.stringContaining("new report") })]);
     expect(gitlab.notesOf(project, 7)).toHaveLength(251);
-    const pages = gitlab.requests.filter((request) => request.method === "GET").map((request) => request.query["page"] ?? "1");
+    const pages = gitlab.requests.filter((request) => request.method === "GET" && request.path.endsWith("/notes")).map((request) => request.query["page"] ?? "1");
     expect(pages).toEqual(["1", "2", "3", "1", "2", "3"]);
   });
 
@@ -95,6 +95,59 @@ describe("upsertReportNotes", () => {
     expect(result).toMatchObject({ outcome: "superseded", supersededBy: { pipelineId: 200, jobId: 9 } });
     expect(writes()).toEqual([]);
     expect(ours()[0]!.body).toContain("from pipeline 200");
+  });
+
+  it("a forged marker note from another user is not ours: ignored, never taken for a later run", async () => {
+    // Anyone who can comment can copy the marker and claim a later pipeline with an "all clear".
+    const forged = gitlab.addNote(project, 7, composeNoteBody("default", 1, 1, "### ✅ all clear\n", { pipelineId: 999_999, jobId: 1 }), person);
+    const logged: string[] = [];
+    const result = await upsertReportNotes(api, { ...target, marker: "default", bodies: ["### ❌ 2 errors\n"], run: { pipelineId: 100, jobId: 5 }, log: (text) => logged.push(text) });
+    expect(result).toMatchObject({ outcome: "posted", notes: [{ part: 1, action: "created" }], author: { id: bot.id, username: "project_42_bot" } });
+    // Ours is the bot's note; the forged one stays as its author wrote it, and nothing tried to edit it.
+    const mine = findReportNotes(gitlab.notesOf(project, 7), "default", bot.id);
+    expect(mine.map((note) => note.body)).toEqual([expect.stringContaining("2 errors")]);
+    expect(gitlab.notesOf(project, 7).find((note) => note.id === forged.id)!.body).toContain("all clear");
+    expect(gitlab.requests.some((request) => request.path.endsWith(`/notes/${forged.id}`))).toBe(false);
+    expect(logged.join("\n")).toContain(`note ${forged.id} by @alice carries this report's marker, but this token's user is @project_42_bot: not ours, left as it is`);
+    // The token's user came from GET /user.
+    expect(gitlab.requests.filter((request) => request.path === "/api/v4/user")).toHaveLength(1);
+  });
+
+  it("an earlier token's report note is left alone instead of failing with 403", async () => {
+    const oldBot = gitlab.addToken("glpat-old-bot-0123456789", { username: "project_42_bot_old", bot: true });
+    const old = gitlab.addNote(project, 7, composeNoteBody("default", 1, 1, "old report\n", { pipelineId: 50 }), oldBot);
+    const result = await upsert(["new report\n"], { pipelineId: 100 });
+    expect(result.outcome).toBe("posted");
+    expect(gitlab.requests.filter((request) => request.status === 403)).toEqual([]);
+    expect(gitlab.notesOf(project, 7).map((note) => [note.author.username, note.body.split("\n").at(-2)])).toEqual([
+      ["project_42_bot_old", "old report"],
+      ["project_42_bot", "new report"],
+    ]);
+    expect(old.id).toBeLessThan(result.notes[0]!.id);
+  });
+
+  it("an older job that finds a newer report after creating its own note deletes the note it created", async () => {
+    // The newer pipeline's report lands between the older job's create and its verification.
+    let injected = false;
+    const racing = createGitLabClient({
+      apiUrl: gitlab.apiUrl,
+      token: TOKEN,
+      clock: fakeClock(),
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        if (init?.method === "POST" && !injected) {
+          injected = true;
+          gitlab.addNote(project, 7, composeNoteBody("default", 1, 1, "pipeline 200: 1 error\n", { pipelineId: 200, jobId: 30 }), bot);
+        }
+        return response;
+      },
+    });
+    const result = await upsert(["pipeline 100: all clear\n"], { pipelineId: 100, jobId: 20 }, racing);
+    expect(result).toMatchObject({ outcome: "superseded", supersededBy: { pipelineId: 200, jobId: 30 } });
+    expect(result.deleted).toHaveLength(1);
+    expect(result.notes).toEqual([]);
+    // No stale green note beside the real one.
+    expect(gitlab.notesOf(project, 7).map((note) => note.body.split("\n").at(-2))).toEqual(["pipeline 200: 1 error"]);
   });
 
   it("refuses a part over GitLab's limit before sending anything", async () => {

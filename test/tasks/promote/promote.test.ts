@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -9,6 +10,8 @@ import { copyExample, examplePath } from "../../helpers/temp-repo.ts";
 import { APPS, CONTROLLERS, exampleClone, git, stagingAhead, type PromoteRepo } from "./promote-repo.ts";
 
 const TOKEN = "glpat-promote-test-token";
+/** Tests that promote two or three times: each run renders and validates, on 2 shared cores. */
+const SEVERAL_RUNS = 240_000;
 const BRANCH = "gitops-ci/promote-staging-to-prod";
 
 let gitlab: FakeGitLab;
@@ -29,10 +32,12 @@ function ciEnv(): Record<string, string> {
 
 const mergeRequestWrites = () => gitlab.requests.filter((request) => /\/merge_requests/.test(request.path) && request.method !== "GET");
 const read = (repo: PromoteRepo, file: string) => readFile(path.join(repo.root, file), "utf8");
+/** A file as the promotion branch on the remote holds it, byte for byte. */
+const pushed = (repo: PromoteRepo, file: string, branch = BRANCH) => execFileSync("git", ["show", `${branch}:${file}`], { cwd: repo.remote, encoding: "utf8" });
 const original = (file: string) => readFile(examplePath(path.join("examples/layout-a", file)), "utf8");
 
 describe("gitops-ci promote on layout A", () => {
-  it("moves staging's chart versions, image tag and new values to prod, leaves prod's hosts and IPs, and opens one merge request", async () => {
+  it("moves staging's chart versions, image tag and new values to prod, leaves prod's hosts and IPs, and opens one merge request", { timeout: SEVERAL_RUNS }, async () => {
     const repo = await exampleClone("examples/layout-a");
     await stagingAhead(repo.root);
     const { context, stdout, stderr } = captureContext(repo.root, ciEnv());
@@ -48,6 +53,8 @@ describe("gitops-ci promote on layout A", () => {
       "controllers ingress-nginx spec.chart.spec.version 4.12.0 chart-version",
     ]);
 
+    // The branch starts from HEAD, and the working tree stays as it was.
+    expect(git(repo.root, "status", "--porcelain")).toBe("");
     // prod's own values are untouched, byte for byte.
     for (const file of [
       `${APPS}/prod/gitlab-hosts-patch.yaml`,
@@ -58,20 +65,20 @@ describe("gitops-ci promote on layout A", () => {
       "gitops/flux/infrastructure/configs/overlays/prod/wildcard-certificate.yaml",
       `${APPS}/prod/secrets/gitlab-smtp.yaml`,
     ]) {
-      expect(await read(repo, file), file).toBe(await original(file));
+      expect(pushed(repo, file), file).toBe(await original(file));
     }
     expect(result.kept.some((k) => k.reason === "ip" && k.path.join(".") === "spec.values.controller.service.loadBalancerIP")).toBe(true);
     expect(result.kept.some((k) => k.reason === "hostname" && k.path.join(".") === "spec.values.global.hosts.domain")).toBe(true);
     expect(result.kept.some((k) => k.reason === "capacity" && k.subject.name === "ingress-nginx")).toBe(true);
 
     // Edits keep comments and layout; new patches mirror staging's.
-    const kustomization = await read(repo, `${APPS}/prod/kustomization.yaml`);
+    const kustomization = pushed(repo, `${APPS}/prod/kustomization.yaml`);
     expect(kustomization).toContain("  # SOPS-encrypted; Flux decrypts them (spec.decryption on the apps Kustomization).\n");
     expect(kustomization).toContain("  - path: gitlab-version-patch.yaml\nimages:\n  - name: registry.gitlab.com/gitlab-org/build/cng/gitlab-webservice-ce\n    newTag: v18.1.0\n");
-    expect(await read(repo, `${APPS}/prod/gitlab-version-patch.yaml`)).toContain("spec:\n  chart:\n    spec:\n      version: 8.6.0\n");
-    expect(await read(repo, `${APPS}/prod/gitlab-resources-patch.yaml`)).toContain("      webservice:\n        minReplicas: 2\n        maxReplicas: 6\n");
-    expect(await read(repo, `${APPS}/prod/gitlab-resources-patch.yaml`)).toContain("        workerProcesses: 4\n");
-    const controllers = await read(repo, `${CONTROLLERS}/prod/kustomization.yaml`);
+    expect(pushed(repo, `${APPS}/prod/gitlab-version-patch.yaml`)).toContain("spec:\n  chart:\n    spec:\n      version: 8.6.0\n");
+    expect(pushed(repo, `${APPS}/prod/gitlab-resources-patch.yaml`)).toContain("      webservice:\n        minReplicas: 2\n        maxReplicas: 6\n");
+    expect(pushed(repo, `${APPS}/prod/gitlab-resources-patch.yaml`)).toContain("        workerProcesses: 4\n");
+    const controllers = pushed(repo, `${CONTROLLERS}/prod/kustomization.yaml`);
     expect(controllers).toContain("  - patch: |\n      - op: replace\n        path: /spec/chart/spec/version\n        value: 4.12.0\n    target:\n");
     expect(controllers).not.toContain("replicaCount");
 
@@ -93,7 +100,7 @@ describe("gitops-ci promote on layout A", () => {
     expect(gitlab.sentText()).not.toContain(TOKEN);
   });
 
-  it("changes nothing when run again: no push, the merge request description unchanged", async () => {
+  it("changes nothing when run again: no push, the merge request description unchanged", { timeout: SEVERAL_RUNS }, async () => {
     const repo = await exampleClone("examples/layout-a");
     await stagingAhead(repo.root);
     const first = await promote(captureContext(repo.root, ciEnv()).context, { dir: ".", from: "staging", to: "prod", json: false });
@@ -112,7 +119,9 @@ describe("gitops-ci promote on layout A", () => {
     expect(project.mergeRequests.get(first.mergeRequest!.iid)!.description).toBe(description);
     expect(git(repo.remote, "rev-parse", `refs/heads/${BRANCH}`)).toBe(first.push!.commit);
 
-    // In the promoted working tree there is nothing left to promote at all.
+    // Once the promotion is in (its branch checked out), there is nothing left to promote at all.
+    git(repo.root, "fetch", "-q", "origin", BRANCH);
+    git(repo.root, "checkout", "-q", "FETCH_HEAD");
     const { context, stdout } = captureContext(repo.root, ciEnv());
     const third = await promote(context, { dir: ".", from: "staging", to: "prod", json: false });
     expect(third.promotions).toEqual([]);
@@ -120,7 +129,7 @@ describe("gitops-ci promote on layout A", () => {
     expect(mergeRequestWrites()).toHaveLength(writes);
   });
 
-  it("limits a run to one component, on a branch of its own, and updates its merge request when staging moves on", async () => {
+  it("limits a run to one component, on a branch of its own, and updates its merge request when staging moves on", { timeout: SEVERAL_RUNS }, async () => {
     const repo = await exampleClone("examples/layout-a");
     await stagingAhead(repo.root);
     const first = await promote(captureContext(repo.root, ciEnv()).context, { dir: ".", from: "staging", to: "prod", component: "gitlab", json: false });
@@ -154,11 +163,36 @@ describe("gitops-ci promote on layout A", () => {
     expect(gitlab.requests).toEqual([]);
   });
 
-  it("refuses to build a branch over uncommitted changes in the target overlays", async () => {
+  it("starts from the branch's committed state: a local edit in the target overlays is neither promoted over nor pushed", { timeout: SEVERAL_RUNS }, async () => {
     const repo = await exampleClone("examples/layout-a");
     await stagingAhead(repo.root);
-    await import("node:fs/promises").then(({ appendFile }) => appendFile(path.join(repo.root, APPS, "prod/gitlab-hosts-patch.yaml"), "# local edit\n"));
-    await expect(promote(captureContext(repo.root, ciEnv()).context, { dir: ".", from: "staging", to: "prod", json: false })).rejects.toThrow(/uncommitted changes/);
+    const { appendFile } = await import("node:fs/promises");
+    await appendFile(path.join(repo.root, APPS, "prod/gitlab-hosts-patch.yaml"), "# local edit\n");
+    const result = await promote(captureContext(repo.root, ciEnv()).context, { dir: ".", from: "staging", to: "prod", json: false });
+    expect(result.exitCode).toBe(0);
+    expect(result.push?.pushed).toBe(true);
+    expect(git(repo.remote, "show", `${BRANCH}:${APPS}/prod/gitlab-hosts-patch.yaml`)).not.toContain("# local edit");
+    // The working tree is left as it was: the edit is still there, and nothing else changed.
+    expect(await read(repo, `${APPS}/prod/gitlab-hosts-patch.yaml`)).toContain("# local edit");
+    expect(git(repo.root, "status", "--porcelain")).toBe(`M ${APPS}/prod/gitlab-hosts-patch.yaml`);
+    expect(git(repo.root, "worktree", "list").split("\n")).toHaveLength(1);
+  });
+
+  it("after a run left its edits in the working tree, the next run still promotes (not 'Nothing to promote')", { timeout: SEVERAL_RUNS }, async () => {
+    const repo = await exampleClone("examples/layout-a");
+    await stagingAhead(repo.root);
+    // A run without GitLab access edits the working tree and stops there, as a failed run would leave it.
+    const first = await promote(captureContext(repo.root).context, { dir: ".", from: "staging", to: "prod", json: false });
+    expect(first.files.length).toBeGreaterThan(0);
+    expect(git(repo.root, "status", "--porcelain")).not.toBe("");
+
+    const { context, stdout } = captureContext(repo.root, ciEnv());
+    const result = await promote(context, { dir: ".", from: "staging", to: "prod", json: false });
+    expect(result.exitCode).toBe(0);
+    expect(stdout()).not.toContain("Nothing to promote");
+    expect(result.promotions).toHaveLength(first.promotions.length);
+    expect(result.push).toMatchObject({ pushed: true, created: true });
+    expect(result.mergeRequest?.action).toBe("created");
   });
 });
 

@@ -120,7 +120,8 @@ describe("gitops-ci report", () => {
     gitlab.holdUntil(2, { method: "POST" });
     const results = await Promise.all([report(captureContext(dir, ciEnv(5678)).context, { from }), report(captureContext(dir, ciEnv(5679)).context, { from })]);
     expect(results.map((result) => result.posted?.outcome).sort()).toEqual(["posted", "superseded"]);
-    expect(gitlab.requests.filter((request) => request.method === "POST")).toHaveLength(2);
+    // At least one create each; the earlier job deletes the note it created.
+    expect(gitlab.requests.filter((request) => request.method === "POST").length).toBeGreaterThanOrEqual(2);
     expect(gitlab.notesOf(project, 7)).toHaveLength(1);
     expect(ours()[0]!.run.jobId).toBe(5679);
   });

@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { createTaskContext, type TaskContext } from "../core/context.ts";
 import { describeError, ExitCode, exitCodeFor, UserError } from "../core/errors.ts";
 import type { WritableLike } from "../core/output.ts";
+import type { TerminalOptions } from "../core/progress.ts";
 import { Redactor } from "../core/redaction.ts";
 import { check } from "../tasks/check/index.ts";
 import { diff } from "../tasks/diff/index.ts";
@@ -22,6 +23,9 @@ export interface CliEnvironment {
   stdout: WritableLike;
   stderr: WritableLike;
   cpus: number;
+  /** Whether each stream is a terminal (process.stdout.isTTY): colours and the live progress line. */
+  stdoutIsTTY?: boolean;
+  stderrIsTTY?: boolean;
 }
 
 interface Command {
@@ -302,6 +306,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
       stderr: environment.stderr,
       concurrency: parseConcurrency(values["concurrency"], environment.cpus),
       redactor,
+      terminal: terminalOptions(environment, values["json"] === true),
       ...optionalString("cacheDir", values["cache-dir"] ?? (environment.env["GITOPS_CI_CACHE_DIR"] || undefined)),
     });
     return await command.run(context, values, positionals);
@@ -328,6 +333,22 @@ function usage(): string {
     "Exit codes: 0 clean, 1 findings of error severity, 2 could not run.",
     "GITOPS_CI_CACHE_DIR=DIR keeps renders between runs, as --cache-dir DIR does.",
   ].join("\n");
+}
+
+/**
+ * The live line only on a terminal's stderr and never in a CI job log; colours only on a terminal's
+ * stdout, never with NO_COLOR (no-color.org: set and not empty) or --json; GitLab's job-log sections
+ * only in a GitLab CI job.
+ */
+export function terminalOptions(environment: CliEnvironment, json: boolean): TerminalOptions {
+  const env = environment.env;
+  const dumb = env["TERM"] === "dumb";
+  const ci = env["CI"] === "true" || env["GITLAB_CI"] === "true";
+  return {
+    live: environment.stderrIsTTY === true && !dumb && !ci,
+    color: environment.stdoutIsTTY === true && !dumb && !json && !env["NO_COLOR"],
+    sections: env["GITLAB_CI"] === "true",
+  };
 }
 
 function parseConcurrency(value: unknown, cpus: number): number {

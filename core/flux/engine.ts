@@ -73,6 +73,8 @@ export async function runEngine(context: TaskContext, root: string, builds: read
     : undefined;
   const cached = cache ? await cache.lookupAll(builds) : [];
   const misses = builds.filter((_, index) => !cached[index]);
+  context.progress.expect("Kustomizations built", builds.length);
+  context.progress.advance("Kustomizations built", builds.length - misses.length);
   const startedAtMs = Date.now();
   const built = await buildAll(context, root, misses, async (batch, results) => {
     if (cache) await cache.storeAll(batch, results, startedAtMs);
@@ -99,6 +101,7 @@ async function buildAll(
   const batches = batchesOf(builds, Math.min(MAX_BATCH, Math.ceil(builds.length / processes)));
   const answers = await mapWithConcurrency(batches, processes, async (batch) => {
     const results = inRequestOrder(batch, await runShard(context, root, batch));
+    context.progress.advance("Kustomizations built", batch.length);
     await onBatch(batch, results);
     return results;
   });

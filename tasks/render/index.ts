@@ -59,7 +59,14 @@ export async function renderFleet(context: TaskContext, fleet: Fleet, only?: (ov
     unbuilt.map((overlay, index) => ({ id: String(index), kustomization: impliedKustomization(overlay), resolveSubstituteFrom: false, origins: true })),
   );
   const builds = new Map<Overlay, OverlayBuild>(unbuilt.map((overlay, index) => [overlay, { result: results[index]!, unresolved: [] }]));
-  const rendered = await Promise.all(overlays.map((overlay) => renderedFromBuild(fleet.root, overlay, overlay.build ?? builds.get(overlay)!)));
+  context.progress.expect("overlays rendered", overlays.length);
+  const rendered = await Promise.all(
+    overlays.map(async (overlay) => {
+      const result = await renderedFromBuild(fleet.root, overlay, overlay.build ?? builds.get(overlay)!);
+      context.progress.advance("overlays rendered");
+      return result;
+    }),
+  );
   for (const result of rendered) registerSecretValues(result.manifests, context.redactor);
   return rendered;
 }

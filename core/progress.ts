@@ -44,6 +44,9 @@ export function createProgress(options: ProgressOptions): Progress {
   let shown = false;
   let drawnAt = -Infinity;
   let sectionCount = 0;
+  let depth = 0;
+  // Redraws the elapsed time while nothing else happens; never keeps the process alive.
+  let ticker: ReturnType<typeof setInterval> | undefined;
 
   const draw = (force = false) => {
     if (!options.live || !title) return;
@@ -73,9 +76,11 @@ export function createProgress(options: ProgressOptions): Progress {
         void options.stderr.write(sectionStart(name, phaseTitle, phaseStarted));
       }
       draw(true);
+      if (options.live && depth++ === 0) ticker = setInterval(() => draw(true), 1000).unref();
       try {
         return await run();
       } finally {
+        if (options.live && --depth === 0) clearInterval(ticker);
         clear();
         if (options.sections) {
           const ended = now();

@@ -10,6 +10,7 @@ import { diff } from "../tasks/diff/index.ts";
 import { doctor } from "../tasks/doctor/index.ts";
 import { drift } from "../tasks/drift/index.ts";
 import { envAdd } from "../tasks/env/index.ts";
+import { init } from "../tasks/init/index.ts";
 import { plan } from "../tasks/plan/index.ts";
 import { promote } from "../tasks/promote/index.ts";
 import { collectChildren, generatePipeline } from "../tasks/pipeline/index.ts";
@@ -43,7 +44,31 @@ const common = {
 /** Every command that renders takes it; GITOPS_CI_CACHE_DIR is the default. */
 const cacheOption = { "cache-dir": { type: "string" } } as const;
 
+const VERSION = "0.1.0";
+
 const COMMANDS: Record<string, Command> = {
+  init: {
+    summary: "show what gitops-ci finds in a repository, and set it up: gitops-ci.yaml where needed, the .gitlab-ci.yml include, the CI/CD variables",
+    usage: "gitops-ci init [DIR] [--write] [--component REF] [--image IMAGE] [--config FILE] [--cache-dir DIR]",
+    options: {
+      config: common.config,
+      ...cacheOption,
+      write: { type: "boolean", default: false },
+      component: { type: "string" },
+      image: { type: "string" },
+    },
+    run: async (context, values, positionals) =>
+      (
+        await init(context, {
+          dir: positionals[0] ?? ".",
+          write: values["write"] === true,
+          version: VERSION,
+          ...optionalString("configFile", values["config"]),
+          ...optionalString("component", values["component"]),
+          ...optionalString("image", values["image"]),
+        })
+      ).exitCode,
+  },
   check: {
     summary: "render and check every overlay (the main job)",
     usage: "gitops-ci check [DIR] [--changed-since REV] [--only ENV/LAYER]... [--out DIR] [--json] [--config FILE] [--kubernetes-version X.Y.Z] [--strict] [--concurrency N] [--cache-dir DIR]",
@@ -279,7 +304,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
     return name ? ExitCode.ok : ExitCode.couldNotRun;
   }
   if (name === "--version" || name === "-V") {
-    write(environment.stdout, "gitops-ci 0.1.0");
+    write(environment.stdout, `gitops-ci ${VERSION}`);
     return ExitCode.ok;
   }
   const command = COMMANDS[name];

@@ -32,8 +32,8 @@ export interface RenderResult {
 
 export async function render(context: TaskContext, options: RenderOptions): Promise<RenderResult> {
   const root = path.resolve(context.cwd, options.dir);
-  const discovery = await discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {});
-  const rendered = await renderFleet(context, discovery.fleet, options.only);
+  const discovery = await context.progress.phase("Discovering the fleet", () => discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {}));
+  const rendered = await context.progress.phase("Rendering", () => renderFleet(context, discovery.fleet, options.only));
   if (options.outDir) await writeRenderedArtifacts(path.resolve(context.cwd, options.outDir), rendered, context.redactor);
   const findings = [...discovery.findings, ...rendered.flatMap((r) => r.findings)];
   for (const result of rendered) {

@@ -33,7 +33,7 @@ export function ciVariables(fleet: Fleet, include: CiInclude, sops: readonly Sop
     variables.push({
       name: "SOPS_AGE_KEY",
       required: false,
-      how: "the AGE-SECRET-KEY-1... line of the age key the creation rules encrypt to; variable masked (one line), protected only if merge requests need not decrypt",
+      how: "the AGE-SECRET-KEY-1... line of the age key the creation rules encrypt to; variable masked (one line); protected, unless merge request pipelines must decrypt and you trust every author (a merge request can change the pipeline)",
       unlocks: "decrypting the SOPS files: their MACs are verified and decrypted values are checked (without it, decryption is reported as skipped, never as passed)",
     });
   }

@@ -98,6 +98,10 @@ export async function init(context: TaskContext, options: InitOptions): Promise<
   const include = ciInclude(fleet, discovery.config, { version: options.version, ...(options.component ? { component: options.component } : {}), ...(options.image ? { image: options.image } : {}) });
 
   out(formatFleet(fleet, helmReleases));
+  const failed = rendered.filter((result) => !result.ok);
+  if (failed.length > 0) {
+    out(`\n${failed.length} of ${rendered.length} overlays did not render, so their HelmReleases are not listed: ${failed.map((result) => `${result.overlay.environment}/${result.overlay.layer}`).join(", ")} (\`gitops-ci check\` says why)`);
+  }
   out(`\n${formatSops(sops)}`);
   out(`\n${configLine}`);
 

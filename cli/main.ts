@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { createTaskContext, type TaskContext } from "../core/context.ts";
 import { describeError, ExitCode, exitCodeFor, UserError } from "../core/errors.ts";
 import type { WritableLike } from "../core/output.ts";
+import type { TerminalOptions } from "../core/progress.ts";
 import { Redactor } from "../core/redaction.ts";
 import { check } from "../tasks/check/index.ts";
 import { diffAgainst } from "../tasks/diff/against.ts";
@@ -10,6 +11,7 @@ import { diff } from "../tasks/diff/index.ts";
 import { doctor } from "../tasks/doctor/index.ts";
 import { drift } from "../tasks/drift/index.ts";
 import { envAdd } from "../tasks/env/index.ts";
+import { init } from "../tasks/init/index.ts";
 import { plan } from "../tasks/plan/index.ts";
 import { promote } from "../tasks/promote/index.ts";
 import { collectChildren, generatePipeline, generatePromoteJobs } from "../tasks/pipeline/index.ts";
@@ -23,6 +25,9 @@ export interface CliEnvironment {
   stdout: WritableLike;
   stderr: WritableLike;
   cpus: number;
+  /** Whether each stream is a terminal (process.stdout.isTTY): colours and the live progress line. */
+  stdoutIsTTY?: boolean;
+  stderrIsTTY?: boolean;
 }
 
 interface Command {
@@ -40,7 +45,31 @@ const common = {
 /** Every command that renders takes it; GITOPS_CI_CACHE_DIR is the default. */
 const cacheOption = { "cache-dir": { type: "string" } } as const;
 
+const VERSION = "0.1.0";
+
 const COMMANDS: Record<string, Command> = {
+  init: {
+    summary: "show what gitops-ci finds in a repository, and set it up: gitops-ci.yaml where needed, the .gitlab-ci.yml include, the CI/CD variables",
+    usage: "gitops-ci init [DIR] [--write] [--component REF] [--image IMAGE] [--config FILE] [--cache-dir DIR]",
+    options: {
+      config: common.config,
+      ...cacheOption,
+      write: { type: "boolean", default: false },
+      component: { type: "string" },
+      image: { type: "string" },
+    },
+    run: async (context, values, positionals) =>
+      (
+        await init(context, {
+          dir: positionals[0] ?? ".",
+          write: values["write"] === true,
+          version: VERSION,
+          ...optionalString("configFile", values["config"]),
+          ...optionalString("component", values["component"]),
+          ...optionalString("image", values["image"]),
+        })
+      ).exitCode,
+  },
   check: {
     summary: "render and check every overlay (the main job)",
     usage: "gitops-ci check [DIR] [--changed-since REV] [--only ENV/LAYER]... [--out DIR] [--json] [--config FILE] [--kubernetes-version X.Y.Z] [--strict] [--concurrency N] [--cache-dir DIR]",
@@ -328,7 +357,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
     return name ? ExitCode.ok : ExitCode.couldNotRun;
   }
   if (name === "--version" || name === "-V") {
-    write(environment.stdout, "gitops-ci 0.1.0");
+    write(environment.stdout, `gitops-ci ${VERSION}`);
     return ExitCode.ok;
   }
   const command = COMMANDS[name];
@@ -355,6 +384,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
       stderr: environment.stderr,
       concurrency: parseConcurrency(values["concurrency"], environment.cpus),
       redactor,
+      terminal: terminalOptions(environment, values["json"] === true),
       ...optionalString("cacheDir", values["cache-dir"] ?? (environment.env["GITOPS_CI_CACHE_DIR"] || undefined)),
       ...buildTimeout(environment.env["GITOPS_CI_BUILD_TIMEOUT"]),
     });
@@ -384,6 +414,22 @@ function usage(): string {
     "GITOPS_CI_CACHE_DIR=DIR keeps renders between runs, as --cache-dir DIR does.",
     "GITOPS_CI_BUILD_TIMEOUT=SECONDS bounds one Kustomization's build (default 120).",
   ].join("\n");
+}
+
+/**
+ * The live line only on a terminal's stderr and never in a CI job log; colours only on a terminal's
+ * stdout, never with NO_COLOR (no-color.org: set and not empty) or --json; GitLab's job-log sections
+ * only in a GitLab CI job.
+ */
+export function terminalOptions(environment: CliEnvironment, json: boolean): TerminalOptions {
+  const env = environment.env;
+  const dumb = env["TERM"] === "dumb";
+  const ci = env["CI"] === "true" || env["GITLAB_CI"] === "true";
+  return {
+    live: environment.stderrIsTTY === true && !dumb && !ci,
+    color: environment.stdoutIsTTY === true && !dumb && !json && !env["NO_COLOR"],
+    sections: env["GITLAB_CI"] === "true",
+  };
 }
 
 function parseConcurrency(value: unknown, cpus: number): number {

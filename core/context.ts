@@ -3,6 +3,7 @@ import path from "node:path";
 import { createRenderCache, type RenderCache } from "./flux/render-cache.ts";
 import type { KubernetesClientFactory } from "./kubernetes/client.ts";
 import { createOutput, type Output, type WritableLike } from "./output.ts";
+import { createProgress, PLAIN_TERMINAL, type Progress, type TerminalOptions } from "./progress.ts";
 import { createProcessRunner, type ProcessRunner } from "./process-runner.ts";
 import { Redactor } from "./redaction.ts";
 import { createToolchain, type Toolchain } from "./toolchain.ts";
@@ -11,6 +12,10 @@ export interface TaskContext {
   cwd: string;
   env: Readonly<Record<string, string | undefined>>;
   output: Output;
+  /** The live line on a terminal, job-log sections in GitLab CI; silent otherwise. */
+  progress: Progress;
+  /** How stdout and stderr behave (colour, live line, sections). */
+  terminal: TerminalOptions;
   redactor: Redactor;
   toolchain: Toolchain;
   runner: ProcessRunner;
@@ -34,16 +39,22 @@ export interface ContextOptions {
   /** The render cache's directory (absolute, or relative to cwd). */
   cacheDir?: string;
   buildTimeoutMs?: number;
+  /** Default: plain streams (no colour, no live line, no sections). */
+  terminal?: TerminalOptions;
 }
 
 export function createTaskContext(options: ContextOptions): TaskContext {
   const redactor = options.redactor ?? new Redactor();
   const toolchain = createToolchain(options.env);
+  const terminal = options.terminal ?? PLAIN_TERMINAL;
+  const progress = createProgress({ ...terminal, stderr: options.stderr });
   return {
     cwd: options.cwd,
     env: options.env,
     redactor,
-    output: createOutput(options.stdout, options.stderr, redactor),
+    output: createOutput(options.stdout, options.stderr, redactor, progress.clear),
+    progress,
+    terminal,
     toolchain,
     runner: createProcessRunner({ env: subprocessEnv(options.env), resolveTool: (tool) => toolchain.resolve(tool) }),
     concurrency: Math.max(1, options.concurrency),

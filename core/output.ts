@@ -12,10 +12,17 @@ export interface WritableLike {
   write(text: string): unknown;
 }
 
-export function createOutput(stdout: WritableLike, stderr: WritableLike, redactor: Redactor): Output {
+/** `beforeWrite` runs before every line of text: the live progress line is cleared first. */
+export function createOutput(stdout: WritableLike, stderr: WritableLike, redactor: Redactor, beforeWrite: () => void = () => {}): Output {
   return {
-    out: (text) => void stdout.write(redactor.redact(ensureNewline(text))),
-    err: (text) => void stderr.write(redactor.redact(ensureNewline(text))),
+    out: (text) => {
+      beforeWrite();
+      void stdout.write(redactor.redact(ensureNewline(text)));
+    },
+    err: (text) => {
+      beforeWrite();
+      void stderr.write(redactor.redact(ensureNewline(text)));
+    },
   };
 }
 

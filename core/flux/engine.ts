@@ -79,6 +79,8 @@ export async function runEngine(context: TaskContext, root: string, allBuilds: r
     : undefined;
   const cached = cache ? await cache.lookupAll(builds) : [];
   const misses = builds.filter((_, index) => !cached[index]);
+  context.progress.expect("Kustomizations built", builds.length);
+  context.progress.advance("Kustomizations built", builds.length - misses.length);
   const startedAtMs = Date.now();
   const built = await buildAll(context, root, misses, async (batch, results) => {
     // A timeout says how busy the machine was, not what the inputs build to.
@@ -144,6 +146,7 @@ async function buildAll(
   const batches = batchesOf(builds, Math.min(MAX_BATCH, Math.ceil(builds.length / processes)));
   const answers = await mapWithConcurrency(batches, processes, async (batch) => {
     const results = inRequestOrder(batch, await runShard(context, root, batch));
+    context.progress.advance("Kustomizations built", batch.length);
     await onBatch(batch, results);
     return results;
   });

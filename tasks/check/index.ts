@@ -8,8 +8,9 @@ import { discoverFleet } from "../../core/fleet/discover.ts";
 import type { Fleet, Overlay } from "../../core/fleet/model.ts";
 import { changedSelection } from "../../core/changes/changed-selection.ts";
 import type { OverlayInputs } from "../../core/changes/overlay-inputs.ts";
-import { groupByScope, type CheckReportInput, type CheckSummaryRow } from "../../core/report/summary.ts";
-import { formatFindingsForTerminal, formatTable } from "../../core/report/terminal.ts";
+import type { CheckReportInput, CheckSummaryRow } from "../../core/report/summary.ts";
+import { formatFindingsForTerminal } from "../../core/report/terminal.ts";
+import { findingsAfterSummary, formatCheckSummary } from "./terminal-summary.ts";
 import { writeReports } from "../../core/report/write-reports.ts";
 import { createBuiltInKindCheck } from "../../core/schemas/locations.ts";
 import { renderFleet, writeRenderedArtifacts } from "../render/index.ts";
@@ -58,8 +59,6 @@ export interface CheckResult {
   exitCode: ExitCode;
 }
 
-const TERMINAL_ROWS = 40;
-
 /** The reconcile order in one line while it fits; per cluster as a count when it does not. */
 function describeOrder(fleet: Fleet): string {
   if (fleet.layers.length <= 8) return `Layer order: ${fleet.layers.map((layer) => layer.name).join(" -> ")} (${fleet.source})`;
@@ -69,7 +68,8 @@ function describeOrder(fleet: Fleet): string {
 
 export async function check(context: TaskContext, options: CheckOptions): Promise<CheckResult> {
   const root = path.resolve(context.cwd, options.dir);
-  const discovery = await discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {});
+  const { progress } = context;
+  const discovery = await progress.phase("Discovering the fleet", () => discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {}));
   const { fleet } = discovery;
   context.output.err(describeOrder(fleet));
 
@@ -80,26 +80,31 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
   const selected = only ? new Set([...changed].filter((overlay) => only.has(overlay))) : changed;
   // Layers a selected overlay depends on are rendered too: the layer contracts need their CRDs and Namespaces.
   const needed = new Set([...selected].flatMap((overlay) => [overlay, ...ancestorOverlays(fleet, overlay)]));
-  const allRendered = await renderFleet(context, fleet, (overlay) => needed.has(overlay));
+  const allRendered = await progress.phase("Rendering", () => renderFleet(context, fleet, (overlay) => needed.has(overlay)));
   const rendered = allRendered.filter((result) => selected.has(result.overlay));
   // A check that fails to finish (a tool that cannot run, our own bug) is a finding: the others still report.
   const failures: Finding[] = [];
   const guarded = <T>(stage: string, fallback: T, run: () => Promise<T> | T): Promise<T> => runGuarded(stage, fallback, run, failures);
   const kubernetesVersion = options.kubernetesVersion ?? config?.kubernetesVersion ?? (await defaultKubernetesVersion());
-  const validation = await guarded("validate", { findings: [] as Finding[], kubernetesVersion, flux: new Map() }, () =>
-    validateRendered(context, fleet, rendered, { kubernetesVersion, strict: options.strict ?? false, configuredSchemaLocations: config?.schemaLocations ?? [] }),
+  const validation = await progress.phase("Validating", () =>
+    guarded("validate", { findings: [] as Finding[], kubernetesVersion, flux: new Map() }, () =>
+      validateRendered(context, fleet, rendered, { kubernetesVersion, strict: options.strict ?? false, configuredSchemaLocations: config?.schemaLocations ?? [] }),
+    ),
   );
-  const contracts = await guarded("layer contracts", [] as Finding[], () =>
-    checkLayerContracts(fleet, allRendered, {
-      isBuiltIn: createBuiltInKindCheck(context.toolchain.toolsDir, validation.kubernetesVersion),
-      preinstalled: config?.preinstalledCrds ?? [],
-      providedBy: config?.crdsProvidedBy ?? {},
-    }),
-  );
-  // Overlay inputs decide which overlays a YAML syntax error belongs to: --changed-since has them already.
-  const standardsOptions = { concurrency: context.concurrency * 4, ...(changedSelection ? { overlayInputs: changedSelection.inputs } : {}) };
-  const standards = await guarded("repository standards", [] as Finding[], async () => [...(await checkRepositoryStandards(fleet, allRendered, standardsOptions)), ...(await checkUnfilledEnvValues(fleet))]);
-  const secrets = await guarded("secrets", { findings: [] as Finding[], decryption: "skipped-no-key" as const }, () => checkSecrets(context, { root, rendered }));
+  const { contracts, standards } = await progress.phase("Layer contracts and repository standards", async () => {
+    const contracts = await guarded("layer contracts", [] as Finding[], () =>
+      checkLayerContracts(fleet, allRendered, {
+        isBuiltIn: createBuiltInKindCheck(context.toolchain.toolsDir, validation.kubernetesVersion),
+        preinstalled: config?.preinstalledCrds ?? [],
+        providedBy: config?.crdsProvidedBy ?? {},
+      }),
+    );
+    // Overlay inputs decide which overlays a YAML syntax error belongs to: --changed-since has them already.
+    const standardsOptions = { concurrency: context.concurrency * 4, ...(changedSelection ? { overlayInputs: changedSelection.inputs } : {}) };
+    const standards = await guarded("repository standards", [] as Finding[], async () => [...(await checkRepositoryStandards(fleet, allRendered, standardsOptions)), ...(await checkUnfilledEnvValues(fleet))]);
+    return { contracts, standards };
+  });
+  const secrets = await progress.phase("Secrets", () => guarded("secrets", { findings: [] as Finding[], decryption: "skipped-no-key" as const }, () => checkSecrets(context, { root, rendered })));
   const inChangedScope = (finding: Finding) =>
     finding.environment && finding.layer
       ? [...selected].some((overlay) => overlay.environment === finding.environment && overlay.layer === finding.layer)
@@ -156,8 +161,14 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
   if (options.json) {
     context.output.out(JSON.stringify(report, null, 2));
   } else {
-    context.output.out(formatSummary(report));
-    if (findings.length > 0) context.output.out(`\n${formatFindingsForTerminal(findings)}`);
+    const summaryOptions = {
+      color: context.terminal.color,
+      sections: context.terminal.sections,
+      durations: new Map(rendered.map((result) => [`${result.overlay.environment}/${result.overlay.layer}`, result.durationMs])),
+    };
+    context.output.out(formatCheckSummary(report, summaryOptions));
+    const listed = findingsAfterSummary(report, summaryOptions);
+    if (listed.length > 0) context.output.out(`\n${formatFindingsForTerminal(listed)}`);
   }
   return { report, exitCode: failures.length > 0 ? ExitCode.couldNotRun : hasErrors(findings) ? ExitCode.findings : ExitCode.ok };
 }
@@ -185,39 +196,6 @@ export function reportInput(report: CheckReport): CheckReportInput {
     layerOrder: report.layerOrder,
     source: report.source,
   };
-}
-
-export function formatSummary(report: CheckReport): string {
-  // Findings no overlay row counts (the fleet's, a layer's) get a row of their own, so the rows add up to the totals.
-  const others = groupByScope(report)
-    .filter((scope) => !scope.row && scope.findings.length > 0)
-    .map((scope) => {
-      const counts = countBySeverity(scope.findings);
-      const fleetWide = scope.layer === undefined && scope.environment === undefined;
-      return [fleetWide ? "(fleet-wide)" : (scope.layer ?? "*"), fleetWide ? "" : (scope.environment ?? "*"), "-", "-", String(counts.error), String(counts.warning), counts.error > 0 ? "FAIL" : counts.warning > 0 ? "warn" : "ok"];
-    });
-  // At a hundred Kustomizations per cluster, the rows worth reading are those with findings.
-  const shown = report.summary.length > TERMINAL_ROWS ? report.summary.filter((row) => row.errors + row.warnings > 0 || !row.rendered) : report.summary;
-  const hidden = report.summary.filter((row) => !shown.includes(row));
-  const hiddenLines = [...new Set(hidden.map((row) => row.environment))].map(
-    (environment) => `(${hidden.filter((row) => row.environment === environment).length} more in ${environment}, all ok)`,
-  );
-  const overlays = shown.map((row) => [
-    row.layer,
-    row.environment,
-    row.path,
-    row.rendered ? String(row.objects) : "-",
-    String(row.errors),
-    String(row.warnings),
-    !row.checked ? "unchanged" : row.errors > 0 ? "FAIL" : row.warnings > 0 ? "warn" : "ok",
-  ]);
-  const totals = countBySeverity(report.findings);
-  return [
-    formatTable(["LAYER", "ENV", "OVERLAY", "OBJECTS", "ERRORS", "WARNINGS", "STATUS"], [...others, ...overlays]),
-    ...hiddenLines,
-    "",
-    `${report.summary.length} overlays, ${totals.error} errors, ${totals.warning} warnings`,
-  ].join("\n");
 }
 
 async function selectChangedOverlays(

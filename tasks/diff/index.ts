@@ -61,12 +61,12 @@ export function diffExitCode(report: Pick<DiffReport, "environments">): ExitCode
 /** Renders the selected environments and compares each with its cluster (environments in parallel). */
 export async function diffFleet(context: TaskContext, options: Omit<DiffOptions, "json" | "outDir">, command: DiffReport["command"]): Promise<DiffReport> {
   const root = path.resolve(context.cwd, options.dir);
-  const discovery = await discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {});
+  const discovery = await context.progress.phase("Discovering the fleet", () => discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {}));
   const { fleet, config } = discovery;
   const fleetErrors = discovery.findings.filter((finding) => finding.severity === "error");
   if (fleetErrors.length > 0) context.output.err(`warning: the fleet has problems that \`gitops-ci check\` reports; the diff covers the overlays found:\n${formatFindingsForTerminal(fleetErrors)}`);
   const environments = selectEnvironments(fleet, options);
-  const rendered = await renderFleet(context, fleet, (overlay) => environments.some((env) => env.name === overlay.environment));
+  const rendered = await context.progress.phase("Rendering", () => renderFleet(context, fleet, (overlay) => environments.some((env) => env.name === overlay.environment)));
   const naming: KustomizationNaming | undefined = config?.kustomizationNaming;
   const openClient = context.kubernetes ?? createKubernetesClient;
 

@@ -41,7 +41,7 @@ export async function generatePipeline(context: TaskContext, options: GeneratePi
   const image = options.image ?? context.env["CI_JOB_IMAGE"];
   if (!image) throw new UserError("no image for the child pipeline's jobs", { hint: "pass --image, or run in a CI job (CI_JOB_IMAGE)" });
 
-  const { fleet, findings, config } = await discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {});
+  const { fleet, findings, config } = await context.progress.phase("Discovering the fleet", () => discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {}));
   if (hasErrors(findings)) {
     // A broken plan cannot be split into jobs; the check job reports it with files and lines.
     context.output.err(formatFindingsForTerminal(findings));

@@ -32,8 +32,8 @@ export interface RenderResult {
 
 export async function render(context: TaskContext, options: RenderOptions): Promise<RenderResult> {
   const root = path.resolve(context.cwd, options.dir);
-  const discovery = await discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {});
-  const rendered = await renderFleet(context, discovery.fleet, options.only);
+  const discovery = await context.progress.phase("Discovering the fleet", () => discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {}));
+  const rendered = await context.progress.phase("Rendering", () => renderFleet(context, discovery.fleet, options.only));
   if (options.outDir) await writeRenderedArtifacts(path.resolve(context.cwd, options.outDir), rendered, context.redactor);
   const findings = [...discovery.findings, ...rendered.flatMap((r) => r.findings)];
   for (const result of rendered) {
@@ -59,7 +59,14 @@ export async function renderFleet(context: TaskContext, fleet: Fleet, only?: (ov
     unbuilt.map((overlay, index) => ({ id: String(index), kustomization: impliedKustomization(overlay), resolveSubstituteFrom: false, origins: true })),
   );
   const builds = new Map<Overlay, OverlayBuild>(unbuilt.map((overlay, index) => [overlay, { result: results[index]!, unresolved: [] }]));
-  const rendered = await Promise.all(overlays.map((overlay) => renderedFromBuild(fleet.root, overlay, overlay.build ?? builds.get(overlay)!)));
+  context.progress.expect("overlays rendered", overlays.length);
+  const rendered = await Promise.all(
+    overlays.map(async (overlay) => {
+      const result = await renderedFromBuild(fleet.root, overlay, overlay.build ?? builds.get(overlay)!);
+      context.progress.advance("overlays rendered");
+      return result;
+    }),
+  );
   for (const result of rendered) registerSecretValues(result.manifests, context.redactor);
   return rendered;
 }

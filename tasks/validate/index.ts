@@ -72,11 +72,13 @@ export async function validateRendered(
         flux: { dir: fluxReleaseSchemaDir(fluxStore, selection.schemas), origin: (group, kind) => `${fluxComponentOf(group, kind) ?? group} from ${fluxName}` },
       });
       const keyOf = (result: RenderedOverlay) => `${result.overlay.environment}/${result.overlay.layer}`;
+      context.progress.expect("overlays validated", overlays.length);
       const results = await runKubeconform(
         context,
         overlays.map((result) => ({ key: keyOf(result), manifests: result.manifests })),
         { kubernetesVersion, schemaLocations: locations.map((location) => location.template), strict: true },
       );
+      context.progress.advance("overlays validated", overlays.length);
       for (const result of overlays) {
         findings.push(
           ...(await findingsFromKubeconform(result, results.get(keyOf(result)) ?? [], {

@@ -109,9 +109,11 @@ describe("gitops-ci check: a YAML error counts in the rows of the overlays that 
     const table = stdout().split("\n");
     const totalsLine = table.find((line) => /^\d+ overlays, \d+ errors, \d+ warnings$/.test(line))!;
     expect(totalsLine).toBe(`6 overlays, ${totals.error} errors, ${totals.warning} warnings`);
-    const tableRows = table.slice(1, table.indexOf(""));
-    expect(tableRows[0]).toMatch(/^\(fleet-wide\)\s+-\s+-\s+1\s+0\s+FAIL$/);
+    // Rows are indented under their environment's heading; the fleet-wide row comes first.
+    const tableRows = table.slice(1, table.indexOf("")).filter((line) => line.startsWith("  "));
+    expect(tableRows[0]).toMatch(/^\s+\(fleet-wide\)\s+-\s+1\s+0\s+FAIL$/);
     expect(tableRows.reduce((sum, line) => sum + Number(line.trim().split(/\s+/).at(-3)), 0)).toBe(totals.error);
+    for (const env of ["prod", "staging"]) expect(table).toContainEqual(expect.stringMatching(new RegExp(`^${env}  3 overlays, \\d+ objects, \\d+ errors?, \\d+ warnings?`)));
 
     // report.md: the rows add up to the heading's count.
     const markdown = await readFile(path.join(out, "report.md"), "utf8");

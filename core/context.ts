@@ -1,5 +1,6 @@
 // What every task receives instead of reaching for globals: env, cwd, output, the process runner.
 import path from "node:path";
+import type { ChartOptions } from "./flux/helm-engine.ts";
 import { createRenderCache, type RenderCache } from "./flux/render-cache.ts";
 import type { KubernetesClientFactory } from "./kubernetes/client.ts";
 import { createOutput, type Output, type WritableLike } from "./output.ts";
@@ -20,6 +21,8 @@ export interface TaskContext {
   kubernetes?: KubernetesClientFactory;
   /** Keeps engine builds between runs (--cache-dir, GITOPS_CI_CACHE_DIR); none: every build runs. */
   renderCache?: RenderCache;
+  /** How HelmReleases' charts are had: fetched into the cache dir, or (offline) only read from it. */
+  charts: ChartOptions;
 }
 
 export interface ContextOptions {
@@ -31,6 +34,8 @@ export interface ContextOptions {
   redactor?: Redactor;
   /** The render cache's directory (absolute, or relative to cwd). */
   cacheDir?: string;
+  /** Charts only from the cache (--offline). */
+  offline?: boolean;
 }
 
 export function createTaskContext(options: ContextOptions): TaskContext {
@@ -45,6 +50,7 @@ export function createTaskContext(options: ContextOptions): TaskContext {
     runner: createProcessRunner({ env: subprocessEnv(options.env), resolveTool: (tool) => toolchain.resolve(tool) }),
     concurrency: Math.max(1, options.concurrency),
     ...(options.cacheDir ? { renderCache: createRenderCache(path.resolve(options.cwd, options.cacheDir)) } : {}),
+    charts: { offline: options.offline ?? false, ...(options.cacheDir ? { cacheDir: path.resolve(options.cwd, options.cacheDir) } : {}) },
   };
 }
 

@@ -17,6 +17,8 @@ export interface Manifest {
   ref: ResourceRef & { apiVersion: string };
   object: Record<string, unknown>;
   origin?: SourceOrigin;
+  /** Rendered by a chart: the HelmRelease that installs it (origin is the HelmRelease's file). */
+  chart?: { helmRelease: ResourceRef; chart: string };
 }
 
 export function resourceRefOf(object: Record<string, unknown>): ResourceRef & { apiVersion: string } {

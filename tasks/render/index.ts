@@ -11,6 +11,7 @@ import { registerSecretValues } from "../../core/secret-values.ts";
 import type { Redactor } from "../../core/redaction.ts";
 import { formatManifestsYaml } from "../../core/yaml-artifacts.ts";
 import { formatFindingsForTerminal } from "../../core/report/terminal.ts";
+import { renderHelmReleases } from "./render-helm-releases.ts";
 import { impliedKustomization, renderedFromBuild, type RenderedOverlay } from "./render-overlay.ts";
 
 export type { RenderedOverlay } from "./render-overlay.ts";
@@ -59,7 +60,8 @@ export async function renderFleet(context: TaskContext, fleet: Fleet, only?: (ov
     unbuilt.map((overlay, index) => ({ id: String(index), kustomization: impliedKustomization(overlay), resolveSubstituteFrom: false, origins: true })),
   );
   const builds = new Map<Overlay, OverlayBuild>(unbuilt.map((overlay, index) => [overlay, { result: results[index]!, unresolved: [] }]));
-  const rendered = await Promise.all(overlays.map((overlay) => renderedFromBuild(fleet.root, overlay, overlay.build ?? builds.get(overlay)!)));
+  const built = await Promise.all(overlays.map((overlay) => renderedFromBuild(fleet.root, overlay, overlay.build ?? builds.get(overlay)!)));
+  const rendered = await renderHelmReleases(context, fleet, built, context.charts);
   for (const result of rendered) registerSecretValues(result.manifests, context.redactor);
   return rendered;
 }

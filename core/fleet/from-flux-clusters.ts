@@ -29,7 +29,7 @@ import {
   substituteFromRefs,
   type SourceRef,
 } from "../flux/kustomization-object.ts";
-import { isYamlFile, listRepoFiles } from "../repo-files.ts";
+import { isYamlFile, listRepoFiles, withoutChartFiles } from "../repo-files.ts";
 import { SourceLocator } from "../source-locator.ts";
 import { isRecord, parseYaml } from "../yaml-file.ts";
 import type { FoundFleet, FoundOverlay } from "./assemble.ts";
@@ -457,7 +457,7 @@ class ArtifactWorkspace {
 async function unappliedKustomizations(root: string, applied: readonly ClusterKustomization[]): Promise<Finding[]> {
   const appliedFiles = new Set(applied.map((item) => `${item.location.file}\u0000${item.name}`));
   const findings: Finding[] = [];
-  for (const file of (await listRepoFiles(root)).filter(isYamlFile)) {
+  for (const file of withoutChartFiles(await listRepoFiles(root)).filter(isYamlFile)) {
     const text = await readFile(path.join(root, file), "utf8").catch(() => "");
     if (!text.includes(FLUX_KUSTOMIZE_GROUP)) continue;
     const parsed = parseYaml(text, file);

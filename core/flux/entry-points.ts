@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { SourceLocation } from "../fleet/model.ts";
-import { isYamlFile, listRepoFiles } from "../repo-files.ts";
+import { isYamlFile, listRepoFiles, withoutChartFiles } from "../repo-files.ts";
 import { isRecord, parseYaml } from "../yaml-file.ts";
 import { FLUX_KUSTOMIZE_GROUP, isFluxKustomization, type SourceRef } from "./kustomization-object.ts";
 
@@ -23,7 +23,7 @@ const FLUX_OPERATOR_GROUP = "fluxcd.controlplane.io/";
 export async function findEntryPoints(root: string): Promise<ClusterEntry[]> {
   const found: Omit<ClusterEntry, "cluster">[] = [];
   const clusterFolders = new Map<string, SourceLocation>();
-  for (const file of (await listRepoFiles(root)).filter(isYamlFile)) {
+  for (const file of withoutChartFiles(await listRepoFiles(root)).filter(isYamlFile)) {
     const text = await readFile(path.join(root, file), "utf8").catch(() => "");
     if (!text.includes(FLUX_KUSTOMIZE_GROUP) && !text.includes("sync")) continue;
     const parsed = parseYaml(text, file);

@@ -171,11 +171,13 @@ function manifestsOf(item: Pending, release: ReleaseResult, environment: readonl
   }
   const chart = release.chart ? `${release.chart.name} ${release.chart.version}` : "";
   const helmRelease: ResourceRef = { apiVersion: item.manifest.ref.apiVersion, kind: "HelmRelease", name: item.manifest.ref.name, ...(item.manifest.ref.namespace ? { namespace: item.manifest.ref.namespace } : {}) };
+  const secret = new Set(release.secretValues ?? []);
+  const plainValues = new Set(stringsOf(release.values).filter((value) => !secret.has(value)));
   return release.objects.map((object) => {
     const metadata = isRecord(object["metadata"]) ? object["metadata"] : (object["metadata"] = {});
     // Helm applies a namespaced object that names no namespace in the release namespace.
     if (typeof metadata["namespace"] !== "string" && !clusterScoped.has(String(object["kind"])) && release.namespace) metadata["namespace"] = release.namespace;
-    return { ref: resourceRefOf(object), object, ...(item.manifest.origin ? { origin: item.manifest.origin } : {}), chart: { helmRelease, chart } };
+    return { ref: resourceRefOf(object), object, ...(item.manifest.origin ? { origin: item.manifest.origin } : {}), chart: { helmRelease, chart, plainValues } };
   });
 }
 
@@ -282,4 +284,15 @@ async function whereValueCameFrom(
     return { ...base, file: violation.from.file };
   }
   return { ...base, file: scope.file, ...(scope.line ? { line: scope.line } : {}) };
+}
+
+function stringsOf(node: unknown, out: string[] = []): string[] {
+  if (typeof node === "string") {
+    if (node !== "") out.push(node);
+  } else if (Array.isArray(node)) {
+    for (const item of node) stringsOf(item, out);
+  } else if (isRecord(node)) {
+    for (const item of Object.values(node)) stringsOf(item, out);
+  }
+  return out;
 }

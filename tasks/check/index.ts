@@ -43,7 +43,7 @@ export interface OverlaySummary extends CheckSummaryRow {
 }
 
 /** Families of checks `check` runs on every overlay (a finding's check id starts with one). */
-const CHECK_FAMILIES = ["fleet", "render", "yaml", "validate", "contracts", "standards", "secrets"] as const;
+const CHECK_FAMILIES = ["fleet", "render", "helm", "yaml", "validate", "contracts", "standards", "secrets"] as const;
 
 export interface CheckReport {
   tool: "gitops-ci";
@@ -81,10 +81,12 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
   const selected = only ? new Set([...changed].filter((overlay) => only.has(overlay))) : changed;
   // Layers a selected overlay depends on are rendered too: the layer contracts need their CRDs and Namespaces.
   const needed = new Set([...selected].flatMap((overlay) => [overlay, ...ancestorOverlays(fleet, overlay)]));
-  const allRendered = await renderFleet(context, fleet, (overlay) => needed.has(overlay));
+  const kubernetesVersion = options.kubernetesVersion ?? config?.kubernetesVersion ?? (await defaultKubernetesVersion());
+  // Charts see the same Kubernetes version as .Capabilities.KubeVersion as validation uses.
+  const allRendered = await renderFleet(context, fleet, (overlay) => needed.has(overlay), { kubeVersion: kubernetesVersion });
   const rendered = allRendered.filter((result) => selected.has(result.overlay));
   const validation = await validateRendered(context, fleet, rendered, {
-    kubernetesVersion: options.kubernetesVersion ?? config?.kubernetesVersion ?? (await defaultKubernetesVersion()),
+    kubernetesVersion,
     strict: options.strict ?? false,
     configuredSchemaLocations: config?.schemaLocations ?? [],
   });

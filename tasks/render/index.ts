@@ -51,7 +51,12 @@ export async function render(context: TaskContext, options: RenderOptions): Prom
  * Every overlay's render. Flux layouts were built during discovery; the others (folder layouts,
  * config layers) are built now, each as the Flux Kustomization its cluster's bootstrap creates.
  */
-export async function renderFleet(context: TaskContext, fleet: Fleet, only?: (overlay: Overlay) => boolean): Promise<RenderedOverlay[]> {
+export async function renderFleet(
+  context: TaskContext,
+  fleet: Fleet,
+  only?: (overlay: Overlay) => boolean,
+  options: { kubeVersion?: string } = {},
+): Promise<RenderedOverlay[]> {
   const overlays = only ? fleet.overlays.filter(only) : fleet.overlays;
   const unbuilt = overlays.filter((overlay) => !overlay.build);
   const results = await runEngine(
@@ -61,7 +66,7 @@ export async function renderFleet(context: TaskContext, fleet: Fleet, only?: (ov
   );
   const builds = new Map<Overlay, OverlayBuild>(unbuilt.map((overlay, index) => [overlay, { result: results[index]!, unresolved: [] }]));
   const built = await Promise.all(overlays.map((overlay) => renderedFromBuild(fleet.root, overlay, overlay.build ?? builds.get(overlay)!)));
-  const rendered = await renderHelmReleases(context, fleet, built, context.charts);
+  const rendered = await renderHelmReleases(context, fleet, built, { ...context.charts, ...(options.kubeVersion ? { kubeVersion: options.kubeVersion } : {}) });
   for (const result of rendered) registerSecretValues(result.manifests, context.redactor);
   return rendered;
 }

@@ -2,6 +2,8 @@
 // core/flux/helm-engine.ts). Its chart's objects join the overlay's manifests, so validation, the
 // layer contracts, the secrets scan and the diffs see what the chart creates; each problem is a
 // finding on the HelmRelease, and the other releases and overlays still render.
+import { readdir } from "node:fs/promises";
+import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
 import type { Finding, ResourceRef } from "../../core/findings.ts";
 import type { Fleet } from "../../core/fleet/model.ts";
@@ -265,7 +267,13 @@ async function whereValueCameFrom(
   const base = { environment: item.overlay.overlay.environment, layer: item.overlay.overlay.layer, resource: item.manifest.ref };
   const fieldPath = pointerToFieldPath(violation.path);
   if (violation.from.kind === "values" && item.manifest.origin) {
-    const line = await locator.lineOf(item.manifest.origin.file, item.manifest.ref, ["spec", "values", ...fieldPath]);
+    // The overlay's own files first: a patch there sets the value for this environment only.
+    const field = ["spec", "values", ...fieldPath];
+    for (const file of await overlayYamlFiles(locator.root, item.overlay.overlay.path)) {
+      const line = await locator.fieldLineOf(file, item.manifest.ref, field);
+      if (line) return { ...base, file, line };
+    }
+    const line = await locator.lineOf(item.manifest.origin.file, item.manifest.ref, field);
     return { ...base, file: item.manifest.origin.file, ...(line ? { line } : {}) };
   }
   if (violation.from.kind === "valuesFrom" && violation.from.ref) {
@@ -295,4 +303,13 @@ function stringsOf(node: unknown, out: string[] = []): string[] {
     for (const item of Object.values(node)) stringsOf(item, out);
   }
   return out;
+}
+
+async function overlayYamlFiles(root: string, overlayPath: string): Promise<string[]> {
+  try {
+    const entries = await readdir(path.join(root, overlayPath), { withFileTypes: true });
+    return entries.filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name) && !/^kustomization\.ya?ml$/.test(entry.name)).map((entry) => path.posix.join(overlayPath, entry.name)).sort();
+  } catch {
+    return [];
+  }
 }

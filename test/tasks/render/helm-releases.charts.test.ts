@@ -144,7 +144,7 @@ describe("HelmReleases from an HTTP HelmRepository", () => {
         ),
       }),
     );
-    const { context } = captureContext(root);
+    const { context } = captureContext(root, {}, { fetchCharts: true });
     const result = await render(context, { dir: root });
     expect(result.findings.filter((finding) => finding.severity !== "info")).toEqual([]);
     const apps = result.rendered.find((r) => r.overlay.environment === "prod" && r.overlay.layer === "apps")!;
@@ -188,7 +188,7 @@ describe("HelmReleases from an HTTP HelmRepository", () => {
         { prodPatch: release("webapp", "  values:\n    replicaCount: three\n") },
       ),
     );
-    const { context } = captureContext(root);
+    const { context } = captureContext(root, {}, { fetchCharts: true });
     const result = await check(context, { dir: root, json: true });
     const schema = result.report.findings.filter((finding) => finding.check === "helm/values-schema");
     expect(schema).toEqual([
@@ -216,7 +216,7 @@ describe("HelmReleases from an HTTP HelmRepository", () => {
         "far.yaml": release("far", "  chart:\n    spec:\n      chart: webapp\n      sourceRef:\n        kind: HelmRepository\n        name: gone\n"),
       }),
     );
-    const { context } = captureContext(root);
+    const { context } = captureContext(root, {}, { fetchCharts: true });
     const result = await render(context, { dir: root });
     const staging = result.findings.filter((finding) => finding.environment === "staging" && finding.check.startsWith("helm/"));
     expect(staging).toEqual(
@@ -263,7 +263,7 @@ describe("HelmReleases from an HTTP HelmRepository", () => {
         ),
       }),
     );
-    const { context, stdout, stderr } = captureContext(root);
+    const { context, stdout, stderr } = captureContext(root, {}, { fetchCharts: true });
     const result = await render(context, { dir: root, outDir: path.join(root, "out") });
     const apps = result.rendered.find((r) => r.overlay.environment === "staging" && r.overlay.layer === "apps")!;
     const deployment = apps.manifests.find((manifest) => manifest.chart && manifest.ref.kind === "Deployment")!.object as { metadata: { annotations: Record<string, string> }; spec: { template: { spec: { containers: { image: string }[] } } } };
@@ -281,7 +281,7 @@ describe("HelmReleases from an HTTP HelmRepository", () => {
         "release.yaml": release("webapp", "  chart:\n    spec:\n      chart: webapp\n      version: 1.0.0\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  valuesFrom:\n    - kind: Secret\n      name: webapp-db\n"),
       }),
     );
-    const { context, stdout, stderr } = captureContext(root);
+    const { context, stdout, stderr } = captureContext(root, {}, { fetchCharts: true });
     await render(context, { dir: root, outDir: path.join(root, "out") });
     const deployment = (await readdir(path.join(root, "out/rendered/staging"))).find((file) => file.includes("apps"))!;
     const { readFile } = await import("node:fs/promises");
@@ -304,7 +304,7 @@ describe("chart CRDs", () => {
       "configs/overlays/prod/kustomization.yaml": "resources: [../../base]\npatches:\n  - path: patch.yaml\n",
       "configs/overlays/prod/patch.yaml": widget('"big"'),
     });
-    const { context } = captureContext(root);
+    const { context } = captureContext(root, {}, { fetchCharts: true });
     const result = await check(context, { dir: root, json: true });
     const errors = result.report.findings.filter((finding) => finding.severity !== "info");
     expect(errors).toEqual([expect.objectContaining({ check: "validate/schema", environment: "prod", layer: "configs", resource: expect.objectContaining({ kind: "Widget" }) })]);
@@ -321,7 +321,7 @@ describe("chart CRDs", () => {
       "controllers/base/repository.yaml": repository("charts", url()),
       "controllers/base/operator.yaml": release("widgets", "  chart:\n    spec:\n      chart: widgets\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n"),
     });
-    const { context } = captureContext(root);
+    const { context } = captureContext(root, {}, { fetchCharts: true });
     const result = await render(context, { dir: root });
     const apps = result.rendered.find((r) => r.overlay.environment === "staging" && r.overlay.layer === "apps")!;
     expect(apps.manifests.some((manifest) => manifest.ref.kind === "Widget")).toBe(true);
@@ -360,7 +360,7 @@ describe("chart cache", () => {
 describe("release name", () => {
   it("shortens [targetNamespace-]name past 53 characters like helm-controller", async () => {
     const root = await makeRepo({ "x.txt": "" });
-    const [result] = await runReleases(captureContext(root).context, root, [
+    const [result] = await runReleases(captureContext(root, {}, { fetchCharts: true }).context, root, [
       {
         id: "0",
         helmRelease: {

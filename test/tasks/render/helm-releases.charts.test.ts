@@ -197,7 +197,7 @@ describe("HelmReleases from an HTTP HelmRepository", () => {
         environment: "prod",
         layer: "apps",
         file: "apps/overlays/prod/patch.yaml",
-        line: 8,
+        line: 9,
         message: expect.stringMatching(/HelmRelease apps\/webapp .*webapp 1\.0\.0.*\/replicaCount.*set in spec\.values/),
       }),
     ]);

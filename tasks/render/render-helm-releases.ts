@@ -218,8 +218,10 @@ async function findingsOf(item: Pending, release: ReleaseResult, locator: Source
       return findings;
     case "template":
       return [...findings, { ...scope, severity: "error", check: "helm/template", message: `chart ${release.chart ? `${release.chart.name} ${release.chart.version}` : chart} fails to render: ${message}`, hint: "helm-controller fails the install with this error" }];
-    case "fetch":
     case "source-not-found":
+      // It may be created outside Git (Terraform, a bootstrap script), or by a layer not rendered in this run.
+      return [...findings, { ...scope, severity: "warning", check: "helm/source-not-found", message: `chart ${chart} was not rendered, so what it creates was not checked: ${message}`, hint: "define the chart's source in the repository; a source created outside Git cannot be read here" }];
+    case "fetch":
       return [...findings, { ...scope, severity: "error", check: "helm/chart-fetch", message: `chart ${chart} cannot be fetched: ${message}`, hint: "helm-controller waits for the chart's artifact and never installs the release; check the source's URL, the chart name and version" }];
     case "offline-miss":
       return [...findings, { ...scope, severity: "warning", check: "helm/chart-not-cached", message: `chart ${chart} was not rendered, so what it creates was not checked: ${message}`, hint: "run once without --offline (with the same --cache-dir) to fill the chart cache" }];

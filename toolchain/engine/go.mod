@@ -1,5 +1,5 @@
-// gitops-ci-engine: renders Flux Kustomizations with Flux's own Go packages, at the versions
-// kustomize-controller v1.9.5 and the flux CLI v2.9.5 build with (keep them in step).
+// gitops-ci-engine: renders Flux Kustomizations and HelmReleases with Flux's own Go packages and Helm's SDK, at the versions
+// kustomize-controller v1.9.5, helm-controller v1.6.4 (helm.sh/helm/v4 v4.2.4) and the flux CLI v2.9.5 build with (keep them in step).
 module gitops-ci.local/toolchain/engine
 
 go 1.26.0

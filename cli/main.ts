@@ -42,8 +42,11 @@ const common = {
   json: { type: "boolean", default: false },
 } as const;
 
-/** Every command that renders takes it; GITOPS_CI_CACHE_DIR is the default. */
-const cacheOption = { "cache-dir": { type: "string" } } as const;
+/**
+ * Every command that renders takes them; GITOPS_CI_CACHE_DIR is the default cache dir. The cache
+ * also keeps the charts of HelmReleases; --offline renders charts only from it.
+ */
+const cacheOption = { "cache-dir": { type: "string" }, offline: { type: "boolean", default: false } } as const;
 
 const VERSION = "0.1.0";
 
@@ -72,7 +75,7 @@ const COMMANDS: Record<string, Command> = {
   },
   check: {
     summary: "render and check every overlay (the main job)",
-    usage: "gitops-ci check [DIR] [--changed-since REV] [--only ENV/LAYER]... [--out DIR] [--json] [--config FILE] [--kubernetes-version X.Y.Z] [--strict] [--concurrency N] [--cache-dir DIR]",
+    usage: "gitops-ci check [DIR] [--changed-since REV] [--only ENV/LAYER]... [--out DIR] [--json] [--config FILE] [--kubernetes-version X.Y.Z] [--strict] [--concurrency N] [--cache-dir DIR] [--offline]",
     options: {
       ...common,
       ...cacheOption,
@@ -99,7 +102,7 @@ const COMMANDS: Record<string, Command> = {
   },
   render: {
     summary: "render every overlay with kustomize, as Flux's kustomize-controller does",
-    usage: "gitops-ci render [DIR] [--out DIR] [--config FILE] [--concurrency N] [--cache-dir DIR]",
+    usage: "gitops-ci render [DIR] [--out DIR] [--config FILE] [--concurrency N] [--cache-dir DIR] [--offline]",
     options: { config: common.config, ...cacheOption, out: { type: "string", short: "o" }, concurrency: { type: "string" } },
     run: async (context, values, positionals) =>
       (
@@ -112,7 +115,7 @@ const COMMANDS: Record<string, Command> = {
   },
   plan: {
     summary: "print environments × layers × overlay paths, in reconcile order",
-    usage: "gitops-ci plan [DIR] [--json] [--config FILE] [--cache-dir DIR]",
+    usage: "gitops-ci plan [DIR] [--json] [--config FILE] [--cache-dir DIR] [--offline]",
     options: { ...common, ...cacheOption },
     run: async (context, values, positionals) =>
       (await plan(context, { dir: positionals[0] ?? ".", json: values["json"] === true, ...optionalString("configFile", values["config"]) })).exitCode,
@@ -152,7 +155,7 @@ const COMMANDS: Record<string, Command> = {
   pipeline: {
     summary: "write the child pipeline of a large fleet from the plan, or collect its reports in the parent",
     usage:
-      "gitops-ci pipeline --from-plan [DIR] --out FILE [--changed-since REV] [--image IMAGE] [--kubernetes-version X.Y.Z] [--strict] [--config FILE] [--cache-dir DIR]\n" +
+      "gitops-ci pipeline --from-plan [DIR] --out FILE [--changed-since REV] [--image IMAGE] [--kubernetes-version X.Y.Z] [--strict] [--config FILE] [--cache-dir DIR] [--offline]\n" +
       "       gitops-ci pipeline --collect-children --child FILE [--out DIR] [--trigger-job NAME]\n" +
       "       gitops-ci pipeline --promote-jobs [DIR] --out FILE [--image IMAGE] [--token-variable NAME] [--config FILE]",
     options: {
@@ -239,8 +242,8 @@ const COMMANDS: Record<string, Command> = {
   diff: {
     summary: "what Flux would create, change and prune in each cluster: against the live cluster, or (--against REV) against REV's render",
     usage:
-      "gitops-ci diff [DIR] [--env ENV] [--context NAME] [--out DIR] [--json] [--config FILE] [--api-concurrency N] [--cache-dir DIR]\n" +
-      "       gitops-ci diff --against REV [DIR] [--out DIR] [--json] [--show-noise] [--config FILE] [--cache-dir DIR]",
+      "gitops-ci diff [DIR] [--env ENV] [--context NAME] [--out DIR] [--json] [--config FILE] [--api-concurrency N] [--cache-dir DIR] [--offline]\n" +
+      "       gitops-ci diff --against REV [DIR] [--out DIR] [--json] [--show-noise] [--config FILE] [--cache-dir DIR] [--offline]",
     options: {
       ...common,
       ...cacheOption,
@@ -280,7 +283,7 @@ const COMMANDS: Record<string, Command> = {
   },
   drift: {
     summary: "scheduled: diff each environment's render against its cluster, keep one GitLab issue per environment",
-    usage: "gitops-ci drift [DIR] [--env ENV] [--out DIR] [--json] [--config FILE] [--api-concurrency N] [--cache-dir DIR]",
+    usage: "gitops-ci drift [DIR] [--env ENV] [--out DIR] [--json] [--config FILE] [--api-concurrency N] [--cache-dir DIR] [--offline]",
     options: { ...common, ...cacheOption, env: { type: "string", short: "e" }, out: { type: "string", short: "o" }, "api-concurrency": { type: "string" } },
     run: async (context, values, positionals) =>
       (
@@ -297,7 +300,7 @@ const COMMANDS: Record<string, Command> = {
   promote: {
     summary: "move one environment's image tags, chart versions and values to another, in one merge request",
     usage:
-      "gitops-ci promote [DIR] --to ENV [--from ENV] [--layer LAYER] [--component NAME] [--dry-run] [--target-branch BRANCH] [--json] [--config FILE] [--cache-dir DIR]",
+      "gitops-ci promote [DIR] --to ENV [--from ENV] [--layer LAYER] [--component NAME] [--dry-run] [--target-branch BRANCH] [--json] [--config FILE] [--cache-dir DIR] [--offline]",
     options: {
       ...common,
       ...cacheOption,
@@ -328,7 +331,7 @@ const COMMANDS: Record<string, Command> = {
   },
   env: {
     summary: "add an environment: copy another's overlays in every layer and list the values to set",
-    usage: "gitops-ci env add NAME --from ENV [DIR] [--json] [--config FILE] [--cache-dir DIR]",
+    usage: "gitops-ci env add NAME --from ENV [DIR] [--json] [--config FILE] [--cache-dir DIR] [--offline]",
     options: { ...common, ...cacheOption, from: { type: "string" } },
     run: async (context, values, positionals) => {
       const [action, name, dir] = positionals;
@@ -387,6 +390,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
       terminal: terminalOptions(environment, values["json"] === true),
       ...optionalString("cacheDir", values["cache-dir"] ?? (environment.env["GITOPS_CI_CACHE_DIR"] || undefined)),
       ...buildTimeout(environment.env["GITOPS_CI_BUILD_TIMEOUT"]),
+      offline: values["offline"] === true,
     });
     return await command.run(context, values, positionals);
   } catch (error) {
@@ -411,7 +415,8 @@ function usage(): string {
     "Run `gitops-ci <command> --help` for a command's options.",
     "Exit codes: 0 clean, 1 findings of error severity, 2 could not run (bad usage, a tool failed, or a bug in gitops-ci).",
     "GITOPS_CI_DEBUG=1 adds the stack trace to an internal error.",
-    "GITOPS_CI_CACHE_DIR=DIR keeps renders between runs, as --cache-dir DIR does.",
+    "GITOPS_CI_CACHE_DIR=DIR keeps renders and fetched charts between runs, as --cache-dir DIR does;",
+    "--offline renders HelmReleases only from charts in that cache (a chart it lacks is a finding).",
     "GITOPS_CI_BUILD_TIMEOUT=SECONDS bounds one Kustomization's build (default 120).",
   ].join("\n");
 }

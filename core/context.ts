@@ -1,5 +1,6 @@
 // What every task receives instead of reaching for globals: env, cwd, output, the process runner.
 import path from "node:path";
+import type { ChartOptions } from "./flux/helm-engine.ts";
 import { createRenderCache, type RenderCache } from "./flux/render-cache.ts";
 import type { KubernetesClientFactory } from "./kubernetes/client.ts";
 import { createOutput, type Output, type WritableLike } from "./output.ts";
@@ -27,6 +28,8 @@ export interface TaskContext {
   renderCache?: RenderCache;
   /** How long one Kustomization's build may take (GITOPS_CI_BUILD_TIMEOUT); default DEFAULT_BUILD_TIMEOUT_MS. */
   buildTimeoutMs?: number;
+  /** How HelmReleases' charts are had: fetched into the cache dir, or (offline) only read from it. */
+  charts: ChartOptions;
 }
 
 export interface ContextOptions {
@@ -41,6 +44,8 @@ export interface ContextOptions {
   buildTimeoutMs?: number;
   /** Default: plain streams (no colour, no live line, no sections). */
   terminal?: TerminalOptions;
+  /** Charts only from the cache (--offline). */
+  offline?: boolean;
 }
 
 export function createTaskContext(options: ContextOptions): TaskContext {
@@ -60,6 +65,7 @@ export function createTaskContext(options: ContextOptions): TaskContext {
     concurrency: Math.max(1, options.concurrency),
     ...(options.cacheDir ? { renderCache: createRenderCache(path.resolve(options.cwd, options.cacheDir)) } : {}),
     ...(options.buildTimeoutMs ? { buildTimeoutMs: options.buildTimeoutMs } : {}),
+    charts: { offline: options.offline ?? false, ...(options.cacheDir ? { cacheDir: path.resolve(options.cwd, options.cacheDir) } : {}) },
   };
 }
 

@@ -17,6 +17,13 @@ export interface Manifest {
   ref: ResourceRef & { apiVersion: string };
   object: Record<string, unknown>;
   origin?: SourceOrigin;
+  /** Rendered by a chart: the HelmRelease that installs it (origin is the HelmRelease's file). */
+  chart?: {
+    helmRelease: ResourceRef;
+    chart: string;
+    /** The strings of the release's values that are written in Git in plaintext (not from a Secret). */
+    plainValues: ReadonlySet<string>;
+  };
 }
 
 export function resourceRefOf(object: Record<string, unknown>): ResourceRef & { apiVersion: string } {

@@ -28,6 +28,16 @@ export async function listRepoFiles(root: string, under = "."): Promise<string[]
   return files;
 }
 
+/**
+ * Leaves out the files of Helm charts kept in the repository (a folder with a Chart.yaml): their
+ * templates are Go templates, not YAML, and what they make is checked in the release's render.
+ */
+export function withoutChartFiles(files: readonly string[]): string[] {
+  const charts = files.filter((file) => path.posix.basename(file) === "Chart.yaml").map((file) => path.posix.dirname(file));
+  if (charts.length === 0) return [...files];
+  return files.filter((file) => !charts.some((chart) => chart === "." || file.startsWith(`${chart}/`)));
+}
+
 export function isYamlFile(file: string): boolean {
   return /\.ya?ml$/i.test(file);
 }

@@ -6,11 +6,11 @@ import type { ResourceRef } from "./findings.ts";
 import { isRecord, parseYaml, type ParsedYaml, type YamlDocument } from "./yaml-file.ts";
 
 export class SourceLocator {
-  readonly #root: string;
+  readonly root: string;
   readonly #files = new Map<string, Promise<ParsedYaml | undefined>>();
 
   constructor(root: string) {
-    this.#root = root;
+    this.root = root;
   }
 
   async lineOf(file: string, resource: ResourceRef, fieldPath: readonly (string | number)[] = []): Promise<number | undefined> {
@@ -22,10 +22,18 @@ export class SourceLocator {
     return parsed.lineAt(document, fieldPath) ?? document.line;
   }
 
+  /** The line of the field itself, or undefined when the file's document does not set it. */
+  async fieldLineOf(file: string, resource: ResourceRef, fieldPath: readonly (string | number)[]): Promise<number | undefined> {
+    const parsed = await this.#parse(file);
+    if (!parsed) return undefined;
+    const document = findDocument(parsed.documents, resource);
+    return document ? parsed.lineAt(document, fieldPath) : undefined;
+  }
+
   #parse(file: string): Promise<ParsedYaml | undefined> {
     let parsed = this.#files.get(file);
     if (!parsed) {
-      parsed = readFile(path.join(this.#root, file), "utf8").then(
+      parsed = readFile(path.join(this.root, file), "utf8").then(
         (text) => parseYaml(text, file),
         () => undefined,
       );

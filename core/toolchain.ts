@@ -20,7 +20,7 @@ export const TOOLS: readonly ToolSpec[] = [
   { name: "sops", pinDir: "sops", module: "github.com/getsops/sops/v3", versionArgs: ["--version", "--disable-version-check"] },
   { name: "age", pinDir: "age", module: "filippo.io/age", versionArgs: ["--version"] },
   { name: "age-keygen", pinDir: "age", module: "filippo.io/age", versionArgs: ["--version"] },
-  { name: "helm", pinDir: "helm", module: "helm.sh/helm/v3", versionArgs: ["version", "--short"] },
+  { name: "helm", pinDir: "helm", module: "helm.sh/helm/v4", versionArgs: ["version", "--short"] },
   // Ours: renders Flux Kustomizations with Flux's own packages; built from toolchain/engine.
   { name: "gitops-ci-engine", pinDir: "engine", versionArgs: ["version"] },
 ];

@@ -81,7 +81,7 @@ tool_module() {
     kubeconform) echo "github.com/yannh/kubeconform" ;;
     sops) echo "github.com/getsops/sops/v3" ;;
     age) echo "filippo.io/age" ;;
-    helm) echo "helm.sh/helm/v3" ;;
+    helm) echo "helm.sh/helm/v4" ;;
     kube-apiserver | kubectl) echo "k8s.io/kubernetes" ;;
     etcd) echo "go.etcd.io/etcd/server/v3" ;;
     flux) echo "github.com/fluxcd/flux2/v2" ;;
@@ -97,7 +97,7 @@ tool_binaries() {
     kubeconform) echo "kubeconform=github.com/yannh/kubeconform/cmd/kubeconform" ;;
     sops) echo "sops=github.com/getsops/sops/v3/cmd/sops" ;;
     age) echo "age=filippo.io/age/cmd/age age-keygen=filippo.io/age/cmd/age-keygen" ;;
-    helm) echo "helm=helm.sh/helm/v3/cmd/helm" ;;
+    helm) echo "helm=helm.sh/helm/v4/cmd/helm" ;;
     kube-apiserver) echo "kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver" ;;
     kubectl) echo "kubectl=k8s.io/kubernetes/cmd/kubectl" ;;
     etcd) echo "etcd=go.etcd.io/etcd/server/v3" ;;
@@ -169,15 +169,9 @@ tool_ldflags() { # <tool> <version>
     sops) echo "-X github.com/getsops/sops/v3/version.Version=${v#v}" ;;
     age) echo "-X main.Version=$v" ;;
     helm)
-      # Like helm's Makefile: the default .Capabilities.KubeVersion of
-      # `helm template` follows the client-go minor (v0.35.x -> 1.35), not 1.20.
-      k8s="$(gomod_version helm k8s.io/client-go)" || die "helm: k8s.io/client-go not found in toolchain/helm/go.mod"
-      k8s="${k8s#v}"; major="$((${k8s%%.*} + 1))"; minor="${k8s#*.}"; minor="${minor%%.*}"
-      echo "-X helm.sh/helm/v3/internal/version.version=$v" \
-        "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=$major" \
-        "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor" \
-        "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$major" \
-        "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor" ;;
+      # As helm's Makefile. Helm 4 takes the default .Capabilities.KubeVersion of `helm template`
+      # from the build's k8s.io/client-go (v0.36.x -> 1.36), so no flag sets it.
+      echo "-X helm.sh/helm/v4/internal/version.version=$v" ;;
     kube-apiserver | kubectl)
       # as kubernetes' hack/lib/version.sh does
       minor="${v#v*.}"; minor="${minor%%.*}"; major="${v#v}"; major="${major%%.*}"

@@ -1,6 +1,5 @@
 // Namespaces and CRDs that a layer of the change brings but the cluster does not have yet. An
 // object that needs one of them cannot be dry-run applied; it waits on the layer that brings it.
-import { WELL_KNOWN_CHART_CRDS } from "../crd-providers.ts";
 import { apiGroupOf, type Manifest } from "../manifests.ts";
 import { isRecord } from "../yaml-file.ts";
 import { crdDefines, isCustomResourceDefinition, isNamespace } from "./flux.ts";
@@ -19,7 +18,7 @@ export class PendingDefinitions {
   readonly #chartGroups: Readonly<Record<string, readonly string[]>>;
 
   constructor(providedBy: Readonly<Record<string, readonly string[]>> = {}) {
-    this.#chartGroups = { ...WELL_KNOWN_CHART_CRDS, ...providedBy };
+    this.#chartGroups = { ...providedBy };
   }
 
   /** Records what a rendered object will bring once its layer is applied. */

@@ -30,7 +30,7 @@ import {
   substituteFromRefs,
   type SourceRef,
 } from "../flux/kustomization-object.ts";
-import { isYamlFile, listRepoFiles, readTextUpTo } from "../repo-files.ts";
+import { isYamlFile, listRepoFiles, readTextUpTo, withoutChartFiles } from "../repo-files.ts";
 import { MAX_INPUT_BYTES } from "../flux/build-limits.ts";
 import { SourceLocator } from "../source-locator.ts";
 import { isRecord, parseYaml } from "../yaml-file.ts";
@@ -462,7 +462,7 @@ class ArtifactWorkspace {
 async function unappliedKustomizations(root: string, applied: readonly ClusterKustomization[]): Promise<Finding[]> {
   const appliedFiles = new Set(applied.map((item) => `${item.location.file}\u0000${item.name}`));
   const findings: Finding[] = [];
-  for (const file of (await listRepoFiles(root)).filter(isYamlFile)) {
+  for (const file of withoutChartFiles(await listRepoFiles(root)).filter(isYamlFile)) {
     const text = (await readTextUpTo(path.join(root, file), MAX_INPUT_BYTES)) ?? "";
     if (!text.includes(FLUX_KUSTOMIZE_GROUP)) continue;
     const parsed = parseYaml(text, file);

@@ -4,7 +4,7 @@
 // FluxInstance (flux-operator) syncs, as an object or as the flux-instance chart's values.
 import path from "node:path";
 import type { SourceLocation } from "../fleet/model.ts";
-import { isYamlFile, listRepoFiles, readTextUpTo } from "../repo-files.ts";
+import { isYamlFile, listRepoFiles, readTextUpTo, withoutChartFiles } from "../repo-files.ts";
 import { MAX_INPUT_BYTES } from "./build-limits.ts";
 import { isRecord, parseYaml } from "../yaml-file.ts";
 import { FLUX_KUSTOMIZE_GROUP, isFluxKustomization, type SourceRef } from "./kustomization-object.ts";
@@ -23,7 +23,7 @@ const FLUX_OPERATOR_GROUP = "fluxcd.controlplane.io/";
 export async function findEntryPoints(root: string): Promise<ClusterEntry[]> {
   const found: Omit<ClusterEntry, "cluster">[] = [];
   const clusterFolders = new Map<string, SourceLocation>();
-  for (const file of (await listRepoFiles(root)).filter(isYamlFile)) {
+  for (const file of withoutChartFiles(await listRepoFiles(root)).filter(isYamlFile)) {
     // A file over the build limit is no sync (the render reports it where a build reads it).
     const text = (await readTextUpTo(path.join(root, file), MAX_INPUT_BYTES)) ?? "";
     if (!text.includes(FLUX_KUSTOMIZE_GROUP) && !text.includes("sync")) continue;

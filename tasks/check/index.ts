@@ -43,7 +43,7 @@ export interface OverlaySummary extends CheckSummaryRow {
 }
 
 /** Families of checks `check` runs on every overlay (a finding's check id starts with one). */
-const CHECK_FAMILIES = ["fleet", "render", "yaml", "validate", "contracts", "standards", "secrets", "internal"] as const;
+const CHECK_FAMILIES = ["fleet", "render", "helm", "yaml", "validate", "contracts", "standards", "secrets", "internal"] as const;
 
 export interface CheckReport {
   tool: "gitops-ci";
@@ -80,12 +80,13 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
   const selected = only ? new Set([...changed].filter((overlay) => only.has(overlay))) : changed;
   // Layers a selected overlay depends on are rendered too: the layer contracts need their CRDs and Namespaces.
   const needed = new Set([...selected].flatMap((overlay) => [overlay, ...ancestorOverlays(fleet, overlay)]));
-  const allRendered = await progress.phase("Rendering", () => renderFleet(context, fleet, (overlay) => needed.has(overlay)));
+  const kubernetesVersion = options.kubernetesVersion ?? config?.kubernetesVersion ?? (await defaultKubernetesVersion());
+  // Charts see the same Kubernetes version as .Capabilities.KubeVersion as validation uses.
+  const allRendered = await progress.phase("Rendering", () => renderFleet(context, fleet, (overlay) => needed.has(overlay), { kubeVersion: kubernetesVersion }));
   const rendered = allRendered.filter((result) => selected.has(result.overlay));
   // A check that fails to finish (a tool that cannot run, our own bug) is a finding: the others still report.
   const failures: Finding[] = [];
   const guarded = <T>(stage: string, fallback: T, run: () => Promise<T> | T): Promise<T> => runGuarded(stage, fallback, run, failures);
-  const kubernetesVersion = options.kubernetesVersion ?? config?.kubernetesVersion ?? (await defaultKubernetesVersion());
   const validation = await progress.phase("Validating", () =>
     guarded("validate", { findings: [] as Finding[], kubernetesVersion, flux: new Map() }, () =>
       validateRendered(context, fleet, rendered, { kubernetesVersion, strict: options.strict ?? false, configuredSchemaLocations: config?.schemaLocations ?? [] }),

@@ -11,6 +11,7 @@ import { registerSecretValues } from "../../core/secret-values.ts";
 import type { Redactor } from "../../core/redaction.ts";
 import { formatManifestsYaml } from "../../core/yaml-artifacts.ts";
 import { formatFindingsForTerminal } from "../../core/report/terminal.ts";
+import { renderHelmReleases } from "./render-helm-releases.ts";
 import { impliedKustomization, renderedFromBuild, type RenderedOverlay } from "./render-overlay.ts";
 
 export type { RenderedOverlay } from "./render-overlay.ts";
@@ -50,7 +51,12 @@ export async function render(context: TaskContext, options: RenderOptions): Prom
  * Every overlay's render. Flux layouts were built during discovery; the others (folder layouts,
  * config layers) are built now, each as the Flux Kustomization its cluster's bootstrap creates.
  */
-export async function renderFleet(context: TaskContext, fleet: Fleet, only?: (overlay: Overlay) => boolean): Promise<RenderedOverlay[]> {
+export async function renderFleet(
+  context: TaskContext,
+  fleet: Fleet,
+  only?: (overlay: Overlay) => boolean,
+  options: { kubeVersion?: string } = {},
+): Promise<RenderedOverlay[]> {
   const overlays = only ? fleet.overlays.filter(only) : fleet.overlays;
   const unbuilt = overlays.filter((overlay) => !overlay.build);
   const results = await runEngine(
@@ -60,13 +66,14 @@ export async function renderFleet(context: TaskContext, fleet: Fleet, only?: (ov
   );
   const builds = new Map<Overlay, OverlayBuild>(unbuilt.map((overlay, index) => [overlay, { result: results[index]!, unresolved: [] }]));
   context.progress.expect("overlays rendered", overlays.length);
-  const rendered = await Promise.all(
+  const built = await Promise.all(
     overlays.map(async (overlay) => {
       const result = await renderedFromBuild(fleet.root, overlay, overlay.build ?? builds.get(overlay)!);
       context.progress.advance("overlays rendered");
       return result;
     }),
   );
+  const rendered = await renderHelmReleases(context, fleet, built, { ...context.charts, ...(options.kubeVersion ? { kubeVersion: options.kubeVersion } : {}) });
   for (const result of rendered) registerSecretValues(result.manifests, context.redactor);
   return rendered;
 }

@@ -7,7 +7,7 @@ import { ExitCode, UserError } from "../../core/errors.ts";
 import { hasErrors, type Finding } from "../../core/findings.ts";
 import { createKubernetesClient } from "../../core/kubernetes/client.ts";
 import { loadClusterConnection } from "../../core/kubernetes/kubeconfig.ts";
-import { isYamlFile, listRepoFiles } from "../../core/repo-files.ts";
+import { isYamlFile, listRepoFiles, withoutChartFiles } from "../../core/repo-files.ts";
 import { formatFindingsForTerminal, formatTable } from "../../core/report/terminal.ts";
 import {
   crdToJsonSchemas,
@@ -209,7 +209,7 @@ async function yamlFilesAt(absolute: string, given: string): Promise<string[]> {
     throw new UserError(`${given} does not exist`, { hint: "give a YAML file or a folder of YAML files holding CustomResourceDefinitions", cause: error });
   }
   if (!stats.isDirectory()) return [absolute];
-  const files = await listRepoFiles(absolute);
+  const files = withoutChartFiles(await listRepoFiles(absolute));
   return files.filter(isYamlFile).map((file) => path.join(absolute, file));
 }
 

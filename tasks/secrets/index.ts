@@ -6,7 +6,7 @@ import path from "node:path";
 import { mapWithConcurrency } from "../../core/concurrency.ts";
 import type { TaskContext } from "../../core/context.ts";
 import type { Finding } from "../../core/findings.ts";
-import { listRepoFiles } from "../../core/repo-files.ts";
+import { listRepoFiles, withoutChartFiles } from "../../core/repo-files.ts";
 import { SOPS_CONFIG_FILE, SopsConfigResolver } from "../../core/sops/creation-rules.ts";
 import { isSopsEncrypted } from "../../core/sops/encrypted-file.ts";
 import type { RenderedOverlay } from "../render/render-overlay.ts";
@@ -39,7 +39,7 @@ export async function checkSecrets(context: TaskContext, input: SecretsInput): P
   const root = path.resolve(context.cwd, input.root);
   const catalog = new FileCatalog(root);
   const resolver = new SopsConfigResolver(root);
-  const files = input.files ?? (await listRepoFiles(root));
+  const files = withoutChartFiles(input.files ?? (await listRepoFiles(root)));
   const fileSet = new Set(files);
   const scanned = present(await mapWithConcurrency(files, context.concurrency * 4, (file) => catalog.get(file)));
   const findings: Finding[] = [];

@@ -82,6 +82,7 @@ export async function renderedSecretFindings(rendered: readonly RenderedOverlay[
 async function plaintextSource(manifest: Manifest, origin: string | undefined, options: RenderedSecretsOptions): Promise<{ cause: string; line?: number } | undefined> {
   // A SOPS-encrypted Secret renders as it is stored: ENC[…] values and the sops block.
   if (isRecord(manifest.object["sops"]) && allValuesEncrypted(manifest.object)) return undefined;
+  if (manifest.chart) return chartSecretSource(manifest, manifest.chart);
   if (!origin) return allValuesEncrypted(manifest.object) ? undefined : { cause: "its source file is unknown and its values are not encrypted" };
   if (isKustomizationFile(origin)) return generatedSecretSource(manifest, origin, options);
   const entry = await options.catalog.get(origin);
@@ -96,6 +97,26 @@ async function plaintextSource(manifest: Manifest, origin: string | undefined, o
   const source = entry ? sourceDocument(entry.inspection.documents.map((document) => document.value), manifest.ref.name) : undefined;
   if (source && !hasSecretValues(source)) return undefined;
   return { cause: `${origin} is neither SOPS-encrypted nor a SealedSecret` };
+}
+
+/**
+ * A chart's Secret holds plaintext from Git only when a value is one the HelmRelease's values
+ * write in plaintext (spec.values, a valuesFrom ConfigMap); values the chart generates at install
+ * (certificates, random passwords) or takes from a valuesFrom Secret are not in Git as plaintext.
+ */
+function chartSecretSource(manifest: Manifest, chart: NonNullable<Manifest["chart"]>): { cause: string } | undefined {
+  for (const [field, decode] of [["data", true], ["stringData", false]] as const) {
+    const values = manifest.object[field];
+    if (!isRecord(values)) continue;
+    for (const value of Object.values(values)) {
+      if (typeof value !== "string" || value === "") continue;
+      const plain = decode ? Buffer.from(value, "base64").toString("utf8") : value;
+      if (chart.plainValues.has(plain)) {
+        return { cause: `chart ${chart.chart} of HelmRelease ${chart.helmRelease.namespace ? `${chart.helmRelease.namespace}/` : ""}${chart.helmRelease.name} copies it from the release's values, which are plaintext in Git (spec.values or a valuesFrom ConfigMap)` };
+      }
+    }
+  }
+  return undefined;
 }
 
 async function generatedSecretSource(manifest: Manifest, kustomization: string, options: RenderedSecretsOptions): Promise<{ cause: string; line?: number } | undefined> {

@@ -3,11 +3,13 @@
 //    itself is rendered there: kustomize-controller applies CRDs first), or pre-installed;
 //  - a namespaced object needs its Namespace from the same or an earlier layer;
 //  - one object belongs to one overlay.
-// HelmReleases are not rendered yet, so a CRD that a chart installs is known only from the chart's
-// name (core/crd-providers.ts): a custom resource whose CRD no rendered object provides is a
-// warning that names the candidate charts, never an error. A layer that failed to render says
+// A chart's CRDs come with its rendered HelmRelease (tasks/render/render-helm-releases.ts): they
+// exist once helm-controller installs the release, after its layer's Kustomization applied, so
+// they serve the layers after it. A chart that could not be rendered is known only through
+// `crds.providedBy`: a custom resource whose CRD nothing rendered provides is a warning that
+// names the candidates, never an error. A layer that failed to render says
 // nothing about what it would have provided, so the layers after it are not blamed for it.
-import { chartsProviding, isFluxGroup, WELL_KNOWN_CHART_CRDS } from "../../core/crd-providers.ts";
+import { chartsProviding, isFluxGroup } from "../../core/crd-providers.ts";
 import type { Finding, ResourceRef } from "../../core/findings.ts";
 import type { Fleet, Overlay } from "../../core/fleet/model.ts";
 import { apiGroupOf, isKubernetesOwnGroup, objectKey, type Manifest } from "../../core/manifests.ts";
@@ -19,7 +21,7 @@ export interface ContractOptions {
   isBuiltIn: (apiVersion: string, kind: string) => boolean;
   /** Installed outside the repository: API groups, CRD names (`plural.group`), `Kind.group`, or `*.suffix`. */
   preinstalled: readonly string[];
-  /** chart name → CRD groups it installs, on top of the well-known table. */
+  /** chart name → CRD groups it installs, for charts that are not rendered (gitops-ci.yaml crds.providedBy). */
   providedBy: Readonly<Record<string, readonly string[]>>;
 }
 
@@ -51,7 +53,7 @@ export function checkLayerContracts(fleet: Fleet, rendered: readonly RenderedOve
 
 function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], unknownLayers: ReadonlySet<string>, options: ContractOptions): Finding[] {
   const findings: Finding[] = [];
-  const charts = { ...WELL_KNOWN_CHART_CRDS, ...options.providedBy };
+  const charts = options.providedBy;
   const groups = new Map<string, Provision[]>();
   const kinds = new Map<string, Provision[]>();
   const namespaces = new Map<string, Provision[]>();
@@ -63,7 +65,11 @@ function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], un
       if (manifest.ref.kind === "CustomResourceDefinition") {
         const names = isRecord(spec["names"]) ? spec["names"] : {};
         if (typeof spec["group"] === "string" && typeof names["kind"] === "string") {
-          add(kinds, `${names["kind"]}.${spec["group"]}`, { overlay, how: "crd", source: manifest.origin?.file });
+          const chart = manifest.chart;
+          const provision: Provision = chart
+            ? { overlay, how: "chart", source: manifest.origin?.file, release: { name: chart.helmRelease.name, ...(chart.helmRelease.namespace ? { namespace: chart.helmRelease.namespace } : {}), chart: chart.chart } }
+            : { overlay, how: "crd", source: manifest.origin?.file };
+          add(kinds, `${names["kind"]}.${spec["group"]}`, provision);
         }
       } else if (manifest.ref.kind === "Namespace") {
         add(namespaces, manifest.ref.name, { overlay, how: "namespace", source: manifest.origin?.file });
@@ -78,6 +84,12 @@ function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], un
     }
   }
 
+  // Releases whose chart was not rendered: what they install is unknown (only crds.providedBy tells).
+  const unrendered: Provision[] = overlays.flatMap(({ overlay, findings: overlayFindings }) =>
+    overlayFindings
+      .filter((finding) => finding.check.startsWith("helm/") && finding.severity !== "info" && finding.resource?.kind === "HelmRelease")
+      .map((finding) => ({ overlay, how: "chart" as const, source: finding.file, release: { name: finding.resource!.name, ...(finding.resource!.namespace ? { namespace: finding.resource!.namespace } : {}), chart: "its chart" } })),
+  );
   const seen = new Map<string, { overlay: Overlay; manifest: Manifest }>();
   for (const { overlay, manifests } of overlays) {
     const before = ancestorsOf(fleet, overlay);
@@ -110,7 +122,7 @@ function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], un
         const crds = kinds.get(`${kind}.${group}`) ?? [];
         const chartProvisions = groups.get(group) ?? [];
         if (!inTime(crds, (p) => p.how === "crd") && !inTime(chartProvisions, () => false) && failedBefore.length === 0) {
-          findings.push(crds.length > 0 ? crdTooLate(where, overlay, kind, group, crds) : crdNotRendered(where, overlay, kind, group, chartProvisions, options));
+          findings.push(crds.length > 0 ? crdTooLate(where, overlay, kind, group, crds) : crdNotRendered(where, overlay, kind, group, chartProvisions, unrendered, options));
         }
       }
 
@@ -136,6 +148,15 @@ function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], un
 /** The CRD object is rendered, but by a layer this one does not wait for: certain, an error. */
 function crdTooLate(where: Located, overlay: Overlay, kind: string, group: string, crds: readonly Provision[]): Finding {
   const first = crds[0]!;
+  if (first.how === "chart" && first.overlay.layer === overlay.layer) {
+    return {
+      ...where,
+      severity: "warning",
+      check: "contracts/crd-order",
+      message: `${kind} (${group}) is applied in layer ${overlay.layer}, but its CRD comes with chart ${describeRelease(first)} in this same layer, whose CRDs exist only after helm-controller installs it: on a fresh cluster Flux's dry-run of ${overlay.layer} fails first`,
+      hint: "move the resource to a layer that depends on this one, or declare the CRD under crds.preinstalled in gitops-ci.yaml if the cluster has it before this layer",
+    };
+  }
   const earlier = first.overlay.order < overlay.order;
   return {
     ...where,
@@ -149,11 +170,19 @@ function crdTooLate(where: Located, overlay: Overlay, kind: string, group: strin
 }
 
 /**
- * No rendered object provides the CRD. A chart may (HelmReleases are not rendered yet), so this is
- * a warning that names the candidates: the HelmReleases of the same or earlier layers whose chart
- * is known to install the group, and those that come too late.
+ * No rendered object provides the CRD. A chart that was not rendered may, so this is a warning that
+ * names the candidates: the HelmReleases of the same or earlier layers whose chart crds.providedBy
+ * says installs the group, those that come too late, and the releases whose chart was not rendered.
  */
-function crdNotRendered(where: Located, overlay: Overlay, kind: string, group: string, chartProvisions: readonly Provision[], options: ContractOptions): Finding {
+function crdNotRendered(
+  where: Located,
+  overlay: Overlay,
+  kind: string,
+  group: string,
+  chartProvisions: readonly Provision[],
+  unrendered: readonly Provision[],
+  options: ContractOptions,
+): Finding {
   const candidates = chartProvisions.filter((p) => p.overlay.order <= overlay.order);
   const later = chartProvisions.filter((p) => p.overlay.order > overlay.order);
   const known = chartsProviding(group, options.providedBy);
@@ -170,6 +199,10 @@ function crdNotRendered(where: Located, overlay: Overlay, kind: string, group: s
     );
   }
   if (later.length > 0) parts.push(`${later.map((p) => `${describeRelease(p)} arrives only with layer ${p.overlay.layer}`).join("; ")}`);
+  const unknown = unrendered.filter((p) => p.overlay.order <= overlay.order && !candidates.some((c) => c.release?.name === p.release?.name && c.overlay === p.overlay));
+  if (unknown.length > 0) {
+    parts.push(`not rendered, so what their charts install is unknown: ${unknown.map((p) => `HelmRelease ${p.release!.namespace ? `${p.release!.namespace}/` : ""}${p.release!.name} (layer ${p.overlay.layer})`).join(", ")}`);
+  }
   if (parts.length === 0) {
     parts.push(known.length > 0 ? `no layer of ${overlay.environment} has a HelmRelease of a chart that installs it (${known.join(", ")})` : `no layer of ${overlay.environment} installs it`);
   }

@@ -9,7 +9,12 @@ export interface CapturedContext {
   stderr: () => string;
 }
 
-export function captureContext(cwd: string, env: Record<string, string | undefined> = {}): CapturedContext {
+/**
+ * Charts are not fetched unless a test asks (`fetchCharts`): the fixtures' HelmReleases point at
+ * public chart repositories, which tests never reach (their releases get helm/chart-not-cached).
+ * The *.charts.test.ts files fetch from the Helm repository on loopback.
+ */
+export function captureContext(cwd: string, env: Record<string, string | undefined> = {}, options: { fetchCharts?: boolean } = {}): CapturedContext {
   let stdout = "";
   let stderr = "";
   const context = createTaskContext({
@@ -19,6 +24,7 @@ export function captureContext(cwd: string, env: Record<string, string | undefin
     stderr: { write: (text: string) => (stderr += text) },
     concurrency: availableParallelism(),
     redactor: new Redactor(),
+    offline: !options.fetchCharts,
   });
   return { context, stdout: () => stdout, stderr: () => stderr };
 }

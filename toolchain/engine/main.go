@@ -1,6 +1,8 @@
 // gitops-ci-engine renders Flux Kustomizations the way kustomize-controller does, with Flux's
 // own packages: github.com/fluxcd/pkg/kustomize (its generator, secure filesystem, build
-// options and postBuild substitution) and github.com/fluxcd/pkg/ssa (common metadata).
+// options and postBuild substitution) and github.com/fluxcd/pkg/ssa (common metadata); and
+// HelmReleases the way helm-controller does, with Helm's SDK at helm-controller's version
+// (helm.sh/helm/v4), github.com/fluxcd/pkg/chartutil (valuesFrom) and helm-controller's API.
 //
 // It reads one JSON request on stdin and writes one JSON response on stdout, so one process
 // renders many Kustomizations. The caller (gitops-ci, TypeScript) does discovery, ordering,
@@ -18,7 +20,7 @@ import (
 
 // Version is bumped whenever the output for the same input may change, so caches keyed on it
 // are invalidated. The Flux package versions are part of it through go.sum (see the caller).
-const Version = "1"
+const Version = "2"
 
 type request struct {
 	// Root is the source's root: every read must stay inside it (kustomize-controller's
@@ -26,6 +28,11 @@ type request struct {
 	Root    string         `json:"root"`
 	Workers int            `json:"workers"`
 	Builds  []buildRequest `json:"builds"`
+	// Releases are HelmReleases to render; their charts are fetched into ChartCache (unless Offline:
+	// then only read from it).
+	Releases   []releaseRequest `json:"releases,omitempty"`
+	ChartCache string           `json:"chartCache,omitempty"`
+	Offline    bool             `json:"offline,omitempty"`
 }
 
 type buildRequest struct {
@@ -49,6 +56,8 @@ type buildRequest struct {
 type response struct {
 	Engine  string        `json:"engine"`
 	Results []buildResult `json:"results"`
+	// Releases: one per request release, in order.
+	Releases []releaseResult `json:"releases"`
 }
 
 func main() {
@@ -95,9 +104,27 @@ func main() {
 	close(jobs)
 	wg.Wait()
 
+	charts := newChartStore(req.ChartCache, req.Offline)
+	releases := make([]releaseResult, len(req.Releases))
+	releaseJobs := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range releaseJobs {
+				releases[i] = renderHelmRelease(req.Root, charts, req.Releases[i])
+			}
+		}()
+	}
+	for i := range req.Releases {
+		releaseJobs <- i
+	}
+	close(releaseJobs)
+	wg.Wait()
+
 	out := json.NewEncoder(os.Stdout)
 	out.SetEscapeHTML(false)
-	if err := out.Encode(response{Engine: Version, Results: results}); err != nil {
+	if err := out.Encode(response{Engine: Version, Results: results, Releases: releases}); err != nil {
 		fail("writing the response: %v", err)
 	}
 }

@@ -15,13 +15,16 @@ describe("gitops-ci check on the bundled examples", () => {
       const out = await makeTempDir();
       const { context, stdout } = captureContext(process.cwd());
       const { exitCode, report } = await check(context, { dir: examplePath(example), json: false, outDir: out });
-      expect(report.findings.filter((f) => f.severity !== "info")).toEqual([]);
+      // The examples vendor their charts; the fixture's come from public repositories, not fetched in tests.
+      const uncached = report.findings.filter((f) => f.check === "helm/chart-not-cached");
+      if (example.startsWith("examples/")) expect(uncached).toEqual([]);
+      expect(report.findings.filter((f) => f.severity !== "info" && f.check !== "helm/chart-not-cached")).toEqual([]);
       expect(exitCode).toBe(0);
-      expect(stdout()).toMatch(/\d+ overlays, 0 errors, 0 warnings/);
+      expect(stdout()).toMatch(new RegExp(`\\d+ overlays, 0 errors, ${uncached.length} warnings`));
       const junit = await readFile(path.join(out, "junit.xml"), "utf8");
       expect(junit).toMatch(/failures="0"/);
       const issues = JSON.parse(await readFile(path.join(out, "gl-code-quality-report.json"), "utf8")) as { severity: string }[];
-      expect(issues.filter((issue) => issue.severity !== "info")).toEqual([]);
+      expect(issues.filter((issue) => issue.severity !== "info")).toHaveLength(uncached.length);
       expect(JSON.parse(await readFile(path.join(out, "report.json"), "utf8"))).toMatchObject({ schemaVersion: 1 });
       expect(await readFile(path.join(out, "report.md"), "utf8")).toContain("| Layer | Environment |");
     });

@@ -36,6 +36,9 @@ function addResource(tree: Tree, dir: string, file: string, content: string): vo
   tree[`${dir}/kustomization.yaml`] = tree[`${dir}/kustomization.yaml`]!.replace("resources:\n", `resources:\n  - ${file}\n`);
 }
 
+/** The cert-manager chart of these trees is not rendered (its HelmRepository is not in them): crds.providedBy names its group. */
+const PROVIDED_BY = "apiVersion: gitops-ci/v1\nkind: Config\ncrds:\n  providedBy:\n    cert-manager: [cert-manager.io]\n";
+
 async function contractFindings(tree: Tree) {
   const root = await makeRepo(tree);
   const { context } = captureContext(root);
@@ -44,15 +47,17 @@ async function contractFindings(tree: Tree) {
 }
 
 describe("layer contracts", () => {
-  it("accepts a custom resource one layer after the HelmRelease that installs its CRD", async () => {
+  it("accepts a custom resource one layer after the HelmRelease whose chart crds.providedBy says installs its CRD", async () => {
     const tree = smallFleet(["prod"]);
+    tree["gitops-ci.yaml"] = PROVIDED_BY;
     addResource(tree, "gitops/flux/infrastructure/controllers/base", "cert-manager.yaml", certManagerRelease("ingress"));
     addResource(tree, "gitops/flux/infrastructure/configs/base", "issuer.yaml", issuer);
     expect(await contractFindings(tree)).toEqual([]);
   });
 
-  it("warns (HelmReleases are not rendered yet) about a custom resource in an earlier layer than the chart that installs its CRD", async () => {
+  it("warns about a custom resource in an earlier layer than the unrendered chart crds.providedBy says installs its CRD", async () => {
     const tree = smallFleet(["prod"]);
+    tree["gitops-ci.yaml"] = PROVIDED_BY;
     addResource(tree, "gitops/flux/apps/base", "cert-manager.yaml", certManagerRelease("ingress"));
     addResource(tree, "gitops/flux/infrastructure/configs/base", "issuer.yaml", issuer);
     expect(await contractFindings(tree)).toEqual([
@@ -69,6 +74,7 @@ describe("layer contracts", () => {
 
   it("warns about a custom resource in the same layer as the chart that installs its CRD, naming the chart", async () => {
     const tree = smallFleet(["prod"]);
+    tree["gitops-ci.yaml"] = PROVIDED_BY;
     addResource(tree, "gitops/flux/infrastructure/configs/base", "cert-manager.yaml", certManagerRelease("ingress"));
     addResource(tree, "gitops/flux/infrastructure/configs/base", "issuer.yaml", issuer);
     expect(await contractFindings(tree)).toEqual([

@@ -71,8 +71,10 @@ for name in GOPROXY GOSUMDB GONOSUMDB GOPRIVATE; do
   [[ -n "$value" ]] && build_args+=(--build-arg "$name=$value")
 done
 build_started=$SECONDS
+# Bound beside the Dockerfile's cache mounts, not over them (buildah may prefer either at one path).
+build_args+=(--build-arg GOMODCACHE=/host-cache/go-mod --build-arg GOCACHE=/host-cache/go-build --build-arg npm_config_cache=/host-cache/npm)
 bash docker/build.sh "$IMAGE" "${build_args[@]}" \
-  --volume "$gomodcache:/go/pkg/mod" --volume "$gocache:/root/.cache/go-build" --volume "$npmcache:/root/.npm"
+  --volume "$gomodcache:/host-cache/go-mod" --volume "$gocache:/host-cache/go-build" --volume "$npmcache:/host-cache/npm"
 printf 'test-image.sh: image built in %ss\n' "$((SECONDS - build_started))"
 
 step "tests inside the image (vitest project image)"

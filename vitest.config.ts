@@ -13,7 +13,7 @@ export default defineConfig({
       // Not `extends: true`: that would merge the root `include` into this one (arrays concatenate).
       { test: { name: "cluster", include: ["test/**/*.cluster.test.ts"], globalSetup: ["test/cluster/global-setup.ts"], testTimeout: 60_000, hookTimeout: 120_000 } },
       // *.image.test.ts test the task image that `npm run test:image` (docker/test-image.sh) has just built.
-      { test: { name: "image", include: ["test/**/*.image.test.ts"], testTimeout: 300_000, hookTimeout: 300_000 } },
+      { test: { name: "image", include: ["test/**/*.image.test.ts"], testTimeout: 300_000, hookTimeout: 900_000 } },
     ],
   },
 });

@@ -18,4 +18,6 @@ shift
 
 export STORAGE_DRIVER="${STORAGE_DRIVER:-vfs}" BUILDAH_ISOLATION="${BUILDAH_ISOLATION:-chroot}"
 cd "$REPO_DIR"
-exec buildah build --layers --format docker --file docker/Dockerfile --tag "$tag" "$@" .
+# No --layers: with vfs every committed layer is a full copy of the file system, and neither the
+# pipeline's job nor test:image keeps a storage to reuse layers from; one commit per stage.
+exec buildah build --format docker --file docker/Dockerfile --tag "$tag" "$@" .

@@ -1,30 +1,33 @@
 // Lists a repository's files the way a reviewer sees them: no VCS, dependency or tool folders.
+import type { Dirent } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 
 // .gitops-ci-cache: the render cache the GitLab component keeps in the project folder.
 const SKIPPED_DIRECTORIES = new Set([".git", "node_modules", ".tools", ".terraform", ".gitops-ci", ".gitops-ci-cache", "vendor"]);
 
-export async function listRepoFiles(root: string, under = "."): Promise<string[]> {
-  const files: string[] = [];
-  async function walk(relative: string): Promise<void> {
-    let entries;
-    try {
-      entries = await readdir(path.join(root, relative), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    entries.sort((a, b) => a.name.localeCompare(b.name));
-    for (const entry of entries) {
-      const child = relative === "." ? entry.name : path.posix.join(relative, entry.name);
-      if (entry.isDirectory()) {
-        if (!SKIPPED_DIRECTORIES.has(entry.name)) await walk(child);
-      } else if (entry.isFile()) {
-        files.push(child);
-      }
+/** Every entry below `under`, sorted per folder, outside the skipped folders; unreadable folders are passed over. */
+async function* repoEntries(root: string, under: string): AsyncGenerator<{ relative: string; entry: Dirent }> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(path.join(root, under), { withFileTypes: true });
+  } catch {
+    return;
+  }
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of entries) {
+    const relative = under === "." ? entry.name : path.posix.join(under, entry.name);
+    if (entry.isDirectory()) {
+      if (!SKIPPED_DIRECTORIES.has(entry.name)) yield* repoEntries(root, relative);
+    } else {
+      yield { relative, entry };
     }
   }
-  await walk(under);
+}
+
+export async function listRepoFiles(root: string, under = "."): Promise<string[]> {
+  const files: string[] = [];
+  for await (const { relative, entry } of repoEntries(root, under)) if (entry.isFile()) files.push(relative);
   return files;
 }
 
@@ -87,27 +90,13 @@ export async function readTextUpTo(absolutePath: string, maxBytes: number): Prom
  */
 export async function symlinkLoops(root: string): Promise<string[]> {
   const loops: string[] = [];
-  async function walk(relative: string): Promise<void> {
-    let entries;
+  for await (const { relative, entry } of repoEntries(root, ".")) {
+    if (!entry.isSymbolicLink()) continue;
     try {
-      entries = await readdir(path.join(root, relative), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    entries.sort((a, b) => a.name.localeCompare(b.name));
-    for (const entry of entries) {
-      const child = relative === "." ? entry.name : path.posix.join(relative, entry.name);
-      if (SKIPPED_DIRECTORIES.has(entry.name)) continue;
-      if (entry.isDirectory()) await walk(child);
-      else if (entry.isSymbolicLink()) {
-        try {
-          await stat(path.join(root, child));
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === "ELOOP") loops.push(child);
-        }
-      }
+      await stat(path.join(root, relative));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ELOOP") loops.push(relative);
     }
   }
-  await walk(".");
   return loops;
 }

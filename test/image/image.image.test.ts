@@ -43,7 +43,7 @@ async function inImage(command: readonly string[], options: { volumes?: string[]
   if (options.user !== null) args.push("--user", options.user ?? USER);
   for (const volume of options.volumes ?? []) args.push("--volume", volume);
   for (const env of options.env ?? []) args.push("--env", env);
-  const result = await execa("buildah", [...args, container, "--", ...command], { reject: false, input: options.input, stripFinalNewline: false });
+  const result = await execa("buildah", [...args, container, "--", ...command], { reject: false, ...(options.input !== undefined ? { input: options.input } : {}), stripFinalNewline: false });
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
@@ -52,7 +52,7 @@ async function onHost(command: readonly string[], options: { env?: Record<string
   const [name, ...args] = command;
   const executable = name === "gitops-ci" ? process.execPath : path.join(PROJECT_ROOT, ".tools", "bin", name!);
   const argv = name === "gitops-ci" ? [path.join(PROJECT_ROOT, "bin", "gitops-ci.js"), ...args] : args;
-  const result = await execa(executable, argv, { reject: false, input: options.input, env: { ...options.env, SOPS_DISABLE_VERSION_CHECK: "1" }, stripFinalNewline: false });
+  const result = await execa(executable, argv, { reject: false, ...(options.input !== undefined ? { input: options.input } : {}), env: { ...options.env, SOPS_DISABLE_VERSION_CHECK: "1" }, stripFinalNewline: false });
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 

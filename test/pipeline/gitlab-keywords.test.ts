@@ -79,6 +79,8 @@ const TABLE: Readonly<Record<string, Status>> = {
   "job:artifacts:when": { ga: "8.9" },
   "job:artifacts:expire_in": { ga: "8.9" },
   "job:artifacts:reports": { ga: "11.2" },
+  // Introduced in 12.5; its feature flag ci_expose_arbitrary_artifacts_in_mr was removed in 13.0 (gitlab-org/gitlab!29363).
+  "job:artifacts:expose_as": { ga: "13.0" },
   "job:artifacts:reports:junit": { ga: "11.2" },
   "job:artifacts:reports:codequality": { ga: "13.2" },
   "job:cache": { ga: "8.0" },

@@ -125,8 +125,37 @@ describe("render never reads outside the repository", () => {
     expect(result.findings).toEqual(expect.arrayContaining([expect.objectContaining({ severity: "error", check: "render/symlink-loop", file: "apps/loop-a.yaml" })]));
   });
 
-  // Helm valuesFiles come with the Helm rendering of the engine; the door is tested with it.
-  it.todo("a HelmRelease chart's valuesFiles outside the repository is refused");
+  const chart = {
+    "charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+    "charts/app/values.yaml": "greeting: hello\n",
+    "charts/app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  greeting: {{ .Values.greeting | quote }}\n",
+  };
+  const release = (valuesFiles: string[]) =>
+    `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  namespace: default\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: ./charts/app\n      sourceRef:\n        kind: GitRepository\n        name: flux-system\n        namespace: flux-system\n      valuesFiles: [${valuesFiles.join(", ")}]\n`;
+  const valuesDoors: [string, (outside: string) => string[], boolean][] = [
+    ["by absolute path", (outside) => [outside], false],
+    ["by ../ chain", (outside) => [`${"../".repeat(30)}${outside.slice(1)}`], false],
+    ["through a symlink in the chart", () => ["charts/app/values-prod.yaml"], true],
+  ];
+
+  it.each(valuesDoors)("a HelmRelease chart's valuesFiles %s outside the repository is an error, and nothing is read", async (_name, files, linked) => {
+    const outside = await outsideFile();
+    const root = await makeRepo({
+      "clusters/prod/flux-system/gotk-sync.yaml": sync("./clusters/prod"),
+      "clusters/prod/apps.yaml": app("apps", "./apps"),
+      "apps/kustomization.yaml": "resources: [release.yaml]\n",
+      "apps/release.yaml": release(files(outside)),
+      ...chart,
+    });
+    if (linked) await symlink(outside, path.join(root, "charts/app/values-prod.yaml"));
+    const { context, stdout, stderr } = captureContext(root);
+    const result = await render(context, { dir: root, outDir: path.join(root, "out") });
+    expect(result.exitCode).toBe(1);
+    const apps = result.rendered.find((r) => r.overlay.layer === "apps")!;
+    expect(apps.findings).toContainEqual(expect.objectContaining({ severity: "error", check: expect.stringMatching(/^helm\//), file: "apps/release.yaml" }));
+    const artifacts = (await Promise.all((await filesUnder(path.join(root, "out"))).map((file) => readFile(file, "utf8")))).join("\n");
+    expect(JSON.stringify(result.rendered.map((r) => r.manifests)) + stdout() + stderr() + artifacts).not.toContain(CANARY);
+  });
 
   it("check --out with /proc/self/environ, /etc/passwd and the kubeconfig as generator files reads none of them", async () => {
     const secrets = { SOPS_AGE_KEY: "AGE-SECRET-KEY-1CANARYENVIRON0000000000000000000000000000000000000000000", CI_JOB_TOKEN: "glcbt-canary-job-token-5e1d", GITLAB_TOKEN: "glpat-canary-gitlab-token-8c3a" };

@@ -2,6 +2,7 @@
 // the render of the working tree, compared per cluster and per Flux Kustomization (and, inside one,
 // per HelmRelease whose chart output carries helm-controller's origin labels). A Kustomization that
 // renders on one side only is a problem, never a wholesale create or delete.
+import { isDeepStrictEqual } from "node:util";
 import { structuredPatch } from "diff";
 import type { ResourceRef } from "../findings.ts";
 import type { Overlay } from "../fleet/model.ts";
@@ -103,6 +104,8 @@ export interface GitDiffReport {
 
 export interface CompareOptions {
   naming?: KustomizationNaming;
+  /** Files the change touches: a HelmRelease whose inputs none of them reach renders the same chart. */
+  changedFiles?: readonly string[];
 }
 
 export interface CompareResult {
@@ -149,7 +152,7 @@ export function compareRenders(pairs: readonly OverlayPair[], options: CompareOp
         hint: "run gitops-ci check on that side for the HelmRelease's render errors",
       });
     }
-    const compared = compareOverlay(pair, options, new Set(unrendered.keys()));
+    const compared = compareOverlay(pair, options, new Set(unrendered.keys()), sameReleaseInputs(pair, options.changedFiles));
     result.changes.push(...compared.changes);
     result.risks.push(...compared.risks);
   }
@@ -204,7 +207,7 @@ function unrenderedReleases(pair: OverlayPair): Map<string, "base" | "head"> {
   return unrendered;
 }
 
-function compareOverlay(pair: OverlayPair, options: CompareOptions, skippedReleases: ReadonlySet<string>): { changes: GitObjectChange[]; risks: Risk[] } {
+function compareOverlay(pair: OverlayPair, options: CompareOptions, skippedReleases: ReadonlySet<string>, sameInputs: ReadonlySet<string>): { changes: GitObjectChange[]; risks: Risk[] } {
   const overlay = (pair.head ?? pair.base)!.overlay;
   const kustomization = kustomizationOf(overlay, options.naming);
   const scope = { cluster: pair.cluster, layer: pair.layer, kustomization: `${kustomization.namespace}/${kustomization.name}` };
@@ -227,6 +230,9 @@ function compareOverlay(pair: OverlayPair, options: CompareOptions, skippedRelea
       record({ ...where, action: "create", yaml: { after: viewYaml(manifest.object) } }, { after: manifest.object });
       continue;
     }
+    // Same chart, same values: a difference is what the chart generates anew on every render
+    // (genCA, randAlphaNum), which helm-controller would not apply for an unchanged release either.
+    if (where.helmRelease !== undefined && sameInputs.has(where.helmRelease)) continue;
     const update = compareObject(old.object, manifest.object);
     if (update) record({ ...where, action: "update", ...update }, { before: old.object, after: manifest.object });
   }
@@ -244,6 +250,40 @@ function compareOverlay(pair: OverlayPair, options: CompareOptions, skippedRelea
     }, { before: manifest.object });
   }
   return { changes, risks };
+}
+
+/**
+ * The HelmReleases of a pair whose inputs are the same on both sides: the HelmRelease object, every
+ * ConfigMap or Secret its valuesFrom names (rendered by the same Kustomization), and no changed file
+ * under a chart folder of this repository. Unknown when the changed files are not known.
+ */
+function sameReleaseInputs(pair: OverlayPair, changedFiles: readonly string[] | undefined): Set<string> {
+  const same = new Set<string>();
+  if (!changedFiles || !pair.base || !pair.head) return same;
+  const before = byKey(pair.base.manifests);
+  const after = byKey(pair.head.manifests);
+  for (const [key, release] of after) {
+    if (release.ref.kind !== "HelmRelease" || !release.ref.apiVersion.startsWith("helm.toolkit.fluxcd.io/")) continue;
+    const old = before.get(key);
+    if (!old || !isDeepStrictEqual(old.object, release.object)) continue;
+    const spec = isRecord(release.object["spec"]) ? release.object["spec"] : {};
+    const namespace = release.ref.namespace ?? "default";
+    const sources = Array.isArray(spec["valuesFrom"]) ? spec["valuesFrom"] : [];
+    const sourcesSame = sources.every((source) => {
+      if (!isRecord(source) || typeof source["kind"] !== "string" || typeof source["name"] !== "string") return false;
+      const ref = { apiVersion: "v1", kind: source["kind"], name: source["name"], namespace };
+      const [a, b] = [before, after].map((side) => [...side.values()].find((m) => m.ref.kind === ref.kind && m.ref.name === ref.name && (m.ref.namespace ?? "default") === namespace));
+      return a !== undefined && b !== undefined && isDeepStrictEqual(a.object, b.object);
+    });
+    if (!sourcesSame) continue;
+    const chartSpec = isRecord(spec["chart"]) && isRecord(spec["chart"]["spec"]) ? spec["chart"]["spec"] : undefined;
+    const chartPath = typeof chartSpec?.["chart"] === "string" ? chartSpec["chart"].replace(/^\.\//, "").replace(/\/+$/, "") : undefined;
+    // A chart reached through chartRef, or one whose folder the change touches, may render anew.
+    if (!chartPath || spec["chartRef"] !== undefined) continue;
+    if (changedFiles.some((file) => file === chartPath || file.startsWith(`${chartPath}/`))) continue;
+    same.add(`${namespace}/${release.ref.name}`);
+  }
+  return same;
 }
 
 /** Field changes and views of one object, undefined when nothing that matters changed. */

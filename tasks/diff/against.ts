@@ -83,7 +83,7 @@ export async function diffAgainst(context: TaskContext, options: DiffAgainstOpti
 
     const pairs = base ? pairRenders(head, headRendered, base, baseRendered) : [];
     const naming = head.config?.kustomizationNaming;
-    const compared = compareRenders(pairs, naming ? { naming } : {});
+    const compared = compareRenders(pairs, { ...(naming ? { naming } : {}), changedFiles: changed.files });
     report = {
       tool: "gitops-ci",
       command: "diff --against",

@@ -62,7 +62,7 @@ describe("prune", () => {
 });
 
 describe("pending definitions", () => {
-  it("knows Namespaces and CRDs a layer creates, and API groups a HelmRelease's chart installs", () => {
+  it("knows Namespaces and CRDs a layer creates, and API groups crds.providedBy gives a HelmRelease's chart", () => {
     const pending = new PendingDefinitions({ "my-operator": ["example.com"] });
     pending.record(manifest({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team" } }), "create", "controllers");
     pending.record(manifest({ apiVersion: "v1", kind: "Namespace", metadata: { name: "existing" } }), "unchanged", "controllers");
@@ -78,7 +78,8 @@ describe("pending definitions", () => {
     expect(pending.namespace("existing")).toBeUndefined();
     expect(pending.kind("acme.io/v1", "Widget")).toMatchObject({ layer: "controllers", what: "CustomResourceDefinition widgets.acme.io" });
     expect(pending.kind("acme.io/v2", "Widget")).toBeUndefined();
-    expect(pending.kind("cert-manager.io/v1", "ClusterIssuer")).toEqual({ layer: "controllers", what: "HelmRelease cert-manager/cert-manager (chart cert-manager)" });
+    // No table guesses what a chart installs: its rendered CRDs are recorded as CRDs, like widgets.acme.io.
+    expect(pending.kind("cert-manager.io/v1", "ClusterIssuer")).toBeUndefined();
     expect(pending.kind("example.com/v1", "Thing")).toMatchObject({ layer: "configs" });
     expect(pending.kind("other.io/v1", "Thing")).toBeUndefined();
   });

@@ -2,6 +2,7 @@
 // and server-side apply (dry-run or real), every request through one bounded limiter.
 import http from "node:http";
 import https from "node:https";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { HttpsProxyAgent } from "https-proxy-agent";
 import { apiGroupOf } from "../manifests.ts";
 import { isRecord } from "../yaml-file.ts";
@@ -82,6 +83,10 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
     rejectUnauthorized: !connection.insecureSkipTlsVerify,
     ...(connection.tlsServerName !== undefined ? { servername: connection.tlsServerName } : {}),
   };
+  // Through a proxy the agent opens TLS without the host name (it drops `host`): name it for the
+  // certificate check, as the direct connection does.
+  const serverName = connection.tlsServerName ?? base.hostname.replace(/^\[|\]$/g, "");
+  if (connection.proxyUrl !== undefined) Object.assign(tls, { checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(serverName, cert) });
   // A cluster's proxy-url tunnels with CONNECT, as client-go does; TLS to the API server is end to end.
   const agent = connection.proxyUrl !== undefined
     ? new HttpsProxyAgent(connection.proxyUrl, { keepAlive: true, maxSockets: concurrency })

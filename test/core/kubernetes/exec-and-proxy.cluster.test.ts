@@ -1,8 +1,10 @@
 // A kubeconfig of the kind EKS, GKE and AKS hand out (an exec credential plugin), reached through
 // an HTTP CONNECT proxy (proxy-url): gitops-ci and kubectl, given the same file, reach the same
 // real kube-apiserver, and both go through the proxy.
-import { execFileSync } from "node:child_process";
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
@@ -12,8 +14,7 @@ import { createKubernetesClient } from "../../../core/kubernetes/client.ts";
 import { loadClusterConnection } from "../../../core/kubernetes/kubeconfig.ts";
 import { createProcessRunner } from "../../../core/process-runner.ts";
 import { PROJECT_ROOT } from "../../../core/toolchain.ts";
-import { clusterKubeconfig } from "../../cluster/local.ts";
-import { makeTempDir } from "../../helpers/temp-repo.ts";
+import { clusterKubeconfig, uniqueName } from "../../cluster/local.ts";
 
 const KUBECTL = path.join(PROJECT_ROOT, ".tools", "bin", "kubectl");
 
@@ -44,12 +45,13 @@ function startConnectProxy(): Promise<{ url: string; tunnels: string[]; close():
 describe("exec credentials and proxy-url against a real kube-apiserver", () => {
   let proxy: Awaited<ReturnType<typeof startConnectProxy>>;
   let kubeconfig: string;
+  let dir: string;
 
   beforeAll(async () => {
     proxy = await startConnectProxy();
     const local = parse(await readFile(clusterKubeconfig(), "utf8")) as Record<string, any>;
     const admin = local["users"].find((user: any) => user.name === local["contexts"].find((c: any) => c.name === local["current-context"]).context.user);
-    const dir = await makeTempDir();
+    dir = await mkdtemp(path.join(tmpdir(), "gitops-ci-exec-"));
     const plugin = path.join(dir, "credential-plugin");
     // Like aws eks get-token: reads its request from KUBERNETES_EXEC_INFO and prints an ExecCredential.
     await writeFile(plugin, [
@@ -74,10 +76,12 @@ describe("exec credentials and proxy-url against a real kube-apiserver", () => {
 
   afterAll(async () => {
     await proxy?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it("authenticates with the plugin's token through the proxy, as kubectl does with the same kubeconfig", async () => {
-    const kubectl = JSON.parse(execFileSync(KUBECTL, ["auth", "whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig, HOME: "/nonexistent" }, encoding: "utf8" }));
+    // Asynchronously: the proxy runs in this process and must answer while kubectl waits.
+    const kubectl = JSON.parse((await promisify(execFile)(KUBECTL, ["auth", "whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig, HOME: "/nonexistent" }, encoding: "utf8" })).stdout);
     const tunnelsOfKubectl = proxy.tunnels.length;
     expect(tunnelsOfKubectl).toBeGreaterThan(0);
 
@@ -90,7 +94,11 @@ describe("exec credentials and proxy-url against a real kube-apiserver", () => {
       expect(await client.get(namespaces, "kube-system")).toMatchObject({ metadata: { name: "kube-system" } });
       // get of a namespaced object without a namespace uses the context's, as apply does.
       const configMaps = (await client.resourceFor("v1", "ConfigMap"))!;
-      expect(await client.get(configMaps, "extension-apiserver-authentication")).toMatchObject({ metadata: { namespace: "kube-system" } });
+      const name = uniqueName("exec");
+      await client.apply(configMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "kube-system" }, data: { a: "b" } }, { fieldManager: "gitops-ci-test", dryRun: false, force: true });
+      expect(await client.get(configMaps, name)).toMatchObject({ metadata: { name, namespace: "kube-system" } });
+      await client.delete(configMaps, name);
+      expect(await client.get(configMaps, name, "kube-system")).toBeUndefined();
     } finally {
       client.close();
     }

@@ -52,7 +52,7 @@ describe("progress on a terminal", () => {
     const { code, stdout: screen } = await onTerminal(`check '${layoutB}'`);
     expect(code).toBe(0);
     // The line is redrawn in place: the phase, what it counts, the time.
-    expect(screen).toMatch(/\r\x1b\[2KRendering: Kustomizations built 9\/9 \(\d+\.\ds\)/);
+    expect(screen).toMatch(/\r\x1b\[2KRendering: Kustomizations built 9\/9, overlays rendered 9\/9 \(\d+\.\ds\)/);
     expect(screen).toMatch(/\r\x1b\[2KValidating: overlays validated 9\/9 \(\d+\.\ds\)/);
     // Cleared before the summary is written, and nothing is drawn after it.
     const summary = screen.indexOf("9 overlays, 0 errors, 0 warnings");
@@ -94,7 +94,8 @@ describe("progress in a log", () => {
     expect(code).toBe(0);
     expect(stdout + stderr).not.toContain(ESC);
     expect(stdout + stderr).not.toContain("\r");
-    expect(stdout).toMatch(/^production {2}3 overlays, 18 objects, 0 errors, 0 warnings/m);
+    // Their HelmReleases' chart output included.
+    expect(stdout).toMatch(/^production {2}3 overlays, 31 objects, 0 errors, 0 warnings/m);
   });
 });
 

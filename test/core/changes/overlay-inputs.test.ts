@@ -177,7 +177,6 @@ describe("overlayInputs against kustomize itself", () => {
     expect([...inputs.files].sort()).toEqual([
       "gitops/flux/apps/base/gitlab.yaml",
       "gitops/flux/apps/base/kustomization.yaml",
-      "gitops/flux/apps/base/kustomizeconfig.yaml",
       "gitops/flux/apps/overlays/prod/gitlab-hosts-patch.yaml",
       "gitops/flux/apps/overlays/prod/gitlab-resources-patch.yaml",
       "gitops/flux/apps/overlays/prod/kustomization.yaml",

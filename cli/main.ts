@@ -102,14 +102,15 @@ const COMMANDS: Record<string, Command> = {
   },
   render: {
     summary: "render every overlay with kustomize, as Flux's kustomize-controller does",
-    usage: "gitops-ci render [DIR] [--out DIR] [--config FILE] [--concurrency N] [--cache-dir DIR] [--offline]",
-    options: { config: common.config, ...cacheOption, out: { type: "string", short: "o" }, concurrency: { type: "string" } },
+    usage: "gitops-ci render [DIR] [--out DIR] [--config FILE] [--kubernetes-version X.Y.Z] [--concurrency N] [--cache-dir DIR] [--offline]",
+    options: { config: common.config, ...cacheOption, out: { type: "string", short: "o" }, concurrency: { type: "string" }, "kubernetes-version": { type: "string" } },
     run: async (context, values, positionals) =>
       (
         await render(context, {
           dir: positionals[0] ?? ".",
           ...optionalString("configFile", values["config"]),
           ...optionalString("outDir", values["out"]),
+          ...optionalString("kubernetesVersion", values["kubernetes-version"]),
         })
       ).exitCode,
   },

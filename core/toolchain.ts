@@ -69,8 +69,8 @@ export function createToolchain(env: Record<string, string | undefined>, toolsDi
     throw new UserError(`${name} was not found on PATH or in ${path.join(toolsDir, "bin")}`, {
       hint: known
         ? `install the pinned toolchain with \`npm run setup\` (or \`bash toolchain/install.sh ${known.name}\`)`
-        : name === FLUX_PIN.name
-          ? `build the test-only Flux CLI with \`npm run setup:oracle\` (\`bash toolchain/install.sh oracle\`)`
+        : name === FLUX_PIN.name || name === "registry"
+          ? `build the test-only tools (the Flux CLI, the OCI registry) with \`npm run setup:oracle\` (\`bash toolchain/install.sh oracle\`)`
           : `install ${name} and put it on PATH`,
     });
   }

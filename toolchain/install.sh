@@ -15,7 +15,8 @@
 #   bash toolchain/install.sh kustomize sops    only these
 #   bash toolchain/install.sh --cluster         core tools + local test cluster (kube-apiserver kubectl etcd)
 #   bash toolchain/install.sh cluster           only the cluster group (groups: core, cluster, oracle, all)
-#   bash toolchain/install.sh oracle            only the test-only Flux CLI (flux), the tests' oracle
+#   bash toolchain/install.sh oracle            only the test-only tools: the Flux CLI (flux), the tests'
+#                                               oracle, and distribution's OCI registry (registry)
 #   bash toolchain/install.sh --list [names]    print "name module version" (default: all tools)
 #
 # Output goes to ${GITOPS_CI_TOOLS_DIR:-<repo>/.tools}/bin, plus bin/versions.txt
@@ -33,9 +34,10 @@ BIN_DIR="$TOOLS_DIR/bin"
 
 CORE_TOOLS="kustomize kubeconform sops age helm gitops-ci-engine"
 CLUSTER_TOOLS="kube-apiserver kubectl etcd"
-# Test-only: the tests compare gitops-ci's renders with `flux build kustomization`. Not in
-# core, so neither `npm run setup` nor the task image (docker/Dockerfile) builds it.
-ORACLE_TOOLS="flux"
+# Test-only: the tests compare gitops-ci's renders with `flux build kustomization`, and pull
+# OCI charts from distribution's registry on loopback. Not in core, so neither `npm run setup`
+# nor the task image (docker/Dockerfile) builds them.
+ORACLE_TOOLS="flux registry"
 ALL_TOOLS="$CORE_TOOLS $CLUSTER_TOOLS $ORACLE_TOOLS"
 
 # Bump when the build recipe changes in a way that must invalidate stamps.
@@ -53,7 +55,7 @@ usage() {
 # module dir (relative to toolchain/)
 tool_dir() {
   case "$1" in
-    kustomize | kubeconform | sops | age | helm) echo "$1" ;;
+    kustomize | kubeconform | sops | age | helm | registry) echo "$1" ;;
     kube-apiserver | kubectl) echo "cluster/kubernetes" ;;
     etcd) echo "cluster/etcd" ;;
     flux) echo "flux" ;;
@@ -85,6 +87,7 @@ tool_module() {
     kube-apiserver | kubectl) echo "k8s.io/kubernetes" ;;
     etcd) echo "go.etcd.io/etcd/server/v3" ;;
     flux) echo "github.com/fluxcd/flux2/v2" ;;
+    registry) echo "github.com/distribution/distribution/v3" ;;
     gitops-ci-engine) gomod_module engine ;;
     *) return 1 ;;
   esac
@@ -102,6 +105,7 @@ tool_binaries() {
     kubectl) echo "kubectl=k8s.io/kubernetes/cmd/kubectl" ;;
     etcd) echo "etcd=go.etcd.io/etcd/server/v3" ;;
     flux) echo "flux=./cmd/flux" ;;                 # relative to the copy of flux2
+    registry) echo "registry=github.com/distribution/distribution/v3/cmd/registry" ;;
     gitops-ci-engine) echo "gitops-ci-engine=." ;; # relative to toolchain/engine
     *) return 1 ;;
   esac
@@ -182,6 +186,7 @@ tool_ldflags() { # <tool> <version>
       echo "${out# }" ;;
     etcd) echo "" ;; # version is a constant in go.etcd.io/etcd/api/v3/version
     flux) echo "-X main.VERSION=${v#v}" ;; # as flux2's Makefile and .goreleaser.yml
+    registry) echo "-X github.com/distribution/distribution/v3/version.version=$v" ;; # as its Makefile
     gitops-ci-engine) echo "" ;;           # its version is the engine's own Version constant
     *) return 1 ;;
   esac

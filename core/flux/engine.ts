@@ -75,7 +75,7 @@ export async function runEngine(context: TaskContext, root: string, allBuilds: r
   const refused = await refuseOversized(context, root, allBuilds);
   const builds = allBuilds.filter((build) => !refused.has(build));
   const cache = context.renderCache
-    ? await openRenderCache(context.renderCache, root, await context.toolchain.resolve(ENGINE), (text) => context.output.err(text))
+    ? await openRenderCache<EngineBuild, EngineResult>(context.renderCache, root, await context.toolchain.resolve(ENGINE), (text) => context.output.err(text))
     : undefined;
   const cached = cache ? await cache.lookupAll(builds) : [];
   const misses = builds.filter((_, index) => !cached[index]);

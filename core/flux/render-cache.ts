@@ -10,7 +10,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { mapWithConcurrency } from "../concurrency.ts";
-import type { EngineBuild, EngineInputs, EngineResult } from "./engine.ts";
+import type { EngineBuild, EngineInputs } from "./engine.ts";
 
 /** Bump when the entry format or what a key covers changes: older entries then simply miss. */
 const FORMAT = 1;
@@ -39,52 +39,85 @@ interface InputManifest {
   probes: Record<string, string>;
 }
 
-interface Entry {
+/** What an entry keeps: an engine result (a Kustomization build, a HelmRelease render). */
+export interface CachedResult {
+  id: string;
+  objects: unknown[];
+  error?: string;
+  inputs: EngineInputs;
+  durationMs: number;
+  /** Taken from the render cache (durationMs is then the lookup's). */
+  cached?: boolean;
+}
+
+interface Entry<T extends CachedResult> {
   format: number;
   key: string;
   manifest: InputManifest;
-  result: Omit<EngineResult, "id">;
+  result: Omit<T, "id">;
 }
 
-/** The cache as one runEngine call sees it: lookups compute each input's state once. */
-export interface RenderCacheSession {
-  /** The cached result of each build (undefined: a miss), if every input it recorded is unchanged. */
-  lookupAll(builds: readonly EngineBuild[]): Promise<(EngineResult | undefined)[]>;
+/** The cache as one engine call sees it: lookups compute each input's state once. */
+export interface RenderCacheSession<R extends { id: string }, T extends CachedResult> {
+  /** The cached result of each request (undefined: a miss), if every input it recorded is unchanged. */
+  lookupAll(requests: readonly R[]): Promise<(T | undefined)[]>;
   /**
    * Keeps the results of one engine run, started at `startedAtMs`; never throws (a cache that
    * cannot be written is only slower). Inputs are hashed again now, not taken from the lookups: a
    * file that changed since then must not be recorded with its old content.
    */
-  storeAll(builds: readonly EngineBuild[], results: readonly EngineResult[], startedAtMs: number): Promise<void>;
+  storeAll(requests: readonly R[], results: readonly T[], startedAtMs: number): Promise<void>;
 }
 
-export async function openRenderCache(cache: RenderCache, root: string, enginePath: string, warn: (text: string) => void): Promise<RenderCacheSession> {
+/** What a kind of request is keyed by, whether it may be kept at all, and what it reads unrecorded. */
+export interface CachePolicy<R> {
+  /** What the key covers besides the format and the engine; undefined: not cacheable. */
+  keyOf(request: R): unknown;
+  unrecordedProbes(request: R): string[];
+}
+
+/** Kustomization builds: the whole request but its id. A build that read a Secret (substituteFrom) may hold values decrypted from it: never on disk. */
+export const BUILD_POLICY: CachePolicy<EngineBuild> = {
+  keyOf: (build) => (isCacheable(build) ? { build: { ...build, id: undefined } } : undefined),
+  unrecordedProbes,
+};
+
+export async function openRenderCache<R extends { id: string } = EngineBuild, T extends CachedResult = CachedResult>(
+  cache: RenderCache,
+  root: string,
+  enginePath: string,
+  warn: (text: string) => void,
+  policy: CachePolicy<R> = BUILD_POLICY as unknown as CachePolicy<R>,
+): Promise<RenderCacheSession<R, T>> {
   const engine = await engineIdentity(cache, enginePath);
-  const keyOf = (build: EngineBuild) => sha256(canonicalJson({ format: FORMAT, engine, build: { ...build, id: undefined } }));
+  const keyOf = (request: R): string | undefined => {
+    const covered = policy.keyOf(request);
+    return covered === undefined ? undefined : sha256(canonicalJson({ format: FORMAT, engine, ...(covered as Record<string, unknown>) }));
+  };
   const lookupInputs = new InputStates(root, cache.dir);
   let warned = false;
 
-  async function lookup(build: EngineBuild): Promise<EngineResult | undefined> {
-    if (!isCacheable(build)) return undefined;
+  async function lookup(request: R): Promise<T | undefined> {
+    const key = keyOf(request);
+    if (key === undefined) return undefined;
     const started = performance.now();
-    const key = keyOf(build);
     const shard = path.join(cache.dir, key.slice(0, 2));
     const names = await readdir(shard).catch(() => [] as string[]);
     for (const name of names.filter((candidate) => candidate.startsWith(`${key}-`) && candidate.endsWith(".json"))) {
-      const entry = await readEntry(path.join(shard, name), key);
-      if (entry && (await lookupInputs.matches(entry.manifest))) return { ...entry.result, id: build.id, cached: true, durationMs: performance.now() - started };
+      const entry = await readEntry<T>(path.join(shard, name), key);
+      if (entry && (await lookupInputs.matches(entry.manifest))) return { ...entry.result, id: request.id, cached: true, durationMs: performance.now() - started } as T;
     }
     return undefined;
   }
 
-  async function store(inputs: InputStates, build: EngineBuild, result: EngineResult, startedAtMs: number): Promise<void> {
-    if (!isCacheable(build)) return;
+  async function store(inputs: InputStates, request: R, result: T, startedAtMs: number): Promise<void> {
+    const key = keyOf(request);
+    if (key === undefined) return;
     // Serialized before the first await: what callers later do with the objects is not cached.
     const { id: _id, cached: _cached, ...kept } = result;
     const resultJson = JSON.stringify(kept);
-    const key = keyOf(build);
     try {
-      const manifest = await inputs.manifest(result.inputs, unrecordedProbes(build), result.error !== undefined, startedAtMs);
+      const manifest = await inputs.manifest(result.inputs, policy.unrecordedProbes(request), result.error !== undefined, startedAtMs);
       if (!manifest) return; // an input changed while the engine ran: its result may mix both states
       const body = `{"format":${FORMAT},"key":${JSON.stringify(key)},"manifest":${JSON.stringify(manifest)},"result":${resultJson}}`;
       const shard = path.join(cache.dir, key.slice(0, 2));
@@ -101,17 +134,14 @@ export async function openRenderCache(cache: RenderCache, root: string, enginePa
   }
 
   return {
-    lookupAll: (builds) => mapWithConcurrency(builds, IO_CONCURRENCY, lookup),
-    async storeAll(builds, results, startedAtMs) {
+    lookupAll: (requests) => mapWithConcurrency(requests, IO_CONCURRENCY, lookup),
+    async storeAll(requests, results, startedAtMs) {
       const now = new InputStates(root, cache.dir);
-      await mapWithConcurrency(builds, IO_CONCURRENCY, (build, index) => store(now, build, results[index]!, startedAtMs));
+      await mapWithConcurrency(requests, IO_CONCURRENCY, (request, index) => store(now, request, results[index]!, startedAtMs));
     },
   };
 }
 
-/**
- * A build that read a Secret (substituteFrom) may hold values decrypted from it: never on disk.
- */
 function isCacheable(build: EngineBuild): boolean {
   return !(build.objects ?? []).some((object) => object["kind"] === "Secret");
 }
@@ -144,7 +174,7 @@ function engineIdentity(cache: RenderCache, enginePath: string): Promise<string>
   return identity;
 }
 
-async function readEntry(file: string, key: string): Promise<Entry | undefined> {
+async function readEntry<T extends CachedResult>(file: string, key: string): Promise<Entry<T> | undefined> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -155,7 +185,7 @@ async function readEntry(file: string, key: string): Promise<Entry | undefined> 
   const body = text.slice(newline + 1);
   if (newline !== 64 || text.slice(0, 64) !== sha256(body)) return discard(file);
   try {
-    const entry = JSON.parse(body) as Entry;
+    const entry = JSON.parse(body) as Entry<T>;
     if (entry.format !== FORMAT || entry.key !== key || !isManifest(entry.manifest) || !Array.isArray(entry.result?.objects)) return discard(file);
     return entry;
   } catch {

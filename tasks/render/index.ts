@@ -9,6 +9,7 @@ import type { Fleet, Overlay, OverlayBuild } from "../../core/fleet/model.ts";
 import { runEngine } from "../../core/flux/engine.ts";
 import { registerSecretValues } from "../../core/secret-values.ts";
 import type { Redactor } from "../../core/redaction.ts";
+import { defaultKubernetesVersion } from "../../core/toolchain.ts";
 import { formatManifestsYaml } from "../../core/yaml-artifacts.ts";
 import { formatFindingsForTerminal } from "../../core/report/terminal.ts";
 import { renderHelmReleases } from "./render-helm-releases.ts";
@@ -22,6 +23,8 @@ export interface RenderOptions {
   outDir?: string;
   /** Only these overlays (by path); all when absent. */
   only?: (overlay: Overlay) => boolean;
+  /** .Capabilities.KubeVersion of HelmReleases; default: the config's kubernetesVersion, else the pinned one (as check). */
+  kubernetesVersion?: string;
 }
 
 export interface RenderResult {
@@ -34,7 +37,8 @@ export interface RenderResult {
 export async function render(context: TaskContext, options: RenderOptions): Promise<RenderResult> {
   const root = path.resolve(context.cwd, options.dir);
   const discovery = await context.progress.phase("Discovering the fleet", () => discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {}));
-  const rendered = await context.progress.phase("Rendering", () => renderFleet(context, discovery.fleet, options.only));
+  const kubeVersion = options.kubernetesVersion?.replace(/^v/, "") ?? discovery.config?.kubernetesVersion ?? (await defaultKubernetesVersion());
+  const rendered = await context.progress.phase("Rendering", () => renderFleet(context, discovery.fleet, options.only, { kubeVersion }));
   if (options.outDir) await writeRenderedArtifacts(path.resolve(context.cwd, options.outDir), rendered, context.redactor);
   const findings = [...discovery.findings, ...rendered.flatMap((r) => r.findings)];
   for (const result of rendered) {

@@ -9,6 +9,7 @@ import type { Finding, ResourceRef } from "../../core/findings.ts";
 import type { Fleet } from "../../core/fleet/model.ts";
 import { isSopsMask } from "../../core/flux/engine.ts";
 import { runReleases, type ChartOptions, type ReleaseRender, type ReleaseResult } from "../../core/flux/helm-engine.ts";
+import { registryAuthConfig } from "../../core/flux/registry-auth.ts";
 import { apiGroupOf, resourceRefOf, type Manifest } from "../../core/manifests.ts";
 import { pointerToFieldPath, SourceLocator } from "../../core/source-locator.ts";
 import { isRecord } from "../../core/yaml-file.ts";
@@ -49,6 +50,8 @@ export async function renderHelmReleases(context: TaskContext, fleet: Fleet, ren
   const added = new Map<RenderedOverlay, { manifests: Manifest[]; findings: Finding[]; durationMs: number }>();
   const locator = new SourceLocator(fleet.root);
   const orders = [...new Set(rendered.map((result) => result.overlay.order))].sort((a, b) => a - b);
+  const registryAuth = registryAuthConfig(context.env, registryHosts(rendered), context.redactor);
+  const chartOptions: ChartOptions = { ...options, ...(registryAuth ? { registryAuth } : {}) };
   for (const order of orders) {
     const pending: Pending[] = [];
     for (const result of rendered) {
@@ -66,7 +69,7 @@ export async function renderHelmReleases(context: TaskContext, fleet: Fleet, ren
       }
     }
     if (pending.length === 0) continue;
-    const results = await runReleases(context, fleet.root, pending.map((item) => item.request), options);
+    const results = await runReleases(context, fleet.root, pending.map((item) => item.request), chartOptions);
     for (const [index, item] of pending.entries()) {
       const release = results[index]!;
       for (const value of release.secretValues ?? []) context.redactor.add(value);
@@ -100,7 +103,14 @@ function releaseRequest(
   const helmRelease = structuredClone(manifest.object);
   const spec = isRecord(helmRelease["spec"]) ? helmRelease["spec"] : {};
   const namespace = manifest.ref.namespace ?? "";
-  const objects = cluster.filter((other) => (other.ref.kind === "ConfigMap" || other.ref.kind === "Secret") && other.ref.apiVersion === "v1" && !isMasked(other)).map((other) => other.object);
+  const sources = cluster.filter((other) => SOURCE_KINDS.has(other.ref.kind) && apiGroupOf(other.ref.apiVersion) === SOURCE_GROUP);
+  // Only what the release reads: its valuesFrom objects and its sources' credentials (so a
+  // ConfigMap of another release changes neither this request nor its cache key).
+  const wanted = new Set(referencedObjects(spec, namespace, sources));
+  const objects = cluster
+    .filter((other) => (other.ref.kind === "ConfigMap" || other.ref.kind === "Secret") && other.ref.apiVersion === "v1" && !isMasked(other))
+    .filter((other) => wanted.has(`${other.ref.kind}/${other.ref.namespace ?? ""}/${other.ref.name}`))
+    .map((other) => other.object);
   // A valuesFrom source this cluster does not render (created outside Git) or cannot read (SOPS):
   // its values are not known here, so it is left out as if optional, and said so.
   const unresolved: string[] = [];
@@ -116,13 +126,45 @@ function releaseRequest(
   const request: ReleaseRender = {
     id: String(index),
     helmRelease,
-    sources: cluster.filter((other) => SOURCE_KINDS.has(other.ref.kind) && apiGroupOf(other.ref.apiVersion) === SOURCE_GROUP).map((other) => other.object),
+    sources: sources.map((other) => other.object),
     objects,
     localGitRepositories: localGitRepositories(fleet),
     apiVersions: apiVersionsOf(before),
     ...(options.kubeVersion ? { kubeVersion: options.kubeVersion } : {}),
   };
   return { overlay: result, manifest, request, unresolved };
+}
+
+/** Kind/namespace/name of the ConfigMaps and Secrets a release may read: valuesFrom, and every source's secretRef. */
+function referencedObjects(spec: Record<string, unknown>, namespace: string, sources: readonly Manifest[]): string[] {
+  const out: string[] = [];
+  if (Array.isArray(spec["valuesFrom"])) {
+    for (const ref of spec["valuesFrom"]) if (isRecord(ref)) out.push(`${String(ref["kind"])}/${namespace}/${String(ref["name"])}`);
+  }
+  for (const source of sources) {
+    const sourceSpec = isRecord(source.object["spec"]) ? source.object["spec"] : {};
+    const secretRef = isRecord(sourceSpec["secretRef"]) ? sourceSpec["secretRef"] : undefined;
+    if (typeof secretRef?.["name"] === "string") out.push(`Secret/${source.ref.namespace ?? ""}/${secretRef["name"]}`);
+  }
+  return out;
+}
+
+/** host[:port] of every OCI chart source (a HelmRepository of type oci, an OCIRepository) rendered. */
+function registryHosts(rendered: readonly RenderedOverlay[]): string[] {
+  const hosts = new Set<string>();
+  for (const result of rendered) {
+    for (const manifest of result.manifests) {
+      if (apiGroupOf(manifest.ref.apiVersion) !== SOURCE_GROUP || (manifest.ref.kind !== "HelmRepository" && manifest.ref.kind !== "OCIRepository")) continue;
+      const spec = isRecord(manifest.object["spec"]) ? manifest.object["spec"] : {};
+      if (typeof spec["url"] !== "string" || !spec["url"].startsWith("oci://")) continue;
+      try {
+        hosts.add(new URL(spec["url"].replace(/^oci:/, "http:")).host);
+      } catch {
+        // an invalid URL is the engine's finding
+      }
+    }
+  }
+  return [...hosts];
 }
 
 /** The GitRepositories that are this repository: the one bootstrap creates, and every one a rendered Kustomization reads. */

@@ -25,6 +25,7 @@ import (
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	repo "helm.sh/helm/v4/pkg/repo/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"oras.land/oras-go/v2/registry/remote/auth"
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
@@ -49,9 +50,13 @@ type chartStore struct {
 	cacheDir string
 	offline  bool
 
-	mu       sync.Mutex
-	indexes  map[string]*indexEntry
-	archives map[string][]byte
+	// registryAuth: credentials for OCI registries by host, from the CI variables (a registry
+	// source's secretRef, when it has one, is used instead).
+	registryAuth auth.CredentialFunc
+
+	mu      sync.Mutex
+	indexes map[string]*indexEntry
+	memos   map[string]*memoEntry
 }
 
 type indexEntry struct {
@@ -60,8 +65,8 @@ type indexEntry struct {
 	err   error
 }
 
-func newChartStore(cacheDir string, offline bool) *chartStore {
-	return &chartStore{cacheDir: cacheDir, offline: offline, indexes: map[string]*indexEntry{}, archives: map[string][]byte{}}
+func newChartStore(cacheDir string, offline bool, registryAuth auth.CredentialFunc) *chartStore {
+	return &chartStore{cacheDir: cacheDir, offline: offline, registryAuth: registryAuth, indexes: map[string]*indexEntry{}, memos: map[string]*memoEntry{}}
 }
 
 // chartSpec is what a HelmChart (written, or generated from a HelmRelease's spec.chart) asks for.
@@ -75,6 +80,18 @@ type chartSpec struct {
 }
 
 func (s *chartStore) resolve(root string, hr *v2.HelmRelease, req releaseRequest, rec *recorder) (*resolvedChart, error) {
+	if hr.HasChartRef() && hr.Spec.ChartRef.Kind == sourcev1.OCIRepositoryKind {
+		ref := hr.Spec.ChartRef
+		ns := ref.Namespace
+		if ns == "" {
+			ns = hr.Namespace
+		}
+		source := findSource(req.Sources, sourcev1.OCIRepositoryKind, ns, ref.Name)
+		if source == nil {
+			return nil, failed("source-not-found", "OCIRepository %s/%s not found: no rendered object defines it", ns, ref.Name)
+		}
+		return s.ociChartFromOCIRepository(source, req.Objects, ns, ref.Name)
+	}
 	spec, err := chartSpecOf(hr, req.Sources)
 	if err != nil {
 		return nil, err
@@ -95,7 +112,7 @@ func (s *chartStore) resolve(root string, hr *v2.HelmRelease, req releaseRequest
 			return nil, failed("invalid-release", "invalid HelmRepository %s/%s: %v", spec.sourceNS, spec.sourceName, err)
 		}
 		if repository.Spec.Type == sourcev1.HelmRepositoryTypeOCI {
-			return nil, failed("source-unsupported", "HelmRepository %s/%s is of type oci (%s): OCI chart sources are not rendered yet", spec.sourceNS, spec.sourceName, repository.Spec.URL)
+			return s.ociChartFromHelmRepository(&repository, req.Objects, spec)
 		}
 		auth, err := basicAuthOf(req.Objects, repository.Namespace, repository.Spec.SecretRef)
 		if err != nil {
@@ -127,7 +144,7 @@ func chartSpecOf(hr *v2.HelmRelease, sources []map[string]any) (chartSpec, error
 			ns = hr.Namespace
 		}
 		if ref.Kind != sourcev1.HelmChartKind {
-			return chartSpec{}, failed("source-unsupported", "chartRef %s %s/%s: OCIRepository chart sources are not rendered yet", ref.Kind, ns, ref.Name)
+			return chartSpec{}, failed("source-unsupported", "chartRef %s %s/%s: a chartRef names a HelmChart or an OCIRepository", ref.Kind, ns, ref.Name)
 		}
 		object := findSource(sources, sourcev1.HelmChartKind, ns, ref.Name)
 		if object == nil {
@@ -344,27 +361,53 @@ func (s *chartStore) index(repoURL string, auth *basicAuth) (*repo.IndexFile, er
 }
 
 func (s *chartStore) archive(key, archiveURL string, auth *basicAuth, what string) ([]byte, error) {
-	s.mu.Lock()
-	data, ok := s.archives[key]
-	s.mu.Unlock()
-	if ok {
-		return data, nil
-	}
-	file := s.cachePath(key + ".tgz")
-	data, err := readCached(file)
-	if err != nil {
+	return s.archiveBy(key, func() ([]byte, error) {
 		if s.offline {
 			return nil, failed("offline-miss", "chart %s from %s is not in the chart cache (--offline)", what, redactURL(archiveURL))
 		}
-		if data, err = fetch(archiveURL, auth); err != nil {
+		data, err := fetch(archiveURL, auth)
+		if err != nil {
 			return nil, failed("fetch", "chart %s: %v", what, err)
 		}
+		return data, nil
+	})
+}
+
+// archiveBy returns the archive cached under key (in memory, then on disk), else what download
+// gives (offline, download only says what is missing), which is then cached.
+func (s *chartStore) archiveBy(key string, download func() ([]byte, error)) ([]byte, error) {
+	return memo(s, "archive\n"+key, func() ([]byte, error) {
+		file := s.cachePath(key + ".tgz")
+		if data, err := readCached(file); err == nil {
+			return data, nil
+		}
+		data, err := download()
+		if err != nil {
+			return nil, err
+		}
 		writeCached(file, data)
-	}
+		return data, nil
+	})
+}
+
+// memo runs fn once per key in this process; every caller gets its result.
+func memo[T any](s *chartStore, key string, fn func() (T, error)) (T, error) {
 	s.mu.Lock()
-	s.archives[key] = data
+	entry, ok := s.memos[key]
+	if !ok {
+		entry = &memoEntry{}
+		s.memos[key] = entry
+	}
 	s.mu.Unlock()
-	return data, nil
+	entry.once.Do(func() { entry.value, entry.err = fn() })
+	value, _ := entry.value.(T)
+	return value, entry.err
+}
+
+type memoEntry struct {
+	once  sync.Once
+	value any
+	err   error
 }
 
 func (s *chartStore) cachePath(name string) string {

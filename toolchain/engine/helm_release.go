@@ -114,6 +114,37 @@ func renderHelmRelease(root string, charts *chartStore, req releaseRequest) (res
 	return
 }
 
+// resolveHelmRelease resolves the release's chart only: its name, version, source and digest.
+func resolveHelmRelease(root string, charts *chartStore, req releaseRequest) (result releaseResult) {
+	started := time.Now()
+	result = releaseResult{ID: req.ID, Objects: []map[string]any{}}
+	rec := newRecorder(root)
+	defer func() {
+		if r := recover(); r != nil {
+			result.Error, result.ErrorKind = fmt.Sprintf("the chart could not be resolved: %v", r), "chart-load"
+		}
+		result.Inputs = rec.inputs()
+		result.DurationMs = float64(time.Since(started).Microseconds()) / 1000
+		result.Error = relativeToRoot(result.Error, root)
+	}()
+	var hr v2.HelmRelease
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(req.HelmRelease, &hr); err != nil {
+		result.Error, result.ErrorKind = fmt.Sprintf("invalid HelmRelease: %v", err), "invalid-release"
+		return
+	}
+	resolved, err := charts.resolve(root, &hr, req, rec)
+	if err != nil {
+		result.Error, result.ErrorKind = err.Error(), "template"
+		var re releaseError
+		if errors.As(err, &re) {
+			result.ErrorKind = re.kind
+		}
+		return
+	}
+	result.Chart = &resolved.info
+	return
+}
+
 func render(root string, charts *chartStore, req releaseRequest, rec *recorder, result *releaseResult) error {
 	var hr v2.HelmRelease
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(req.HelmRelease, &hr); err != nil {

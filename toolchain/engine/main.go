@@ -20,7 +20,7 @@ import (
 
 // Version is bumped whenever the output for the same input may change, so caches keyed on it
 // are invalidated. The Flux package versions are part of it through go.sum (see the caller).
-const Version = "2"
+const Version = "3"
 
 type request struct {
 	// Root is the source's root: every read must stay inside it (kustomize-controller's
@@ -33,6 +33,12 @@ type request struct {
 	Releases   []releaseRequest `json:"releases,omitempty"`
 	ChartCache string           `json:"chartCache,omitempty"`
 	Offline    bool             `json:"offline,omitempty"`
+	// RegistryAuth: a Docker config JSON with the OCI registries' credentials from the CI
+	// variables (never printed; a source's secretRef is used instead when it has one).
+	RegistryAuth string `json:"registryAuth,omitempty"`
+	// ResolveOnly: each release's chart is resolved (its version and digest, as the source's
+	// artifact would be), not templated; the caller keys its cache of renders by it.
+	ResolveOnly bool `json:"resolveOnly,omitempty"`
 }
 
 type buildRequest struct {
@@ -104,7 +110,11 @@ func main() {
 	close(jobs)
 	wg.Wait()
 
-	charts := newChartStore(req.ChartCache, req.Offline)
+	registryAuth, err := registryAuthOf(req.RegistryAuth)
+	if err != nil {
+		fail("%v", err)
+	}
+	charts := newChartStore(req.ChartCache, req.Offline, registryAuth)
 	releases := make([]releaseResult, len(req.Releases))
 	releaseJobs := make(chan int)
 	for w := 0; w < workers; w++ {
@@ -112,7 +122,11 @@ func main() {
 		go func() {
 			defer wg.Done()
 			for i := range releaseJobs {
-				releases[i] = renderHelmRelease(req.Root, charts, req.Releases[i])
+				if req.ResolveOnly {
+					releases[i] = resolveHelmRelease(req.Root, charts, req.Releases[i])
+				} else {
+					releases[i] = renderHelmRelease(req.Root, charts, req.Releases[i])
+				}
 			}
 		}()
 	}

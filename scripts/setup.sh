@@ -18,7 +18,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # What the test suite needs beyond the main job. Add one entry per line.
 TEST_TOOL_GROUPS=( # toolchain/install.sh groups or tools
   cluster # kube-apiserver, etcd, kubectl: the local test cluster
-  oracle  # the flux CLI the fidelity tests compare renders with
+  oracle  # the flux CLI the fidelity tests compare renders with, the OCI registry of the chart tests
 )
 TEST_APT_PACKAGES=( # "command:package": the Debian package is installed when the command is missing
   rsync:rsync            # gitlab-ci-local runs the pipeline tests' jobs in shell mode with it

@@ -181,6 +181,7 @@ func localChart(root string, spec chartSpec, rec *recorder) (*resolvedChart, err
 	if err := refuseLinksOut(root, dir); err != nil {
 		return nil, err
 	}
+	recordChartFiles(dir, rec)
 	chrt, err := loader.LoadDir(dir)
 	if err != nil {
 		return nil, failed("chart-load", "chart %s could not be loaded: %v", spec.chart, err)
@@ -213,6 +214,17 @@ func localChart(root string, spec chartSpec, rec *recorder) (*resolvedChart, err
 	}
 	setChartValues(chrt, merged)
 	return resolved, nil
+}
+
+// recordChartFiles records every file of a chart folder as an input: the loader reads them all
+// (what .helmignore leaves out too, so an edit of it is an input as well).
+func recordChartFiles(dir string, rec *recorder) {
+	_ = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() {
+			rec.file(p)
+		}
+		return nil
+	})
 }
 
 // refuseLinksOut refuses a chart folder with a symlink that leads outside the repository: Helm's

@@ -1,6 +1,6 @@
 // The render cache with the real engine on copies of a Flux fixture: a wrapping runner records
 // which Kustomizations reached gitops-ci-engine, so each case says what was rebuilt and what was not.
-import { readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
+import { cp, readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { TaskContext } from "../../../core/context.ts";
@@ -9,7 +9,10 @@ import { createRenderCache } from "../../../core/flux/render-cache.ts";
 import type { ProcessRunner } from "../../../core/process-runner.ts";
 import { render } from "../../../tasks/render/index.ts";
 import { captureContext } from "../../helpers/context.ts";
-import { copyExample, makeTempDir, writeTree } from "../../helpers/temp-repo.ts";
+import { copyExample, makeRepo, makeTempDir, writeTree } from "../../helpers/temp-repo.ts";
+import { fleet, release } from "../../charts/fleet.ts";
+import { FIXTURE_CHARTS } from "../../charts/global-setup.ts";
+import type { ReleaseRender } from "../../../core/flux/helm-engine.ts";
 
 const FIXTURE = "test/fixtures/fleets/flux-kustomizations";
 const TIMEOUT = 120_000;
@@ -19,24 +22,34 @@ interface CountingContext {
   /** spec.path of every build the engine ran, over every call. */
   built: () => string[];
   engineCalls: () => number;
+  /** namespace/name of every HelmRelease the engine templated (not only resolved its chart). */
+  rendered: () => string[];
 }
 
 function cachedContext(root: string, cacheDir: string): CountingContext {
   const { context } = captureContext(root);
   const built: string[] = [];
+  const rendered: string[] = [];
   let engineCalls = 0;
   const runner: ProcessRunner = {
     run(tool, args, request) {
-      // Kustomization builds only: HelmReleases are rendered again on every run (their renders are not cached yet).
-      const builds = tool === ENGINE ? (JSON.parse(request?.input ?? "{}") as { builds?: EngineBuild[] }).builds : undefined;
+      const input = tool === ENGINE ? (JSON.parse(request?.input ?? "{}") as { builds?: EngineBuild[]; releases?: ReleaseRender[]; resolveOnly?: boolean }) : {};
+      const builds = input.builds;
+      // Kustomization builds count as engine calls; HelmRelease renders apart (a chart's resolution is neither).
       if (builds && builds.length > 0) {
         engineCalls += 1;
         for (const build of builds) built.push(String((build.kustomization["spec"] as Record<string, unknown>)["path"]));
       }
+      if (!input.resolveOnly) {
+        for (const release of input.releases ?? []) {
+          const metadata = release.helmRelease["metadata"] as Record<string, unknown>;
+          rendered.push(`${String(metadata["namespace"])}/${String(metadata["name"])}`);
+        }
+      }
       return context.runner.run(tool, args, request);
     },
   };
-  return { context: { ...context, runner, renderCache: createRenderCache(cacheDir) }, built: () => [...built].sort(), engineCalls: () => engineCalls };
+  return { context: { ...context, runner, renderCache: createRenderCache(cacheDir) }, built: () => [...built].sort(), engineCalls: () => engineCalls, rendered: () => [...rendered].sort() };
 }
 
 /** What a render produced, without timings: equal renders are equal values. */
@@ -44,7 +57,7 @@ async function renderOnce(root: string, cacheDir: string) {
   const counting = cachedContext(root, cacheDir);
   const result = await render(counting.context, { dir: root });
   const rendered = result.rendered.map((r) => ({ overlay: `${r.overlay.environment}/${r.overlay.layer}`, ok: r.ok, manifests: r.manifests, findings: r.findings }));
-  return { rendered, findings: result.findings, built: counting.built(), engineCalls: counting.engineCalls() };
+  return { rendered, findings: result.findings, built: counting.built(), engineCalls: counting.engineCalls(), releases: counting.rendered() };
 }
 
 /** An entry is its checksum line, then JSON. */
@@ -202,5 +215,93 @@ describe("render cache", () => {
     expect(cachedTrees.flat()).toContain("clusters/staging");
     expect(cachedTrees.flat()).toContain("apps/production");
     expect(cachedTrees.flat()).not.toContain("apps/staging");
+  });
+});
+
+// HelmReleases of a chart vendored in the repository (no network in this project): the render is
+// kept by the release request, the chart it resolved to and the chart's files.
+describe("render cache: HelmRelease renders", () => {
+  const chartRelease = (name: string, valuesFrom: string) =>
+    release(
+      name,
+      `  chart:
+    spec:
+      chart: ./charts/webapp
+      sourceRef:
+        kind: GitRepository
+        name: flux-system
+        namespace: flux-system
+  valuesFrom:
+${valuesFrom}`,
+    );
+  const configMap = (greeting: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: webapp-values\n  namespace: apps\ndata:\n  values.yaml: |\n    greeting: ${greeting}\n`;
+
+  async function chartFleet(extra: Record<string, string> = {}): Promise<string> {
+    const root = await makeRepo(
+      fleet(
+        { "values.yaml": configMap("hello"), "release.yaml": chartRelease("webapp", "    - kind: ConfigMap\n      name: webapp-values\n"), ...extra },
+        { prodPatch: configMap("hello-prod") },
+      ),
+    );
+    await cp(path.join(FIXTURE_CHARTS, "webapp"), path.join(root, "charts/webapp"), { recursive: true });
+    return root;
+  }
+
+  it("templates no release again for an unchanged tree, and renders the same", { timeout: TIMEOUT }, async () => {
+    const root = await chartFleet();
+    const cacheDir = await makeTempDir();
+    const cold = await renderOnce(root, cacheDir);
+    expect(cold.releases).toEqual(["apps/webapp", "apps/webapp"]);
+    expect(cold.findings.filter((finding) => finding.severity !== "info")).toEqual([]);
+    const warm = await renderOnce(root, cacheDir);
+    expect(warm.releases).toEqual([]);
+    expect(warm.rendered).toEqual(cold.rendered);
+    expect(warm.findings).toEqual(cold.findings);
+  });
+
+  it("templates again only the release whose values changed, and every release of a chart whose file changed", { timeout: TIMEOUT }, async () => {
+    const root = await chartFleet();
+    const cacheDir = await makeTempDir();
+    await renderOnce(root, cacheDir);
+    await writeFile(path.join(root, "apps/overlays/prod/patch.yaml"), configMap("changed-in-prod"));
+    const valuesChanged = await renderOnce(root, cacheDir);
+    expect(valuesChanged.releases).toEqual(["apps/webapp"]);
+    const prod = valuesChanged.rendered.find((r) => r.overlay === "prod/apps")!;
+    expect(JSON.stringify(prod.manifests)).toContain("changed-in-prod");
+
+    const template = path.join(root, "charts/webapp/templates/service.yaml");
+    await writeFile(template, `${await readFile(template, "utf8")}\n# edited\n`);
+    expect((await renderOnce(root, cacheDir)).releases).toEqual(["apps/webapp", "apps/webapp"]);
+    await writeFile(path.join(root, "charts/webapp/templates/extra.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n");
+    const added = await renderOnce(root, cacheDir);
+    expect(added.releases).toEqual(["apps/webapp", "apps/webapp"]);
+    expect(added.rendered.find((r) => r.overlay === "staging/apps")!.manifests.some((manifest) => manifest.ref.name === "extra")).toBe(true);
+    expect((await renderOnce(root, cacheDir)).releases).toEqual([]);
+  });
+
+  it("templates again when the Kubernetes version changes", { timeout: TIMEOUT }, async () => {
+    const root = await chartFleet();
+    const cacheDir = await makeTempDir();
+    await renderOnce(root, cacheDir);
+    const counting = cachedContext(root, cacheDir);
+    const result = await render(counting.context, { dir: root, kubernetesVersion: "1.31.4" });
+    expect(counting.rendered()).toEqual(["apps/webapp", "apps/webapp"]);
+    expect(JSON.stringify(result.rendered.map((r) => r.manifests))).toContain("v1.31.4");
+  });
+
+  it("never keeps a release whose values come from a Secret", { timeout: TIMEOUT }, async () => {
+    const secret = "canary-41f8-release-values-secret";
+    const root = await chartFleet({
+      "db.yaml": `apiVersion: v1\nkind: Secret\nmetadata:\n  name: webapp-db\n  namespace: apps\nstringData:\n  values.yaml: |\n    database:\n      password: ${secret}\n`,
+      "other.yaml": chartRelease("other", "    - kind: Secret\n      name: webapp-db\n"),
+    });
+    const cacheDir = await makeTempDir();
+    await renderOnce(root, cacheDir);
+    expect((await renderOnce(root, cacheDir)).releases).toEqual(["apps/other", "apps/other"]);
+    // (The build of the layer holds the Secret as the repository does; the release renders are what must not.)
+    const entries = (await Promise.all((await entryFiles(cacheDir)).map((file) => readFile(file, "utf8")))).filter((entry) => entry.includes('"releaseName"'));
+    expect(entries).toHaveLength(2);
+    expect(entries.join("\n")).not.toContain(secret);
+    expect(entries.join("\n")).not.toContain(Buffer.from(secret).toString("base64"));
   });
 });

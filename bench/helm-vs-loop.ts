@@ -1,6 +1,7 @@
 // npm run bench (second part): 100 HelmReleases over 10 charts from an HTTP Helm repository on
-// loopback, rendered by gitops-ci with a warm chart cache, against a sequential `helm template`
-// loop over the same releases (charts already downloaded, one values file each). Same machine,
+// loopback, rendered by gitops-ci with a warm chart cache (every release templated), against a
+// sequential `helm template` loop over the same releases (charts already downloaded, one values
+// file each); and the warm re-render, whose releases come from the render cache. Same machine,
 // same run. A report, not a test: it prints the ratio beside its target and exits 0.
 import { execFile } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -59,9 +60,14 @@ try {
     const objects = cold.rendered.flatMap((result) => result.manifests.filter((manifest) => manifest.chart)).length;
     if (cold.findings.some((finding) => finding.severity === "error")) throw new Error(`the fleet does not render: ${JSON.stringify(cold.findings.slice(0, 3))}`);
 
+    // Charts from the chart cache, every release templated: no render cache.
+    const { renderCache: _renderCache, ...templating } = context();
     const startedOurs = performance.now();
-    await render(context(), { dir: root });
+    await render(templating, { dir: root });
     const ours = performance.now() - startedOurs;
+    const startedWarm = performance.now();
+    await render(context(), { dir: root });
+    const warm = performance.now() - startedWarm;
 
     const valuesDir = path.join(work, "values");
     await mkdir(valuesDir);
@@ -75,6 +81,7 @@ try {
     const ratio = loop / ours;
     console.log(`HelmReleases: ${RELEASES} releases over ${CHARTS} charts, ${objects} chart objects`);
     console.log(`  gitops-ci render, warm chart cache (Kustomization build, engine render, findings): ${(ours / 1000).toFixed(2)} s`);
+    console.log(`  gitops-ci render, warm render cache (charts resolved, no release templated):     ${(warm / 1000).toFixed(2)} s`);
     console.log(`  sequential helm template loop (charts already downloaded):                      ${(loop / 1000).toFixed(2)} s`);
     console.log(`  ratio ${ratio.toFixed(1)}x (target >= 3x): ${ratio >= 3 ? "PASS" : "MISS"}`);
   } finally {

@@ -13,6 +13,7 @@ import {
   type KustomizationName,
   type KustomizationNaming,
 } from "../../core/diff/flux.ts";
+import { crdPolicy, crdSkipReason, isReleased } from "../../core/diff/chart-crds.ts";
 import { describeObject, type DiffProblem, type EnvironmentDiff, type ObjectChange } from "../../core/diff/model.ts";
 import { fieldsThatMatter, sameJson, toDiffYaml } from "../../core/diff/normalize.ts";
 import { PendingDefinitions } from "../../core/diff/pending-definitions.ts";
@@ -178,7 +179,7 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
     // Listed by owner labels above; an object without them (new, or another owner's) is fetched.
     const live = liveByKey.get(liveKey(item.object)) ?? (await client.get(item.resource, item.ref.name, namespace));
     if (live) registerSecretValues(live);
-    const skip = skipReason(item.object, live);
+    const skip = skipReason(item.object, live) ?? (await chartCrdSkip(item, live !== undefined));
     if (skip) return { ...scope, action: "skip", reason: skip };
 
     let merged: KubeObject;
@@ -210,6 +211,19 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
       ? [unifiedDiff(toDiffYaml(withoutSecretValues(before)), toDiffYaml(withoutSecretValues(after)), labels), formatSecretKeyChanges(secretKeyChanges(before, after))].filter((part) => part !== "").join("\n")
       : unifiedDiff(toDiffYaml(before), toDiffYaml(after), labels);
     return { ...scope, action: "update", diff: input.redactor.redact(diff) };
+  }
+
+  /** A chart's CRD under its HelmRelease's CRD policy: the upgrade's when the release is installed in the cluster. */
+  async function chartCrdSkip(item: Prepared, exists: boolean): Promise<string | undefined> {
+    const owner = item.manifest.chart?.helmRelease;
+    if (item.ref.kind !== "CustomResourceDefinition" || !owner) return undefined;
+    const rendered = input.rendered.flatMap((overlay) => overlay.manifests).find((manifest) => manifest.ref.kind === "HelmRelease" && manifest.ref.name === owner.name && manifest.ref.namespace === owner.namespace);
+    if (!rendered) return undefined;
+    const resource = await client.resourceFor(rendered.ref.apiVersion, "HelmRelease");
+    const live = liveByKey.get(liveKey(rendered.object)) ?? (resource ? await client.get(resource, owner.name, owner.namespace) : undefined);
+    const released = isReleased(live);
+    const reason = crdSkipReason(crdPolicy(rendered.object, released), released, exists);
+    return reason ? `HelmRelease ${owner.namespace ? `${owner.namespace}/` : ""}${owner.name}: ${reason}` : undefined;
   }
 
   function registerSecretValues(object: KubeObject): void {

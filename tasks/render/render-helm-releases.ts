@@ -268,7 +268,7 @@ async function findingsOf(item: Pending, release: ReleaseResult, locator: Source
     case "offline-miss":
       return [...findings, { ...scope, severity: "warning", check: "helm/chart-not-cached", message: `chart ${chart} was not rendered, so what it creates was not checked: ${message}`, hint: "run once without --offline (with the same --cache-dir) to fill the chart cache" }];
     case "source-unsupported":
-      return [...findings, { ...scope, severity: "warning", check: "helm/source-not-rendered", message: `${message}; what the chart creates was not checked`, hint: "vendor the chart into this repository (a chart path of its GitRepository), or use an HTTP HelmRepository" }];
+      return [...findings, { ...scope, severity: "warning", check: "helm/source-not-rendered", message: `${message}; what the chart creates was not checked`, hint: "vendor the chart into this repository (a chart path of its GitRepository), or use an HTTP or OCI HelmRepository or an OCIRepository with credentials from a secretRef or the CI variables" }];
     case "values-reference":
       return [...findings, { ...scope, severity: "error", check: "helm/values-from", message: `${message}`, hint: "helm-controller fails the release when a valuesFrom reference that is not optional cannot be resolved" }];
     default:

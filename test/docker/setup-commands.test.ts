@@ -48,6 +48,6 @@ describe("the quick start's two commands", async () => {
     for (const entry of list("TEST_APT_PACKAGES")) expect(entry).toMatch(/^[\w.+-]+:[a-z0-9][a-z0-9.+-]+$/);
     // Every group is one install.sh knows, and the cluster binaries and the oracle are among them.
     const { stdout } = await run("bash", [examplePath("toolchain/install.sh"), "--list", ...list("TEST_TOOL_GROUPS")]);
-    expect(stdout.split("\n").filter(Boolean).map((line) => line.split(" ")[0])).toEqual(expect.arrayContaining(["kube-apiserver", "kubectl", "etcd", "flux"]));
+    expect(stdout.split("\n").filter(Boolean).map((line) => line.split(" ")[0])).toEqual(expect.arrayContaining(["kube-apiserver", "kubectl", "etcd", "flux", "registry"]));
   });
 });

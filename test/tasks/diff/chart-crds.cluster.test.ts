@@ -1,6 +1,6 @@
 // A chart's CRDs in the live diff, under helm-controller's CRD policy: once the live HelmRelease
 // has a release (status.history), spec.upgrade.crds decides (default Skip: never applied, so not
-// compared); CreateReplace compares them. The cluster serves a minimal HelmRelease CRD for it.
+// compared); CreateReplace compares them. The local cluster serves Flux's own HelmRelease CRD.
 import { cp, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -12,18 +12,11 @@ import { clusterFleet } from "../../cluster/fleet.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { makeRepo } from "../../helpers/temp-repo.ts";
 
-/** helm-controller's HelmRelease kind as the cluster serves it: the schema left open, a status subresource. */
-const HELM_RELEASE_CRD = {
-  apiVersion: "apiextensions.k8s.io/v1",
-  kind: "CustomResourceDefinition",
-  metadata: { name: "helmreleases.helm.toolkit.fluxcd.io" },
-  spec: {
-    group: "helm.toolkit.fluxcd.io",
-    scope: "Namespaced",
-    names: { plural: "helmreleases", singular: "helmrelease", kind: "HelmRelease", listKind: "HelmReleaseList", shortNames: ["hr"] },
-    versions: [{ name: "v2", served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
-  },
-};
+/** One entry of status.history, every field Flux's CRD requires. */
+function snapshot(namespace: string): Record<string, unknown> {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  return { name: "widgets", namespace, version: 1, status: "deployed", chartName: "widgets", chartVersion: "0.3.0", configDigest: `sha256:${"0".repeat(64)}`, digest: `sha256:${"1".repeat(64)}`, firstDeployed: now, lastDeployed: now };
+}
 
 async function chartCrdChange(root: string, crdName: string): Promise<ObjectChange | undefined> {
   const captured = captureContext(root, clusterEnv());
@@ -47,21 +40,14 @@ describe("a chart's CRDs in the live diff", () => {
     const crdFile = path.join(root, "charts/widgets/crds/widgets.yaml");
     await writeFile(crdFile, (await readFile(crdFile, "utf8")).replaceAll("example.com", group));
 
+    // The fleet as Flux and helm-controller left it: the chart's CRD installed, the release recorded.
+    await applyFleet(root, "test");
     const client = await clusterClient("admin");
     try {
-      const crds = (await client.resourceFor("apiextensions.k8s.io/v1", "CustomResourceDefinition"))!;
-      await client.apply(crds, HELM_RELEASE_CRD, { fieldManager: "gitops-ci-test", dryRun: false, force: true });
-      client.forgetDiscovery();
-      for (let attempt = 0; attempt < 50 && !(await client.resourceFor("helm.toolkit.fluxcd.io/v2", "HelmRelease")); attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        client.forgetDiscovery();
-      }
-      // The fleet as Flux and helm-controller left it: the chart's CRD installed, the release recorded.
-      await applyFleet(root, "test");
       const helmReleases = (await client.resourceFor("helm.toolkit.fluxcd.io/v2", "HelmRelease"))!;
       await client.apply(
         helmReleases,
-        { apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name: "widgets", namespace: id }, status: { history: [{ name: "widgets", namespace: id, version: 1, status: "deployed", chartName: "widgets", chartVersion: "0.3.0" }] } },
+        { apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name: "widgets", namespace: id }, status: { history: [snapshot(id)] } },
         { fieldManager: "helm-controller", dryRun: false, force: true, subresource: "status" },
       );
     } finally {

@@ -1,7 +1,8 @@
 // How every task talks to GitLab: the token is a secret from the first moment (registered with
 // the run's redactor before any request or push can echo it), bodies are redacted on the way out,
-// and retries are told in the job log.
+// retries are told in the job log, and the runner's proxy variables apply.
 import type { TaskContext } from "../context.ts";
+import { proxySettingsFromEnv } from "../http/proxy.ts";
 import { describeRetry, type GitLabClientOptions } from "./request-handler.ts";
 
 export interface GitLabAccess {
@@ -12,7 +13,7 @@ export interface GitLabAccess {
 }
 
 export function gitLabClientOptionsFor(
-  context: Pick<TaskContext, "redactor" | "output">,
+  context: Pick<TaskContext, "redactor" | "output" | "env">,
   access: GitLabAccess,
   overrides: Partial<GitLabClientOptions> = {},
 ): GitLabClientOptions {
@@ -21,6 +22,7 @@ export function gitLabClientOptionsFor(
     ...access,
     redact: (text) => context.redactor.redact(text),
     onRetry: (event) => context.output.err(describeRetry(event)),
+    proxy: proxySettingsFromEnv(context.env),
     ...overrides,
   };
 }

@@ -139,7 +139,7 @@ describe("retries", () => {
     await closed.close();
     const error = await failure(client({ apiUrl, retry: { maxAttempts: 3 } }).listNotes(target));
     expect(error.status).toBeUndefined();
-    expect(error.message).toMatch(/^could not reach GitLab for GET \/projects\/42\/merge_requests\/7\/notes: fetch failed: .*ECONNREFUSED.* after 3 attempts$/);
+    expect(error.message).toMatch(/^could not reach GitLab for GET \/projects\/42\/merge_requests\/7\/notes: .*ECONNREFUSED.* after 3 attempts$/);
     expect(error.hint).toContain("check CI_API_V4_URL");
     expect(clock.sleeps).toHaveLength(2);
   });

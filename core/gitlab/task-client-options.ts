@@ -3,6 +3,7 @@
 // retries are told in the job log, and the runner's proxy variables apply.
 import type { TaskContext } from "../context.ts";
 import { proxySettingsFromEnv } from "../http/proxy.ts";
+import { createGitLabClient, type GitLabClient } from "./client.ts";
 import { describeRetry, type GitLabClientOptions } from "./request-handler.ts";
 
 export interface GitLabAccess {
@@ -12,17 +13,17 @@ export interface GitLabAccess {
   tokenAdvice?: string;
 }
 
-export function gitLabClientOptionsFor(
-  context: Pick<TaskContext, "redactor" | "output" | "env">,
-  access: GitLabAccess,
-  overrides: Partial<GitLabClientOptions> = {},
-): GitLabClientOptions {
+export function gitLabClientOptionsFor(context: Pick<TaskContext, "redactor" | "output" | "env">, access: GitLabAccess): GitLabClientOptions {
   context.redactor.add(access.token);
   return {
     ...access,
     redact: (text) => context.redactor.redact(text),
     onRetry: (event) => context.output.err(describeRetry(event)),
     proxy: proxySettingsFromEnv(context.env),
-    ...overrides,
   };
+}
+
+/** The one way a task opens its GitLab client: through the context's factory (tests point it at the stand-in). */
+export function openGitLabClient(context: Pick<TaskContext, "redactor" | "output" | "env" | "gitlab">, access: GitLabAccess): GitLabClient {
+  return (context.gitlab ?? createGitLabClient)(gitLabClientOptionsFor(context, access));
 }

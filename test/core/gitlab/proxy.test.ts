@@ -33,7 +33,7 @@ async function proxy() {
 
 function clientFor(apiUrl: string, env: Record<string, string>) {
   const context = quietContextWithEnv(env);
-  return createGitLabClient(gitLabClientOptionsFor(context, { apiUrl, token: TOKEN }, { retry: { maxAttempts: 1 } }));
+  return createGitLabClient({ ...gitLabClientOptionsFor(context, { apiUrl, token: TOKEN }), retry: { maxAttempts: 1 } });
 }
 
 /** An address of this machine that is not loopback, if it has one. */

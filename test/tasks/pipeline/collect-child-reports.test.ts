@@ -11,6 +11,7 @@ import { collectChildren } from "../../../tasks/pipeline/index.ts";
 import { fakeClock } from "../../core/gitlab/fake-clock.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { FakeGitLab, type FakePipeline, type FakeProject } from "../../helpers/fake-gitlab.ts";
+import { gitLabClientWith } from "../../helpers/gitlab.ts";
 import { makeTempDir } from "../../helpers/temp-repo.ts";
 
 const ACCESS_TOKEN = "glpat-reportreadertoken0001";
@@ -122,7 +123,7 @@ describe("gitops-ci pipeline --collect-children", () => {
     gitlab.failNext(1, { status: 429, retryAfter: "7" }, { path: /\/artifacts\/.*report\.json$/ });
     const clock = fakeClock();
     const { root, context, stderr } = await setUp(pipelines);
-    const result = await collectChildren(context, { childFile: "gitops-ci-child.yml", gitlab: { clientOptions: { clock, random: () => 0.5 } } });
+    const result = await collectChildren({ ...context, gitlab: gitLabClientWith({ clock, random: () => 0.5 }) }, { childFile: "gitops-ci-child.yml" });
 
     expect(result.collected.map((entry) => entry.job.name)).toEqual(["gitops-ci:prod:controllers"]);
     expect(await readFile(path.join(root, "gitops-ci-reports/prod/controllers/report.json"), "utf8")).toBe(reportJson("prod", "controllers"));

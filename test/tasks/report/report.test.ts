@@ -11,6 +11,7 @@ import { writeReports } from "../../../core/report/write-reports.ts";
 import { report } from "../../../tasks/report/index.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { FakeGitLab, type FakeProject } from "../../helpers/fake-gitlab.ts";
+import { gitLabClientWith } from "../../helpers/gitlab.ts";
 import { makeTempDir } from "../../helpers/temp-repo.ts";
 import { fakeClock } from "../../core/gitlab/fake-clock.ts";
 import { summary as sampleSummary, findings as sampleFindings } from "../../core/report/sample-report.ts";
@@ -172,7 +173,7 @@ describe("gitops-ci report", () => {
     gitlab.failNext(2, { status: 500 }, { method: "GET" });
     const clock = fakeClock();
     const { context, stderr } = captureContext(dir, ciEnv());
-    await report(context, { from, gitlab: { clientOptions: { clock, random: () => 0 } } });
+    await report({ ...context, gitlab: gitLabClientWith({ clock, random: () => 0 }) }, { from });
     expect(ours()).toHaveLength(1);
     expect(clock.sleeps).toEqual([500, 1_000, 4_000]);
     expect(stderr()).toContain("GitLab: POST /projects/42/merge_requests/7/notes answered 429 (429 Retry later); retrying in 4.0 s (attempt 2)");

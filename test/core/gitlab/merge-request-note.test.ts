@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { createGitLabClient, type GitLabClient } from "../../../core/gitlab/client.ts";
 import { composeNoteBody, findReportNotes, markerLine, upsertReportNotes, type ReportRun } from "../../../core/gitlab/merge-request-note.ts";
 import { FakeGitLab, type FakeProject, type FakeUser } from "../../helpers/fake-gitlab.ts";
+import { startGitLab } from "../../helpers/gitlab.ts";
 import { wrapTransport } from "../../helpers/http-transport.ts";
 import { fakeClock } from "./fake-clock.ts";
 
@@ -14,16 +15,11 @@ let person: FakeUser;
 let api: GitLabClient;
 
 beforeEach(async () => {
-  gitlab = await FakeGitLab.start();
-  project = gitlab.addProject("platform/fleet", 42);
-  gitlab.addMergeRequest(project, 7);
-  bot = gitlab.addToken(TOKEN, { username: "project_42_bot" });
-  person = gitlab.addToken("glpat-alice-0123456789", { username: "alice" });
+  let users: Record<string, FakeUser>;
+  ({ gitlab, project, users } = await startGitLab({ projectId: 42, mergeRequest: 7, tokens: { [TOKEN]: { username: "project_42_bot" }, "glpat-alice-0123456789": { username: "alice" } } }));
+  bot = users[TOKEN]!;
+  person = users["glpat-alice-0123456789"]!;
   api = createGitLabClient({ apiUrl: gitlab.apiUrl, token: TOKEN, clock: fakeClock() });
-});
-
-afterEach(async () => {
-  await gitlab.close();
 });
 
 const target = { projectId: 42, mergeRequestIid: 7 };

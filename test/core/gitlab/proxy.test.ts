@@ -7,7 +7,7 @@ import { createGitLabClient } from "../../../core/gitlab/client.ts";
 import { GitLabApiError } from "../../../core/gitlab/request-handler.ts";
 import { gitLabClientOptionsFor } from "../../../core/gitlab/task-client-options.ts";
 import { quietContextWithEnv } from "../../helpers/context.ts";
-import { FakeGitLab } from "../../helpers/fake-gitlab.ts";
+import { startGitLab } from "../../helpers/gitlab.ts";
 import { startForwardProxy } from "../../helpers/forward-proxy.ts";
 
 const TOKEN = "glpat-report-bot-0123456789";
@@ -15,11 +15,8 @@ const TOKEN = "glpat-report-bot-0123456789";
 const PROXIED_HOST = "gitlab.example.test";
 
 async function gitLabWithNotes(options: { host?: string } = {}) {
-  const gitlab = await FakeGitLab.start(options);
-  onTestFinished(() => gitlab.close());
-  const project = gitlab.addProject("platform/fleet", 42);
-  gitlab.addMergeRequest(project, 7);
-  const bot = gitlab.addToken(TOKEN, { username: "project_42_bot" });
+  const { gitlab, project, users } = await startGitLab({ projectId: 42, mergeRequest: 7, tokens: { [TOKEN]: { username: "project_42_bot" } }, ...options });
+  const bot = users[TOKEN]!;
   // Three pages at 100 a page: the Link header's next page goes through the proxy too.
   for (let index = 0; index < 250; index += 1) gitlab.addNote(project, 7, `note ${index}`, bot);
   return gitlab;

@@ -1,5 +1,4 @@
 import { cp, readFile, writeFile } from "node:fs/promises";
-import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Finding } from "../../../core/findings.ts";
@@ -9,6 +8,7 @@ import { check, reportInput } from "../../../tasks/check/index.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { layerPath, overlayPath, smallFleet } from "../../helpers/small-fleet.ts";
 import { examplePath, makeGitRepo, makeRepo, makeTempDir } from "../../helpers/temp-repo.ts";
+import { git } from "../../helpers/git.ts";
 
 describe("gitops-ci check on the bundled examples", () => {
   for (const example of ["examples/layout-a", "examples/layout-b", "test/fixtures/fleets/flux-kustomizations"]) {
@@ -56,11 +56,10 @@ describe("gitops-ci check on a broken fleet", () => {
 describe("gitops-ci check --changed-since", () => {
   it("checks only the changed overlay and the layers after it, in that environment", async () => {
     const root = await makeGitRepo(smallFleet());
-    const git = (...args: string[]) => execFileSync("git", args, { cwd: root, stdio: "pipe" });
-    git("checkout", "-q", "-b", "feature");
+    git(root, "checkout", "-q", "-b", "feature");
     const configs = overlayPath("configs", "staging");
     await writeFile(path.join(root, configs, "kustomization.yaml"), (await readFile(path.join(root, configs, "kustomization.yaml"), "utf8")) + "commonLabels:\n  tier: config\n");
-    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "label configs");
+    git(root, "commit", "-qam", "label configs");
 
     const { context, stderr } = captureContext(root);
     const { report, exitCode } = await check(context, { dir: root, json: false, changedSince: "main" });
@@ -149,10 +148,9 @@ describe("gitops-ci check: a YAML error counts in the rows of the overlays that 
 
   it("reuses the overlay inputs --changed-since computed, and keeps a changed base file's error in the overlays it selected", async () => {
     const root = await makeGitRepo(smallFleet());
-    const git = (...args: string[]) => execFileSync("git", args, { cwd: root, stdio: "pipe" });
-    git("checkout", "-q", "-b", "feature");
+    git(root, "checkout", "-q", "-b", "feature");
     await writeFile(path.join(root, layerPath("apps"), "base/service.yaml"), "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n namespace: ingress\n");
-    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "break the service");
+    git(root, "commit", "-qam", "break the service");
 
     const { report } = await check(captureContext(root).context, { dir: root, json: false, changedSince: "main" });
     expect(report.summary.filter((row) => row.checked).map((row) => `${row.layer}/${row.environment}`)).toEqual(["apps/prod", "apps/staging"]);

@@ -6,12 +6,12 @@
 //   GET /projects/:id/jobs/:job_id/artifacts/*path       the file as stored, or 404
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { collectChildren } from "../../../tasks/pipeline/index.ts";
 import { fakeClock } from "../../core/gitlab/fake-clock.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { FakeGitLab, type FakePipeline, type FakeProject } from "../../helpers/fake-gitlab.ts";
-import { gitLabClientWith } from "../../helpers/gitlab.ts";
+import { gitLabClientWith, startGitLab } from "../../helpers/gitlab.ts";
 import { makeTempDir } from "../../helpers/temp-repo.ts";
 
 const ACCESS_TOKEN = "glpat-reportreadertoken0001";
@@ -43,10 +43,7 @@ interface Pipelines {
 
 /** A parent pipeline whose trigger job started a child; the child's aggregation job was retried once. */
 async function standardPipelines(): Promise<Pipelines> {
-  const gitlab = await FakeGitLab.start();
-  onTestFinished(() => gitlab.close());
-  const project = gitlab.addProject("platform/fleet", 42);
-  gitlab.addToken(ACCESS_TOKEN, { username: "report_reader" }, { scopes: ["read_api"] });
+  const { gitlab, project } = await startGitLab({ projectId: 42, tokens: { [ACCESS_TOKEN]: { username: "report_reader", scopes: ["read_api"] } } });
   const parent = gitlab.addPipeline(project, { source: "merge_request_event" });
   const child = gitlab.addPipeline(project, { source: "parent_pipeline", status: "failed" });
   const other = gitlab.addPipeline(project, { source: "parent_pipeline" });

@@ -44,6 +44,13 @@ export async function makeGitRepo(tree: Tree): Promise<string> {
   return root;
 }
 
+/** A copy of a fleet (an example or a fixture) with a case of test/fixtures/cases/ laid over it. */
+export async function copyCase(base: string, name: string): Promise<string> {
+  const root = await copyExample(base);
+  await cp(path.join(PROJECT_ROOT, "test/fixtures/cases", name), root, { recursive: true });
+  return root;
+}
+
 export function examplePath(relative: string): string {
   return path.join(PROJECT_ROOT, relative);
 }

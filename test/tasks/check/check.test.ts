@@ -1,4 +1,4 @@
-import { cp, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Finding } from "../../../core/findings.ts";
@@ -7,7 +7,7 @@ import { buildMergeRequestNote } from "../../../core/report/merge-request-note.t
 import { check, reportInput } from "../../../tasks/check/index.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { layerPath, overlayPath, smallFleet } from "../../helpers/small-fleet.ts";
-import { examplePath, makeGitRepo, makeRepo, makeTempDir } from "../../helpers/temp-repo.ts";
+import { copyCase, examplePath, makeGitRepo, makeRepo, makeTempDir } from "../../helpers/temp-repo.ts";
 import { git } from "../../helpers/git.ts";
 
 describe("gitops-ci check on the bundled examples", () => {
@@ -37,10 +37,7 @@ describe("gitops-ci check on the bundled examples", () => {
 
 describe("gitops-ci check on a broken fleet", () => {
   it("reports a Flux Kustomization whose path does not exist, and checks the other overlays", async () => {
-    const root = await makeTempDir();
-    await cp(examplePath("test/fixtures/fleets/flux-kustomizations"), root, { recursive: true });
-    const kustomization = path.join(root, "clusters/staging/apps.yaml");
-    await writeFile(kustomization, (await readFile(kustomization, "utf8")).replace("path: ./apps/staging", "path: ./apps/stagign"));
+    const root = await copyCase("test/fixtures/fleets/flux-kustomizations", "missing-kustomization-path");
     const { context } = captureContext(root);
     const { exitCode, report } = await check(context, { dir: root, json: false });
     expect(exitCode).toBe(1);
@@ -99,8 +96,8 @@ describe("gitops-ci check: a YAML error counts in the rows of the overlays that 
       `${layerPath("apps")}/base/service.yaml:5 staging/apps`,
       `${layerPath("apps")}/examples/sample.yaml:5 -/-`,
     ]);
-    // yaml's own text without its dangling "at line 5, column 1:".
-    for (const finding of syntax) expect(finding.message).toBe("All mapping items must start at the same column");
+    // yaml's own text (its wording is the library's), without its dangling "at line 5, column 1:".
+    for (const finding of syntax) expect(finding).toMatchObject({ severity: "error", line: 5, message: expect.not.stringMatching(/line \d|column \d|:$/) });
 
     const rows = report.summary.filter((row) => row.checked);
     const apps = rows.filter((row) => row.layer === "apps");

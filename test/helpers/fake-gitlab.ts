@@ -658,9 +658,9 @@ export class FakeGitLab {
       status: job.status,
       ref: pipeline.ref,
       tag: false,
-      retried: job.retried,
       allow_failure: false,
-      pipeline: this.#pipelineJson(project, pipeline),
+      // A job names its pipeline briefly (docs/api/jobs.md, "List pipeline jobs").
+      pipeline: { id: pipeline.id, project_id: project.id, ref: pipeline.ref, sha: pipeline.sha, status: pipeline.status },
       artifacts: job.artifacts ? [{ file_type: "archive", size: 1000, filename: "artifacts.zip", file_format: "zip" }] : [],
       web_url: `${this.url}/${project.path_with_namespace}/-/jobs/${job.id}`,
     };
@@ -675,8 +675,9 @@ export class FakeGitLab {
       ref: pipeline.ref,
       tag: false,
       allow_failure: false,
-      pipeline: this.#pipelineJson(project, pipeline),
-      downstream_pipeline: bridge.downstream ? this.#pipelineJson(project, bridge.downstream) : null,
+      // A trigger job's pipelines carry their dates and URL (docs/api/jobs.md, "List pipeline trigger jobs").
+      pipeline: pick(this.#pipelineJson(project, pipeline), ["id", "project_id", "ref", "sha", "status", "created_at", "updated_at", "web_url"]),
+      downstream_pipeline: bridge.downstream ? pick(this.#pipelineJson(project, bridge.downstream), ["id", "sha", "ref", "status", "created_at", "updated_at", "web_url"]) : null,
       web_url: `${this.url}/${project.path_with_namespace}/-/jobs/${bridge.id}`,
     };
   }
@@ -701,6 +702,10 @@ export class FakeGitLab {
 
 type Params = Record<string, unknown>;
 type Send = (status: number, payload: unknown, headers?: Record<string, string>) => void;
+
+function pick(object: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((key) => key in object).map((key) => [key, object[key]]));
+}
 
 function noteJson(note: FakeNote): Record<string, unknown> {
   return {

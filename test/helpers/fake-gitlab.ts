@@ -635,6 +635,7 @@ export class FakeGitLab {
     return send(200, content, { "content-type": contentTypeByExtension(name), "content-disposition": `attachment; filename="${name}"` });
   }
 
+  /** GitLab's PipelineBasic entity, which jobs and trigger jobs name their pipelines with. */
   #pipelineJson(project: FakeProject, pipeline: FakePipeline): Record<string, unknown> {
     return {
       id: pipeline.id,
@@ -659,8 +660,7 @@ export class FakeGitLab {
       ref: pipeline.ref,
       tag: false,
       allow_failure: false,
-      // A job names its pipeline briefly (docs/api/jobs.md, "List pipeline jobs").
-      pipeline: { id: pipeline.id, project_id: project.id, ref: pipeline.ref, sha: pipeline.sha, status: pipeline.status },
+      pipeline: this.#pipelineJson(project, pipeline),
       artifacts: job.artifacts ? [{ file_type: "archive", size: 1000, filename: "artifacts.zip", file_format: "zip" }] : [],
       web_url: `${this.url}/${project.path_with_namespace}/-/jobs/${job.id}`,
     };
@@ -675,9 +675,8 @@ export class FakeGitLab {
       ref: pipeline.ref,
       tag: false,
       allow_failure: false,
-      // A trigger job's pipelines carry their dates and URL (docs/api/jobs.md, "List pipeline trigger jobs").
-      pipeline: pick(this.#pipelineJson(project, pipeline), ["id", "project_id", "ref", "sha", "status", "created_at", "updated_at", "web_url"]),
-      downstream_pipeline: bridge.downstream ? pick(this.#pipelineJson(project, bridge.downstream), ["id", "sha", "ref", "status", "created_at", "updated_at", "web_url"]) : null,
+      pipeline: this.#pipelineJson(project, pipeline),
+      downstream_pipeline: bridge.downstream ? this.#pipelineJson(project, bridge.downstream) : null,
       web_url: `${this.url}/${project.path_with_namespace}/-/jobs/${bridge.id}`,
     };
   }
@@ -702,10 +701,6 @@ export class FakeGitLab {
 
 type Params = Record<string, unknown>;
 type Send = (status: number, payload: unknown, headers?: Record<string, string>) => void;
-
-function pick(object: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
-  return Object.fromEntries(keys.filter((key) => key in object).map((key) => [key, object[key]]));
-}
 
 function noteJson(note: FakeNote): Record<string, unknown> {
   return {

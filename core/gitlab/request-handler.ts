@@ -138,6 +138,8 @@ export function createRequestHandler(options: GitLabClientOptions) {
           headers: { "User-Agent": "gitops-ci", ...(headers as Record<string, string> | undefined) },
           ...(sentBody !== undefined ? { body: sentBody } : {}),
           timeoutMs,
+          // As gitbeaker's fetch did: an http:// to https:// move, an artifact in object storage.
+          maxRedirects: 5,
           ...(signal ? { signal } : {}),
         }),
       {

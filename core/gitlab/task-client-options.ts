@@ -2,7 +2,7 @@
 // the run's redactor before any request or push can echo it), bodies are redacted on the way out,
 // retries are told in the job log, and the runner's proxy variables apply.
 import type { TaskContext } from "../context.ts";
-import { proxySettingsFromEnv } from "../http/proxy.ts";
+import { proxyPasswords, proxySettingsFromEnv } from "../http/proxy.ts";
 import { createGitLabClient, type GitLabClient } from "./client.ts";
 import { describeRetry, type GitLabClientOptions } from "./request-handler.ts";
 
@@ -15,11 +15,13 @@ export interface GitLabAccess {
 
 export function gitLabClientOptionsFor(context: Pick<TaskContext, "redactor" | "output" | "env">, access: GitLabAccess): GitLabClientOptions {
   context.redactor.add(access.token);
+  const proxy = proxySettingsFromEnv(context.env);
+  for (const password of proxyPasswords(proxy.httpsProxy, proxy.httpProxy)) context.redactor.add(password);
   return {
     ...access,
     redact: (text) => context.redactor.redact(text),
     onRetry: (event) => context.output.err(describeRetry(event)),
-    proxy: proxySettingsFromEnv(context.env),
+    proxy,
   };
 }
 

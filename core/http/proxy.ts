@@ -84,6 +84,21 @@ export function hostOf(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, "");
 }
 
+/** The passwords in proxy URLs: secrets, for the redactor, before anything can echo a URL. */
+export function proxyPasswords(...urls: (string | undefined)[]): string[] {
+  return urls.flatMap((raw) => {
+    const password = raw ? /\/\/[^/@:]*:([^/@]*)@/.exec(raw)?.[1] : undefined;
+    if (!password) return [];
+    let decoded = password;
+    try {
+      decoded = decodeURIComponent(password);
+    } catch {
+      // keep it as written
+    }
+    return [...new Set([password, decoded])];
+  });
+}
+
 /** For messages: a proxy URL without its user and password. */
 export function redactUserInfo(raw: string): string {
   return raw.replace(/\/\/[^/@]*@/, "//");

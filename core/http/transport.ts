@@ -17,6 +17,11 @@ export interface HttpRequest {
   /** The attempt fails with a TimeoutError (code ETIMEDOUT) when no whole answer came by then. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Follow up to this many redirects of a GET or HEAD (default none), as fetch does; credentials
+   * are not sent on to another origin.
+   */
+  maxRedirects?: number;
 }
 
 export interface HttpResponse {
@@ -96,47 +101,67 @@ export function createHttpTransport(options: TransportOptions = {}): HttpTranspo
     return { module: http, options: { ...target, agent: agentFor("http", () => new http.Agent({ keepAlive: true, ...sockets })) } };
   }
 
-  return {
-    send(request) {
-      return new Promise<HttpResponse>((resolve, reject) => {
-        const { module, options: sent } = requestOptions(request);
-        let settled = false;
-        const finish = (error: Error | undefined, response?: HttpResponse) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          request.signal?.removeEventListener("abort", onAbort);
-          if (error) reject(error);
-          else resolve(response!);
-        };
-        const outgoing = module.request(sent, (incoming) => {
-          const chunks: Buffer[] = [];
-          incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
-          incoming.on("error", (error) => finish(error));
-          incoming.on("end", () => finish(undefined, { status: incoming.statusCode ?? 0, headers: flatHeaders(incoming.headers), body: Buffer.concat(chunks) }));
-        });
-        const timer = setTimeout(() => {
-          const error = Object.assign(new Error(`no answer within ${request.timeoutMs} ms`), { name: "TimeoutError", code: "ETIMEDOUT" });
-          outgoing.destroy(error);
-          finish(error);
-        }, request.timeoutMs);
-        const onAbort = () => {
-          const error = Object.assign(new Error("the request was aborted"), { name: "AbortError" });
-          outgoing.destroy(error);
-          finish(error);
-        };
-        if (request.signal?.aborted) return onAbort();
-        request.signal?.addEventListener("abort", onAbort, { once: true });
-        outgoing.on("error", (error) => finish(error));
-        if (request.body !== undefined) outgoing.write(request.body);
-        outgoing.end();
+  function sendOnce(request: HttpRequest): Promise<HttpResponse> {
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const { module, options: sent } = requestOptions(request);
+      let settled = false;
+      const finish = (error: Error | undefined, response?: HttpResponse) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        request.signal?.removeEventListener("abort", onAbort);
+        if (error) reject(error);
+        else resolve(response!);
+      };
+      const outgoing = module.request(sent, (incoming) => {
+        const chunks: Buffer[] = [];
+        incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
+        incoming.on("error", (error) => finish(error));
+        incoming.on("end", () => finish(undefined, { status: incoming.statusCode ?? 0, headers: flatHeaders(incoming.headers), body: Buffer.concat(chunks) }));
       });
+      const timer = setTimeout(() => {
+        const error = Object.assign(new Error(`no answer within ${request.timeoutMs} ms`), { name: "TimeoutError", code: "ETIMEDOUT" });
+        outgoing.destroy(error);
+        finish(error);
+      }, request.timeoutMs);
+      const onAbort = () => {
+        const error = Object.assign(new Error("the request was aborted"), { name: "AbortError" });
+        outgoing.destroy(error);
+        finish(error);
+      };
+      if (request.signal?.aborted) return onAbort();
+      request.signal?.addEventListener("abort", onAbort, { once: true });
+      outgoing.on("error", (error) => finish(error));
+      if (request.body !== undefined) outgoing.write(request.body);
+      outgoing.end();
+    });
+  }
+
+  return {
+    async send(request) {
+      let current = request;
+      for (let redirects = 0; ; redirects += 1) {
+        const response = await sendOnce(current);
+        const location = response.headers["location"];
+        const follow = REDIRECTS.has(response.status) && location !== undefined && (current.method === "GET" || current.method === "HEAD");
+        if (!follow || redirects >= (current.maxRedirects ?? 0)) return response;
+        const next = new URL(location, current.url);
+        const headers = next.origin === current.url.origin ? current.headers : withoutCredentials(current.headers);
+        current = { ...current, url: next, ...(headers ? { headers } : {}) };
+      }
     },
     close() {
       for (const agent of agents.values()) agent.destroy();
       agents.clear();
     },
   };
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const CREDENTIAL_HEADERS = new Set(["authorization", "private-token", "job-token", "cookie", "proxy-authorization"]);
+
+function withoutCredentials(headers: Record<string, string> | undefined): Record<string, string> | undefined {
+  return headers && Object.fromEntries(Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADERS.has(name.toLowerCase())));
 }
 
 function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {

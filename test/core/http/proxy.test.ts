@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bypassesProxy, isLoopback, proxyFor, proxySettingsFromEnv } from "../../../core/http/proxy.ts";
+import { bypassesProxy, isLoopback, proxyFor, proxyPasswords, proxySettingsFromEnv } from "../../../core/http/proxy.ts";
 import { UserError } from "../../../core/errors.ts";
 
 describe("proxy variables, as Go's net/http reads them", () => {
@@ -70,5 +70,9 @@ describe("proxy variables, as Go's net/http reads them", () => {
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toContain("HTTPS_PROXY");
     expect((error as Error).message).not.toContain("hunter2");
+  });
+
+  it("finds the passwords in proxy URLs, as written and decoded, for the redactor", () => {
+    expect(proxyPasswords("http://user:p%40ss@proxy:3128", undefined, "http://proxy:3128", "http://only-user@proxy:3128")).toEqual(["p%40ss", "p@ss"]);
   });
 });

@@ -2,6 +2,7 @@
 import path from "node:path";
 import type { ChartOptions } from "./flux/helm-engine.ts";
 import { createRenderCache, type RenderCache } from "./flux/render-cache.ts";
+import type { GitLabClientFactory } from "./gitlab/client.ts";
 import type { KubernetesClientFactory } from "./kubernetes/client.ts";
 import { createOutput, type Output, type WritableLike } from "./output.ts";
 import { createProgress, PLAIN_TERMINAL, type Progress, type TerminalOptions } from "./progress.ts";
@@ -24,6 +25,11 @@ export interface TaskContext {
   concurrency: number;
   /** Opens a Kubernetes API client (diff, drift); tests pass fakes. Default: createKubernetesClient. */
   kubernetes?: KubernetesClientFactory;
+  /**
+   * Opens the GitLab API client (report, promote, drift, pipeline --collect-children) from the
+   * options the task built; tests wrap createGitLabClient (a fake clock, a fault). Default: createGitLabClient.
+   */
+  gitlab?: GitLabClientFactory;
   /** Keeps engine builds between runs (--cache-dir, GITOPS_CI_CACHE_DIR); none: every build runs. */
   renderCache?: RenderCache;
   /** How long one Kustomization's build may take (GITOPS_CI_BUILD_TIMEOUT); default DEFAULT_BUILD_TIMEOUT_MS. */

@@ -69,6 +69,9 @@ export interface MergeRequestsApi {
 /** GitLab pages lists by at most this many items. */
 const PER_PAGE = 100;
 
+/** Opens a client from the options a task built (URL, token, redaction, proxy); the task context carries one. */
+export type GitLabClientFactory = (options: GitLabClientOptions) => GitLabClient;
+
 export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
   const settings = gitbeakerSettings(options);
   const notes = new MergeRequestNotes(settings);

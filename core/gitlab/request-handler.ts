@@ -1,31 +1,20 @@
 // The one request handler every GitLab call goes through: what gitbeaker calls for each HTTP request.
 //
 // Why our own handler: gitbeaker's default one (in @gitbeaker/rest) retries 429 and 502 only, ten
-// times, 0.25 ms × 2^n apart (under a quarter of a second in all), and never reads Retry-After, so
-// a rate-limited job fails while GitLab is still asking it to wait; a 500 or 503 is not retried at
-// all. Here: 429 waits for Retry-After (seconds or an HTTP date), 5xx and network errors back off
-// exponentially with jitter, and attempts and time are both bounded: one time budget for the whole
-// client (a task's every request, attempts and waits included), not one per request. Sleep and clock are
-// injectable so tests measure the waits without waiting. Every request body passes the redactor.
+// times, 0.25 ms × 2^n apart (under a quarter of a second in all), never reads Retry-After, and
+// sends with global fetch, which ignores HTTPS_PROXY/NO_PROXY. Here requests go through the shared
+// HTTP layer (core/http/: the proxy from the task's environment, the retry policy) with one time
+// budget for the whole client (a task's every request, attempts and waits included), not one per
+// request; every failure becomes a GitLabApiError a person can act on, and every request body
+// passes the redactor.
 import { createRequesterFn, getMatchingRateLimiter, type FormattedResponse, type RateLimiters, type RequestOptions } from "@gitbeaker/requester-utils";
 import { UserError } from "../errors.ts";
+import type { ProxySettings } from "../http/proxy.ts";
+import { realClock, seconds, sendWithRetries, type Clock, type RetryPolicy } from "../http/retry.ts";
+import { createHttpTransport, type HttpResponse, type HttpTransport } from "../http/transport.ts";
 import { TOKEN_ADVICE } from "./ci-environment.ts";
 
-export interface RetryPolicy {
-  /** Attempts per request, the first included. */
-  maxAttempts: number;
-  /** First backoff after a 5xx or a network error; doubles each attempt. */
-  baseDelayMs: number;
-  /** Longest single backoff (a Retry-After is honoured even when longer, within maxTotalMs). */
-  maxDelayMs: number;
-  /**
-   * Time budget of the client, from its creation: every request, attempts and waits included. No
-   * wait starts that would end after it, and no attempt runs past it.
-   */
-  maxTotalMs: number;
-  /** Per attempt (cut to what is left of the budget); a timed-out attempt counts as a network error. */
-  attemptTimeoutMs: number;
-}
+export { backoffDelay, isRetryable, parseRetryAfter, realClock, type Clock, type RetryPolicy } from "../http/retry.ts";
 
 export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = {
   maxAttempts: 6,
@@ -33,16 +22,6 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = {
   maxDelayMs: 30_000,
   maxTotalMs: 180_000,
   attemptTimeoutMs: 60_000,
-};
-
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
 export interface GitLabClientOptions {
@@ -64,7 +43,10 @@ export interface GitLabClientOptions {
   redact?: (text: string) => string;
   /** Called before each wait, for the job log. */
   onRetry?: (event: RetryEvent) => void;
-  fetch?: typeof fetch;
+  /** HTTPS_PROXY, HTTP_PROXY, NO_PROXY of the task's environment. */
+  proxy?: ProxySettings;
+  /** Sends the requests; default: the shared HTTP transport with `proxy`. Tests wrap it to inject faults. */
+  transport?: HttpTransport;
 }
 
 export interface RetryEvent {
@@ -134,7 +116,7 @@ export function createRequestHandler(options: GitLabClientOptions) {
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const clock = options.clock ?? realClock;
   const random = options.random ?? Math.random;
-  const doFetch = options.fetch ?? fetch;
+  const transport = options.transport ?? createHttpTransport(options.proxy ? { proxy: options.proxy } : {});
   // Paths in messages are relative to CI_API_V4_URL, as GitLab's API documentation writes them.
   const apiPath = new URL(options.apiUrl).pathname.replace(/\/+$/, "");
   const deadline = clock.now() + policy.maxTotalMs;
@@ -144,104 +126,73 @@ export function createRequestHandler(options: GitLabClientOptions) {
     const url = new URL(endpoint, prefixUrl ? (prefixUrl.endsWith("/") ? prefixUrl : `${prefixUrl}/`) : undefined);
     url.search = searchParams ?? "";
     const path = url.pathname.startsWith(apiPath) ? url.pathname.slice(apiPath.length) : url.pathname;
-    const sentBody = typeof body === "string" && options.redact ? options.redact(body) : body;
+    if (body !== undefined && typeof body !== "string") throw new Error(`GitLab: ${method} ${path} has a ${typeof body} body; only JSON bodies are sent`);
+    const sentBody = body !== undefined && options.redact ? options.redact(body) : body;
     const rateLimit = getMatchingRateLimiter(endpoint, rateLimiters, method);
 
-    for (let attempt = 1; ; attempt += 1) {
-      await rateLimit();
-      const left = deadline - clock.now();
-      if (left <= 0) {
-        throw new GitLabApiError(`GitLab did not answer ${method} ${path} within the ${seconds(policy.maxTotalMs)} time budget${attempt > 1 ? ` (${times(attempt - 1)})` : ""}`, {
-          status: undefined,
+    const outcome = await sendWithRetries(
+      (timeoutMs) =>
+        transport.send({
+          url,
           method,
-          path,
-          gitlabMessage: "",
-          attempts: attempt - 1,
-          hint: "GitLab is slow or down; re-run the job later",
-        });
-      }
-      const attemptTimeout = Math.min(policy.attemptTimeoutMs, left);
-      let response: Response;
-      try {
-        const attemptSignal = signal ? AbortSignal.any([signal, AbortSignal.timeout(attemptTimeout)]) : AbortSignal.timeout(attemptTimeout);
-        response = await doFetch(url, { method, ...(headers ? { headers } : {}), ...(sentBody !== undefined ? { body: sentBody } : {}), signal: attemptSignal });
-      } catch (error) {
-        const reason = networkReason(error, attemptTimeout);
-        const delay = backoffDelay(attempt, policy, random);
-        if (!canWait(attempt, delay, deadline, clock, policy)) {
-          throw new GitLabApiError(`could not reach GitLab for ${method} ${path}: ${reason}${attemptsNote(attempt)}`, {
-            status: undefined,
-            method,
-            path,
-            gitlabMessage: "",
-            attempts: attempt,
-            hint: `check CI_API_V4_URL (${url.origin}) and the runner's network and proxy settings, then re-run the job`,
-            cause: error,
-          });
-        }
-        options.onRetry?.({ method, path, attempt, status: undefined, delayMs: delay, reason });
-        await clock.sleep(delay);
-        continue;
-      }
-
-      if (response.ok) return parseResponse(response, asStream === true);
-
-      const text = await response.text().catch(() => "");
-      const gitlabMessage = messageOf(text, response.headers.get("content-type"));
-      if (!isRetryable(response.status)) throw statusError(response.status, method, path, gitlabMessage, attempt, options);
-
-      const retryAfter = parseRetryAfter(response.headers.get("retry-after"), clock.now());
-      const delay = retryAfter ?? backoffDelay(attempt, policy, random);
-      if (!canWait(attempt, delay, deadline, clock, policy)) {
-        const why = retryAfter !== undefined && clock.now() + retryAfter >= deadline ? `; it asked to wait ${seconds(retryAfter)}, beyond the ${seconds(policy.maxTotalMs)} budget` : "";
-        throw statusError(response.status, method, path, gitlabMessage, attempt, options, why);
-      }
-      options.onRetry?.({ method, path, attempt, status: response.status, delayMs: delay, reason: `${response.status} ${gitlabMessage}`.trim() });
-      await clock.sleep(delay);
+          headers: { "User-Agent": "gitops-ci", ...(headers as Record<string, string> | undefined) },
+          ...(sentBody !== undefined ? { body: sentBody } : {}),
+          timeoutMs,
+          // As gitbeaker's fetch did: an http:// to https:// move, an artifact in object storage.
+          maxRedirects: 5,
+          ...(signal ? { signal } : {}),
+        }),
+      {
+        policy,
+        deadline,
+        clock,
+        random,
+        beforeAttempt: rateLimit,
+        describeStatus: (response) => `${response.status} ${messageOf(response.body.toString("utf8"), response.headers["content-type"] ?? null)}`.trim(),
+        onRetry: (event) => options.onRetry?.({ method, path, ...event }),
+      },
+    );
+    if (outcome.kind === "budget") {
+      const attempt = outcome.attempts + 1;
+      throw new GitLabApiError(`GitLab did not answer ${method} ${path} within the ${seconds(policy.maxTotalMs)} time budget${attempt > 1 ? ` (${times(attempt - 1)})` : ""}`, {
+        status: undefined,
+        method,
+        path,
+        gitlabMessage: "",
+        attempts: outcome.attempts,
+        hint: "GitLab is slow or down; re-run the job later",
+      });
     }
+    if (outcome.kind === "network") {
+      throw new GitLabApiError(`could not reach GitLab for ${method} ${path}: ${outcome.reason}${attemptsNote(outcome.attempts)}`, {
+        status: undefined,
+        method,
+        path,
+        gitlabMessage: "",
+        attempts: outcome.attempts,
+        hint: `check CI_API_V4_URL (${url.origin}) and the runner's network and proxy settings (HTTPS_PROXY, NO_PROXY), then re-run the job`,
+        cause: outcome.error,
+      });
+    }
+    const { response, attempts, exhausted } = outcome;
+    if (response.status >= 200 && response.status < 300) return parseResponse(response, asStream === true);
+    const gitlabMessage = messageOf(response.body.toString("utf8"), response.headers["content-type"] ?? null);
+    const why = exhausted?.beyondBudgetMs !== undefined ? `; it asked to wait ${seconds(exhausted.beyondBudgetMs)}, beyond the ${seconds(policy.maxTotalMs)} budget` : "";
+    throw statusError(response.status, method, path, gitlabMessage, attempts, options, why);
   };
 }
 
-/** 429 and every 5xx; 501 Not Implemented will not get better by asking again. */
-export function isRetryable(status: number): boolean {
-  return status === 429 || (status >= 500 && status <= 599 && status !== 501);
-}
-
-/**
- * Retry-After as milliseconds from `now`: delay-seconds or an HTTP date (RFC 9110 §10.2.3). A date
- * in the past means "now"; anything unreadable is ignored, and the backoff applies instead.
- */
-export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
-  if (!value) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1_000;
-  const date = Date.parse(text);
-  if (Number.isNaN(date) || !/[a-z]/i.test(text)) return undefined;
-  return Math.max(0, date - now);
-}
-
-/** Exponential with "equal jitter": half the step is fixed, half random, so waits still grow. */
-export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs">, random: () => number): number {
-  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  return Math.round(step / 2 + (step / 2) * random());
-}
-
-/** Another attempt, after `delay`, must still have time left in the budget. */
-function canWait(attempt: number, delay: number, deadline: number, clock: Clock, policy: RetryPolicy): boolean {
-  return attempt < policy.maxAttempts && clock.now() + delay < deadline;
-}
-
-async function parseResponse(response: Response, asStream: boolean): Promise<FormattedResponse> {
-  const headers = Object.fromEntries(response.headers.entries());
-  if (asStream) return { body: response.body as FormattedResponse["body"], headers, status: response.status };
-  if (response.status === 204) return { body: null, headers, status: response.status };
-  const type = (response.headers.get("content-type") ?? "").split(";")[0]!.trim();
+function parseResponse(response: HttpResponse, asStream: boolean): FormattedResponse {
+  const { headers, status } = response;
+  if (asStream) return { body: new Blob([response.body]).stream() as FormattedResponse["body"], headers, status };
+  if (status === 204) return { body: null, headers, status };
+  const type = (headers["content-type"] ?? "").split(";")[0]!.trim();
   if (type === "application/json") {
-    const text = await response.text();
-    return { body: text === "" ? {} : (JSON.parse(text) as FormattedResponse["body"]), headers, status: response.status };
+    const text = response.body.toString("utf8");
+    return { body: text === "" ? {} : (JSON.parse(text) as FormattedResponse["body"]), headers, status };
   }
-  if (type.startsWith("text/")) return { body: await response.text(), headers, status: response.status };
-  return { body: await response.blob(), headers, status: response.status };
+  if (type.startsWith("text/")) return { body: response.body.toString("utf8"), headers, status };
+  return { body: new Blob([response.body]), headers, status };
 }
 
 /**
@@ -358,14 +309,4 @@ function attemptsNote(attempts: number): string {
 
 function times(attempts: number): string {
   return `${attempts} attempt${attempts === 1 ? "" : "s"}`;
-}
-
-function networkReason(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) return `no answer within ${seconds(timeoutMs)}`;
-  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
-  return `${error instanceof Error ? error.message : String(error)}${cause}`;
-}
-
-function seconds(ms: number): string {
-  return `${Math.round(ms / 100) / 10} s`;
 }

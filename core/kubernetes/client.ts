@@ -1,9 +1,8 @@
-// A small typed client for the Kubernetes API over node:https: discovery, get, list by label,
-// and server-side apply (dry-run or real), every request through one bounded limiter.
-import http from "node:http";
-import https from "node:https";
-import { checkServerIdentity, type PeerCertificate } from "node:tls";
-import { HttpsProxyAgent } from "https-proxy-agent";
+// A small typed client for the Kubernetes API: discovery, get, list by label, and server-side
+// apply (dry-run or real), every request through one bounded limiter and the shared HTTP layer
+// (core/http/: the connection's proxy, the retry policy).
+import { isConnectionReset, isRetryable, realClock, sendWithRetries, type Clock, type RetryPolicy } from "../http/retry.ts";
+import { createHttpTransport } from "../http/transport.ts";
 import { apiGroupOf } from "../manifests.ts";
 import { isRecord } from "../yaml-file.ts";
 import { KubernetesApiError, networkError, statusError, type RequestDescription } from "./errors.ts";
@@ -39,7 +38,23 @@ export interface KubernetesClientOptions {
   timeoutMs?: number;
   /** Items per list request (default 500); the rest follows with continue tokens. */
   pageSize?: number;
+  /** Overrides of DEFAULT_KUBERNETES_RETRY; the budget (maxTotalMs) is per request. */
+  retry?: Partial<RetryPolicy>;
+  clock?: Clock;
 }
+
+/**
+ * As client-go retries: a 429 or 5xx only when the server says when to come back (Retry-After,
+ * which kube-apiserver sends when it sheds load), and a dropped connection. A 500 from a failing
+ * admission webhook carries no Retry-After and is an answer, not a hiccup.
+ */
+export const DEFAULT_KUBERNETES_RETRY: Readonly<RetryPolicy> = {
+  maxAttempts: 4,
+  baseDelayMs: 500,
+  maxDelayMs: 10_000,
+  maxTotalMs: 120_000,
+  attemptTimeoutMs: 30_000,
+};
 
 export interface KubernetesClient {
   readonly contextName: string;
@@ -68,31 +83,25 @@ export interface KubernetesClient {
 export type KubernetesClientFactory = (connection: ClusterConnection, options?: KubernetesClientOptions) => KubernetesClient;
 
 const DEFAULT_CONCURRENCY = 16;
-const DEFAULT_TIMEOUT_MS = 30_000;
-const MAX_THROTTLE_RETRIES = 3;
 
 export function createKubernetesClient(connection: ClusterConnection, options: KubernetesClientOptions = {}): KubernetesClient {
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const policy: RetryPolicy = { ...DEFAULT_KUBERNETES_RETRY, ...(options.timeoutMs !== undefined ? { attemptTimeoutMs: options.timeoutMs } : {}), ...options.retry };
+  const clock = options.clock ?? realClock;
   const limiter = createRequestLimiter(concurrency);
   const base = new URL(connection.server);
-  const secure = base.protocol === "https:";
-  const tls = {
-    ...(connection.ca !== undefined ? { ca: connection.ca } : {}),
-    ...(connection.clientCertificate !== undefined ? { cert: connection.clientCertificate, key: connection.clientKey } : {}),
-    rejectUnauthorized: !connection.insecureSkipTlsVerify,
-    ...(connection.tlsServerName !== undefined ? { servername: connection.tlsServerName } : {}),
-  };
-  // Through a proxy the agent opens TLS without the host name (it drops `host`): name it for the
-  // certificate check, as the direct connection does.
-  const serverName = connection.tlsServerName ?? base.hostname.replace(/^\[|\]$/g, "");
-  if (connection.proxyUrl !== undefined) Object.assign(tls, { checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(serverName, cert) });
-  // A cluster's proxy-url tunnels with CONNECT, as client-go does; TLS to the API server is end to end.
-  const agent = connection.proxyUrl !== undefined
-    ? new HttpsProxyAgent(connection.proxyUrl, { keepAlive: true, maxSockets: concurrency })
-    : secure
-      ? new https.Agent({ keepAlive: true, maxSockets: concurrency, ...tls })
-      : new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  // The cluster's proxy-url, or the environment's proxy for this server (kubeconfig.ts decides, as
+  // client-go does); a proxy tunnels with CONNECT, TLS to the API server stays end to end.
+  const transport = createHttpTransport({
+    ...(connection.proxyUrl !== undefined ? { proxyUrl: connection.proxyUrl } : {}),
+    maxSockets: concurrency,
+    tls: {
+      ...(connection.ca !== undefined ? { ca: connection.ca } : {}),
+      ...(connection.clientCertificate !== undefined ? { cert: connection.clientCertificate, key: connection.clientKey } : {}),
+      rejectUnauthorized: !connection.insecureSkipTlsVerify,
+      ...(connection.tlsServerName !== undefined ? { servername: connection.tlsServerName } : {}),
+    },
+  });
   const basePath = base.pathname.replace(/\/+$/, "");
 
   interface Call {
@@ -119,72 +128,38 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
     };
   }
 
-  function send(call: Call): Promise<{ status: number; body: unknown; retryAfter?: number }> {
-    return new Promise((resolve, reject) => {
-      let timedOut = false;
-      const headers: Record<string, string> = { Accept: "application/json", "User-Agent": "gitops-ci" };
-      if (connection.token) headers["Authorization"] = `Bearer ${connection.token}`;
-      if (call.body !== undefined) {
-        headers["Content-Type"] = call.contentType ?? "application/json";
-        headers["Content-Length"] = String(Buffer.byteLength(call.body));
-      }
-      const request = (secure ? https : http).request(
-        {
-          protocol: base.protocol,
-          hostname: base.hostname.replace(/^\[|\]$/g, ""),
-          port: base.port || (secure ? 443 : 80),
-          path: `${basePath}${call.path}`,
-          method: call.method,
-          headers,
-          // The proxy agent opens the TLS session itself, from the request's options.
-          ...(secure ? tls : {}),
-          agent,
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("error", (error) => reject(networkError(error, describe(call), timeoutMs, timedOut)));
-          response.on("end", () => {
-            clearTimeout(timer);
-            const text = Buffer.concat(chunks).toString("utf8");
-            let body: unknown = text;
-            if ((response.headers["content-type"] ?? "").includes("json") && text !== "") {
-              try {
-                body = JSON.parse(text);
-              } catch {
-                body = text;
-              }
-            }
-            const retryAfter = Number(response.headers["retry-after"]);
-            resolve({ status: response.statusCode ?? 0, body, ...(Number.isFinite(retryAfter) ? { retryAfter } : {}) });
-          });
-        },
-      );
-      const timer = setTimeout(() => {
-        timedOut = true;
-        request.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "ETIMEDOUT" }));
-      }, timeoutMs);
-      request.on("error", (error: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(networkError(error, describe(call), timeoutMs, timedOut));
-      });
-      if (call.body !== undefined) request.write(call.body);
-      request.end();
-    });
-  }
-
-  /** Sends a request within the limiter; 2xx bodies are returned, 404 as undefined when asked. */
+  /** Sends a request within the limiter (waits between retries outside it); 2xx bodies are returned, 404 as undefined when asked. */
   async function call(request: Call, allowNotFound = false): Promise<unknown> {
-    for (let attempt = 0; ; attempt += 1) {
-      const response = await limiter.run(() => send(request));
-      if (response.status >= 200 && response.status < 300) return response.body;
-      if (response.status === 404 && allowNotFound) return undefined;
-      if (response.status === 429 && attempt < MAX_THROTTLE_RETRIES) {
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5, response.retryAfter ?? 1) * 1000 * (attempt + 1)));
-        continue;
+    const headers: Record<string, string> = { Accept: "application/json", "User-Agent": "gitops-ci" };
+    if (connection.token) headers["Authorization"] = `Bearer ${connection.token}`;
+    if (request.body !== undefined) headers["Content-Type"] = request.contentType ?? "application/json";
+    const url = new URL(`${base.origin}${basePath}${request.path}`);
+    const outcome = await sendWithRetries(
+      (timeoutMs) => limiter.run(() => transport.send({ url, method: request.method, headers, ...(request.body !== undefined ? { body: request.body } : {}), timeoutMs })),
+      {
+        policy,
+        deadline: clock.now() + policy.maxTotalMs,
+        clock,
+        random: Math.random,
+        retryNetworkError: isConnectionReset,
+        retryStatus: (response) => isRetryable(response.status) && response.headers["retry-after"] !== undefined,
+      },
+    );
+    if (outcome.kind === "budget") throw networkError(Object.assign(new Error("time budget spent"), { code: "ETIMEDOUT" }), describe(request), policy.maxTotalMs, true);
+    if (outcome.kind === "network") throw networkError(outcome.error as NodeJS.ErrnoException, describe(request), outcome.timeoutMs, false);
+    const { response } = outcome;
+    const text = response.body.toString("utf8");
+    let body: unknown = text;
+    if ((response.headers["content-type"] ?? "").includes("json") && text !== "") {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text;
       }
-      throw statusError(response.status, response.body, describe(request));
     }
+    if (response.status >= 200 && response.status < 300) return body;
+    if (response.status === 404 && allowNotFound) return undefined;
+    throw statusError(response.status, body, describe(request));
   }
 
   const discovery = new Map<string, Promise<ApiResource[]>>();
@@ -289,7 +264,7 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
       discovery.clear();
     },
     close() {
-      agent.destroy();
+      transport.close();
     },
   };
 }

@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parse } from "yaml";
 import { UserError } from "../errors.ts";
+import { proxyFor, proxySettingsFromEnv } from "../http/proxy.ts";
 import type { ProcessRunner } from "../process-runner.ts";
 import { isRecord } from "../yaml-file.ts";
 import { runExecCredential } from "./exec-credential.ts";
@@ -20,7 +21,10 @@ export interface ClusterConnection {
   token?: string;
   clientCertificate?: string;
   clientKey?: string;
-  /** The cluster's `proxy-url`: an HTTP(S) proxy the connection tunnels through. */
+  /**
+   * The HTTP(S) proxy the connection tunnels through: the cluster's `proxy-url`, else the
+   * environment's HTTPS_PROXY unless NO_PROXY (or loopback) exempts the server, as client-go does.
+   */
   proxyUrl?: string;
   /** The context's default namespace, for namespaced objects that name none. */
   namespace: string;
@@ -60,7 +64,10 @@ export function kubeconfigFiles(env: Readonly<Record<string, string | undefined>
 
 export async function loadClusterConnection(options: KubeconfigOptions): Promise<ClusterConnection> {
   const merged = await loadMergedKubeconfig(kubeconfigFiles(options.env));
-  return resolveConnection(merged, options.context, options.runner);
+  const connection = await resolveConnection(merged, options.context, options.runner);
+  if (connection.proxyUrl !== undefined) return connection;
+  const fromEnv = proxyFor(new URL(connection.server), proxySettingsFromEnv(options.env));
+  return fromEnv ? { ...connection, proxyUrl: fromEnv.href } : connection;
 }
 
 async function loadMergedKubeconfig(files: readonly string[]): Promise<MergedKubeconfig> {

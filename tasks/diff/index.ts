@@ -9,6 +9,7 @@ import { isChange, type EnvironmentDiff } from "../../core/diff/model.ts";
 import { ExitCode, UserError } from "../../core/errors.ts";
 import { discoverFleet } from "../../core/fleet/discover.ts";
 import type { Fleet } from "../../core/fleet/model.ts";
+import { proxyPasswords } from "../../core/http/proxy.ts";
 import { createKubernetesClient } from "../../core/kubernetes/client.ts";
 import { loadClusterConnection } from "../../core/kubernetes/kubeconfig.ts";
 import { formatDiffMarkdown } from "../../core/report/diff-markdown.ts";
@@ -81,6 +82,7 @@ export async function diffFleet(context: TaskContext, options: Omit<DiffOptions,
         if (!(error instanceof UserError)) throw error;
         return { environment: environment.name, layers: overlays.map((o) => o.overlay.layer), changes: [], problems: [{ environment: environment.name, message: error.message, ...(error.hint ? { hint: error.hint } : {}) }] };
       }
+      for (const password of proxyPasswords(connection.proxyUrl)) context.redactor.add(password);
       const client = openClient(connection, {
         ...(options.apiConcurrency ? { concurrency: options.apiConcurrency } : {}),
         ...(options.requestTimeoutMs ? { timeoutMs: options.requestTimeoutMs } : {}),

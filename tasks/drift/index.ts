@@ -3,10 +3,8 @@
 // An environment whose cluster could not be read leaves its issue alone: no drift is never assumed.
 import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
-import { createGitLabClient } from "../../core/gitlab/client.ts";
 import { createGitLabDriftIssueTracker, DRIFT_TOKEN_ADVICE, gitLabDriftSettings, syncDriftIssue, type DriftIssueOutcome, type DriftIssueTracker } from "../../core/gitlab/drift-issues.ts";
-import type { GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
-import { gitLabClientOptionsFor } from "../../core/gitlab/task-client-options.ts";
+import { openGitLabClient } from "../../core/gitlab/task-client-options.ts";
 import { formatDiffMarkdown } from "../../core/report/diff-markdown.ts";
 import { formatDiffForTerminal } from "../../core/report/diff-terminal.ts";
 import { diffExitCode, diffFleet, writeDiffReport, type DiffOptions, type DiffReport } from "../diff/index.ts";
@@ -15,8 +13,6 @@ import type { ExitCode } from "../../core/errors.ts";
 export interface DriftOptions extends Omit<DiffOptions, "kubeContext"> {
   /** Default: GitLab's REST API when GITOPS_CI_GITLAB_TOKEN (or GITLAB_TOKEN) is set, else none. */
   issueTracker?: DriftIssueTracker;
-  /** For tests: options (clock, retry policy) for the GitLab client. */
-  gitlab?: { clientOptions?: Partial<GitLabClientOptions> };
 }
 
 export interface DriftIssueResult {
@@ -38,7 +34,7 @@ export const DEFAULT_DRIFT_OUT_DIR = ".gitops-ci/drift";
 const ISSUE_REPORT_LIMIT = 900_000;
 
 export async function drift(context: TaskContext, options: DriftOptions): Promise<DriftResult> {
-  const tracker = options.issueTracker ?? gitLabIssueTracker(context, options);
+  const tracker = options.issueTracker ?? gitLabIssueTracker(context);
   const report = await diffFleet(context, options, "drift");
   const outDir = path.resolve(context.cwd, options.outDir ?? DEFAULT_DRIFT_OUT_DIR);
   await writeDiffReport(context, outDir, report, "drift");
@@ -70,15 +66,9 @@ export async function drift(context: TaskContext, options: DriftOptions): Promis
 }
 
 /** GitLab's issues through the client every task shares: its retries, GitLabApiError and redaction. */
-function gitLabIssueTracker(context: TaskContext, options: DriftOptions): DriftIssueTracker | undefined {
+function gitLabIssueTracker(context: TaskContext): DriftIssueTracker | undefined {
   const settings = gitLabDriftSettings(context.env);
   if (!settings) return undefined;
-  const client = createGitLabClient(
-    gitLabClientOptionsFor(
-      context,
-      { apiUrl: settings.apiUrl, token: settings.token, tokenVariable: settings.tokenVariable, tokenAdvice: DRIFT_TOKEN_ADVICE },
-      options.gitlab?.clientOptions,
-    ),
-  );
+  const client = openGitLabClient(context, { apiUrl: settings.apiUrl, token: settings.token, tokenVariable: settings.tokenVariable, tokenAdvice: DRIFT_TOKEN_ADVICE });
   return createGitLabDriftIssueTracker(client, settings);
 }

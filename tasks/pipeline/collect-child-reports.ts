@@ -15,10 +15,8 @@ import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
 import { UserError } from "../../core/errors.ts";
 import { TOKEN_VARIABLES, type TokenVariable } from "../../core/gitlab/ci-environment.ts";
-import { createGitLabClient } from "../../core/gitlab/client.ts";
 import type { PipelineJobsApi } from "../../core/gitlab/pipeline-jobs-api.ts";
-import type { GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
-import { gitLabClientOptionsFor } from "../../core/gitlab/task-client-options.ts";
+import { openGitLabClient } from "../../core/gitlab/task-client-options.ts";
 import { REPORT_FILES } from "../../core/report/write-reports.ts";
 import type { ChildCheckJob } from "./child-pipeline.ts";
 
@@ -34,8 +32,6 @@ export interface CollectOptions {
   /** The check jobs the child was generated with: which report folders to ask for. */
   jobs: readonly ChildCheckJob[];
   outDir: string;
-  /** For tests: options (clock, retry policy) for the GitLab client. */
-  gitlab?: { clientOptions?: Partial<GitLabClientOptions> };
 }
 
 export interface CollectedJob {
@@ -62,9 +58,7 @@ interface CiApi {
 
 export async function collectChildReports(context: TaskContext, options: CollectOptions): Promise<CollectResult> {
   const ci = readCiApi(context.env);
-  const gitlab: PipelineJobsApi = createGitLabClient(
-    gitLabClientOptionsFor(context, { apiUrl: ci.apiUrl, token: ci.token, tokenVariable: ci.tokenVariable, tokenAdvice: TOKEN_HINT }, options.gitlab?.clientOptions),
-  );
+  const gitlab: PipelineJobsApi = openGitLabClient(context, { apiUrl: ci.apiUrl, token: ci.token, tokenVariable: ci.tokenVariable, tokenAdvice: TOKEN_HINT });
 
   const bridges = await gitlab.listPipelineBridges(ci.projectId, ci.pipelineId);
   const bridge = bridges.find((candidate) => candidate.name === options.triggerJob);

@@ -12,7 +12,7 @@ import { discoverFleet } from "../../core/fleet/discover.ts";
 import type { Overlay } from "../../core/fleet/model.ts";
 import { formatFindingsForTerminal } from "../../core/report/terminal.ts";
 import { AGGREGATE_JOB, checkJobName, checkJobsOf, childPipeline, renderChildPipeline, REPORTS_DIR } from "./child-pipeline.ts";
-import { collectChildReports, type CollectOptions, type CollectResult } from "./collect-child-reports.ts";
+import { collectChildReports, type CollectResult } from "./collect-child-reports.ts";
 import { parseEnvironmentList } from "../promote/index.ts";
 import { promoteJobName, promotePipeline, renderPromotePipeline } from "./promote-pipeline.ts";
 
@@ -79,8 +79,6 @@ export interface CollectChildrenOptions {
   childFile: string;
   outDir?: string;
   triggerJob?: string;
-  /** For tests: options (clock, retry policy) for the GitLab client. */
-  gitlab?: CollectOptions["gitlab"];
 }
 
 export async function collectChildren(context: TaskContext, options: CollectChildrenOptions): Promise<CollectResult & { exitCode: ExitCode }> {
@@ -98,7 +96,6 @@ export async function collectChildren(context: TaskContext, options: CollectChil
     aggregateJob: AGGREGATE_JOB,
     jobs,
     outDir,
-    ...(options.gitlab ? { gitlab: options.gitlab } : {}),
   });
   context.output.out(
     `Child pipeline ${result.childPipelineId}: reports of ${result.collected.length} of ${jobs.length} check jobs from ${AGGREGATE_JOB} (job ${result.aggregateJobId}) into ${path.relative(context.cwd, outDir) || outDir}`,

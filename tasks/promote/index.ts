@@ -11,9 +11,7 @@ import type { TaskContext } from "../../core/context.ts";
 import { ExitCode, UserError } from "../../core/errors.ts";
 import { discoverFleet } from "../../core/fleet/discover.ts";
 import type { Fleet, Overlay } from "../../core/fleet/model.ts";
-import { createGitLabClient, type MergeRequestsApi } from "../../core/gitlab/client.ts";
-import { gitLabClientOptionsFor } from "../../core/gitlab/task-client-options.ts";
-import type { GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
+import { openGitLabClient } from "../../core/gitlab/task-client-options.ts";
 import { parseFieldPattern } from "../../core/promote/field-patterns.ts";
 import { matchesComponent, type PromotionRules } from "../../core/promote/find-promotions.ts";
 import { describeSubject, formatFieldPath, type KeptDifference, type Promotion } from "../../core/promote/model.ts";
@@ -38,7 +36,6 @@ export interface PromoteOptions {
   dryRun?: boolean;
   /** The merge request's target branch. Default: CI_COMMIT_BRANCH, CI_DEFAULT_BRANCH, the current branch. */
   targetBranch?: string;
-  gitlab?: { createClient?: (options: GitLabClientOptions) => MergeRequestsApi };
 }
 
 export interface PromoteResult {
@@ -133,7 +130,8 @@ async function promoteInTree(context: TaskContext, options: PromoteOptions, tree
 
   const access = options.dryRun ? undefined : readPromoteGitLabAccess(context.env);
   // The token is a secret before anything can echo it (git push's errors name the remote).
-  const gitlab = access && { ...access, clientOptions: gitLabClientOptionsFor(context, { apiUrl: access.apiUrl, token: access.token, tokenVariable: access.tokenVariable }) };
+  if (access) context.redactor.add(access.token);
+  const gitlab = access;
   const git = new Git(context, root);
   const touched = planned.filter(({ result }) => result.files.size > 0);
   if (gitlab) {
@@ -199,7 +197,7 @@ async function promoteInTree(context: TaskContext, options: PromoteOptions, tree
   });
   context.output.err(result.push.pushed ? `Pushed ${branch} (${result.push.commit.slice(0, 12)})` : `Branch ${branch} already holds this promotion: nothing pushed`);
 
-  const client = (options.gitlab?.createClient ?? createGitLabClient)(gitlab.clientOptions);
+  const client = openGitLabClient(context, { apiUrl: gitlab.apiUrl, token: gitlab.token, tokenVariable: gitlab.tokenVariable });
   const summary = { from, to, promotions, kept, diffs, ...(options.component ? { component: options.component } : {}), ...(options.layer ? { layer: options.layer } : {}) };
   const outcome = await upsertPromotionMergeRequest(client, gitlab.projectId, {
     sourceBranch: branch,

@@ -12,9 +12,7 @@ import {
   TOKEN_VARIABLES,
   type CiLinks,
 } from "../../core/gitlab/ci-environment.ts";
-import { createGitLabClient, type GitLabClient } from "../../core/gitlab/client.ts";
-import type { GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
-import { gitLabClientOptionsFor } from "../../core/gitlab/task-client-options.ts";
+import { openGitLabClient } from "../../core/gitlab/task-client-options.ts";
 import { composeNoteBody, upsertReportNotes, type ReportRun, type UpsertReportNotesResult } from "../../core/gitlab/merge-request-note.ts";
 import { splitNote } from "../../core/gitlab/note-splitting.ts";
 import { changedSelection } from "../../core/changes/changed-selection.ts";
@@ -42,11 +40,6 @@ export interface ReportOptions {
   configFile?: string;
   /** changed-only: overlays the change since this revision cannot affect were left out on purpose. */
   changedSince?: string;
-  /** For tests: another client, or options (clock, retry policy) for the real one. */
-  gitlab?: {
-    createClient?: (options: GitLabClientOptions) => GitLabClient;
-    clientOptions?: Partial<GitLabClientOptions>;
-  };
 }
 
 export interface ReportResult {
@@ -99,12 +92,7 @@ export async function report(context: TaskContext, options: ReportOptions): Prom
     throw new UserError(message, { hint });
   }
   const environment = ci.environment;
-  const clientOptions = gitLabClientOptionsFor(
-    context,
-    { apiUrl: environment.apiUrl, token: environment.token, tokenVariable: environment.tokenVariable },
-    options.gitlab?.clientOptions,
-  );
-  const client = (options.gitlab?.createClient ?? createGitLabClient)(clientOptions);
+  const client = openGitLabClient(context, { apiUrl: environment.apiUrl, token: environment.token, tokenVariable: environment.tokenVariable });
   const target = { projectId: environment.projectId, mergeRequestIid: environment.mergeRequestIid };
 
   // Fails early, with GitLab's 404 explained, when the project or merge request is not visible.

@@ -5,6 +5,7 @@ import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
 import { ExitCode, UserError } from "../../core/errors.ts";
 import { hasErrors, type Finding } from "../../core/findings.ts";
+import { proxyPasswords } from "../../core/http/proxy.ts";
 import { createKubernetesClient } from "../../core/kubernetes/client.ts";
 import { loadClusterConnection } from "../../core/kubernetes/kubeconfig.ts";
 import { isYamlFile, listRepoFiles, withoutChartFiles } from "../../core/repo-files.ts";
@@ -142,6 +143,7 @@ class CrdSchemaSet {
 /** Lists the CRDs a cluster serves (read-only: list on customresourcedefinitions) and converts them. */
 async function collectClusterCrdSchemas(context: TaskContext, kubeContext: string | undefined, collected: CrdSchemaSet, findings: Finding[]): Promise<number> {
   const connection = await loadClusterConnection({ env: context.env, runner: context.runner, ...(kubeContext ? { context: kubeContext } : {}) });
+  for (const password of proxyPasswords(connection.proxyUrl)) context.redactor.add(password);
   const client = (context.kubernetes ?? createKubernetesClient)(connection);
   try {
     const resource = await client.resourceFor("apiextensions.k8s.io/v1", "CustomResourceDefinition");

@@ -3,20 +3,23 @@ import { parseYaml } from "../../core/yaml-file.ts";
 
 describe("parseYaml", () => {
   it("reports syntax errors with their line and a message that is a whole sentence, no dangling location", () => {
-    const cases: [string, number, string][] = [
-      ["metadata:\n  name: web\n namespace: ingress\n", 3, "All mapping items must start at the same column"],
-      ["a: [1, 2\n", 2, "Flow sequence in block collection must be sufficiently indented and end with a ]"],
-      ["key: value\n\tbad: tab\n", 2, "Tabs are not allowed as indentation"],
-      ["- a\nb: c\n", 2, "Unexpected scalar at node end"],
+    // What the finding says is the yaml library's to word; where it points and what it is, ours.
+    const cases: [string, number][] = [
+      ["metadata:\n  name: web\n namespace: ingress\n", 3],
+      ["a: [1, 2\n", 2],
+      ["key: value\n\tbad: tab\n", 2],
+      ["- a\nb: c\n", 2],
     ];
-    for (const [text, line, message] of cases) {
+    for (const [text, line] of cases) {
       const [first] = parseYaml(text, "f.yaml").findings;
-      expect(first).toEqual({ severity: "error", check: "yaml/syntax", file: "f.yaml", line, message });
+      expect(first, text).toEqual({ severity: "error", check: "yaml/syntax", file: "f.yaml", line, message: expect.any(String) });
+      expect(first!.message, text).toMatch(/^\S.*[^:\s]$/);
+      expect(first!.message, text).not.toMatch(/\bline \d|column \d|\n/);
     }
   });
 
   it("reports a duplicate key as its own check", () => {
-    expect(parseYaml("a: 1\na: 2\n", "f.yaml").findings).toEqual([{ severity: "error", check: "yaml/duplicate-key", file: "f.yaml", line: 2, message: "Map keys must be unique" }]);
+    expect(parseYaml("a: 1\na: 2\n", "f.yaml").findings).toEqual([{ severity: "error", check: "yaml/duplicate-key", file: "f.yaml", line: 2, message: expect.any(String) }]);
   });
 
   it("an alias to no anchor is a finding at its line that does not quote the alias (it may be a secret value)", () => {

@@ -33,3 +33,8 @@ export function captureContext(cwd: string, env: Record<string, string | undefin
 export function quietContext(cwd = process.cwd()): TaskContext {
   return captureContext(cwd).context;
 }
+
+/** A quiet context whose environment holds `env` (and PATH, HOME), for what reads the task's variables. */
+export function quietContextWithEnv(env: Record<string, string | undefined>, cwd = process.cwd()): TaskContext {
+  return captureContext(cwd, env).context;
+}

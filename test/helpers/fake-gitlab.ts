@@ -184,11 +184,13 @@ export class FakeGitLab {
     this.#server = createServer((request, response) => void this.#handle(request, response));
   }
 
-  static async start(): Promise<FakeGitLab> {
+  /** On loopback, unless `host` names another address to listen on (a proxy test's non-loopback one). */
+  static async start(options: { host?: string } = {}): Promise<FakeGitLab> {
     const fake = new FakeGitLab();
-    await new Promise<void>((resolve) => fake.#server.listen(0, "127.0.0.1", resolve));
+    const host = options.host ?? "127.0.0.1";
+    await new Promise<void>((resolve) => fake.#server.listen(0, host, resolve));
     const { port } = fake.#server.address() as AddressInfo;
-    fake.url = `http://127.0.0.1:${port}`;
+    fake.url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
     return fake;
   }
 
@@ -324,7 +326,8 @@ export class FakeGitLab {
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? "/", this.url);
+    // Links are built on the host the client asked for (through a proxy, a name only it resolves).
+    const url = new URL(request.url ?? "/", request.headers.host ? `http://${request.headers.host}` : this.url);
     const body = await readBody(request);
     const recorded: RecordedRequest = { method: request.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), headers: request.headers, body };
     this.requests.push(recorded);
@@ -575,7 +578,7 @@ export class FakeGitLab {
       const query = new URLSearchParams(url.searchParams);
       query.set("page", String(target));
       query.set("per_page", String(perPage));
-      return `<${this.url}${url.pathname}?${query}>; rel="${rel}"`;
+      return `<${url.origin}${url.pathname}?${query}>; rel="${rel}"`;
     };
     const links = [page > 1 ? link(page - 1, "prev") : "", page < totalPages ? link(page + 1, "next") : "", link(1, "first"), link(totalPages, "last")].filter(Boolean);
     send(200, slice.map(toJson), {
@@ -632,6 +635,7 @@ export class FakeGitLab {
     return send(200, content, { "content-type": contentTypeByExtension(name), "content-disposition": `attachment; filename="${name}"` });
   }
 
+  /** GitLab's PipelineBasic entity, which jobs and trigger jobs name their pipelines with. */
   #pipelineJson(project: FakeProject, pipeline: FakePipeline): Record<string, unknown> {
     return {
       id: pipeline.id,
@@ -655,7 +659,6 @@ export class FakeGitLab {
       status: job.status,
       ref: pipeline.ref,
       tag: false,
-      retried: job.retried,
       allow_failure: false,
       pipeline: this.#pipelineJson(project, pipeline),
       artifacts: job.artifacts ? [{ file_type: "archive", size: 1000, filename: "artifacts.zip", file_format: "zip" }] : [],

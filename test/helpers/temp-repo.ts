@@ -2,9 +2,9 @@
 import { mkdtemp, mkdir, rm, writeFile, cp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { execFileSync } from "node:child_process";
 import { onTestFinished } from "vitest";
 import { PROJECT_ROOT } from "../../core/toolchain.ts";
+import { git } from "./git.ts";
 
 export type Tree = Record<string, string>;
 
@@ -38,10 +38,16 @@ export async function copyExample(relative: string): Promise<string> {
 /** A git repository with one commit of the tree, for change detection. */
 export async function makeGitRepo(tree: Tree): Promise<string> {
   const root = await makeRepo(tree);
-  const git = (...args: string[]) => execFileSync("git", args, { cwd: root, stdio: "pipe" });
-  git("init", "-q", "-b", "main");
-  git("-c", "user.name=test", "-c", "user.email=test@example.com", "add", ".");
-  git("-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "initial");
+  git(root, "init", "-q", "-b", "main");
+  git(root, "add", ".");
+  git(root, "commit", "-q", "-m", "initial");
+  return root;
+}
+
+/** A copy of a fleet (an example or a fixture) with a case of test/fixtures/cases/ laid over it. */
+export async function copyCase(base: string, name: string): Promise<string> {
+  const root = await copyExample(base);
+  await cp(path.join(PROJECT_ROOT, "test/fixtures/cases", name), root, { recursive: true });
   return root;
 }
 

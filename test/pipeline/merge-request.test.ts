@@ -4,8 +4,8 @@
 // another job's files only through `needs` and artifacts, as on a GitLab runner.
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { describe, expect, it, onTestFinished } from "vitest";
-import { FakeGitLab } from "../helpers/fake-gitlab.ts";
+import { describe, expect, it } from "vitest";
+import { startGitLab } from "../helpers/gitlab.ts";
 import { CASES_DIR, jobEvents, makePipelineRepo, type JobEvent } from "./gitlab-ci-local.ts";
 
 const TIMEOUT = 300_000;
@@ -152,10 +152,7 @@ describe("merge request pipeline (mode generated) on examples/layout-a", () => {
 
 /** A GitLab with one parent pipeline whose trigger job started the child; its aggregation job kept these artifacts. */
 async function serveChildPipeline(aggregateArtifacts: string): Promise<{ apiUrl: string; projectId: number; pipelineId: number }> {
-  const gitlab = await FakeGitLab.start();
-  onTestFinished(() => gitlab.close());
-  const project = gitlab.addProject("platform/fleet", 42);
-  gitlab.addToken("glpat-test-token-0123456789", { username: "report_bot" });
+  const { gitlab, project } = await startGitLab({ projectId: 42, tokens: { "glpat-test-token-0123456789": { username: "report_bot" } } });
   const parent = gitlab.addPipeline(project, { source: "merge_request_event" });
   const child = gitlab.addPipeline(project, { source: "parent_pipeline" });
   gitlab.addBridge(parent, { name: "gitops-ci:checks", downstream: child });

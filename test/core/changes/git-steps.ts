@@ -1,13 +1,11 @@
 // Git steps for change-detection tests: branch, edit, commit, as a merge request would.
-import { execFileSync } from "node:child_process";
 import { cp, mkdir, rm, writeFile, appendFile } from "node:fs/promises";
 import path from "node:path";
 import { PROJECT_ROOT } from "../../../core/toolchain.ts";
+import { git } from "../../helpers/git.ts";
 import { makeTempDir } from "../../helpers/temp-repo.ts";
 
-export function git(root: string, ...args: string[]): string {
-  return execFileSync("git", ["-c", "user.name=test", "-c", "user.email=test@example.com", ...args], { cwd: root, stdio: "pipe" }).toString();
-}
+export { git };
 
 /** A git repository holding a copy of a bundled example (optionally in a sub-folder), committed on main. */
 export async function gitRepoFromExample(relative: string, subfolder = ""): Promise<{ repo: string; root: string }> {

@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
+import { beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { createGitLabClient } from "../../../core/gitlab/client.ts";
 import { backoffDelay, DEFAULT_RETRY_POLICY, GitLabApiError, gitbeakerHost, parseRetryAfter, type GitLabClientOptions } from "../../../core/gitlab/request-handler.ts";
 import { FakeGitLab, type FakeProject } from "../../helpers/fake-gitlab.ts";
+import { startGitLab } from "../../helpers/gitlab.ts";
 import { fakeClock, type FakeClock } from "./fake-clock.ts";
 
 const TOKEN = "glpat-report-bot-0123456789";
@@ -12,16 +13,8 @@ let project: FakeProject;
 let clock: FakeClock;
 
 beforeEach(async () => {
-  gitlab = await FakeGitLab.start();
-  project = gitlab.addProject("platform/fleet", 42);
-  gitlab.addMergeRequest(project, 7);
-  gitlab.addToken(TOKEN, { username: "project_42_bot" });
-  gitlab.addToken(READ_ONLY, { username: "reader" }, { scopes: ["read_api"] });
+  ({ gitlab, project } = await startGitLab({ projectId: 42, mergeRequest: 7, tokens: { [TOKEN]: { username: "project_42_bot" }, [READ_ONLY]: { username: "reader", scopes: ["read_api"] } } }));
   clock = fakeClock();
-});
-
-afterEach(async () => {
-  await gitlab.close();
 });
 
 function client(overrides: Partial<GitLabClientOptions> = {}) {
@@ -139,7 +132,7 @@ describe("retries", () => {
     await closed.close();
     const error = await failure(client({ apiUrl, retry: { maxAttempts: 3 } }).listNotes(target));
     expect(error.status).toBeUndefined();
-    expect(error.message).toMatch(/^could not reach GitLab for GET \/projects\/42\/merge_requests\/7\/notes: fetch failed: .*ECONNREFUSED.* after 3 attempts$/);
+    expect(error.message).toMatch(/^could not reach GitLab for GET \/projects\/42\/merge_requests\/7\/notes: .*ECONNREFUSED.* after 3 attempts$/);
     expect(error.hint).toContain("check CI_API_V4_URL");
     expect(clock.sleeps).toHaveLength(2);
   });

@@ -1,5 +1,5 @@
 // A clock whose sleep returns at once and moves time forward, so retry waits are measured, not waited.
-import type { Clock } from "../../../core/gitlab/request-handler.ts";
+import type { Clock } from "../../../core/http/retry.ts";
 
 export interface FakeClock extends Clock {
   /** Every wait the code asked for, in milliseconds, in order. */

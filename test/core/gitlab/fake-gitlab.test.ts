@@ -1,20 +1,14 @@
 // The fake is only as good as its likeness to GitLab: these pin the documented shapes it serves.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { FakeGitLab, type FakeProject } from "../../helpers/fake-gitlab.ts";
+import { startGitLab } from "../../helpers/gitlab.ts";
 
 const TOKEN = "glpat-fake-test-0123456789";
 let gitlab: FakeGitLab;
 let project: FakeProject;
 
 beforeEach(async () => {
-  gitlab = await FakeGitLab.start();
-  project = gitlab.addProject("platform/fleet", 42);
-  gitlab.addMergeRequest(project, 7);
-  gitlab.addToken(TOKEN, { username: "bot" });
-});
-
-afterEach(async () => {
-  await gitlab.close();
+  ({ gitlab, project } = await startGitLab({ projectId: 42, mergeRequest: 7, tokens: { [TOKEN]: { username: "bot" } } }));
 });
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = { "PRIVATE-TOKEN": TOKEN }) {

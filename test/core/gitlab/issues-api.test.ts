@@ -1,6 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { createGitLabClient, type GitLabClient } from "../../../core/gitlab/client.ts";
 import { FakeGitLab, type FakeProject } from "../../helpers/fake-gitlab.ts";
+import { startGitLab } from "../../helpers/gitlab.ts";
 import { fakeClock } from "./fake-clock.ts";
 
 const TOKEN = "glpat-issues-bot-0123456789";
@@ -9,14 +10,8 @@ let project: FakeProject;
 let api: GitLabClient;
 
 beforeEach(async () => {
-  gitlab = await FakeGitLab.start();
-  project = gitlab.addProject("platform/fleet", 42);
-  gitlab.addToken(TOKEN, { username: "bot" });
+  ({ gitlab, project } = await startGitLab({ projectId: 42, tokens: { [TOKEN]: { username: "bot" } } }));
   api = createGitLabClient({ apiUrl: gitlab.apiUrl, token: TOKEN, clock: fakeClock(), redact: (text) => text.replaceAll("CANARY-1234", "[REDACTED]") });
-});
-
-afterEach(async () => {
-  await gitlab.close();
 });
 
 describe("the issues API", () => {

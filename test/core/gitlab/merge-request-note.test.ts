@@ -1,7 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { createGitLabClient, type GitLabClient } from "../../../core/gitlab/client.ts";
 import { composeNoteBody, findReportNotes, markerLine, upsertReportNotes, type ReportRun } from "../../../core/gitlab/merge-request-note.ts";
 import { FakeGitLab, type FakeProject, type FakeUser } from "../../helpers/fake-gitlab.ts";
+import { startGitLab } from "../../helpers/gitlab.ts";
+import { wrapTransport } from "../../helpers/http-transport.ts";
 import { fakeClock } from "./fake-clock.ts";
 
 const TOKEN = "glpat-report-bot-0123456789";
@@ -13,16 +15,11 @@ let person: FakeUser;
 let api: GitLabClient;
 
 beforeEach(async () => {
-  gitlab = await FakeGitLab.start();
-  project = gitlab.addProject("platform/fleet", 42);
-  gitlab.addMergeRequest(project, 7);
-  bot = gitlab.addToken(TOKEN, { username: "project_42_bot" });
-  person = gitlab.addToken("glpat-alice-0123456789", { username: "alice" });
+  let users: Record<string, FakeUser>;
+  ({ gitlab, project, users } = await startGitLab({ projectId: 42, mergeRequest: 7, tokens: { [TOKEN]: { username: "project_42_bot" }, "glpat-alice-0123456789": { username: "alice" } } }));
+  bot = users[TOKEN]!;
+  person = users["glpat-alice-0123456789"]!;
   api = createGitLabClient({ apiUrl: gitlab.apiUrl, token: TOKEN, clock: fakeClock() });
-});
-
-afterEach(async () => {
-  await gitlab.close();
 });
 
 const target = { projectId: 42, mergeRequestIid: 7 };
@@ -133,14 +130,14 @@ describe("upsertReportNotes", () => {
       apiUrl: gitlab.apiUrl,
       token: TOKEN,
       clock: fakeClock(),
-      fetch: async (input, init) => {
-        const response = await fetch(input, init);
-        if (init?.method === "POST" && !injected) {
+      transport: wrapTransport(async (request, send) => {
+        const response = await send(request);
+        if (request.method === "POST" && !injected) {
           injected = true;
           gitlab.addNote(project, 7, composeNoteBody("default", 1, 1, "pipeline 200: 1 error\n", { pipelineId: 200, jobId: 30 }), bot);
         }
         return response;
-      },
+      }),
     });
     const result = await upsert(["pipeline 100: all clear\n"], { pipelineId: 100, jobId: 20 }, racing);
     expect(result).toMatchObject({ outcome: "superseded", supersededBy: { pipelineId: 200, jobId: 30 } });
@@ -200,14 +197,14 @@ describe("two report jobs at once", () => {
       apiUrl: gitlab.apiUrl,
       token: TOKEN,
       clock: fakeClock(),
-      fetch: async (input, init) => {
-        const response = await fetch(input, init);
-        if (init?.method === "POST" && !applied) {
+      transport: wrapTransport(async (request, send) => {
+        const response = await send(request);
+        if (request.method === "POST" && !applied) {
           applied = true;
-          return new Response("<html><body>502 Bad Gateway</body></html>", { status: 502, headers: { "content-type": "text/html" } });
+          return { status: 502, headers: { "content-type": "text/html" }, body: Buffer.from("<html><body>502 Bad Gateway</body></html>") };
         }
         return response;
-      },
+      }),
     });
     const result = await upsert(["report\n"], {}, flaky);
     expect(result.outcome).toBe("posted");

@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { createGitLabClient, type GitLabClient } from "../../../core/gitlab/client.ts";
 import { GitLabApiError } from "../../../core/gitlab/request-handler.ts";
 import { FakeGitLab, type FakePipeline, type FakeProject } from "../../helpers/fake-gitlab.ts";
+import { startGitLab } from "../../helpers/gitlab.ts";
 import { fakeClock } from "./fake-clock.ts";
 
 const TOKEN = "glpat-reader-0123456789";
@@ -11,15 +12,9 @@ let pipeline: FakePipeline;
 let api: GitLabClient;
 
 beforeEach(async () => {
-  gitlab = await FakeGitLab.start();
-  project = gitlab.addProject("platform/fleet", 42);
-  gitlab.addToken(TOKEN, { username: "reader" }, { scopes: ["read_api"] });
+  ({ gitlab, project } = await startGitLab({ projectId: 42, tokens: { [TOKEN]: { username: "reader", scopes: ["read_api"] } } }));
   pipeline = gitlab.addPipeline(project);
   api = createGitLabClient({ apiUrl: gitlab.apiUrl, token: TOKEN, clock: fakeClock() });
-});
-
-afterEach(async () => {
-  await gitlab.close();
 });
 
 describe("the pipeline jobs API", () => {

@@ -1,5 +1,4 @@
-import { cp, readFile, writeFile } from "node:fs/promises";
-import { execFileSync } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Finding } from "../../../core/findings.ts";
@@ -8,7 +7,8 @@ import { buildMergeRequestNote } from "../../../core/report/merge-request-note.t
 import { check, reportInput } from "../../../tasks/check/index.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { layerPath, overlayPath, smallFleet } from "../../helpers/small-fleet.ts";
-import { examplePath, makeGitRepo, makeRepo, makeTempDir } from "../../helpers/temp-repo.ts";
+import { copyCase, examplePath, makeGitRepo, makeRepo, makeTempDir } from "../../helpers/temp-repo.ts";
+import { git } from "../../helpers/git.ts";
 
 describe("gitops-ci check on the bundled examples", () => {
   for (const example of ["examples/layout-a", "examples/layout-b", "test/fixtures/fleets/flux-kustomizations"]) {
@@ -37,10 +37,7 @@ describe("gitops-ci check on the bundled examples", () => {
 
 describe("gitops-ci check on a broken fleet", () => {
   it("reports a Flux Kustomization whose path does not exist, and checks the other overlays", async () => {
-    const root = await makeTempDir();
-    await cp(examplePath("test/fixtures/fleets/flux-kustomizations"), root, { recursive: true });
-    const kustomization = path.join(root, "clusters/staging/apps.yaml");
-    await writeFile(kustomization, (await readFile(kustomization, "utf8")).replace("path: ./apps/staging", "path: ./apps/stagign"));
+    const root = await copyCase("test/fixtures/fleets/flux-kustomizations", "missing-kustomization-path");
     const { context } = captureContext(root);
     const { exitCode, report } = await check(context, { dir: root, json: false });
     expect(exitCode).toBe(1);
@@ -56,11 +53,10 @@ describe("gitops-ci check on a broken fleet", () => {
 describe("gitops-ci check --changed-since", () => {
   it("checks only the changed overlay and the layers after it, in that environment", async () => {
     const root = await makeGitRepo(smallFleet());
-    const git = (...args: string[]) => execFileSync("git", args, { cwd: root, stdio: "pipe" });
-    git("checkout", "-q", "-b", "feature");
+    git(root, "checkout", "-q", "-b", "feature");
     const configs = overlayPath("configs", "staging");
     await writeFile(path.join(root, configs, "kustomization.yaml"), (await readFile(path.join(root, configs, "kustomization.yaml"), "utf8")) + "commonLabels:\n  tier: config\n");
-    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "label configs");
+    git(root, "commit", "-qam", "label configs");
 
     const { context, stderr } = captureContext(root);
     const { report, exitCode } = await check(context, { dir: root, json: false, changedSince: "main" });
@@ -100,8 +96,8 @@ describe("gitops-ci check: a YAML error counts in the rows of the overlays that 
       `${layerPath("apps")}/base/service.yaml:5 staging/apps`,
       `${layerPath("apps")}/examples/sample.yaml:5 -/-`,
     ]);
-    // yaml's own text without its dangling "at line 5, column 1:".
-    for (const finding of syntax) expect(finding.message).toBe("All mapping items must start at the same column");
+    // yaml's own text (its wording is the library's), without its dangling "at line 5, column 1:".
+    for (const finding of syntax) expect(finding).toMatchObject({ severity: "error", line: 5, message: expect.not.stringMatching(/line \d|column \d|:$/) });
 
     const rows = report.summary.filter((row) => row.checked);
     const apps = rows.filter((row) => row.layer === "apps");
@@ -149,10 +145,9 @@ describe("gitops-ci check: a YAML error counts in the rows of the overlays that 
 
   it("reuses the overlay inputs --changed-since computed, and keeps a changed base file's error in the overlays it selected", async () => {
     const root = await makeGitRepo(smallFleet());
-    const git = (...args: string[]) => execFileSync("git", args, { cwd: root, stdio: "pipe" });
-    git("checkout", "-q", "-b", "feature");
+    git(root, "checkout", "-q", "-b", "feature");
     await writeFile(path.join(root, layerPath("apps"), "base/service.yaml"), "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n namespace: ingress\n");
-    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "break the service");
+    git(root, "commit", "-qam", "break the service");
 
     const { report } = await check(captureContext(root).context, { dir: root, json: false, changedSince: "main" });
     expect(report.summary.filter((row) => row.checked).map((row) => `${row.layer}/${row.environment}`)).toEqual(["apps/prod", "apps/staging"]);

@@ -1,11 +1,11 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { check } from "../../../tasks/check/index.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { overlayPath, smallFleet } from "../../helpers/small-fleet.ts";
 import { makeGitRepo, makeRepo, makeTempDir } from "../../helpers/temp-repo.ts";
+import { git } from "../../helpers/git.ts";
 
 const checkedRows = (summary: { layer: string; environment: string; checked: boolean }[]) =>
   summary.filter((row) => row.checked).map((row) => `${row.environment}/${row.layer}`);
@@ -74,8 +74,7 @@ describe("gitops-ci check --only ENV/LAYER", () => {
 
   it("accepts several overlays and intersects with --changed-since", async () => {
     const root = await makeGitRepo(smallFleet());
-    const git = (...args: string[]) => execFileSync("git", args, { cwd: root, stdio: "pipe" });
-    git("checkout", "-q", "-b", "feature");
+    git(root, "checkout", "-q", "-b", "feature");
     const file = path.join(root, overlayPath("configs", "staging"), "kustomization.yaml");
     await writeFile(file, (await readFile(file, "utf8")) + "commonLabels:\n  tier: config\n");
 

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { ObjectChange } from "../../../core/diff/model.ts";
 import { createGitLabClient } from "../../../core/gitlab/client.ts";
 import {
@@ -15,6 +15,7 @@ import {
 import type { GitLabClientOptions } from "../../../core/gitlab/request-handler.ts";
 import { fakeClock, type FakeClock } from "../../core/gitlab/fake-clock.ts";
 import { FakeGitLab, type FakeProject } from "../../helpers/fake-gitlab.ts";
+import { startGitLab } from "../../helpers/gitlab.ts";
 
 /** An in-memory tracker: the issue logic without HTTP (GitLab's API below, and in the cluster test). */
 function memoryTracker(initial: DriftIssue[] = []) {
@@ -113,14 +114,8 @@ describe("the drift issue tracker over GitLab's issues API", () => {
   let clock: FakeClock;
 
   beforeEach(async () => {
-    gitlab = await FakeGitLab.start();
-    project = gitlab.addProject("platform/fleet", 42);
-    gitlab.addToken(TOKEN, { username: "project_42_bot" });
+    ({ gitlab, project } = await startGitLab({ projectId: 42, tokens: { [TOKEN]: { username: "project_42_bot" } } }));
     clock = fakeClock();
-  });
-
-  afterEach(async () => {
-    await gitlab.close();
   });
 
   function tracker(overrides: Partial<GitLabClientOptions> = {}): DriftIssueTracker {

@@ -1,23 +1,21 @@
 import { readFile, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { driftMarker } from "../../../core/gitlab/drift-issues.ts";
 import { drift } from "../../../tasks/drift/index.ts";
 import { clusterFleet } from "../../cluster/fleet.ts";
 import { applyFleet, clusterClient, clusterEnv, uniqueName } from "../../cluster/local.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { FakeGitLab, type FakeProject } from "../../helpers/fake-gitlab.ts";
+import { startGitLab } from "../../helpers/gitlab.ts";
 import { makeRepo, makeTempDir } from "../../helpers/temp-repo.ts";
 
 const TOKEN = "glpat-drift-bot-0123456789";
 
 /** A GitLab that answers as the REST API v4 does, with one project and the drift job's token. */
-async function startGitLab(): Promise<{ gitlab: FakeGitLab; project: FakeProject; env: Record<string, string> }> {
-  const gitlab = await FakeGitLab.start();
-  onTestFinished(() => gitlab.close());
-  const project = gitlab.addProject("group/project", 42);
-  gitlab.addToken(TOKEN, { username: "project_42_bot" });
+async function driftGitLab(): Promise<{ gitlab: FakeGitLab; project: FakeProject; env: Record<string, string> }> {
+  const { gitlab, project } = await startGitLab({ project: "group/project", projectId: 42, tokens: { [TOKEN]: { username: "project_42_bot" } } });
   const env = { GITOPS_CI_GITLAB_TOKEN: TOKEN, CI_SERVER_URL: gitlab.url, CI_PROJECT_ID: "42", CI_JOB_URL: "https://gitlab.example.com/group/project/-/jobs/7" };
   return { gitlab, project, env };
 }
@@ -44,7 +42,7 @@ describe("gitops-ci drift against a real kube-apiserver and a GitLab issues API"
     const id = uniqueName("drift");
     const root = await makeRepo(clusterFleet({ id }));
     await applyFleet(root, "test");
-    const { gitlab, project, env: gitlabEnv } = await startGitLab();
+    const { gitlab, project, env: gitlabEnv } = await driftGitLab();
     // Other environments' drift issues, enough to need a second page (GitLab serves at most 100 per page).
     for (let index = 0; index < 120; index += 1) gitlab.addIssue(project, { title: `Drift in other-${index}`, labels: ["gitops-drift"], description: driftMarker(`other-${index}`, "abc") });
     const issues = () => [...project.issues.values()];
@@ -100,7 +98,7 @@ describe("gitops-ci drift against a real kube-apiserver and a GitLab issues API"
   it("leaves the issue alone and exits 2 when the cluster cannot be read: never 'no drift'", async () => {
     const id = uniqueName("driftdown");
     const root = await makeRepo(clusterFleet({ id }));
-    const { gitlab, project, env: gitlabEnv } = await startGitLab();
+    const { gitlab, project, env: gitlabEnv } = await driftGitLab();
     const issue = gitlab.addIssue(project, { title: "Drift in test: 1 object differs from Git", labels: ["gitops-drift"], description: `${driftMarker("test", "0123456789abcdef")}\nold report` });
     const closed = net.createServer();
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -9,6 +8,7 @@ import { generatePipeline } from "../../../tasks/pipeline/index.ts";
 import { captureContext, quietContext } from "../../helpers/context.ts";
 import { overlayPath, smallFleet } from "../../helpers/small-fleet.ts";
 import { makeGitRepo, makeRepo } from "../../helpers/temp-repo.ts";
+import { git } from "../../helpers/git.ts";
 
 type Job = { stage: string; needs: { job: string; artifacts: boolean }[]; variables: Record<string, string>; when?: string; artifacts: { paths: string[] } };
 
@@ -83,8 +83,7 @@ describe("childPipeline", () => {
 describe("gitops-ci pipeline --from-plan", () => {
   it("writes the child pipeline of the overlays a change affects, in the image of the generating job", async () => {
     const root = await makeGitRepo(smallFleet());
-    const git = (...args: string[]) => execFileSync("git", args, { cwd: root, stdio: "pipe" });
-    git("checkout", "-q", "-b", "feature");
+    git(root, "checkout", "-q", "-b", "feature");
     const file = path.join(root, overlayPath("configs", "prod"), "kustomization.yaml");
     await writeFile(file, (await readFile(file, "utf8")) + "commonLabels:\n  tier: config\n");
 

@@ -6,11 +6,12 @@
 //   GET /projects/:id/jobs/:job_id/artifacts/*path       the file as stored, or 404
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { collectChildren } from "../../../tasks/pipeline/index.ts";
 import { fakeClock } from "../../core/gitlab/fake-clock.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { FakeGitLab, type FakePipeline, type FakeProject } from "../../helpers/fake-gitlab.ts";
+import { gitLabClientWith, startGitLab } from "../../helpers/gitlab.ts";
 import { makeTempDir } from "../../helpers/temp-repo.ts";
 
 const ACCESS_TOKEN = "glpat-reportreadertoken0001";
@@ -42,10 +43,7 @@ interface Pipelines {
 
 /** A parent pipeline whose trigger job started a child; the child's aggregation job was retried once. */
 async function standardPipelines(): Promise<Pipelines> {
-  const gitlab = await FakeGitLab.start();
-  onTestFinished(() => gitlab.close());
-  const project = gitlab.addProject("platform/fleet", 42);
-  gitlab.addToken(ACCESS_TOKEN, { username: "report_reader" }, { scopes: ["read_api"] });
+  const { gitlab, project } = await startGitLab({ projectId: 42, tokens: { [ACCESS_TOKEN]: { username: "report_reader", scopes: ["read_api"] } } });
   const parent = gitlab.addPipeline(project, { source: "merge_request_event" });
   const child = gitlab.addPipeline(project, { source: "parent_pipeline", status: "failed" });
   const other = gitlab.addPipeline(project, { source: "parent_pipeline" });
@@ -122,7 +120,7 @@ describe("gitops-ci pipeline --collect-children", () => {
     gitlab.failNext(1, { status: 429, retryAfter: "7" }, { path: /\/artifacts\/.*report\.json$/ });
     const clock = fakeClock();
     const { root, context, stderr } = await setUp(pipelines);
-    const result = await collectChildren(context, { childFile: "gitops-ci-child.yml", gitlab: { clientOptions: { clock, random: () => 0.5 } } });
+    const result = await collectChildren({ ...context, gitlab: gitLabClientWith({ clock, random: () => 0.5 }) }, { childFile: "gitops-ci-child.yml" });
 
     expect(result.collected.map((entry) => entry.job.name)).toEqual(["gitops-ci:prod:controllers"]);
     expect(await readFile(path.join(root, "gitops-ci-reports/prod/controllers/report.json"), "utf8")).toBe(reportJson("prod", "controllers"));

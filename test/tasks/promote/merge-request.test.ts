@@ -1,10 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { createGitLabClient, type GitLabClient } from "../../../core/gitlab/client.ts";
 import { GitLabApiError } from "../../../core/gitlab/request-handler.ts";
 import { branchName } from "../../../tasks/promote/index.ts";
 import { mergeRequestDescription, readPromoteGitLabAccess, upsertPromotionMergeRequest } from "../../../tasks/promote/merge-request.ts";
 import { fakeClock } from "../../core/gitlab/fake-clock.ts";
 import { FakeGitLab, type FakeProject } from "../../helpers/fake-gitlab.ts";
+import { startGitLab } from "../../helpers/gitlab.ts";
 
 const TOKEN = "glpat-merge-requests";
 let gitlab: FakeGitLab;
@@ -12,15 +13,9 @@ let project: FakeProject;
 let client: GitLabClient;
 
 beforeEach(async () => {
-  gitlab = await FakeGitLab.start();
-  project = gitlab.addProject("platform/gitops");
-  gitlab.addToken(TOKEN, { username: "gitops-bot" });
+  ({ gitlab, project } = await startGitLab({ project: "platform/gitops", tokens: { [TOKEN]: { username: "gitops-bot" } } }));
   client = createGitLabClient({ apiUrl: gitlab.apiUrl, token: TOKEN, clock: fakeClock() });
 });
-afterEach(async () => {
-  await gitlab.close();
-});
-
 const fields = { sourceBranch: "gitops-ci/promote-staging-to-prod", targetBranch: "main", title: "Promote staging to prod", description: "first" };
 
 describe("the merge requests API, as the fake GitLab answers it", () => {

@@ -1,13 +1,11 @@
 // A throwaway clone of a bundled example for promote tests: committed on main, with a local bare
 // repository as its `origin`, and staging moved ahead of prod the way a release does.
-import { execFileSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { git } from "../../helpers/git.ts";
 import { copyExample, makeTempDir } from "../../helpers/temp-repo.ts";
 
-export function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", ["-c", "user.name=test", "-c", "user.email=test@example.com", ...args], { cwd, stdio: "pipe" }).toString().trim();
-}
+export { git };
 
 export interface PromoteRepo {
   root: string;

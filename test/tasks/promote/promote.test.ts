@@ -1,12 +1,13 @@
-import { execFileSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../../cli/main.ts";
 import { promote } from "../../../tasks/promote/index.ts";
 import { FakeGitLab, type FakeProject } from "../../helpers/fake-gitlab.ts";
+import { startGitLab } from "../../helpers/gitlab.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { copyExample, examplePath } from "../../helpers/temp-repo.ts";
+import { gitText } from "../../helpers/git.ts";
 import { APPS, CONTROLLERS, exampleClone, git, stagingAhead, type PromoteRepo } from "./promote-repo.ts";
 
 const TOKEN = "glpat-promote-test-token";
@@ -18,14 +19,8 @@ let gitlab: FakeGitLab;
 let project: FakeProject;
 
 beforeEach(async () => {
-  gitlab = await FakeGitLab.start();
-  project = gitlab.addProject("platform/gitops");
-  gitlab.addToken(TOKEN, { username: "gitops-bot" });
+  ({ gitlab, project } = await startGitLab({ project: "platform/gitops", tokens: { [TOKEN]: { username: "gitops-bot" } } }));
 });
-afterEach(async () => {
-  await gitlab.close();
-});
-
 function ciEnv(): Record<string, string> {
   return { CI_API_V4_URL: gitlab.apiUrl, CI_PROJECT_ID: String(project.id), GITOPS_CI_GITLAB_TOKEN: TOKEN, CI_COMMIT_BRANCH: "main" };
 }
@@ -33,7 +28,7 @@ function ciEnv(): Record<string, string> {
 const mergeRequestWrites = () => gitlab.requests.filter((request) => /\/merge_requests/.test(request.path) && request.method !== "GET");
 const read = (repo: PromoteRepo, file: string) => readFile(path.join(repo.root, file), "utf8");
 /** A file as the promotion branch on the remote holds it, byte for byte. */
-const pushed = (repo: PromoteRepo, file: string, branch = BRANCH) => execFileSync("git", ["show", `${branch}:${file}`], { cwd: repo.remote, encoding: "utf8" });
+const pushed = (repo: PromoteRepo, file: string, branch = BRANCH) => gitText(repo.remote, "show", `${branch}:${file}`);
 const original = (file: string) => readFile(examplePath(path.join("examples/layout-a", file)), "utf8");
 
 describe("gitops-ci promote on layout A", () => {

@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../../cli/main.ts";
 import type { Finding } from "../../../core/findings.ts";
 import { findReportNotes } from "../../../core/gitlab/merge-request-note.ts";
@@ -11,6 +11,7 @@ import { writeReports } from "../../../core/report/write-reports.ts";
 import { report } from "../../../tasks/report/index.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { FakeGitLab, type FakeProject } from "../../helpers/fake-gitlab.ts";
+import { gitLabClientWith, startGitLab } from "../../helpers/gitlab.ts";
 import { makeTempDir } from "../../helpers/temp-repo.ts";
 import { fakeClock } from "../../core/gitlab/fake-clock.ts";
 import { summary as sampleSummary, findings as sampleFindings } from "../../core/report/sample-report.ts";
@@ -22,16 +23,8 @@ let project: FakeProject;
 let dir: string;
 
 beforeEach(async () => {
-  gitlab = await FakeGitLab.start();
-  project = gitlab.addProject("platform/fleet", 42);
-  gitlab.addMergeRequest(project, 7);
-  gitlab.addToken(TOKEN, { username: "project_42_bot" });
-  gitlab.addToken("glpat-read-only-0123456789", { username: "reader" }, { scopes: ["read_api"] });
+  ({ gitlab, project } = await startGitLab({ projectId: 42, mergeRequest: 7, tokens: { [TOKEN]: { username: "project_42_bot" }, "glpat-read-only-0123456789": { username: "reader", scopes: ["read_api"] } } }));
   dir = await makeTempDir("report-task-");
-});
-
-afterEach(async () => {
-  await gitlab.close();
 });
 
 function ciEnv(job = 5678, extra: Record<string, string> = {}): Record<string, string> {
@@ -172,7 +165,7 @@ describe("gitops-ci report", () => {
     gitlab.failNext(2, { status: 500 }, { method: "GET" });
     const clock = fakeClock();
     const { context, stderr } = captureContext(dir, ciEnv());
-    await report(context, { from, gitlab: { clientOptions: { clock, random: () => 0 } } });
+    await report({ ...context, gitlab: gitLabClientWith({ clock, random: () => 0 }) }, { from });
     expect(ours()).toHaveLength(1);
     expect(clock.sleeps).toEqual([500, 1_000, 4_000]);
     expect(stderr()).toContain("GitLab: POST /projects/42/merge_requests/7/notes answered 429 (429 Retry later); retrying in 4.0 s (attempt 2)");

@@ -1,12 +1,10 @@
-import { readFile, writeFile } from "node:fs/promises";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Manifest } from "../../../core/manifests.ts";
 import { render } from "../../../tasks/render/index.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { canary, keyEnv, writeEncrypted } from "../../helpers/sops.ts";
 import { layerPath, overlayPath, smallFleet } from "../../helpers/small-fleet.ts";
-import { copyExample, writeTree } from "../../helpers/temp-repo.ts";
+import { copyCase, writeTree } from "../../helpers/temp-repo.ts";
 import { base64, makeSopsRepo, runCheck, secretYaml } from "./setup.ts";
 
 async function renderRepo(root: string) {
@@ -82,19 +80,11 @@ describe("checkSecrets: rendered Secrets", () => {
   });
 
   it("checks SealedSecrets: templates without ciphertext, sealed values in overlays, no plain Secret beside them", async () => {
-    const root = await copyExample("examples/layout-b");
+    const root = await copyCase("examples/layout-b", "sealed-secrets-misuse");
     const stringValue = canary("beside");
     const overlay = "clusters/production/applications";
+    // The plain Secret the case's overlay lists, with a value no output may show.
     await writeTree(root, { [`${overlay}/sealed-secrets/plain.yaml`]: secretYaml("plain", { stringData: { token: stringValue } }, "podinfo") });
-    const kustomization = path.join(root, overlay, "kustomization.yaml");
-    await writeFile(kustomization, (await readFile(kustomization, "utf8")).replace("  - hpa.yaml\n", "  - hpa.yaml\n  - sealed-secrets/plain.yaml\n"));
-    const template = path.join(root, "clusters/base/applications/podinfo/sealed-secrets/template-podinfo-secrets.yaml");
-    const sealed = /api-token: (\S+)/.exec(await readFile(path.join(root, overlay, "sealed-secrets/actual-podinfo-secrets.yaml"), "utf8"))![1]!;
-    await writeFile(template, (await readFile(template, "utf8")).replace("<kubeseal output for the API token>", sealed));
-    const staging = path.join(root, "clusters/staging/observability/sealed-secrets/actual-grafana-admin.yaml");
-    await writeFile(staging, (await readFile(staging, "utf8")).replace(/encryptedData:\n(\s+\S+: \S+\n)+/, "encryptedData: {}\n"));
-    const local = path.join(root, "clusters/local/applications/kustomization.yaml");
-    await writeFile(local, (await readFile(local, "utf8")).replace("sealed-secrets/actual-podinfo-secrets.yaml", "../../base/applications/podinfo/sealed-secrets/template-podinfo-secrets.yaml"));
 
     const { findings, stdout, stderr } = await runCheck(root, { rendered: await renderRepo(root) });
     expect(findings.filter((f) => f.severity !== "info")).toEqual([

@@ -155,23 +155,24 @@ async function readEntry(file: string, key: string): Promise<Entry | undefined> 
   const body = text.slice(newline + 1);
   if (newline !== 64 || text.slice(0, 64) !== sha256(body)) return discard(file);
   try {
-    const entry = JSON.parse(body) as Entry;
-    if (entry.format !== FORMAT || entry.key !== key || !isManifest(entry.manifest) || !Array.isArray(entry.result?.objects)) return discard(file);
-    return entry;
+    const entry = JSON.parse(body) as Partial<Entry>;
+    if (entry.format !== FORMAT || entry.key !== key || !isManifest(entry.manifest) || !Array.isArray(entry.result?.objects)) return await discard(file);
+    return entry as Entry;
   } catch {
-    return discard(file);
+    return await discard(file);
   }
 }
 
 /** A corrupt entry is removed, so the rebuild's entry replaces it (or a concurrent run's does). */
-async function discard(file: string): Promise<undefined> {
+async function discard(file: string): Promise<Entry | undefined> {
   await unlink(file).catch(() => undefined);
   return undefined;
 }
 
 function isManifest(value: unknown): value is InputManifest {
-  const record = value as Partial<InputManifest> | undefined;
-  return [record?.files, record?.trees, record?.probes].every((part) => typeof part === "object" && part !== null && !Array.isArray(part));
+  if (typeof value !== "object" || value === null) return false;
+  const record = value as Record<keyof InputManifest, unknown>;
+  return [record.files, record.trees, record.probes].every((part) => typeof part === "object" && part !== null && !Array.isArray(part));
 }
 
 async function pruneKey(shard: string, key: string): Promise<void> {

@@ -25,7 +25,7 @@ function startConnectProxy(): Promise<{ url: string; tunnels: string[]; close():
   server.on("connect", (request: http.IncomingMessage, client: net.Socket, head: Buffer) => {
     const [host, port] = String(request.url).split(":");
     tunnels.push(String(request.url));
-    const upstream = net.connect(Number(port), host!, () => {
+    const upstream = net.connect(Number(port), host, () => {
       client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
       upstream.write(head);
       upstream.pipe(client);

@@ -89,7 +89,7 @@ async function helmTemplate(releaseName: string, namespace: string, chartArchive
   await writeFile(valuesFile, dump(values));
   const { stdout } = await run(helm, ["template", releaseName, chartArchive, "--namespace", namespace, "--values", valuesFile, "--include-crds", "--skip-tests", ...extra], { maxBuffer: 64 << 20 });
   const { loadAll } = await import("js-yaml");
-  return (loadAll(stdout) as unknown[]).filter((doc): doc is Record<string, unknown> => typeof doc === "object" && doc !== null);
+  return (loadAll(stdout)).filter((doc): doc is Record<string, unknown> => typeof doc === "object" && doc !== null);
 }
 
 function key(object: Record<string, unknown>): string {

@@ -88,11 +88,11 @@ try {
   const ours: number[] = [];
   const phase: number[] = [];
   const theirs: number[] = [];
-  let changes = { ours: 0, kubectl: 0 };
+  const changes = { ours: 0, kubectl: 0 };
   console.log(`${total} objects (every tenth changed), ${availableParallelism()} CPUs, kube-apiserver ${cluster.server}, --api-concurrency ${values["api-concurrency"]}`);
   for (let run = 0; run < Number(values.runs); run += 1) {
     let started = performance.now();
-    const diff = await runner.run(process.execPath, [path.join(PROJECT_ROOT, "bin/gitops-ci.ts"), "diff", repo, "--json", "--api-concurrency", String(values["api-concurrency"])]);
+    const diff = await runner.run(process.execPath, [path.join(PROJECT_ROOT, "bin/gitops-ci.ts"), "diff", repo, "--json", "--api-concurrency", values["api-concurrency"]]);
     ours.push((performance.now() - started) / 1000);
     if (diff.exitCode !== 1) throw new Error(`gitops-ci diff exited ${diff.exitCode}:\n${diff.stderr.slice(-3000)}`);
     const report = JSON.parse(diff.stdout) as { environments: { changes: { action: string }[] }[] };

@@ -53,7 +53,7 @@ try {
 
 async function measured(label: string, args: string[], cwd: string, expected: number[]): Promise<MeasuredRun> {
   const result = await runMeasured(process.execPath, [...gitopsCi, ...args], { cwd, env });
-  if (!expected.includes(result.exitCode ?? -1)) console.log(`${label}: unexpected exit ${result.exitCode}:\n${result.stdout.slice(-1500)}\n${result.stderr.slice(-1500)}`);
+  if (!expected.includes(result.exitCode)) console.log(`${label}: unexpected exit ${result.exitCode}:\n${result.stdout.slice(-1500)}\n${result.stderr.slice(-1500)}`);
   return result;
 }
 

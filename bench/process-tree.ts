@@ -33,6 +33,8 @@ export async function runMeasured(file: string, args: readonly string[], options
   let peakProcesses = 0;
   let done = false;
   const sampler = (async () => {
+    // `done` is set once the child ends, which narrowing cannot see.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
     while (!done && procAvailable && child.pid !== undefined) {
       const sample = await treeRss(child.pid);
       peakRssBytes = Math.max(peakRssBytes, sample.bytes);
@@ -48,8 +50,8 @@ export async function runMeasured(file: string, args: readonly string[], options
     exitCode: result.exitCode ?? -1,
     peakRssBytes: procAvailable ? peakRssBytes : undefined,
     peakProcesses,
-    stdout: String(result.stdout ?? ""),
-    stderr: String(result.stderr ?? ""),
+    stdout: result.stdout,
+    stderr: result.stderr,
   };
 }
 

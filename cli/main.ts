@@ -441,7 +441,7 @@ export function terminalOptions(environment: CliEnvironment, json: boolean): Ter
 function parseConcurrency(value: unknown, cpus: number): number {
   if (value === undefined) return cpus;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new UserError(`--concurrency must be a positive integer, got "${String(value)}"`);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new UserError(`--concurrency must be a positive integer, got ${JSON.stringify(value)}`);
   return parsed;
 }
 
@@ -456,7 +456,7 @@ function buildTimeout(value: string | undefined): { buildTimeoutMs?: number } {
 function optionalPositive<K extends string>(key: K, value: unknown): Partial<Record<K, number>> {
   if (value === undefined) return {};
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new UserError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive integer, got "${String(value)}"`);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new UserError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive integer, got ${JSON.stringify(value)}`);
   return { [key]: parsed } as Record<K, number>;
 }
 

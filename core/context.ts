@@ -63,7 +63,7 @@ export function createTaskContext(options: ContextOptions): TaskContext {
     cwd: options.cwd,
     env: options.env,
     redactor,
-    output: createOutput(options.stdout, options.stderr, redactor, progress.clear),
+    output: createOutput(options.stdout, options.stderr, redactor, () => progress.clear()),
     progress,
     terminal,
     toolchain,

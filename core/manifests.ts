@@ -3,7 +3,7 @@ import path from "node:path";
 import { CORE_SCHEMA, loadAll } from "js-yaml";
 import { parseAllDocuments } from "yaml";
 import type { Finding, ResourceRef } from "./findings.ts";
-import { isRecord } from "./yaml-file.ts";
+import { isRecord, scalarText } from "./yaml-file.ts";
 
 export const ORIGIN_ANNOTATION = "config.kubernetes.io/origin";
 
@@ -29,9 +29,9 @@ export interface Manifest {
 export function resourceRefOf(object: Record<string, unknown>): ResourceRef & { apiVersion: string } {
   const metadata = isRecord(object["metadata"]) ? object["metadata"] : {};
   return {
-    apiVersion: String(object["apiVersion"] ?? ""),
-    kind: String(object["kind"] ?? ""),
-    name: String(metadata["name"] ?? ""),
+    apiVersion: scalarText(object["apiVersion"]),
+    kind: scalarText(object["kind"]),
+    name: scalarText(metadata["name"]),
     ...(typeof metadata["namespace"] === "string" ? { namespace: metadata["namespace"] } : {}),
   };
 }

@@ -55,20 +55,20 @@ export function createProcessRunner(options: ProcessRunnerOptions): ProcessRunne
           maxBuffer: 512 * 1024 * 1024,
         });
         if (result.timedOut) {
-          throw new ToolError(`${tool} timed out`, { command, stderr: String(result.stderr ?? ""), timedOut: true });
+          throw new ToolError(`${tool} timed out`, { command, stderr: result.stderr, timedOut: true });
         }
         if (result.failed && result.exitCode === undefined) {
           throw new ToolError(`${tool} could not be started`, {
             command,
-            stderr: String(result.stderr ?? ""),
+            stderr: result.stderr,
             cause: result.cause,
           });
         }
         return {
           command,
           exitCode: result.exitCode ?? 0,
-          stdout: String(result.stdout ?? ""),
-          stderr: String(result.stderr ?? ""),
+          stdout: result.stdout,
+          stderr: result.stderr,
           durationMs: performance.now() - started,
         };
       } catch (error) {

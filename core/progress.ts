@@ -105,7 +105,8 @@ export function createProgress(options: ProgressOptions): Progress {
       const counter = counters.get(label) ?? { done: 0, total: 0 };
       counter.done += count;
       counters.set(label, counter);
-      draw();
+      // A finished count is always drawn: the phase may end before the next redraw is due.
+      draw(counter.total > 0 && counter.done >= counter.total);
     },
     clear,
   };

@@ -51,7 +51,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     }
     const { value } = converted;
     if (value === null || value === undefined) return;
-    const start = document.contents?.range?.[0] ?? 0;
+    const start = document.contents?.range[0] ?? 0;
     documents.push({ index, value, line: lineCounter.linePos(start).line, document });
   });
   return {
@@ -130,4 +130,16 @@ export function describeYamlError(message: string): string {
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** `Array.isArray`, typed as a list of unknowns rather than of `any`. */
+export function isList(value: unknown): value is unknown[] {
+  return Array.isArray(value);
+}
+
+/** A scalar YAML field as text; a map or list (which `String()` would print as "[object Object]") is the fallback. */
+export function scalarText(value: unknown, fallback = ""): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  return fallback;
 }

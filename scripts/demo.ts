@@ -67,7 +67,7 @@ try {
     ["clusters/staging/applications/patches/podinfo-patch.yaml", "podinfo: 3 replicas, new UI message", (text: string) => text.replace("replicas: 2", "replicas: 3").replace("value: staging", "value: staging (v2)")],
     ["clusters/staging/infrastructure/helm/values.yaml", "ingress-nginx values: 3 replicas (a new hashed ConfigMap; the old one is pruned)", (text: string) => text.replace("replicaCount: 2", "replicaCount: 3")],
     ["clusters/base/applications/podinfo/kustomization.yaml", "the podinfo Ingress is removed (pruned)", (text: string) => text.replace("  - ingress.yaml\n", "")],
-    ["clusters/staging/applications/kustomization.yaml", "… and its staging patch", (text: string) => text.replace(/  - path: patches\/ingress-patch.yaml\n(    .*\n)+/, "")],
+    ["clusters/staging/applications/kustomization.yaml", "… and its staging patch", (text: string) => text.replace(/ {2}- path: patches\/ingress-patch.yaml\n( {4}.*\n)+/, "")],
     ["clusters/staging/applications/podinfo-api.yaml", "the Secret's token rotated, a key added", (text: string) => text.replace("demo-token-before-3c9e", "demo-token-after-81f0\n  signing-key: demo-signing-key-77d2")],
   ] as const;
   for (const [file, description, change] of changes) {

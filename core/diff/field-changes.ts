@@ -177,7 +177,8 @@ export function formatFieldChange(change: FieldChange, maxValue = 160): string {
 const MARK: Readonly<Record<FieldChangeKind, string>> = { added: "+", removed: "-", changed: "~", reordered: "↕" };
 
 function short(value: unknown, max: number): string {
-  const text = JSON.stringify(value) ?? "undefined";
+  // JSON.stringify(undefined) is undefined, whatever its declared type says.
+  const text = (JSON.stringify(value) as string | undefined) ?? "undefined";
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 

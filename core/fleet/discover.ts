@@ -53,7 +53,7 @@ export async function discoverFleet(context: TaskContext, root: string, options:
 function attachBuilds(fleet: Fleet, kustomizations: readonly ClusterKustomization[]): void {
   for (const overlay of fleet.overlays) {
     const built = kustomizations.find(
-      (item) => item.cluster === overlay.environment && item.name === overlay.flux?.name && item.namespace === overlay.flux?.namespace,
+      (item) => item.cluster === overlay.environment && item.name === overlay.flux?.name && item.namespace === overlay.flux.namespace,
     );
     if (built?.result) overlay.build = { result: built.result, unresolved: built.unresolved };
   }

@@ -33,7 +33,7 @@ import {
 import { isYamlFile, listRepoFiles, readTextUpTo, withoutChartFiles } from "../repo-files.ts";
 import { MAX_INPUT_BYTES } from "../flux/build-limits.ts";
 import { SourceLocator } from "../source-locator.ts";
-import { isRecord, parseYaml } from "../yaml-file.ts";
+import { isRecord, parseYaml, scalarText } from "../yaml-file.ts";
 import type { FoundFleet, FoundOverlay } from "./assemble.ts";
 import type { SourceLocation } from "./model.ts";
 
@@ -191,7 +191,7 @@ function newClusterState(entry: ClusterEntry, index: number): ClusterState {
 
 function fromObject(cluster: string, object: Record<string, unknown>, location: SourceLocation, parent?: ClusterKustomization): ClusterKustomization {
   const metadata = isRecord(object["metadata"]) ? object["metadata"] : {};
-  const name = String(metadata["name"] ?? "");
+  const name = scalarText(metadata["name"]);
   // Children take their namespace from the parent's render; kustomize-controller applies one
   // without a namespace into the parent's.
   const namespace = typeof metadata["namespace"] === "string" ? metadata["namespace"] : (parent?.namespace ?? "flux-system");
@@ -298,8 +298,8 @@ function missingPath(item: ClusterKustomization, state: ClusterState): Finding {
 function resourceOf(object: Record<string, unknown>): ResourceRef {
   const metadata = isRecord(object["metadata"]) ? object["metadata"] : {};
   return {
-    kind: String(object["kind"] ?? ""),
-    name: String(metadata["name"] ?? ""),
+    kind: scalarText(object["kind"]),
+    name: scalarText(metadata["name"]),
     ...(typeof object["apiVersion"] === "string" ? { apiVersion: object["apiVersion"] } : {}),
     ...(typeof metadata["namespace"] === "string" ? { namespace: metadata["namespace"] } : {}),
   };
@@ -308,7 +308,7 @@ function resourceOf(object: Record<string, unknown>): ResourceRef {
 function sourceRefOf(item: ClusterKustomization): SourceRef {
   const spec = isRecord(item.object["spec"]) ? item.object["spec"] : {};
   const ref = isRecord(spec["sourceRef"]) ? spec["sourceRef"] : {};
-  return { kind: String(ref["kind"] ?? ""), name: String(ref["name"] ?? ""), namespace: typeof ref["namespace"] === "string" ? ref["namespace"] : item.namespace };
+  return { kind: scalarText(ref["kind"]), name: scalarText(ref["name"]), namespace: typeof ref["namespace"] === "string" ? ref["namespace"] : item.namespace };
 }
 
 function isRepository(source: SourceRef, state: ClusterState): boolean {
@@ -469,7 +469,7 @@ async function unappliedKustomizations(root: string, applied: readonly ClusterKu
     for (const document of parsed.documents) {
       if (!isRecord(document.value) || !isFluxKustomization(document.value)) continue;
       const metadata = isRecord(document.value["metadata"]) ? document.value["metadata"] : {};
-      const name = String(metadata["name"] ?? "");
+      const name = scalarText(metadata["name"]);
       if (appliedFiles.has(`${file}\u0000${name}`)) continue;
       findings.push({
         severity: "info",

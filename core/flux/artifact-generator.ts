@@ -12,7 +12,7 @@
 import { copyFile, lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
-import { describeYamlError, documentValue, isRecord } from "../yaml-file.ts";
+import { describeYamlError, documentValue, isRecord, scalarText } from "../yaml-file.ts";
 
 export const ARTIFACT_GENERATOR_GROUP = "source.extensions.fluxcd.io";
 
@@ -59,19 +59,19 @@ export function readArtifactGenerator(object: Record<string, unknown>, namespace
   const own = typeof metadata["namespace"] === "string" ? metadata["namespace"] : namespace;
   const records = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value.filter(isRecord) : []);
   return {
-    name: String(metadata["name"] ?? ""),
+    name: scalarText(metadata["name"]),
     namespace: own,
     sources: records(spec["sources"]).map((source) => ({
-      alias: String(source["alias"] ?? ""),
-      kind: String(source["kind"] ?? ""),
-      name: String(source["name"] ?? ""),
+      alias: scalarText(source["alias"]),
+      kind: scalarText(source["kind"]),
+      name: scalarText(source["name"]),
       namespace: typeof source["namespace"] === "string" ? source["namespace"] : own,
     })),
     artifacts: records(spec["artifacts"]).map((artifact) => ({
-      name: String(artifact["name"] ?? ""),
+      name: scalarText(artifact["name"]),
       copy: records(artifact["copy"]).map((operation) => ({
-        from: String(operation["from"] ?? ""),
-        to: String(operation["to"] ?? ""),
+        from: scalarText(operation["from"]),
+        to: scalarText(operation["to"]),
         exclude: Array.isArray(operation["exclude"]) ? operation["exclude"].map(String) : [],
         strategy: typeof operation["strategy"] === "string" ? operation["strategy"] : "Overwrite",
       })),

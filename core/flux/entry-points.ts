@@ -6,7 +6,7 @@ import path from "node:path";
 import type { SourceLocation } from "../fleet/model.ts";
 import { isYamlFile, listRepoFiles, readTextUpTo, withoutChartFiles } from "../repo-files.ts";
 import { MAX_INPUT_BYTES } from "./build-limits.ts";
-import { isRecord, parseYaml } from "../yaml-file.ts";
+import { isRecord, parseYaml, scalarText } from "../yaml-file.ts";
 import { FLUX_KUSTOMIZE_GROUP, isFluxKustomization, type SourceRef } from "./kustomization-object.ts";
 
 export interface ClusterEntry {
@@ -70,7 +70,7 @@ function fromSyncKustomization(value: Record<string, unknown>, file: string): Om
     kustomization,
     source: {
       kind: "GitRepository",
-      name: String(sourceRef["name"] ?? ""),
+      name: scalarText(sourceRef["name"]),
       namespace: typeof sourceRef["namespace"] === "string" ? sourceRef["namespace"] : namespace,
     },
   };

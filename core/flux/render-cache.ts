@@ -183,25 +183,28 @@ async function readEntry<T extends CachedResult>(file: string, key: string): Pro
   }
   const newline = text.indexOf("\n");
   const body = text.slice(newline + 1);
-  if (newline !== 64 || text.slice(0, 64) !== sha256(body)) return discard(file);
+  if (newline !== 64 || text.slice(0, 64) !== sha256(body)) return discard<Entry<T>>(file);
   try {
-    const entry = JSON.parse(body) as Entry<T>;
-    if (entry.format !== FORMAT || entry.key !== key || !isManifest(entry.manifest) || !Array.isArray(entry.result?.objects)) return discard(file);
-    return entry;
+    const entry = JSON.parse(body) as Partial<Entry<T>>;
+    if (entry.format !== FORMAT || entry.key !== key || !isManifest(entry.manifest) || !Array.isArray(entry.result?.objects)) {
+      return await discard<Entry<T>>(file);
+    }
+    return entry as Entry<T>;
   } catch {
-    return discard(file);
+    return await discard<Entry<T>>(file);
   }
 }
 
 /** A corrupt entry is removed, so the rebuild's entry replaces it (or a concurrent run's does). */
-async function discard(file: string): Promise<undefined> {
+async function discard<T>(file: string): Promise<T | undefined> {
   await unlink(file).catch(() => undefined);
   return undefined;
 }
 
 function isManifest(value: unknown): value is InputManifest {
-  const record = value as Partial<InputManifest> | undefined;
-  return [record?.files, record?.trees, record?.probes].every((part) => typeof part === "object" && part !== null && !Array.isArray(part));
+  if (typeof value !== "object" || value === null) return false;
+  const record = value as Record<keyof InputManifest, unknown>;
+  return [record.files, record.trees, record.probes].every((part) => typeof part === "object" && part !== null && !Array.isArray(part));
 }
 
 async function pruneKey(shard: string, key: string): Promise<void> {

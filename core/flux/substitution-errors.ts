@@ -1,7 +1,7 @@
 // A postBuild substitution whose value breaks the YAML it lands in (an inner ": ", a newline, a
 // leading indicator): kustomize's error then quotes the broken line, value included. The finding
 // names the variables and the Kustomization instead, never a value.
-import { isRecord } from "../yaml-file.ts";
+import { isRecord, scalarText } from "../yaml-file.ts";
 import type { EngineBuild, EngineResult } from "./engine.ts";
 import { substituteFromRefs } from "./kustomization-object.ts";
 
@@ -19,7 +19,7 @@ export function explainSubstitutionFailure(build: EngineBuild, result: EngineRes
   const risky = variablesOf(build).filter((variable) => variable.problem !== "");
   if (risky.length === 0) return result;
   const metadata = isRecord(build.kustomization["metadata"]) ? build.kustomization["metadata"] : {};
-  const name = `${String(metadata["namespace"] ?? "flux-system")}/${String(metadata["name"] ?? "")}`;
+  const name = `${scalarText(metadata["namespace"], "flux-system")}/${scalarText(metadata["name"])}`;
   const listed = risky.map((variable) => `\${${variable.name}} (${variable.source}) ${variable.problem}`).join("; ");
   return {
     ...result,

@@ -6,6 +6,7 @@ import { MergeRequestNotes, MergeRequests, Users } from "@gitbeaker/rest";
 import { createIssuesApi, type IssuesApi } from "./issues-api.ts";
 import { createPipelineJobsApi, type PipelineJobsApi } from "./pipeline-jobs-api.ts";
 import { gitbeakerSettings, type GitLabClientOptions } from "./request-handler.ts";
+import { scalarText } from "../yaml-file.ts";
 
 export interface NoteTarget {
   projectId: string | number;
@@ -83,7 +84,7 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
     ...createPipelineJobsApi(settings),
     async currentUser() {
       const user = (await users.showCurrentUser()) as unknown as Record<string, unknown>;
-      return { id: Number(user["id"]), username: String(user["username"] ?? "") };
+      return { id: Number(user["id"]), username: scalarText(user["username"]) };
     },
     async listNotes(target) {
       // No `page`: gitbeaker then follows the Link header's rel="next" to the last page.
@@ -103,9 +104,9 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
       const mergeRequest = (await mergeRequests.show(target.projectId, target.mergeRequestIid)) as unknown as Record<string, unknown>;
       return {
         iid: Number(mergeRequest["iid"]),
-        title: String(mergeRequest["title"] ?? ""),
-        state: String(mergeRequest["state"] ?? ""),
-        web_url: String(mergeRequest["web_url"] ?? ""),
+        title: scalarText(mergeRequest["title"]),
+        state: scalarText(mergeRequest["state"]),
+        web_url: scalarText(mergeRequest["web_url"]),
       };
     },
     async listOpenMergeRequests(projectId, sourceBranch, targetBranch) {
@@ -127,12 +128,12 @@ function toMergeRequestDetails(raw: unknown): GitLabMergeRequestDetails {
   const mergeRequest = raw as Record<string, unknown>;
   return {
     iid: Number(mergeRequest["iid"]),
-    title: String(mergeRequest["title"] ?? ""),
-    state: String(mergeRequest["state"] ?? ""),
-    web_url: String(mergeRequest["web_url"] ?? ""),
+    title: scalarText(mergeRequest["title"]),
+    state: scalarText(mergeRequest["state"]),
+    web_url: scalarText(mergeRequest["web_url"]),
     description: typeof mergeRequest["description"] === "string" ? mergeRequest["description"] : "",
-    source_branch: String(mergeRequest["source_branch"] ?? ""),
-    target_branch: String(mergeRequest["target_branch"] ?? ""),
+    source_branch: scalarText(mergeRequest["source_branch"]),
+    target_branch: scalarText(mergeRequest["target_branch"]),
   };
 }
 
@@ -143,8 +144,8 @@ function toNote(raw: unknown): GitLabNote {
     id: Number(note["id"]),
     body: typeof note["body"] === "string" ? note["body"] : "",
     system: note["system"] === true,
-    created_at: String(note["created_at"] ?? ""),
+    created_at: scalarText(note["created_at"]),
     ...(typeof note["updated_at"] === "string" ? { updated_at: note["updated_at"] } : {}),
-    ...(author ? { author: { id: Number(author["id"]), username: String(author["username"] ?? "") } } : {}),
+    ...(author ? { author: { id: Number(author["id"]), username: scalarText(author["username"]) } } : {}),
   };
 }

@@ -2,6 +2,7 @@
 // them, over the client's request handler: the same retries, errors and redaction as every call.
 import { IssueNotes, Issues } from "@gitbeaker/rest";
 import type { GitbeakerSettings } from "./request-handler.ts";
+import { scalarText } from "../yaml-file.ts";
 
 /** The fields of a GitLab issue the tasks rely on. */
 export interface GitLabIssue {
@@ -85,10 +86,10 @@ function toIssue(raw: unknown): GitLabIssue {
   return {
     iid: Number(issue["iid"]),
     state: issue["state"] === "closed" ? "closed" : "opened",
-    title: String(issue["title"] ?? ""),
+    title: scalarText(issue["title"]),
     description: typeof issue["description"] === "string" ? issue["description"] : "",
     labels: Array.isArray(issue["labels"]) ? issue["labels"].map(String) : [],
-    web_url: String(issue["web_url"] ?? ""),
-    updated_at: String(issue["updated_at"] ?? ""),
+    web_url: scalarText(issue["web_url"]),
+    updated_at: scalarText(issue["updated_at"]),
   };
 }

@@ -3,6 +3,7 @@
 // handler: the same retries, errors and redaction as every call.
 import { Jobs } from "@gitbeaker/rest";
 import { GitLabApiError, type GitbeakerSettings } from "./request-handler.ts";
+import { scalarText } from "../yaml-file.ts";
 
 /** A trigger job: `downstream_pipeline` is the pipeline it started, null when none was created. */
 export interface GitLabBridge {
@@ -67,13 +68,13 @@ function toBridge(raw: unknown): GitLabBridge {
   const downstream = bridge["downstream_pipeline"] as Record<string, unknown> | null | undefined;
   return {
     id: Number(bridge["id"]),
-    name: String(bridge["name"] ?? ""),
-    status: String(bridge["status"] ?? ""),
+    name: scalarText(bridge["name"]),
+    status: scalarText(bridge["status"]),
     downstream_pipeline: downstream && downstream["id"] !== undefined ? { id: Number(downstream["id"]) } : null,
   };
 }
 
 function toJob(raw: unknown): GitLabJob {
   const job = raw as Record<string, unknown>;
-  return { id: Number(job["id"]), name: String(job["name"] ?? ""), status: String(job["status"] ?? "") };
+  return { id: Number(job["id"]), name: scalarText(job["name"]), status: scalarText(job["status"]) };
 }

@@ -4,7 +4,7 @@
 import { isConnectionReset, isRetryable, realClock, sendWithRetries, type Clock, type RetryPolicy } from "../http/retry.ts";
 import { createHttpTransport } from "../http/transport.ts";
 import { apiGroupOf } from "../manifests.ts";
-import { isRecord } from "../yaml-file.ts";
+import { isRecord, scalarText } from "../yaml-file.ts";
 import { KubernetesApiError, networkError, statusError, type RequestDescription } from "./errors.ts";
 import type { ClusterConnection } from "./kubeconfig.ts";
 import { createRequestLimiter } from "./request-limiter.ts";
@@ -173,12 +173,12 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
       found = call({ method: "GET", path, verb: "get" }, true).then((body) => {
         if (!isRecord(body) || !Array.isArray(body["resources"])) return [];
         return body["resources"].filter(isRecord).flatMap((entry) => {
-          const name = String(entry["name"] ?? "");
+          const name = scalarText(entry["name"]);
           if (name === "" || name.includes("/")) return []; // subresources: status, scale, …
           return [{
             group,
             version,
-            kind: String(entry["kind"] ?? ""),
+            kind: scalarText(entry["kind"]),
             plural: name,
             namespaced: entry["namespaced"] === true,
             verbs: Array.isArray(entry["verbs"]) ? entry["verbs"].map(String) : [],
@@ -204,7 +204,7 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
     defaultNamespace: connection.namespace,
     async version() {
       const body = await call({ method: "GET", path: "/version", verb: "get" });
-      return { gitVersion: isRecord(body) ? String(body["gitVersion"] ?? "") : "" };
+      return { gitVersion: isRecord(body) ? scalarText(body["gitVersion"]) : "" };
     },
     resourcesOf,
     async resourceFor(apiVersion, kind) {
@@ -223,7 +223,7 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
         if (listOptions.labelSelector) query.set("labelSelector", listOptions.labelSelector);
         if (continueToken) query.set("continue", continueToken);
         const ns = resource.namespaced ? listOptions.namespace : undefined;
-        const body = await call({ method: "GET", path: `${objectPath(resource, ns)}?${query}`, verb: "list", resource, ...(ns ? { namespace: ns } : {}) });
+        const body = await call({ method: "GET", path: `${objectPath(resource, ns)}?${query.toString()}`, verb: "list", resource, ...(ns ? { namespace: ns } : {}) });
         if (!isRecord(body)) break;
         const kind = resource.kind;
         const apiVersion = resource.group === "" ? resource.version : `${resource.group}/${resource.version}`;
@@ -236,15 +236,15 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
     },
     async apply(resource, object, applyOptions) {
       const metadata = isRecord(object["metadata"]) ? object["metadata"] : {};
-      const name = String(metadata["name"] ?? "");
-      const namespace = resource.namespaced ? String(metadata["namespace"] ?? connection.namespace) : undefined;
+      const name = scalarText(metadata["name"]);
+      const namespace = resource.namespaced ? scalarText(metadata["namespace"], connection.namespace) : undefined;
       const query = new URLSearchParams({ fieldManager: applyOptions.fieldManager });
       if (applyOptions.force) query.set("force", "true");
       if (applyOptions.dryRun) query.set("dryRun", "All");
       const subresource = applyOptions.subresource ? `/${applyOptions.subresource}` : "";
       const body = await call({
         method: "PATCH",
-        path: `${objectPath(resource, namespace, name)}${subresource}?${query}`,
+        path: `${objectPath(resource, namespace, name)}${subresource}?${query.toString()}`,
         verb: "patch",
         resource,
         name,

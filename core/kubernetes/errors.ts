@@ -120,7 +120,7 @@ function asStatus(body: unknown): KubernetesStatus | undefined {
   if (typeof body !== "object" || body === null) return typeof body === "string" && body.trim() !== "" ? { message: body.trim().slice(0, 2000) } : undefined;
   const record = body as Record<string, unknown>;
   if (record["kind"] !== "Status") return undefined;
-  return record as KubernetesStatus;
+  return record;
 }
 
 export function describeRequest(request: RequestDescription): string {

@@ -4,7 +4,7 @@
 import path from "node:path";
 import { ToolError, UserError } from "../errors.ts";
 import type { ProcessRunner } from "../process-runner.ts";
-import { isRecord } from "../yaml-file.ts";
+import { isRecord, scalarText } from "../yaml-file.ts";
 
 const API_VERSIONS = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"];
 const EXEC_TIMEOUT_MS = 60_000;
@@ -38,7 +38,7 @@ export async function runExecCredential(request: ExecCredentialRequest): Promise
   const args = Array.isArray(exec["args"]) ? exec["args"].map(String) : [];
   const env: Record<string, string> = {};
   for (const entry of Array.isArray(exec["env"]) ? exec["env"] : []) {
-    if (isRecord(entry) && typeof entry["name"] === "string") env[entry["name"]] = String(entry["value"] ?? "");
+    if (isRecord(entry) && typeof entry["name"] === "string") env[entry["name"]] = scalarText(entry["value"]);
   }
   if (exec["interactiveMode"] === "Always") {
     throw new UserError(`${where}: exec plugin ${command} needs interactiveMode Always, and a CI job has no terminal`, { hint: "configure the plugin for non-interactive use (for example a service account or workload identity)" });
@@ -67,7 +67,7 @@ export async function runExecCredential(request: ExecCredentialRequest): Promise
     throw new UserError(`${where}: exec plugin ${command} printed no ExecCredential of ${apiVersion}`);
   }
   const status = isRecord(credential["status"]) ? credential["status"] : {};
-  const text = (key: string) => (typeof status[key] === "string" && status[key] !== "" ? (status[key] as string) : undefined);
+  const text = (key: string) => (typeof status[key] === "string" && status[key] !== "" ? (status[key]) : undefined);
   const token = text("token");
   const clientCertificate = text("clientCertificateData");
   const clientKey = text("clientKeyData");
@@ -78,7 +78,7 @@ export async function runExecCredential(request: ExecCredentialRequest): Promise
 
 function clusterInfo(cluster: ExecCredentialRequest["cluster"]): Record<string, unknown> {
   const config = cluster.clusterConfig;
-  const extensions = Array.isArray(config["extensions"]) ? config["extensions"] : [];
+  const extensions: unknown[] = Array.isArray(config["extensions"]) ? config["extensions"] : [];
   const execExtension = extensions.find((entry) => isRecord(entry) && entry["name"] === "client.authentication.k8s.io/exec");
   return {
     server: cluster.server,

@@ -7,7 +7,7 @@ import { parse } from "yaml";
 import { UserError } from "../errors.ts";
 import { proxyFor, proxySettingsFromEnv } from "../http/proxy.ts";
 import type { ProcessRunner } from "../process-runner.ts";
-import { isRecord } from "../yaml-file.ts";
+import { isRecord, scalarText } from "../yaml-file.ts";
 import { runExecCredential } from "./exec-credential.ts";
 
 /** Everything needed to open a TLS connection to one API server as one identity. */
@@ -130,8 +130,8 @@ async function resolveConnection(merged: MergedKubeconfig, wanted: string | unde
       hint: known.length > 0 ? `known contexts: ${known.join(", ")}` : "the kubeconfig defines no context; a GitLab agent context is named <agent-project-path>:<agent-name>",
     });
   }
-  const clusterName = String(context.value["cluster"] ?? "");
-  const userName = String(context.value["user"] ?? "");
+  const clusterName = scalarText(context.value["cluster"]);
+  const userName = scalarText(context.value["user"]);
   const cluster = merged.clusters.get(clusterName);
   if (!cluster) throw new UserError(`kubeconfig context "${contextName}" names cluster "${clusterName}", which is not defined`);
   const user = userName === "" ? undefined : merged.users.get(userName);

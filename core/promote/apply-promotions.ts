@@ -197,7 +197,7 @@ class OverlayWriter {
       const index = appendToSequence(kustomization, ["patches"], { patch: "", ...(target ? { target } : {}) });
       const inlinePath = ["patches", index, "patch"];
       const holder = kustomization.getIn(inlinePath, true);
-      if (isScalar(holder)) (holder as Scalar).type = Scalar.BLOCK_LITERAL;
+      if (isScalar(holder)) (holder).type = Scalar.BLOCK_LITERAL;
       this.workspace.createInline(kustomizationFile, inlinePath, [document]);
       this.workspace.touch({ file: kustomizationFile });
       return { file: kustomizationFile, inline: inlinePath, document: 0 };

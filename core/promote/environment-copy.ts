@@ -56,8 +56,8 @@ export function copyOverlay(source: OverlayFiles, environment: string): Environm
     const marker = new ValueMarker(file, from, environment, copy.renamed);
     const isKustomization = (KUSTOMIZATION_FILES as readonly string[]).includes(path.posix.basename(file));
     for (const document of documents) {
-      if (isKustomization) marker.kustomization(document as Document);
-      else marker.walk(document.contents as Node | null, []);
+      if (isKustomization) marker.kustomization(document);
+      else marker.walk(document.contents, []);
     }
     copy.files.set(file, marker.changed ? serialize(documents as Document[], text) : text);
   }
@@ -79,7 +79,7 @@ class ValueMarker {
   }
 
   kustomization(document: Document): void {
-    const contents = document.contents as Node | null;
+    const contents = document.contents;
     if (!isMap(contents)) return;
     for (const pair of contents.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : "";
@@ -109,7 +109,7 @@ class ValueMarker {
     const documents = parseAllDocuments(text);
     if (!Array.isArray(documents) || documents.some((document) => document.errors.length > 0)) return;
     const inner = new ValueMarker(this.file, this.from, this.environment, this.renamed);
-    for (const document of documents) inner.walk(document.contents as Node | null, []);
+    for (const document of documents) inner.walk(document.contents, []);
     if (!inner.changed) return;
     holder.value = serialize(documents as Document[], text);
     this.changed = true;

@@ -136,5 +136,7 @@ function stableJson(value: unknown): string {
       .map((key) => `${JSON.stringify(key)}:${stableJson((value as Record<string, unknown>)[key])}`)
       .join(",")}}`;
   }
-  return JSON.stringify(value) ?? "undefined";
+  // JSON.stringify(undefined) is undefined, whatever its declared type says.
+  const text = JSON.stringify(value) as string | undefined;
+  return text ?? "undefined";
 }

@@ -109,7 +109,7 @@ function readImages(spec: Record<string, unknown>, file: string, result: Overlay
 }
 
 function readPatchDocument(document: Document, container: YamlContainer, entry: PatchEntry, result: OverlaySettings): void {
-  const contents = document.contents as Node | null;
+  const contents = document.contents;
   if (isSeq(contents)) {
     const subject = selectorSubject(entry.target);
     if (!subject) {
@@ -161,7 +161,7 @@ function flattenMap(
     if (typeof key === "string" && key.startsWith("$")) continue;
     const fieldPath = [...prefix, key];
     if (skipIdentity && prefix.length <= 1 && IDENTITY_FIELDS.some((identity) => samePath(identity, fieldPath))) continue;
-    const value = pair.value as Node | null;
+    const value = pair.value as Node | null | undefined;
     if (isMap(value) && value.items.length > 0) {
       flattenMap(document, value, fieldPath, visit, skipIdentity);
       continue;

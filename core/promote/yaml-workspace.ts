@@ -143,7 +143,7 @@ export function replaceValue(document: Document, path: FieldPath, value: unknown
  */
 export function setCreating(document: Document, path: FieldPath, value: unknown): void {
   for (let depth = 1; depth < path.length; depth += 1) {
-    const node = document.getIn(path.slice(0, depth), true) as Node | undefined;
+    const node = document.getIn(path.slice(0, depth), true) as Node | null | undefined;
     const next = path[depth];
     const fits = isMap(node) || (isSeq(node) && typeof next === "number" && next < node.items.length);
     if (node !== undefined && node !== null && !fits) throw new Error(`${path.slice(0, depth).join(".")} is not a map`);

@@ -1,3 +1,4 @@
+import { isList } from "../yaml-file.ts";
 // Turns a CustomResourceDefinition into one strict JSON schema per served version, as kubeconform's
 // scripts/openapi2jsonschema.py does for the CRDs-catalog layout, with Kubernetes' own structural
 // schema rules where that script is looser. Pure: no I/O.
@@ -59,7 +60,7 @@ export function crdToJsonSchemas(crd: unknown): CrdConversion {
   }
   // apiextensions.k8s.io/v1beta1 could share one schema between versions (spec.validation).
   const sharedSchema = isObject(spec["validation"]) ? spec["validation"]["openAPIV3Schema"] : undefined;
-  const versions = Array.isArray(spec["versions"])
+  const versions = isList(spec["versions"])
     ? spec["versions"].filter(isObject)
     : typeof spec["version"] === "string"
       ? [{ name: spec["version"], served: true }]
@@ -138,14 +139,14 @@ function applyStructuralRules(schema: JsonSchema, position: Position): JsonSchem
   }
   const items = result["items"];
   if (isObject(items)) result["items"] = applyStructuralRules(items, inner);
-  else if (Array.isArray(items)) result["items"] = items.map((item) => (isObject(item) ? applyStructuralRules(item, inner) : item));
+  else if (isList(items)) result["items"] = items.map((item) => (isObject(item) ? applyStructuralRules(item, inner) : item));
   const additional = result["additionalProperties"];
   if (isObject(additional)) result["additionalProperties"] = applyStructuralRules(additional, inner);
 
   const check: Position = { root: false, validationOnly: true };
   for (const keyword of ["allOf", "anyOf", "oneOf"] as const) {
     const members = result[keyword];
-    if (Array.isArray(members)) result[keyword] = members.map((member) => (isObject(member) ? applyStructuralRules(member, check) : member));
+    if (isList(members)) result[keyword] = members.map((member) => (isObject(member) ? applyStructuralRules(member, check) : member));
   }
   if (isObject(result["not"])) result["not"] = applyStructuralRules(result["not"], check);
   return result;
@@ -154,17 +155,17 @@ function applyStructuralRules(schema: JsonSchema, position: Position): JsonSchem
 function admitNull(schema: JsonSchema): void {
   const type = schema["type"];
   if (typeof type === "string" && type !== "null") schema["type"] = [type, "null"];
-  else if (Array.isArray(type) && !type.includes("null")) schema["type"] = [...type, "null"];
-  if (Array.isArray(schema["enum"]) && !schema["enum"].includes(null)) schema["enum"] = [...schema["enum"], null];
+  else if (isList(type) && !type.includes("null")) schema["type"] = [...type, "null"];
+  if (isList(schema["enum"]) && !schema["enum"].includes(null)) schema["enum"] = [...schema["enum"], null];
   // Alternatives of types (int-or-string): null is one more alternative. Untyped members (only
   // `required` and the like) already accept null.
   for (const keyword of ["anyOf", "oneOf"] as const) {
     const members = schema[keyword];
-    const typed = Array.isArray(members) && members.length > 0 && members.every((m) => isObject(m) && m["type"] !== undefined);
+    const typed = isList(members) && members.length > 0 && members.every((m) => isObject(m) && m["type"] !== undefined);
     if (type === undefined && typed && !members.some((m) => isObject(m) && m["type"] === "null")) schema[keyword] = [...members, { type: "null" }];
   }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  return typeof value === "object" && value !== null && !isList(value);
 }

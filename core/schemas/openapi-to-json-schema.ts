@@ -1,3 +1,4 @@
+import { isList } from "../yaml-file.ts";
 // Turns Kubernetes' OpenAPI v2 document (api/openapi-spec/swagger.json) into the standalone strict
 // JSON schemas kubeconform looks up by default, one per kind, with the same semantics as
 // yannh/kubernetes-json-schema's `*-standalone-strict` folders (openapi2jsonschema --expanded
@@ -91,7 +92,7 @@ function readDefinitions(document: unknown): Record<string, JsonSchema> {
 
 function groupVersionKinds(definition: JsonSchema): GroupVersionKind[] {
   const declared = definition[GVK_EXTENSION];
-  if (!Array.isArray(declared)) return [];
+  if (!isList(declared)) return [];
   return declared.filter(isObject).flatMap((entry) => {
     const { group, version, kind } = entry;
     return typeof group === "string" && typeof version === "string" && typeof kind === "string" ? [{ group, version, kind }] : [];
@@ -146,7 +147,7 @@ function applyKubernetesRules(schema: JsonSchema, position: { nullable: boolean 
     result = { ...rest, oneOf: [{ type: "string" }, { type: "integer" }] };
   }
   const choices = result["oneOf"];
-  if (Array.isArray(choices)) {
+  if (isList(choices)) {
     // Nullability goes on the choice as a whole: a null matching every branch would fail oneOf.
     const members = choices.map((choice) => (isObject(choice) ? applyKubernetesRules(choice, { nullable: false }) : choice));
     result["oneOf"] = position.nullable && !members.some((m) => isObject(m) && m["type"] === "null") ? [...members, { type: "null" }] : members;
@@ -155,7 +156,7 @@ function applyKubernetesRules(schema: JsonSchema, position: { nullable: boolean 
   }
   const properties = result["properties"];
   if (isObject(properties)) {
-    const required = Array.isArray(result["required"]) ? result["required"] : [];
+    const required = isList(result["required"]) ? result["required"] : [];
     const strictProperties: Record<string, unknown> = {};
     for (const [name, property] of Object.entries(properties)) {
       strictProperties[name] = isObject(property) ? applyKubernetesRules(property, { nullable: !required.includes(name) }) : property;
@@ -167,7 +168,7 @@ function applyKubernetesRules(schema: JsonSchema, position: { nullable: boolean 
   if (isObject(result["additionalProperties"])) result["additionalProperties"] = applyKubernetesRules(result["additionalProperties"], { nullable: true });
   for (const keyword of ["allOf", "anyOf"] as const) {
     const members = result[keyword];
-    if (Array.isArray(members)) result[keyword] = members.map((m) => (isObject(m) ? applyKubernetesRules(m, { nullable: false }) : m));
+    if (isList(members)) result[keyword] = members.map((m) => (isObject(m) ? applyKubernetesRules(m, { nullable: false }) : m));
   }
   return result;
 }
@@ -187,11 +188,11 @@ function mapSubschemas(schema: JsonSchema, map: (child: JsonSchema) => JsonSchem
   }
   for (const keyword of ["allOf", "anyOf", "oneOf"] as const) {
     const members = schema[keyword];
-    if (Array.isArray(members)) copy[keyword] = members.map((member) => (isObject(member) ? map(member) : member));
+    if (isList(members)) copy[keyword] = members.map((member) => (isObject(member) ? map(member) : member));
   }
   return copy;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  return typeof value === "object" && value !== null && !isList(value);
 }

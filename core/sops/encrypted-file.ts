@@ -104,14 +104,14 @@ function inspectYaml(base: SopsFileInspection, text: string, asJson = false): So
   const unconverted = converted.findIndex((item) => "problem" in item);
   if (unconverted >= 0) {
     const item = converted[unconverted] as { problem: string; offset?: number };
-    const line = lineCounter.linePos(item.offset ?? documents[unconverted]!.contents?.range?.[0] ?? 0).line;
+    const line = lineCounter.linePos(item.offset ?? documents[unconverted]!.contents?.range[0] ?? 0).line;
     return { ...base, parseError: { message: `not valid ${asJson ? "JSON" : "YAML"} (${item.problem})`, line } };
   }
   const inspected: InspectedDocument[] = [];
   const values: StoredValue[] = [];
   documents.forEach((document, index) => {
     const value = (converted[index] as { value: unknown }).value;
-    const line = lineCounter.linePos(document.contents?.range?.[0] ?? 0).line;
+    const line = lineCounter.linePos(document.contents?.range[0] ?? 0).line;
     inspected.push({ index, line, value });
     values.push(...storedValues(value, index, (path) => lineOfNode(document, path)));
   });
@@ -188,7 +188,7 @@ function inspectFlat(base: SopsFileInspection, parsed: FlatFile): SopsFileInspec
 function classify(value: unknown): Pick<StoredValue, "state" | "problem"> {
   if (value === "") return { state: "empty" };
   if (!looksEncrypted(value)) return { state: "plaintext" };
-  const problem = encryptedValueProblem(value as string);
+  const problem = encryptedValueProblem(value);
   return problem ? { state: "corrupt", problem } : { state: "encrypted" };
 }
 

@@ -60,7 +60,7 @@ export function readSopsMetadata(block: unknown): SopsMetadata {
 }
 
 function readEncryptionRule(block: Record<string, unknown>, problems: string[]): EncryptionRule {
-  const text = (key: string) => (typeof block[key] === "string" && block[key] !== "" ? (block[key] as string) : undefined);
+  const text = (key: string) => (typeof block[key] === "string" && block[key] !== "" ? (block[key]) : undefined);
   const named = RULE_KEYS.filter((key) => text(key) !== undefined);
   if (named.length > 1) problems.push(`more than one of ${named.join(", ")} (sops allows one)`);
   const regex = (key: string): GoRegexp | undefined => {

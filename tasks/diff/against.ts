@@ -177,7 +177,7 @@ function pairRenders(head: FleetDiscovery, headRendered: readonly RenderedOverla
 
 function notRenderedOn(side: FleetDiscovery, rendered: readonly RenderedOverlay[], overlay: Overlay): NotRendered | undefined {
   const known = side.kustomizations?.find(
-    (item) => item.cluster === overlay.environment && item.name === overlay.flux?.name && item.namespace === overlay.flux?.namespace,
+    (item) => item.cluster === overlay.environment && item.name === overlay.flux?.name && item.namespace === overlay.flux.namespace,
   );
   if (known && !known.result) {
     const spec = isRecord(known.object["spec"]) ? known.object["spec"] : {};

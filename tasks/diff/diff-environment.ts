@@ -24,7 +24,7 @@ import type { ApiResource, KubeObject, KubernetesClient } from "../../core/kuber
 import { KubernetesApiError } from "../../core/kubernetes/errors.ts";
 import { objectKey, resourceRefOf, type Manifest } from "../../core/manifests.ts";
 import type { Redactor } from "../../core/redaction.ts";
-import { isRecord } from "../../core/yaml-file.ts";
+import { isRecord, scalarText } from "../../core/yaml-file.ts";
 import type { RenderedOverlay } from "../render/render-overlay.ts";
 
 export interface EnvironmentDiffInput {
@@ -62,11 +62,12 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
     changes: [],
     problems: [],
   };
-  let aborted = false;
+  // An object, not a `let`: the callbacks below set it, which narrowing cannot see.
+  const stop = { aborted: false };
   const fatal = (error: unknown, layer?: string): boolean => {
     if (error instanceof KubernetesApiError && FATAL.has(error.failure)) {
-      if (!aborted) result.problems.push({ environment, ...(layer ? { layer } : {}), message: error.message });
-      aborted = true;
+      if (!stop.aborted) result.problems.push({ environment, ...(layer ? { layer } : {}), message: error.message });
+      stop.aborted = true;
       return true;
     }
     return false;
@@ -109,7 +110,7 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
   const owned = new Map<string, KubeObject[]>();
   const liveByKey = new Map<string, KubeObject>();
   for (const { overlay } of layers) {
-    if (aborted || !overlay.ok) continue;
+    if (stop.aborted || !overlay.ok) continue;
     const layer = overlay.overlay.layer;
     try {
       const objects = await ownedObjects(kustomizationOf(overlay.overlay, input.naming));
@@ -125,12 +126,12 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
   }
 
   for (const { overlay, prepared } of layers) {
-    if (aborted) break;
+    if (stop.aborted) break;
     const layer = overlay.overlay.layer;
     // CRDs and Namespaces first, as kustomize-controller stages them: later objects may wait on them.
     for (const stage of [prepared.filter((p) => applyRank(p.manifest) < 2), prepared.filter((p) => applyRank(p.manifest) === 2)]) {
       const outcomes = await mapWithConcurrency(stage, concurrency, async (item) => {
-        if (aborted) return undefined;
+        if (stop.aborted) return undefined;
         try {
           return await diffObject(item);
         } catch (error) {
@@ -149,7 +150,9 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
       }
     }
     const labelled = owned.get(layer);
-    if (aborted || !overlay.ok || !labelled) continue;
+    // fatal() may have set it while this layer was diffed; narrowing cannot see that.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
+    if (stop.aborted || !labelled) continue;
     result.changes.push(...pruneChanges({ environment, layer, labelled, rendered: renderedKeys }));
   }
   return result;
@@ -255,10 +258,10 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
     const kinds = new Map<string, [string, string]>();
     for (const entry of entries) {
       // id: <namespace>_<name>_<group>_<kind>, v: version
-      const parts = String(entry["id"] ?? "").split("_");
+      const parts = scalarText(entry["id"]).split("_");
       if (parts.length !== 4) continue;
       const [, , group, kind] = parts as [string, string, string, string];
-      const apiVersion = group ? `${group}/${String(entry["v"] ?? "")}` : String(entry["v"] ?? "v1");
+      const apiVersion = group ? `${group}/${scalarText(entry["v"])}` : scalarText(entry["v"], "v1");
       kinds.set(`${apiVersion}/${kind}`, [apiVersion, kind]);
     }
     return [...kinds.values()];

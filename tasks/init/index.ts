@@ -19,6 +19,7 @@ import { renderFleet } from "../render/index.ts";
 import { writeConfigFile, configReason } from "./config-file.ts";
 import { ciInclude, type CiInclude } from "./ci-include.ts";
 import { ciVariables, formatVariables } from "./ci-variables.ts";
+import { scalarText } from "../../core/yaml-file.ts";
 
 export interface InitOptions {
   dir: string;
@@ -91,7 +92,7 @@ export async function init(context: TaskContext, options: InitOptions): Promise<
   const rendered = await progress.phase("Rendering", () => renderFleet(context, fleet));
   const helmReleases = rendered.flatMap((result) =>
     result.manifests
-      .filter((manifest) => manifest.object["kind"] === "HelmRelease" && String(manifest.object["apiVersion"] ?? "").startsWith("helm.toolkit.fluxcd.io/"))
+      .filter((manifest) => manifest.object["kind"] === "HelmRelease" && scalarText(manifest.object["apiVersion"]).startsWith("helm.toolkit.fluxcd.io/"))
       .map((manifest) => helmReleaseInfo(result.overlay.environment, manifest.object)),
   );
   const sops = await sopsConfigs(root);
@@ -172,9 +173,9 @@ function helmReleaseInfo(cluster: string, object: Record<string, unknown>): Helm
   const chartRef = spec["chartRef"] as Record<string, unknown> | undefined;
   const sourceRef = (chartSpec["sourceRef"] ?? {}) as Record<string, unknown>;
   const chart = chartRef
-    ? `chartRef ${String(chartRef["kind"] ?? "?")}/${String(chartRef["name"] ?? "?")}`
-    : `${String(chartSpec["chart"] ?? "?")}${chartSpec["version"] ? ` ${String(chartSpec["version"])}` : ""} from ${String(sourceRef["kind"] ?? "?")}/${String(sourceRef["name"] ?? "?")}`;
-  return { cluster, name: String(metadata["name"] ?? "?"), namespace: String(metadata["namespace"] ?? "default"), chart };
+    ? `chartRef ${scalarText(chartRef["kind"], "?")}/${scalarText(chartRef["name"], "?")}`
+    : `${scalarText(chartSpec["chart"], "?")}${chartSpec["version"] ? ` ${scalarText(chartSpec["version"])}` : ""} from ${scalarText(sourceRef["kind"], "?")}/${scalarText(sourceRef["name"], "?")}`;
+  return { cluster, name: scalarText(metadata["name"], "?"), namespace: scalarText(metadata["namespace"], "default"), chart };
 }
 
 async function sopsConfigs(root: string): Promise<SopsConfig[]> {
@@ -215,7 +216,7 @@ function hasGitopsCiInclude(document: Document): boolean {
   return items.some((item) => {
     if (isScalar(item)) return /gitops-ci/.test(String(item.value));
     if (!isMap(item)) return false;
-    return ["component", "project", "file", "local", "remote"].some((key) => /gitops-ci/.test(JSON.stringify(item.toJSON()[key] ?? "")));
+    return ["component", "project", "file", "local", "remote"].some((key) => /gitops-ci/.test(JSON.stringify(item.get(key) ?? "")));
   });
 }
 

@@ -123,7 +123,7 @@ export async function generatePromoteJobs(context: TaskContext, options: Generat
   const image = options.image ?? context.env["CI_JOB_IMAGE"];
   if (!image) throw new UserError("no image for the promote jobs", { hint: "pass --image, or run in a CI job (CI_JOB_IMAGE)" });
   const { fleet, config } = await discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {});
-  const configured = config?.promote.order?.length ? config.promote.order : parseEnvironmentList(context.env["GITOPS_CI_PROMOTE_ORDER"]);
+  const configured = config?.promote.order.length ? config.promote.order : parseEnvironmentList(context.env["GITOPS_CI_PROMOTE_ORDER"]);
   const known = new Set(fleet.environments.map((environment) => environment.name));
   for (const name of configured.filter((candidate) => !known.has(candidate))) {
     context.output.err(`warning: ${name} is in the promotion order but not an environment of the plan (${[...known].join(", ")}): no promote job`);

@@ -90,7 +90,7 @@ async function promoteInTree(context: TaskContext, options: PromoteOptions, tree
   const { fleet, config } = discovery;
   const to = requireEnvironment(fleet, options.to, "--to");
   // The order comes from gitops-ci.yaml, else from the pipeline component's `environments` input.
-  const order = config?.promote.order?.length ? config.promote.order : parseEnvironmentList(context.env["GITOPS_CI_PROMOTE_ORDER"]);
+  const order = config?.promote.order.length ? config.promote.order : parseEnvironmentList(context.env["GITOPS_CI_PROMOTE_ORDER"]);
   const from = requireEnvironment(fleet, options.from ?? previousInOrder(order, to), "--from");
   if (from === to) throw new UserError(`--from and --to are both ${to}`, { hint: "promote moves one environment's versions to another" });
   const layers = selectLayers(fleet, options.layer);

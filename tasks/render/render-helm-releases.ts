@@ -12,7 +12,7 @@ import { runReleases, type ChartOptions, type ReleaseRender, type ReleaseResult 
 import { registryAuthConfig } from "../../core/flux/registry-auth.ts";
 import { apiGroupOf, resourceRefOf, type Manifest } from "../../core/manifests.ts";
 import { pointerToFieldPath, SourceLocator } from "../../core/source-locator.ts";
-import { isRecord } from "../../core/yaml-file.ts";
+import { isRecord, scalarText } from "../../core/yaml-file.ts";
 import type { RenderedOverlay } from "./render-overlay.ts";
 
 const HELM_GROUP = "helm.toolkit.fluxcd.io";
@@ -256,7 +256,7 @@ async function findingsOf(item: Pending, release: ReleaseResult, locator: Source
           hint: "helm-controller refuses to install or upgrade the release with these values (\"Helm chart values are invalid\"); fix the value, or the chart version it is checked against",
         });
       }
-      if ((release.schemaErrors ?? []).length === 0) findings.push({ ...scope, severity: "error", check: "helm/values-schema", message: `${message}` });
+      if ((release.schemaErrors ?? []).length === 0) findings.push({ ...scope, severity: "error", check: "helm/values-schema", message: message });
       return findings;
     case "template":
       return [...findings, { ...scope, severity: "error", check: "helm/template", message: `chart ${release.chart ? `${release.chart.name} ${release.chart.version}` : chart} fails to render: ${message}`, hint: "helm-controller fails the install with this error" }];
@@ -270,7 +270,7 @@ async function findingsOf(item: Pending, release: ReleaseResult, locator: Source
     case "source-unsupported":
       return [...findings, { ...scope, severity: "warning", check: "helm/source-not-rendered", message: `${message}; what the chart creates was not checked`, hint: "vendor the chart into this repository (a chart path of its GitRepository), or use an HTTP or OCI HelmRepository or an OCIRepository with credentials from a secretRef or the CI variables" }];
     case "values-reference":
-      return [...findings, { ...scope, severity: "error", check: "helm/values-from", message: `${message}`, hint: "helm-controller fails the release when a valuesFrom reference that is not optional cannot be resolved" }];
+      return [...findings, { ...scope, severity: "error", check: "helm/values-from", message: message, hint: "helm-controller fails the release when a valuesFrom reference that is not optional cannot be resolved" }];
     default:
       return [...findings, { ...scope, severity: "error", check: "helm/chart", message: `chart ${chart}: ${message}` }];
   }
@@ -281,7 +281,7 @@ function describeChart(helmRelease: Record<string, unknown>): string {
   const template = isRecord(spec["chart"]) && isRecord(spec["chart"]["spec"]) ? spec["chart"]["spec"] : undefined;
   if (template) {
     const source = isRecord(template["sourceRef"]) ? template["sourceRef"] : {};
-    return `${String(template["chart"])}${template["version"] ? ` ${String(template["version"])}` : ""} (${String(source["kind"])} ${String(source["name"])})`;
+    return `${scalarText(template["chart"])}${template["version"] ? ` ${scalarText(template["version"])}` : ""} (${scalarText(source["kind"])} ${scalarText(source["name"])})`;
   }
   const ref = isRecord(spec["chartRef"]) ? spec["chartRef"] : {};
   return `(${String(ref["kind"])} ${String(ref["name"])})`;

@@ -150,8 +150,8 @@ export function parseChanges(text: string, file: string): ParsedDiff {
   if (Array.isArray(document)) items = document;
   else if (isRecord(document) && Array.isArray(document["environments"])) {
     const environments = document["environments"].filter(isRecord);
-    items = environments.flatMap((environment) => (Array.isArray(environment["changes"]) ? environment["changes"] : []));
-    problems = environments.flatMap((environment) => (Array.isArray(environment["problems"]) ? environment["problems"] : []));
+    items = environments.flatMap((environment): unknown[] => (Array.isArray(environment["changes"]) ? environment["changes"] : []));
+    problems = environments.flatMap((environment): unknown[] => (Array.isArray(environment["problems"]) ? environment["problems"] : []));
   } else if (isRecord(document) && Array.isArray(document["changes"])) items = document["changes"];
   else throw invalid(file, 'has neither "environments" nor "changes"');
 

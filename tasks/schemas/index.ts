@@ -18,7 +18,7 @@ import {
 } from "../../core/schemas/crd-to-json-schema.ts";
 import { KUBERNETES_API_INDEX } from "../../core/schemas/locations.ts";
 import { apiVersionOf, openApiToJsonSchemas, type OpenApiConversion } from "../../core/schemas/openapi-to-json-schema.ts";
-import { parseYaml, isRecord } from "../../core/yaml-file.ts";
+import { parseYaml, isRecord, scalarText } from "../../core/yaml-file.ts";
 
 export interface SchemasOptions {
   /** Output folder: CRD schemas go to `crds/`, core schemas to `kubernetes/`. */
@@ -152,7 +152,7 @@ async function collectClusterCrdSchemas(context: TaskContext, kubeContext: strin
     const source = `cluster ${client.contextName}`;
     for (const crd of crds) {
       const metadata = isRecord(crd["metadata"]) ? crd["metadata"] : {};
-      const name = `${source}: ${String(metadata["name"] ?? "?")}`;
+      const name = `${source}: ${scalarText(metadata["name"], "?")}`;
       // The API returns CRDs without apiVersion/kind on list items of some servers; they are CRDs by construction.
       const object = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", ...crd };
       try {

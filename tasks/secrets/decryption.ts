@@ -11,7 +11,7 @@ import type { Finding } from "../../core/findings.ts";
 import type { SopsFileInspection } from "../../core/sops/encrypted-file.ts";
 import { shouldBeEncrypted } from "../../core/sops/metadata.ts";
 import { recipientLabel } from "../../core/sops/recipients.ts";
-import { isRecord } from "../../core/yaml-file.ts";
+import { isRecord, scalarText } from "../../core/yaml-file.ts";
 import { secretShapeFindings } from "./decrypted-shape.ts";
 import { isSecretObject } from "./kubernetes-secrets.ts";
 
@@ -150,7 +150,7 @@ function registerDecryptedValues(context: TaskContext, inspection: SopsFileInspe
     const kubernetes = isRecord(document) && typeof document["kind"] === "string" && typeof document["apiVersion"] === "string";
     const walk = (value: unknown, keys: string[]) => {
       if (value === null || value === undefined) return;
-      if (Array.isArray(value)) return value.forEach((item) => walk(item, keys));
+      if (Array.isArray(value)) { value.forEach((item) => walk(item, keys)); return; }
       if (isRecord(value)) {
         for (const [key, child] of Object.entries(value)) {
           if (kubernetes && keys.length === 0 && ["apiVersion", "kind", "metadata", "type"].includes(key)) continue;
@@ -159,7 +159,7 @@ function registerDecryptedValues(context: TaskContext, inspection: SopsFileInspe
         return;
       }
       if (!metadata.rule.dependsOnComments && !shouldBeEncrypted(keys, metadata.rule)) return;
-      register(String(value));
+      register(scalarText(value));
     };
     walk(document, []);
     if (isSecretObject(document) && isRecord(document["data"])) {
@@ -212,7 +212,7 @@ function condense(stderr: string): string {
     if (line === "") continue;
     if (line.startsWith("Recovery failed because")) break;
     const boxed = /^(- )?\| ?(.*)$/.exec(line);
-    if (boxed && !boxed[1] && lines.length > 0) lines[lines.length - 1] += ` ${boxed[2]}`;
+    if (boxed && !boxed[1] && lines.length > 0) lines[lines.length - 1] = `${lines[lines.length - 1]!} ${boxed[2]!}`;
     else lines.push(boxed ? boxed[2]! : line);
   }
   return lines.map((line) => line.replace(/\.? ?Did not find keys in locations.*$/, ".").replace(/\s+/g, " ")).join("\n");

@@ -11,7 +11,7 @@ import type { Fleet } from "../../core/fleet/model.ts";
 import { isYamlFile, listRepoFiles } from "../../core/repo-files.ts";
 import { chooseFluxSchemas, type FluxPin, type FluxSchemaChoice, type FluxSchemaStore } from "../../core/schemas/flux-releases.ts";
 import { formatMinor } from "../../core/schemas/flux-versions.ts";
-import { isRecord, parseYaml } from "../../core/yaml-file.ts";
+import { isRecord, parseYaml, scalarText } from "../../core/yaml-file.ts";
 import type { RenderedOverlay } from "../render/render-overlay.ts";
 
 export interface FluxSelection extends FluxSchemaChoice {
@@ -130,7 +130,7 @@ function pinsOfObjects(objects: readonly { object: Record<string, unknown>; file
   const pins: Omit<FoundPin, "rank">[] = [];
   const imagesByFile = new Map<string, { line: number | undefined; images: { controller: string; tag: string }[] }>();
   for (const { object, file, line } of objects) {
-    const apiVersion = String(object["apiVersion"] ?? "");
+    const apiVersion = scalarText(object["apiVersion"]);
     if (object["kind"] === "FluxInstance" && apiVersion.startsWith("fluxcd.controlplane.io/")) {
       const spec = isRecord(object["spec"]) ? object["spec"] : {};
       const distribution = isRecord(spec["distribution"]) ? spec["distribution"] : {};

@@ -198,7 +198,7 @@ function crdNotRendered(
         .join("; ")}`,
     );
   }
-  if (later.length > 0) parts.push(`${later.map((p) => `${describeRelease(p)} arrives only with layer ${p.overlay.layer}`).join("; ")}`);
+  if (later.length > 0) parts.push(later.map((p) => `${describeRelease(p)} arrives only with layer ${p.overlay.layer}`).join("; "));
   const unknown = unrendered.filter((p) => p.overlay.order <= overlay.order && !candidates.some((c) => c.release?.name === p.release?.name && c.overlay === p.overlay));
   if (unknown.length > 0) {
     parts.push(`not rendered, so what their charts install is unknown: ${unknown.map((p) => `HelmRelease ${p.release!.namespace ? `${p.release!.namespace}/` : ""}${p.release!.name} (layer ${p.overlay.layer})`).join(", ")}`);

@@ -55,7 +55,7 @@ export async function checkRepositoryStandards(fleet: Fleet, rendered: readonly 
   }
   if (syntax.length > 0) findings.push(...attributeToReadingOverlays(fleet, syntax, options.overlayInputs ?? (await overlayInputsByPath(fleet, options.concurrency))));
   findings.push(...checkOverlaysUseBase(fleet, rendered));
-  findings.push(...(await checkNameSuffixes(fleet, parsed)));
+  findings.push(...checkNameSuffixes(fleet, parsed));
   findings.push(...checkListedFiles(parsed, generatedRoots(fleet, parsed)));
   return findings;
 }
@@ -108,7 +108,7 @@ function checkOverlaysUseBase(fleet: Fleet, rendered: readonly RenderedOverlay[]
   return findings;
 }
 
-async function checkNameSuffixes(fleet: Fleet, parsed: Map<string, ParsedYaml>): Promise<Finding[]> {
+function checkNameSuffixes(fleet: Fleet, parsed: Map<string, ParsedYaml>): Finding[] {
   const suffixes = fleet.overlays.map((overlay) => {
     for (const name of KUSTOMIZATION_FILES) {
       const file = `${overlay.path}/${name}`;

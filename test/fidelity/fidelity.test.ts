@@ -167,7 +167,7 @@ async function artifactRoots(root: string, discovered: readonly ClusterKustomiza
     made.set(key, into);
   }
   const itemOf = (overlay: Overlay) =>
-    discovered.find((item) => item.cluster === overlay.environment && item.name === overlay.flux?.name && item.namespace === overlay.flux?.namespace);
+    discovered.find((item) => item.cluster === overlay.environment && item.name === overlay.flux?.name && item.namespace === overlay.flux.namespace);
   return {
     rootOf: (overlay: Overlay): string => {
       const source = itemOf(overlay)?.externalArtifact;

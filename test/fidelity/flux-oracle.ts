@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { CORE_SCHEMA, loadAll } from "js-yaml";
 import type { TaskContext } from "../../core/context.ts";
-import { isRecord } from "../../core/yaml-file.ts";
+import { isRecord, scalarText } from "../../core/yaml-file.ts";
 
 export interface OracleBuild {
   exitCode: number;
@@ -26,7 +26,7 @@ export async function fluxBuild(context: TaskContext, root: string, kustomizatio
   const metadata = isRecord(kustomization["metadata"]) ? kustomization["metadata"] : {};
   const spec = isRecord(kustomization["spec"]) ? kustomization["spec"] : {};
   const sourceRef = isRecord(spec["sourceRef"]) ? spec["sourceRef"] : {};
-  const namespace = String(metadata["namespace"] ?? "flux-system");
+  const namespace = scalarText(metadata["namespace"], "flux-system");
   const dir = await mkdtemp(path.join(tmpdir(), "gitops-ci-oracle-"));
   try {
     const file = path.join(dir, "kustomization.json");
@@ -59,8 +59,8 @@ export function byIdentity(objects: readonly Record<string, unknown>[]): Map<str
   return new Map(
     objects.map((object) => {
       const metadata = isRecord(object["metadata"]) ? object["metadata"] : {};
-      const group = String(object["apiVersion"] ?? "").split("/").slice(0, -1).join("/");
-      return [`${group}/${String(object["kind"])}/${String(metadata["namespace"] ?? "")}/${String(metadata["name"])}`, object];
+      const group = scalarText(object["apiVersion"]).split("/").slice(0, -1).join("/");
+      return [`${group}/${String(object["kind"])}/${scalarText(metadata["namespace"])}/${String(metadata["name"])}`, object];
     }),
   );
 }

@@ -343,7 +343,7 @@ export class FakeGitLab {
 
     await this.#passBarriers(recorded);
     const fault = this.#takeFault(recorded);
-    if (fault) return sendFault(fault, send);
+    if (fault) { sendFault(fault, send); return; }
 
     try {
       this.#route(recorded, url, send);
@@ -373,46 +373,46 @@ export class FakeGitLab {
   }
 
   #route(request: RecordedRequest, url: URL, send: Send): void {
-    if (!request.path.startsWith("/api/v4/")) return send(404, { error: "404 Not Found" });
+    if (!request.path.startsWith("/api/v4/")) { send(404, { error: "404 Not Found" }); return; }
     const segments = request.path.slice("/api/v4/".length).split("/").map(decodeURIComponent);
     const token = this.#authenticate(request.headers);
-    if (!token) return send(401, { message: "401 Unauthorized" });
+    if (!token) { send(401, { message: "401 Unauthorized" }); return; }
     const writing = request.method !== "GET" && request.method !== "HEAD";
     if (writing && !token.scopes.includes("api")) {
-      return send(403, { error: "insufficient_scope", error_description: "The request requires higher privileges than provided by the access token.", scope: "api" });
+      send(403, { error: "insufficient_scope", error_description: "The request requires higher privileges than provided by the access token.", scope: "api" }); return;
     }
 
     const [resource, projectRef, kind, iidText, sub, noteText, ...rest] = segments;
-    if (resource === "user" && segments.length === 1 && request.method === "GET") return send(200, userJson(token.user, this.url));
-    if (resource !== "projects" || projectRef === undefined) return send(404, { error: "404 Not Found" });
+    if (resource === "user" && segments.length === 1 && request.method === "GET") { send(200, userJson(token.user, this.url)); return; }
+    if (resource !== "projects" || projectRef === undefined) { send(404, { error: "404 Not Found" }); return; }
     const project = this.#findProject(projectRef);
-    if (!project || (token.projects && !token.projects.includes(project.id))) return send(404, { message: "404 Project Not Found" });
+    if (!project || (token.projects && !token.projects.includes(project.id))) { send(404, { message: "404 Project Not Found" }); return; }
     // GET /projects/:id/jobs/:job_id/artifacts/*artifact_path: the path may have any depth.
     if (kind === "jobs" && iidText !== undefined && sub === "artifacts" && noteText !== undefined && request.method === "GET") {
-      return this.#artifact(project, Number(iidText), [noteText, ...rest].join("/"), send);
+      this.#artifact(project, Number(iidText), [noteText, ...rest].join("/"), send); return;
     }
-    if (rest.length > 0) return send(404, { error: "404 Not Found" });
+    if (rest.length > 0) { send(404, { error: "404 Not Found" }); return; }
     const params = { ...request.query, ...parseParams(request) };
 
     if (kind === "pipelines" && iidText !== undefined && (sub === "jobs" || sub === "bridges") && noteText === undefined && request.method === "GET") {
       const pipeline = project.pipelines.get(Number(iidText));
-      if (!pipeline) return send(404, { message: "404 Not found" });
+      if (!pipeline) { send(404, { message: "404 Not found" }); return; }
       const scopes = labelsOf(params["scope"] ?? params["scope[]"]);
       const inScope = (status: string) => scopes.length === 0 || scopes.includes(status);
       if (sub === "bridges") {
         const bridges = pipeline.bridges.filter((bridge) => inScope(bridge.status)).sort((a, b) => b.id - a.id);
-        return this.#paginate(url, bridges, send, (bridge) => this.#bridgeJson(project, pipeline, bridge));
+        this.#paginate(url, bridges, send, (bridge) => this.#bridgeJson(project, pipeline, bridge)); return;
       }
       const includeRetried = params["include_retried"] === "true" || params["include_retried"] === true;
       const jobs = pipeline.jobs.filter((job) => (includeRetried || !job.retried) && inScope(job.status)).sort((a, b) => b.id - a.id);
-      return this.#paginate(url, jobs, send, (job) => this.#jobJson(project, pipeline, job));
+      this.#paginate(url, jobs, send, (job) => this.#jobJson(project, pipeline, job)); return;
     }
 
-    if (kind === "merge_requests" && iidText === undefined) return this.#mergeRequests(request, url, params, send, project);
+    if (kind === "merge_requests" && iidText === undefined) { this.#mergeRequests(request, url, params, send, project); return; }
     if (kind === "merge_requests" && iidText !== undefined) {
       const mergeRequest = project.mergeRequests.get(Number(iidText));
-      if (!mergeRequest) return send(404, { message: sub === "notes" ? "404 MergeRequest Not Found" : "404 Merge Request Not Found" });
-      if (sub === undefined && request.method === "GET") return send(200, this.#mergeRequestJson(project, mergeRequest));
+      if (!mergeRequest) { send(404, { message: sub === "notes" ? "404 MergeRequest Not Found" : "404 Merge Request Not Found" }); return; }
+      if (sub === undefined && request.method === "GET") { send(200, this.#mergeRequestJson(project, mergeRequest)); return; }
       if (sub === undefined && request.method === "PUT") {
         if (typeof params["title"] === "string") mergeRequest.title = params["title"];
         if (typeof params["description"] === "string") mergeRequest.description = params["description"];
@@ -420,7 +420,7 @@ export class FakeGitLab {
         if (params["state_event"] === "close") mergeRequest.state = "closed";
         if (params["state_event"] === "reopen") mergeRequest.state = "opened";
         mergeRequest.updated_at = this.#now();
-        return send(200, this.#mergeRequestJson(project, mergeRequest));
+        send(200, this.#mergeRequestJson(project, mergeRequest)); return;
       }
       if (sub === "notes") {
         const create = (body: string) => {
@@ -428,9 +428,9 @@ export class FakeGitLab {
           mergeRequest.updated_at = note.created_at;
           return note;
         };
-        return this.#notes(request, url, params, send, token.user, mergeRequest.notes, create, noteText);
+        this.#notes(request, url, params, send, token.user, mergeRequest.notes, create, noteText); return;
       }
-      return send(404, { error: "404 Not Found" });
+      send(404, { error: "404 Not Found" }); return;
     }
 
     if (kind === "issues") {
@@ -440,27 +440,27 @@ export class FakeGitLab {
           const direction = params["sort"] === "asc" ? 1 : -1;
           const byUpdate = params["order_by"] === "updated_at";
           const matching = [...project.issues.values()].filter((issue) => issueMatches(issue, params)).sort((a, b) => direction * (byUpdate ? a.updated_at.localeCompare(b.updated_at) || a.id - b.id : a.id - b.id));
-          return this.#paginate(url, matching, send, (issue) => this.#issueJson(project, issue));
+          this.#paginate(url, matching, send, (issue) => this.#issueJson(project, issue)); return;
         }
         if (request.method === "POST") {
           const title = params["title"];
-          if (typeof title !== "string") return send(400, { error: "title is missing" });
+          if (typeof title !== "string") { send(400, { error: "title is missing" }); return; }
           const iid = Math.max(0, ...project.issues.keys()) + 1;
           const now = this.#now();
           const issue: FakeIssue = { id: this.#id(), iid, project_id: project.id, title, description: stringOr(params["description"], null), state: "opened", labels: labelsOf(params["labels"]), created_at: now, updated_at: now, closed_at: null, notes: [] };
           project.issues.set(iid, issue);
-          return send(201, this.#issueJson(project, issue));
+          send(201, this.#issueJson(project, issue)); return;
         }
-        return send(405, { message: "405 Method Not Allowed" });
+        send(405, { message: "405 Method Not Allowed" }); return;
       }
       const issue = project.issues.get(Number(iidText));
-      if (!issue) return send(404, { message: "404 Issue Not Found" });
+      if (!issue) { send(404, { message: "404 Issue Not Found" }); return; }
       if (sub === undefined) {
-        if (request.method === "GET") return send(200, this.#issueJson(project, issue));
+        if (request.method === "GET") { send(200, this.#issueJson(project, issue)); return; }
         if (request.method === "PUT") {
           const stateEvent = params["state_event"];
           // Grape's `values: %w[reopen close]` validation, before anything changes.
-          if (stateEvent !== undefined && stateEvent !== "close" && stateEvent !== "reopen") return send(400, { error: "state_event does not have a valid value" });
+          if (stateEvent !== undefined && stateEvent !== "close" && stateEvent !== "reopen") { send(400, { error: "state_event does not have a valid value" }); return; }
           if (typeof params["title"] === "string") issue.title = params["title"];
           if (typeof params["description"] === "string") issue.description = params["description"];
           if (params["labels"] !== undefined) issue.labels = labelsOf(params["labels"]);
@@ -469,9 +469,9 @@ export class FakeGitLab {
           issue.updated_at = this.#now();
           if (stateEvent === "close" && issue.state !== "closed") Object.assign(issue, { state: "closed", closed_at: issue.updated_at });
           if (stateEvent === "reopen" && issue.state !== "opened") Object.assign(issue, { state: "opened", closed_at: null });
-          return send(200, this.#issueJson(project, issue));
+          send(200, this.#issueJson(project, issue)); return;
         }
-        return send(405, { message: "405 Method Not Allowed" });
+        send(405, { message: "405 Method Not Allowed" }); return;
       }
       if (sub === "notes") {
         const create = (body: string) => {
@@ -479,10 +479,10 @@ export class FakeGitLab {
           issue.updated_at = note.created_at;
           return note;
         };
-        return this.#notes(request, url, params, send, token.user, issue.notes, create, noteText);
+        this.#notes(request, url, params, send, token.user, issue.notes, create, noteText); return;
       }
     }
-    return send(404, { error: "404 Not Found" });
+    send(404, { error: "404 Not Found" });
   }
 
   #mergeRequests(request: RecordedRequest, url: URL, params: Params, send: Send, project: FakeProject): void {
@@ -494,17 +494,17 @@ export class FakeGitLab {
         .filter((mergeRequest) => params["source_branch"] === undefined || mergeRequest.source_branch === params["source_branch"])
         .filter((mergeRequest) => params["target_branch"] === undefined || mergeRequest.target_branch === params["target_branch"])
         .sort((a, b) => direction * (orderBy === "updated_at" ? (a.updated_at ?? "").localeCompare(b.updated_at ?? "") || a.id - b.id : a.id - b.id));
-      return this.#paginate(url, matching, send, (mergeRequest) => this.#mergeRequestJson(project, mergeRequest));
+      this.#paginate(url, matching, send, (mergeRequest) => this.#mergeRequestJson(project, mergeRequest)); return;
     }
     if (request.method === "POST") {
       // Grape validates required parameters before anything else (400 "<name> is missing").
       for (const required of ["source_branch", "target_branch", "title"]) {
-        if (typeof params[required] !== "string" || params[required] === "") return send(400, { error: `${required} is missing` });
+        if (typeof params[required] !== "string" || params[required] === "") { send(400, { error: `${required} is missing` }); return; }
       }
       const source = String(params["source_branch"]);
       const target = String(params["target_branch"]);
       const open = [...project.mergeRequests.values()].find((mergeRequest) => mergeRequest.state === "opened" && mergeRequest.source_branch === source && mergeRequest.target_branch === target);
-      if (open) return send(409, { message: [`Another open merge request already exists for this source branch: !${open.iid}`] });
+      if (open) { send(409, { message: [`Another open merge request already exists for this source branch: !${open.iid}`] }); return; }
       const iid = Math.max(0, ...project.mergeRequests.keys()) + 1;
       const now = this.#now();
       const mergeRequest: FakeMergeRequest = {
@@ -521,9 +521,9 @@ export class FakeGitLab {
         updated_at: now,
       };
       project.mergeRequests.set(iid, mergeRequest);
-      return send(201, this.#mergeRequestJson(project, mergeRequest));
+      send(201, this.#mergeRequestJson(project, mergeRequest)); return;
     }
-    return send(405, { message: "405 Method Not Allowed" });
+    send(405, { message: "405 Method Not Allowed" });
   }
 
   #notes(request: RecordedRequest, url: URL, params: Params, send: Send, user: FakeUser, notes: FakeNote[], create: (body: string) => FakeNote, noteText: string | undefined): void {
@@ -533,40 +533,40 @@ export class FakeGitLab {
         const direction = params["sort"] === "asc" ? 1 : -1;
         // created_at is ordered by id, as GitLab's order_options_with_tie_breaker does.
         const sorted = [...notes].sort((a, b) => direction * (orderBy === "updated_at" ? a.updated_at.localeCompare(b.updated_at) || a.id - b.id : a.id - b.id));
-        return this.#paginate(url, sorted, send, noteJson);
+        this.#paginate(url, sorted, send, noteJson); return;
       }
       if (request.method === "POST") {
         const body = params["body"];
-        if (typeof body !== "string") return send(400, { error: "body is missing" });
+        if (typeof body !== "string") { send(400, { error: "body is missing" }); return; }
         const invalid = validateNoteBody(body);
-        if (invalid) return send(400, { message: invalid });
+        if (invalid) { send(400, { message: invalid }); return; }
         const note = create(body);
         notes.push(note);
-        return send(201, noteJson(note));
+        send(201, noteJson(note)); return;
       }
-      return send(405, { message: "405 Method Not Allowed" });
+      send(405, { message: "405 Method Not Allowed" }); return;
     }
     const note = notes.find((candidate) => candidate.id === Number(noteText));
-    if (!note) return send(404, { message: "404 Not found" });
-    if (request.method === "GET") return send(200, noteJson(note));
+    if (!note) { send(404, { message: "404 Not found" }); return; }
+    if (request.method === "GET") { send(200, noteJson(note)); return; }
     // admin_note: only the author may edit or delete a note (maintainers are not modelled); never a system note.
-    if (note.system || note.author.id !== user.id) return send(403, { message: "403 Forbidden" });
+    if (note.system || note.author.id !== user.id) { send(403, { message: "403 Forbidden" }); return; }
     if (request.method === "PUT") {
       const body = params["body"];
-      if (body !== undefined && (typeof body !== "string" || body === "")) return send(400, { error: "body is empty" });
+      if (body !== undefined && (typeof body !== "string" || body === "")) { send(400, { error: "body is empty" }); return; }
       if (typeof body === "string") {
         const invalid = validateNoteBody(body);
-        if (invalid) return send(400, { message: invalid });
+        if (invalid) { send(400, { message: invalid }); return; }
         note.body = body;
         note.updated_at = this.#now();
       }
-      return send(200, noteJson(note));
+      send(200, noteJson(note)); return;
     }
     if (request.method === "DELETE") {
       notes.splice(notes.indexOf(note), 1);
-      return send(204, undefined);
+      send(204, undefined); return;
     }
-    return send(405, { message: "405 Method Not Allowed" });
+    send(405, { message: "405 Method Not Allowed" });
   }
 
   #paginate<T>(url: URL, items: readonly T[], send: Send, toJson: (item: T) => unknown): void {
@@ -627,12 +627,12 @@ export class FakeGitLab {
    */
   #artifact(project: FakeProject, jobId: number, artifactPath: string, send: Send): void {
     const job = [...project.pipelines.values()].flatMap((pipeline) => pipeline.jobs).find((candidate) => candidate.id === jobId);
-    if (!job) return send(404, { message: "404 Not found" });
-    if (!job.artifacts) return send(404, { message: "404 Artifact Not Found" });
+    if (!job) { send(404, { message: "404 Not found" }); return; }
+    if (!job.artifacts) { send(404, { message: "404 Artifact Not Found" }); return; }
     const content = job.artifacts.get(artifactPath);
-    if (content === undefined) return send(404, "Not Found\n", { "content-type": "text/plain; charset=utf-8" });
+    if (content === undefined) { send(404, "Not Found\n", { "content-type": "text/plain; charset=utf-8" }); return; }
     const name = artifactPath.slice(artifactPath.lastIndexOf("/") + 1);
-    return send(200, content, { "content-type": contentTypeByExtension(name), "content-disposition": `attachment; filename="${name}"` });
+    send(200, content, { "content-type": contentTypeByExtension(name), "content-disposition": `attachment; filename="${name}"` });
   }
 
   /** GitLab's PipelineBasic entity, which jobs and trigger jobs name their pipelines with. */
@@ -751,7 +751,7 @@ function sendFault(fault: Fault, send: Send): void {
   if (fault.status === 429) {
     // Rack::Attack's throttled response (lib/gitlab/rack_attack.rb).
     const reset = Math.floor(Date.now() / 1000) + 60;
-    return send(429, "Retry later\n", {
+    send(429, "Retry later\n", {
       "content-type": "text/plain",
       "ratelimit-name": "throttle_authenticated_api",
       "ratelimit-limit": "2000",
@@ -760,11 +760,11 @@ function sendFault(fault: Fault, send: Send): void {
       "ratelimit-reset": String(reset),
       "ratelimit-resettime": new Date(reset * 1000).toUTCString(),
       ...retryAfter,
-    });
+    }); return;
   }
-  if (fault.status === 500) return send(500, { message: "500 Internal Server Error" }, retryAfter);
+  if (fault.status === 500) { send(500, { message: "500 Internal Server Error" }, retryAfter); return; }
   const title = fault.status === 502 ? "502 Bad Gateway" : "503 Service Unavailable";
-  return send(fault.status, `<!DOCTYPE html>\n<html><head><title>${title}</title></head><body><h1>${title}</h1><p>Whoops, GitLab is taking too much time to respond.</p></body></html>\n`, {
+  send(fault.status, `<!DOCTYPE html>\n<html><head><title>${title}</title></head><body><h1>${title}</h1><p>Whoops, GitLab is taking too much time to respond.</p></body></html>\n`, {
     "content-type": "text/html; charset=utf-8",
     ...retryAfter,
   });

@@ -94,7 +94,7 @@ describe("copyOverlay", () => {
 
 describe("findMarkers", () => {
   it("reads the value and kind of each marked line", () => {
-    const text = [`${MARK}`, `domain: "gitlab.staging.example.com" ${MARK}`, `  - 10.30.0.0/24 ${MARK}`, "plain: value", `name: x ${MARK}`].join("\n");
+    const text = [MARK, `domain: "gitlab.staging.example.com" ${MARK}`, `  - 10.30.0.0/24 ${MARK}`, "plain: value", `name: x ${MARK}`].join("\n");
     expect(findMarkers(text, "f.yaml").map((marker) => [marker.line, marker.kind, marker.value])).toEqual([
       [1, "secret", ""],
       [2, "hostname", "gitlab.staging.example.com"],

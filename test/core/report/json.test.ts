@@ -21,7 +21,7 @@ describe("formatJson", () => {
   });
 
   it("is pretty-printed, ends with a newline, and is byte-for-byte stable whatever order findings arrive in", () => {
-    expect(text).toMatch(/^\{\n  "schemaVersion": 1,\n/);
+    expect(text).toMatch(/^\{\n {2}"schemaVersion": 1,\n/);
     expect(text.endsWith("}\n")).toBe(true);
     const shuffled = { ...sampleReport(), findings: [...findings].reverse() };
     expect(formatJson(shuffled)).toBe(text);

@@ -38,7 +38,7 @@ describe("a check that cannot finish", () => {
   it("an error of ours is exit 2 with a clear message and no stack trace unless asked for", () => {
     const bug = new TypeError("Cannot read properties of undefined (reading 'spec')");
     expect(exitCodeFor(bug)).toBe(2);
-    expect(describeError(bug)).toMatch(/^internal error \(a bug in gitops-ci, please report it\): TypeError: Cannot read properties of undefined \(reading 'spec'\)\n  hint: run again with GITOPS_CI_DEBUG=1/);
+    expect(describeError(bug)).toMatch(/^internal error \(a bug in gitops-ci, please report it\): TypeError: Cannot read properties of undefined \(reading 'spec'\)\n {2}hint: run again with GITOPS_CI_DEBUG=1/);
     expect(describeError(bug)).not.toMatch(/\n\s+at /);
     expect(describeError(bug, { stack: true })).toMatch(/\n\s+at /);
   });

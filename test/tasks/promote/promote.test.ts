@@ -80,8 +80,8 @@ describe("gitops-ci promote on layout A", () => {
     // The rendered diff of prod.
     // The example's bases name no version (their charts are vendored folders of the GitRepository),
     // so the promoted version is an added line.
-    expect(stdout()).toMatch(/^@@ .* @@\n(.*\n)*\+      version: 8\.6\.0$/m);
-    expect(stdout()).toMatch(/^@@ .* @@\n(.*\n)*\+      version: 4\.12\.0$/m);
+    expect(stdout()).toMatch(/^@@ .* @@\n(.*\n)*\+ {6}version: 8\.6\.0$/m);
+    expect(stdout()).toMatch(/^@@ .* @@\n(.*\n)*\+ {6}version: 4\.12\.0$/m);
 
     // One branch on the remote, one merge request on GitLab.
     expect(result.push).toMatchObject({ branch: BRANCH, pushed: true, created: true });

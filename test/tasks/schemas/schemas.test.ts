@@ -208,7 +208,7 @@ describe("the CRD schemas gitops-ci ships (schemas/crds) and makes at setup (too
     expect(releases.map((release) => release.split(".").slice(0, 2).join("."))).toEqual(["v2.2", "v2.3", "v2.4", "v2.5", "v2.6", "v2.7", "v2.8", "v2.9"]);
     expect(releases).toContain("v2.6.4");
     const images = await readFile(path.join(toolsSchemas, "flux", "releases.yaml"), "utf8");
-    expect(images).toMatch(/^v2\.6\.1:\n  images:\n(?:.*\n)*?    - name: ghcr\.io\/fluxcd\/notification-controller\n      newTag: v1\.6\.0\n/m);
+    expect(images).toMatch(/^v2\.6\.1:\n {2}images:\n(?:.*\n)*? {4}- name: ghcr\.io\/fluxcd\/notification-controller\n {6}newTag: v1\.6\.0\n/m);
   });
 
   it("accepts FluxInstance, ResourceSet and ResourceSetInputProvider as Alert and Receiver sources, as flux-operator patches them", async () => {

@@ -135,7 +135,7 @@ export function createRequestHandler(options: GitLabClientOptions) {
         transport.send({
           url,
           method,
-          headers: { "User-Agent": "gitops-ci", ...(headers as Record<string, string> | undefined) },
+          headers: { "User-Agent": "gitops-ci", ...(headers) },
           ...(sentBody !== undefined ? { body: sentBody } : {}),
           timeoutMs,
           // As gitbeaker's fetch did: an http:// to https:// move, an artifact in object storage.

@@ -129,7 +129,7 @@ export function createHttpTransport(options: TransportOptions = {}): HttpTranspo
         outgoing.destroy(error);
         finish(error);
       };
-      if (request.signal?.aborted) return onAbort();
+      if (request.signal?.aborted) { onAbort(); return; }
       request.signal?.addEventListener("abort", onAbort, { once: true });
       outgoing.on("error", (error) => finish(error));
       if (request.body !== undefined) outgoing.write(request.body);

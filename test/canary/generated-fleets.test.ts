@@ -158,8 +158,8 @@ function fleetTree(fleet: GeneratedFleet): Tree {
     `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${resources.map((resource) => `  - ${resource}\n`).join("")}nameSuffix: -prod\n` +
     (generators.length > 0 ? `secretGenerator:\n${generators.join("")}` : "") +
     (fleet.breakage === "broken-kustomization" ? "patches: {not: [a list\n" : "");
-  if (fleet.breakage === "unresolved-alias") tree["gitops/flux/apps/base/service.yaml"] += "  labels: *nowhere\n".replace("  labels", "metadataLabels");
-  if (fleet.breakage === "tab-indent") tree["gitops/flux/infrastructure/configs/base/configmap.yaml"] += "\tbroken: true\n";
+  if (fleet.breakage === "unresolved-alias") tree["gitops/flux/apps/base/service.yaml"] = tree["gitops/flux/apps/base/service.yaml"]! + "  labels: *nowhere\n".replace("  labels", "metadataLabels");
+  if (fleet.breakage === "tab-indent") tree["gitops/flux/infrastructure/configs/base/configmap.yaml"] = tree["gitops/flux/infrastructure/configs/base/configmap.yaml"]! + "\tbroken: true\n";
   return tree;
 }
 

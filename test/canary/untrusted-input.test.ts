@@ -173,7 +173,7 @@ describe("secret references", () => {
       "",
     ].join("\n");
     const root = await makeRepo(tree);
-    const { transcript } = await runAll(root, (out) => [{ label: "check --json", args: ["check", root, "--json"], exitCode: 0 }]);
+    const { transcript } = await runAll(root, () => [{ label: "check --json", args: ["check", root, "--json"], exitCode: 0 }]);
     const report = JSON.parse(transcript.outcomes[0]!.output.slice(transcript.outcomes[0]!.output.indexOf("{"))) as { findings: { check: string; file?: string; message: string; hint?: string; severity: string }[] };
     const about = report.findings.filter((finding) => finding.file === `${apps}/refs.yaml`);
     expect(about.map((finding) => finding.check)).toEqual(["secrets/secret-references"]);

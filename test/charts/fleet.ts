@@ -81,7 +81,7 @@ export async function helmTemplate(releaseName: string, namespace: string, chart
   // The Kubernetes version gitops-ci renders with (the config's, else the pinned one), unless the test sets one.
   const kubeVersion = extra.includes("--kube-version") ? [] : ["--kube-version", await defaultKubernetesVersion()];
   const { stdout } = await run(helm, ["template", releaseName, chartArchive, "--namespace", namespace, "--values", valuesFile, "--include-crds", "--skip-tests", ...kubeVersion, ...extra], { maxBuffer: 64 << 20 });
-  return (loadAll(stdout) as unknown[]).filter((doc): doc is Record<string, unknown> => typeof doc === "object" && doc !== null);
+  return (loadAll(stdout)).filter((doc): doc is Record<string, unknown> => typeof doc === "object" && doc !== null);
 }
 
 export function key(object: Record<string, unknown>): string {

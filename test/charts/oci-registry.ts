@@ -94,7 +94,7 @@ async function startRegistry(binary: string, dir: string, htpasswd: string | und
   const child = spawn(binary, ["serve", file], { stdio: ["ignore", "ignore", "pipe"], env: { PATH: process.env["PATH"] ?? "" } });
   processes.push(child);
   let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const host = `127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {

@@ -35,8 +35,9 @@ async function onTerminal(shellCommand: string, env: Record<string, string> = {}
   const quoted = [process.execPath, CLI].map((word) => `'${word}'`).join(" ");
   return run("script", ["-qefc", `${quoted} ${shellCommand}`, "/dev/null"], { env: { ...baseEnv(env), TERM: "xterm" }, maxBuffer: 64 * 1024 * 1024 })
     .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }))
-    .catch((error: { code?: number; stdout?: string; stderr?: string }) => {
-      if (typeof error.code !== "number") throw error;
+    .catch((caught: unknown) => {
+      const error = caught as { code?: number; stdout?: string; stderr?: string };
+      if (typeof error.code !== "number") throw caught;
       return { code: error.code, stdout: error.stdout ?? "", stderr: error.stderr ?? "" };
     });
 }

@@ -35,7 +35,7 @@ describe("the quick start's two commands", async () => {
   });
 
   it("refuses an unknown argument, naming it, with exit code 1", async () => {
-    const failed = await run("bash", [examplePath("scripts/setup.sh"), "mian"]).catch((error: { code: number; stderr: string }) => error);
+    const failed = await run("bash", [examplePath("scripts/setup.sh"), "mian"]).catch((error: unknown) => error as { code: number; stderr: string });
     expect(failed).toMatchObject({ code: 1, stderr: expect.stringContaining("unknown argument 'mian'") });
   });
 

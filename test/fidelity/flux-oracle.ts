@@ -32,7 +32,7 @@ export async function fluxBuild(context: TaskContext, root: string, kustomizatio
     const file = path.join(dir, "kustomization.json");
     await writeFile(file, JSON.stringify(kustomization));
     const recursion = recursive
-      ? ["--recursive", "--local-sources", [`GitRepository/${String(sourceRef["namespace"] ?? namespace)}/${String(sourceRef["name"])}=${root}`, ...recursive.localSources].join(",")]
+      ? ["--recursive", "--local-sources", [`GitRepository/${(sourceRef["namespace"] as string | undefined) ?? namespace}/${String(sourceRef["name"])}=${root}`, ...recursive.localSources].join(",")]
       : [];
     // In memory, flux confines reads to its cwd (the repository), where no artifact is: with
     // artifacts it builds in its temporary copy, as kustomize-controller does.

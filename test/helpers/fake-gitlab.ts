@@ -307,7 +307,7 @@ export class FakeGitLab {
 
   /** Every request body and URL that reached the server, for leak checks. */
   sentText(): string {
-    return this.requests.map((request) => `${request.method} ${request.path}?${new URLSearchParams(request.query)}\n${request.body}`).join("\n");
+    return this.requests.map((request) => `${request.method} ${request.path}?${new URLSearchParams(request.query).toString()}\n${request.body}`).join("\n");
   }
 
   #id(): number {
@@ -578,7 +578,7 @@ export class FakeGitLab {
       const query = new URLSearchParams(url.searchParams);
       query.set("page", String(target));
       query.set("per_page", String(perPage));
-      return `<${url.origin}${url.pathname}?${query}>; rel="${rel}"`;
+      return `<${url.origin}${url.pathname}?${query.toString()}>; rel="${rel}"`;
     };
     const links = [page > 1 ? link(page - 1, "prev") : "", page < totalPages ? link(page + 1, "next") : "", link(1, "first"), link(totalPages, "last")].filter(Boolean);
     send(200, slice.map(toJson), {
@@ -782,7 +782,7 @@ async function readBody(request: IncomingMessage): Promise<string> {
 
 function parseParams(request: RecordedRequest): Params {
   if (!request.body) return {};
-  const type = String(request.headers["content-type"] ?? "");
+  const type = request.headers["content-type"] ?? "";
   if (type.includes("application/json")) {
     const parsed = JSON.parse(request.body) as unknown;
     return typeof parsed === "object" && parsed !== null ? (parsed as Params) : {};

@@ -44,7 +44,7 @@ async function inImage(command: readonly string[], options: { volumes?: string[]
   for (const volume of options.volumes ?? []) args.push("--volume", volume);
   for (const env of options.env ?? []) args.push("--env", env);
   const result = await execa("buildah", [...args, container, "--", ...command], { reject: false, ...(options.input !== undefined ? { input: options.input } : {}), stripFinalNewline: false });
-  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+  return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** The same command in this checkout: the CLI with node_modules' Node, the tools from .tools/bin. */
@@ -53,7 +53,7 @@ async function onHost(command: readonly string[], options: { env?: Record<string
   const executable = name === "gitops-ci" ? process.execPath : path.join(PROJECT_ROOT, ".tools", "bin", name!);
   const argv = name === "gitops-ci" ? [path.join(PROJECT_ROOT, "bin", "gitops-ci.js"), ...args] : args;
   const result = await execa(executable, argv, { reject: false, ...(options.input !== undefined ? { input: options.input } : {}), env: { ...options.env, SOPS_DISABLE_VERSION_CHECK: "1" }, stripFinalNewline: false });
-  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+  return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** The examples, read-only, at the same absolute path as in this checkout (so outputs that name paths compare as they are). */

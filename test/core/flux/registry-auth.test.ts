@@ -37,6 +37,6 @@ describe("registry credentials from CI variables", () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(UserError);
-    expect(String((error as Error).message) + String((error as UserError).hint)).not.toContain("canary");
+    expect((error as Error).message + String((error as UserError).hint)).not.toContain("canary");
   });
 });

@@ -122,7 +122,7 @@ describe("HTTPS_PROXY and NO_PROXY against a real kube-apiserver", () => {
     expect(ofKubectl).toBeGreaterThan(0);
     expect(await namespaceThrough({ HTTPS_PROXY: proxy.url })).toMatchObject({ metadata: { name: kubectl.metadata.name, uid: kubectl.metadata.uid } });
     expect(proxy.tunnels.length).toBeGreaterThan(ofKubectl);
-    expect(new Set(proxy.tunnels)).toEqual(new Set([`${SERVER_NAME}:${new URL((parse(await readFile(byName, "utf8")) as any).clusters[0].cluster.server).port}`]));
+    expect(new Set(proxy.tunnels)).toEqual(new Set([`${SERVER_NAME}:${new URL((parse(await readFile(byName, "utf8"))).clusters[0].cluster.server).port}`]));
   });
 
   it("goes around the proxy for a NO_PROXY server, as kubectl does", async () => {
@@ -131,7 +131,7 @@ describe("HTTPS_PROXY and NO_PROXY against a real kube-apiserver", () => {
     const connection = await loadClusterConnection({ env: { KUBECONFIG: byName, ...env } });
     expect(connection.proxyUrl).toBeUndefined();
     // Directly, the name does not resolve: both fail without asking the proxy.
-    const kubectl = await promisify(execFile)(KUBECTL, ["get", "namespace", "kube-system", "--request-timeout=10s"], { env: { KUBECONFIG: byName, HOME: "/nonexistent", ...env }, encoding: "utf8" }).then(() => 0, (error: { code?: number }) => error.code);
+    const kubectl = await promisify(execFile)(KUBECTL, ["get", "namespace", "kube-system", "--request-timeout=10s"], { env: { KUBECONFIG: byName, HOME: "/nonexistent", ...env }, encoding: "utf8" }).then(() => 0, (error: unknown) => (error as { code?: number }).code);
     expect(kubectl).not.toBe(0);
     await expect(namespaceThrough(env)).rejects.toMatchObject({ failure: "unreachable" });
     expect(proxy.tunnels.length).toBe(before);

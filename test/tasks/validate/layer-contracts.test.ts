@@ -184,7 +184,7 @@ describe("layer contracts", () => {
     addResource(tree, "gitops/flux/infrastructure/configs/base", "issuer.yaml", issuer);
     addResource(tree, "gitops/flux/apps/base", "monitor.yaml", serviceMonitor);
     // The controllers layer no longer renders: its HelmRelease is unknown, so configs' and apps' custom resources are not reported.
-    tree["gitops/flux/infrastructure/controllers/base/kustomization.yaml"] += "  - missing.yaml\n";
+    tree["gitops/flux/infrastructure/controllers/base/kustomization.yaml"] = tree["gitops/flux/infrastructure/controllers/base/kustomization.yaml"]! + "  - missing.yaml\n";
     const root = await makeRepo(tree);
     const { context } = captureContext(root);
     const { report } = await check(context, { dir: root, json: false });

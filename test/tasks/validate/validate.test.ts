@@ -42,7 +42,7 @@ describe("validation with kubeconform", () => {
 
   it("reports a wrong type in a Flux HelmRelease (the newest Flux release's CRD schema)", async () => {
     const tree = smallFleet(["prod"]);
-    tree["gitops/flux/apps/base/kustomization.yaml"] += "  - release.yaml\n";
+    tree["gitops/flux/apps/base/kustomization.yaml"] = tree["gitops/flux/apps/base/kustomization.yaml"]! + "  - release.yaml\n";
     tree["gitops/flux/apps/base/release.yaml"] = [
       "apiVersion: helm.toolkit.fluxcd.io/v2",
       "kind: HelmRelease",
@@ -71,7 +71,7 @@ describe("validation with kubeconform", () => {
 
   it("makes a kind without a schema a visible warning, and an error with --strict", async () => {
     const tree = smallFleet(["prod"]);
-    tree["gitops/flux/apps/base/kustomization.yaml"] += "  - widget.yaml\n";
+    tree["gitops/flux/apps/base/kustomization.yaml"] = tree["gitops/flux/apps/base/kustomization.yaml"]! + "  - widget.yaml\n";
     tree["gitops/flux/apps/base/widget.yaml"] = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: ingress\nspec: {}\n";
     const config = { "gitops-ci.yaml": "apiVersion: gitops-ci/v1\nkind: Config\nlayers:\n  - name: controllers\n    path: gitops/flux/infrastructure/controllers\n  - name: configs\n    path: gitops/flux/infrastructure/configs\n    dependsOn: [controllers]\n  - name: apps\n    path: gitops/flux/apps\n    dependsOn: [configs]\ncrds:\n  preinstalled: [example.com]\n" };
     const lenient = await checkTree({ ...tree, ...config });
@@ -84,7 +84,7 @@ describe("validation with kubeconform", () => {
 
   it("makes a kind Kubernetes does not serve in its own groups an error, not a missing CRD schema", async () => {
     const tree = smallFleet(["prod"]);
-    tree["gitops/flux/apps/base/kustomization.yaml"] += "  - unserved.yaml\n";
+    tree["gitops/flux/apps/base/kustomization.yaml"] = tree["gitops/flux/apps/base/kustomization.yaml"]! + "  - unserved.yaml\n";
     tree["gitops/flux/apps/base/unserved.yaml"] = [
       "apiVersion: v2\nkind: ConfigMap\nmetadata:\n  name: wrong-version\n  namespace: ingress\n",
       "apiVersion: v1\nkind: ConfigMapp\nmetadata:\n  name: wrong-kind\n  namespace: ingress\n",

@@ -14,8 +14,8 @@
 #   Node     the node binary, headers and docs of the `node` dev dependency (npm's node-linux-<arch>
 #            package: the release Node.js publishes), and npm, the version that Node release bundles,
 #            from the npm registry. Installed under /usr/local as the official image does.
-#   Go       the Go toolchain on PATH (its GOROOT, copied to /usr/local/go) + ca-certificates from
-#            Debian, GOPATH=/go, as the official image.
+#   Go       the Go toolchain on PATH (its GOROOT, copied to /usr/local/go) + the CA bundle (this
+#            machine's, or Debian's ca-certificates), GOPATH=/go, as the official image.
 #
 # Requires buildah and mmdebstrap (Debian: apt-get install buildah mmdebstrap), root, node_modules.
 set -euo pipefail
@@ -50,13 +50,16 @@ slim=(
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/groff/*'
   --dpkgopt='path-exclude=/usr/share/lintian/*'
 )
-key="$({ printf '%s\n' "bookworm minbase" "${slim[@]}"; cat "$sources"; } | sha256sum | cut -c1-16)"
+# merged /usr as the bookworm images have it, set up by mmdebstrap's hook rather than the usrmerge
+# package (which would pull perl and its modules, 46 MB, into every image).
+hooks=(--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr)
+key="$({ printf '%s\n' "bookworm minbase" "${slim[@]}" "${hooks[@]}"; cat "$sources"; } | sha256sum | cut -c1-16)"
 rootfs="$CACHE_DIR/debian-bookworm-$key.tar"
 if [[ ! -s "$rootfs" ]]; then
   log "Debian bookworm (minbase) from $sources: mmdebstrap"
   rm -rf "$CACHE_DIR"/debian-bookworm-*.tar
   # (mmdebstrap takes the format from the name: .tar)
-  mmdebstrap --quiet --variant=minbase "${slim[@]}" bookworm "$rootfs.partial.tar" "$sources" >&2
+  mmdebstrap --quiet --variant=minbase "${hooks[@]}" "${slim[@]}" bookworm "$rootfs.partial.tar" "$sources" >&2
   mv -f "$rootfs.partial.tar" "$rootfs"
 else
   log "Debian bookworm (minbase): reusing ${rootfs#"$REPO_DIR"/}"
@@ -106,14 +109,19 @@ buildah commit --quiet --rm "$container" "$NODE_BASE" >/dev/null
 # ---------------------------------------------------------------- Go
 goroot="$(GOTOOLCHAIN=local go env GOROOT)" || die "go is required (its GOROOT goes into $GO_BASE)"
 go_version="$(GOTOOLCHAIN=local go env GOVERSION)"
-log "$GO_BASE: Debian + ca-certificates + $go_version from $goroot"
+log "$GO_BASE: Debian + CA bundle + $go_version from $goroot"
 container="$(buildah from scratch)"
 buildah add --quiet "$container" "$rootfs" / >/dev/null
-buildah run "$container" -- sh -c '
-  set -e
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ca-certificates >/dev/null
-  rm -rf /var/lib/apt/lists/*'
+# Go reads only the CA bundle: this machine's, when it has one, saves an apt-get run (~50 s).
+if [[ -s /etc/ssl/certs/ca-certificates.crt ]]; then
+  buildah copy --quiet "$container" /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt >/dev/null
+else
+  buildah run "$container" -- sh -c '
+    set -e
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ca-certificates >/dev/null
+    rm -rf /var/lib/apt/lists/*'
+fi
 buildah copy --quiet "$container" "$goroot" /usr/local/go >/dev/null
 buildah config --env GOLANG_VERSION="${go_version#go}" --env GOTOOLCHAIN=local --env GOPATH=/go \
   --env PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

@@ -13,7 +13,7 @@
 #
 # buildah's storage (vfs: every layer a full copy) lives in a folder of its own for the run and is
 # removed afterwards; only .image/ (the archive, the cached Debian root filesystem) stays.
-# Requires root, buildah and mmdebstrap (Debian: apt-get install buildah mmdebstrap).
+# Requires root, buildah and mmdebstrap (`npm run setup:test` installs both: scripts/setup.sh).
 set -euo pipefail
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,7 +25,7 @@ step() { printf '\n--> test:image: %s (%ss)\n' "$*" "$((SECONDS - started))"; }
 die() { printf 'test-image.sh: error: %s\n' "$*" >&2; exit 1; }
 
 for command in buildah mmdebstrap go; do
-  command -v "$command" >/dev/null 2>&1 || die "$command is required (Debian: apt-get install buildah mmdebstrap; Go >= 1.26)"
+  command -v "$command" >/dev/null 2>&1 || die "$command is required (npm run setup:test installs buildah and mmdebstrap; Go >= 1.26)"
 done
 [[ -x node_modules/.bin/vitest ]] || die "run npm ci first"
 
@@ -73,8 +73,12 @@ done
 build_started=$SECONDS
 # Bound beside the Dockerfile's cache mounts, not over them (buildah may prefer either at one path).
 build_args+=(--build-arg GOMODCACHE=/host-cache/go-mod --build-arg GOCACHE=/host-cache/go-build --build-arg npm_config_cache=/host-cache/npm)
+# Each STEP and COMMIT line gets the seconds since the build started: where a slow build's time went.
 bash docker/build.sh "$IMAGE" "${build_args[@]}" \
-  --volume "$gomodcache:/host-cache/go-mod" --volume "$gocache:/host-cache/go-build" --volume "$npmcache:/host-cache/npm"
+  --volume "$gomodcache:/host-cache/go-mod" --volume "$gocache:/host-cache/go-build" --volume "$npmcache:/host-cache/npm" 2>&1 |
+  while IFS= read -r line; do
+    if [[ "$line" =~ ^\[[0-9]+/[0-9]+\]\ (STEP|COMMIT) ]]; then printf '(%3ss) %s\n' "$((SECONDS - build_started))" "$line"; else printf '%s\n' "$line"; fi
+  done
 printf 'test-image.sh: image built in %ss\n' "$((SECONDS - build_started))"
 
 step "tests inside the image (vitest project image)"

@@ -24,6 +24,8 @@ TEST_APT_PACKAGES=( # "command:package": the Debian package is installed when th
   rsync:rsync            # gitlab-ci-local runs the pipeline tests' jobs in shell mode with it
   xmllint:libxml2-utils  # the JUnit schema test
   chromium:chromium      # Debian's Chromium: playwright-core drives it for the diff page's browser test
+  buildah:buildah        # npm run test:image builds docker/Dockerfile with it (no Docker daemon)
+  mmdebstrap:mmdebstrap  # npm run test:image: the local Debian base images, from Debian's packages
 )
 EXAMPLE=examples/layout-a # the bundled example `main` checks
 

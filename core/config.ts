@@ -6,7 +6,7 @@ import path from "node:path";
 import { Ajv, type ErrorObject } from "ajv";
 import { UserError } from "./errors.ts";
 import { parseYaml } from "./yaml-file.ts";
-import type { Environment } from "./fleet/model.ts";
+import type { Environment } from "./model/fleet.ts";
 import type { ClusterEntry } from "./flux/entry-points.ts";
 
 export const CONFIG_FILE_NAMES = ["gitops-ci.yaml", "gitops-ci.yml", ".gitops-ci.yaml"] as const;

@@ -4,15 +4,16 @@
 // renders on one side only is a problem, never a wholesale create or delete.
 import { isDeepStrictEqual } from "node:util";
 import { structuredPatch } from "diff";
-import type { ResourceRef } from "../findings.ts";
-import type { Overlay } from "../fleet/model.ts";
+import type { ResourceRef } from "../model/findings.ts";
+import type { Overlay } from "../model/fleet.ts";
 import { objectKey, type Manifest } from "../manifests.ts";
 import { isRecord } from "../yaml-file.ts";
 import { diffFields, type FieldChange } from "./field-changes.ts";
 import { risksOf, type Risk } from "./git-diff-risks.ts";
 import { FLUX_PRUNE_ANNOTATION, kustomizationOf, metadataValue, type KustomizationNaming } from "./flux.ts";
 import { fieldsThatMatter, toDiffYaml } from "./normalize.ts";
-import { isSecretObject, withoutSecretValues } from "./secret-changes.ts";
+import { isSecretObject } from "../model/secrets.ts";
+import { withoutSecretValues } from "./secret-changes.ts";
 
 export const HELM_RELEASE_NAME_LABEL = "helm.toolkit.fluxcd.io/name";
 export const HELM_RELEASE_NAMESPACE_LABEL = "helm.toolkit.fluxcd.io/namespace";

@@ -1,7 +1,7 @@
 // The diff as a merge request note section: a table of counts per environment and layer, then one
 // collapsible section per environment and layer with each change and its diff. Secret values never
 // reach here (diffs of Secrets list keys only); long diffs are left out first to fit GitLab's limit.
-import { countActions, describeObject, type DiffProblem, type ObjectAction, type ObjectChange } from "../diff/model.ts";
+import { countActions, describeObject, type DiffProblem, type ObjectAction, type ObjectChange } from "../model/object-changes.ts";
 import { countsText, describeAction } from "./diff-terminal.ts";
 import { codeSpan, escapeMarkdown, GITLAB_NOTE_LIMIT } from "./markdown.ts";
 

@@ -1,7 +1,7 @@
 // The check as a merge request note: a table of every layer × environment, then the findings of
 // each in a collapsible section. Fits GitLab's note limit by leaving findings out, errors last,
 // and always says how many were left out and where they are.
-import { countBySeverity, describeResource, formatLocation, type Finding, type Severity } from "../findings.ts";
+import { countBySeverity, describeResource, formatLocation, type Finding, type Severity } from "../model/findings.ts";
 import { groupByScope, overlayStatus, SEVERITY_RANK, stripAnsi, type CheckReportInput, type CheckSummaryRow, type FindingScope, type OverlayStatus } from "./summary.ts";
 
 /** GitLab rejects notes longer than this many characters. */

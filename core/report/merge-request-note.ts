@@ -8,12 +8,13 @@
 // what tasks/check's `reportInput(report)` gives), not tasks/check's CheckReport: core never
 // imports a task. Changes are core/diff/model.ts's ObjectChange, as `gitops-ci diff` writes them.
 import type { GitDiffReport } from "../diff/git-diff.ts";
-import type { ObjectChange } from "../diff/model.ts";
+import type { ObjectChange } from "../model/object-changes.ts";
 import { formatGitDiffMarkdown } from "./git-diff-markdown.ts";
-import { describeResource, formatLocation, type Finding, type ResourceRef, type Severity } from "../findings.ts";
+import { describeResource, formatLocation, type Finding, type ResourceRef, type Severity } from "../model/findings.ts";
 import { codeSpan, escapeMarkdown } from "./markdown.ts";
 import { describeNotChecked, type NotCheckedOverlay } from "./not-checked.ts";
 import { checkFamily, groupByScope, scopeLabel, stripAnsi, type CheckReportInput, type CheckSummaryRow } from "./summary.ts";
+import { isSecretRef } from "../model/secrets.ts";
 
 export type { ObjectChange };
 
@@ -358,7 +359,7 @@ function changeLine(change: ObjectChange, options: { withScope: boolean }): stri
 function formatDiff(change: ObjectChange): string {
   if (change.diff === undefined || change.diff.trim() === "") return "";
   const name = `${change.action} ${describeResource(change.ref)}`;
-  if (isSecret(change.ref)) {
+  if (isSecretRef(change.ref)) {
     const keys = change.diff.split(/\r?\n/).filter((line) => SECRET_KEY_CHANGE.test(line));
     const listed = keys.length > 0 ? `${keys.map((line) => `- ${codeSpan(line)}`).join("\n")}\n\n` : "";
     return `<details>\n<summary>diff: ${escapeHtml(name)}</summary>\n\n${listed}Only which keys change is shown for a Secret: its values stay out of merge request notes.\n\n</details>`;
@@ -380,10 +381,6 @@ function compareChanges(a: ObjectChange, b: ObjectChange): number {
 
 function isCrd(ref: ResourceRef): boolean {
   return ref.kind === "CustomResourceDefinition";
-}
-
-function isSecret(ref: ResourceRef): boolean {
-  return ref.kind === "Secret" && (ref.apiVersion === undefined || ref.apiVersion === "v1" || ref.apiVersion === "");
 }
 
 /** Keeps line breaks as `<br>` so a finding stays one list item; nothing is cut. */

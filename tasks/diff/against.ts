@@ -13,12 +13,13 @@ import { compareRenders, type ClusterBlastRadius, type GitDiffProblem, type GitD
 import { ExitCode, UserError } from "../../core/errors.ts";
 import { readCiLinks } from "../../core/gitlab/ci-environment.ts";
 import { discoverFleet, type FleetDiscovery } from "../../core/fleet/discover.ts";
-import type { Overlay } from "../../core/fleet/model.ts";
+import type { Overlay } from "../../core/model/fleet.ts";
 import { isRecord } from "../../core/yaml-file.ts";
 import { formatGitDiffHtml } from "../../core/report/git-diff-html.ts";
 import { formatGitDiffMarkdown } from "../../core/report/git-diff-markdown.ts";
 import { formatGitDiffForTerminal } from "../../core/report/git-diff-terminal.ts";
-import { renderFleet, type RenderedOverlay } from "../render/index.ts";
+import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
+import { renderFleet } from "../render/index.ts";
 import { checkoutBase, type BaseWorktree } from "./base-worktree.ts";
 
 export interface DiffAgainstOptions {

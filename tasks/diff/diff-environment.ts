@@ -5,7 +5,6 @@ import { mapWithConcurrency } from "../../core/concurrency.ts";
 import {
   applyRank,
   FLUX_FIELD_MANAGER,
-  isSopsEncrypted,
   kustomizationOf,
   ownerSelector,
   skipReason,
@@ -13,18 +12,19 @@ import {
   type KustomizationName,
   type KustomizationNaming,
 } from "../../core/diff/flux.ts";
-import { describeObject, type DiffProblem, type EnvironmentDiff, type ObjectChange } from "../../core/diff/model.ts";
+import { describeObject, type DiffProblem, type EnvironmentDiff, type ObjectChange } from "../../core/model/object-changes.ts";
 import { fieldsThatMatter, sameJson, toDiffYaml } from "../../core/diff/normalize.ts";
 import { PendingDefinitions } from "../../core/diff/pending-definitions.ts";
 import { pruneChanges } from "../../core/diff/prune.ts";
-import { formatSecretKeyChanges, isSecretObject, secretKeyChanges, secretValuesOf, withoutSecretValues } from "../../core/diff/secret-changes.ts";
+import { formatSecretKeyChanges, secretKeyChanges, secretValuesOf, withoutSecretValues } from "../../core/diff/secret-changes.ts";
 import { unifiedDiff } from "../../core/diff/unified-diff.ts";
 import type { ApiResource, KubeObject, KubernetesClient } from "../../core/kubernetes/client.ts";
 import { KubernetesApiError } from "../../core/kubernetes/errors.ts";
 import { objectKey, resourceRefOf, type Manifest } from "../../core/manifests.ts";
 import type { Redactor } from "../../core/redaction.ts";
 import { isRecord } from "../../core/yaml-file.ts";
-import type { RenderedOverlay } from "../render/render-overlay.ts";
+import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
+import { isSecretObject, isSopsEncryptedObject } from "../../core/model/secrets.ts";
 
 export interface EnvironmentDiffInput {
   environment: string;
@@ -155,7 +155,7 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
 
   async function diffObject(item: Prepared): Promise<ObjectChange | { problem: DiffProblem }> {
     const scope = { environment, layer: item.layer, ref: item.ref, ...(item.manifest.origin ? { file: item.manifest.origin.file } : {}) };
-    if (isSopsEncrypted(item.object)) {
+    if (isSopsEncryptedObject(item.object)) {
       return { ...scope, action: "skip", reason: "SOPS-encrypted: Flux decrypts it in the cluster, with a key CI does not hold" };
     }
     if (!item.resource) {

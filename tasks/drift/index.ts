@@ -4,7 +4,7 @@
 import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
 import { createGitLabClient } from "../../core/gitlab/client.ts";
-import { createGitLabDriftIssueTracker, DRIFT_TOKEN_ADVICE, gitLabDriftSettings, syncDriftIssue, type DriftIssueOutcome, type DriftIssueTracker } from "../../core/gitlab/drift-issues.ts";
+import { createGitLabDriftIssueTracker, DRIFT_TOKEN_ADVICE, gitLabDriftSettings, syncDriftIssue, type DriftIssueOutcome, type DriftIssueTracker } from "./drift-issues.ts";
 import type { GitLabClientOptions } from "../../core/gitlab/request-handler.ts";
 import { gitLabClientOptionsFor } from "../../core/gitlab/task-client-options.ts";
 import { formatDiffMarkdown } from "../../core/report/diff-markdown.ts";

@@ -4,7 +4,7 @@
 import { TOKEN_VARIABLES } from "../../core/gitlab/ci-environment.ts";
 import type { GitLabMergeRequestDetails, MergeRequestFields, MergeRequestsApi } from "../../core/gitlab/client.ts";
 import { UserError } from "../../core/errors.ts";
-import { describeSubject, formatFieldPath, type KeptDifference, type Promotion } from "../../core/promote/model.ts";
+import { describeSubject, formatFieldPath, type KeptDifference, type Promotion } from "../../core/model/promotion.ts";
 import type { OverlayDiff } from "./rendered-diff.ts";
 
 export interface PromoteGitLabAccess {

@@ -1,7 +1,7 @@
 // Reads and writes an overlay folder as the promote core sees it: text by overlay-relative path.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { OverlayFiles } from "../../core/promote/model.ts";
+import type { OverlayFiles } from "../../core/model/promotion.ts";
 import { listRepoFiles } from "../../core/repo-files.ts";
 
 export async function readOverlayFiles(root: string, dir: string, environment: string): Promise<OverlayFiles> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ObjectChange } from "../../../core/diff/model.ts";
+import type { ObjectChange } from "../../../core/model/object-changes.ts";
 import { formatDiffMarkdown } from "../../../core/report/diff-markdown.ts";
 import { formatDiffForTerminal, summaryLine } from "../../../core/report/diff-terminal.ts";
 

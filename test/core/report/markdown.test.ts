@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Finding, Severity } from "../../../core/findings.ts";
+import type { Finding, Severity } from "../../../core/model/findings.ts";
 import { codeSpan, escapeMarkdown, formatMarkdown, GITLAB_NOTE_LIMIT } from "../../../core/report/markdown.ts";
 import type { CheckSummaryRow } from "../../../core/report/summary.ts";
 import { findings, sampleReport, summary } from "./sample-report.ts";

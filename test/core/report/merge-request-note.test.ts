@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Finding } from "../../../core/findings.ts";
+import type { Finding } from "../../../core/model/findings.ts";
 import { buildMergeRequestNote, tallyOverlays, type ObjectChange } from "../../../core/report/merge-request-note.ts";
 import { sampleReport } from "./sample-report.ts";
 

@@ -2,7 +2,7 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../../cli/main.ts";
-import type { ObjectChange } from "../../../core/diff/model.ts";
+import type { ObjectChange } from "../../../core/model/object-changes.ts";
 import { diff } from "../../../tasks/diff/index.ts";
 import { applyFleet, clusterEnv, uniqueName } from "../../cluster/local.ts";
 import { clusterFleet, widgetCrd } from "../../cluster/fleet.ts";

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../../cli/main.ts";
-import type { Finding } from "../../../core/findings.ts";
+import type { Finding } from "../../../core/model/findings.ts";
 import { findReportNotes } from "../../../core/gitlab/merge-request-note.ts";
 import { Redactor } from "../../../core/redaction.ts";
 import type { ObjectChange } from "../../../core/report/merge-request-note.ts";

@@ -1,6 +1,6 @@
 // What a diff against the cluster finds, one entry per object, so that every reporter (terminal,
 // Markdown note, JSON, drift issue) is a small function of the same list.
-import type { ResourceRef } from "../findings.ts";
+import type { ResourceRef } from "./findings.ts";
 
 /**
  * - create: not in the cluster; Flux will create it

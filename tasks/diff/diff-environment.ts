@@ -12,7 +12,7 @@ import {
   type KustomizationName,
   type KustomizationNaming,
 } from "../../core/diff/flux.ts";
-import { describeObject, type DiffProblem, type EnvironmentDiff, type ObjectChange } from "../../core/model/object-changes.ts";
+import { describeObject, diffProblem, type DiffProblem, type EnvironmentDiff, type ObjectChange } from "../../core/model/object-changes.ts";
 import { fieldsThatMatter, sameJson, toDiffYaml } from "../../core/diff/normalize.ts";
 import { PendingDefinitions } from "../../core/diff/pending-definitions.ts";
 import { pruneChanges } from "../../core/diff/prune.ts";
@@ -64,7 +64,7 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
   let aborted = false;
   const fatal = (error: unknown, layer?: string): boolean => {
     if (error instanceof KubernetesApiError && FATAL.has(error.failure)) {
-      if (!aborted) result.problems.push({ environment, ...(layer ? { layer } : {}), message: error.message });
+      if (!aborted) result.problems.push(diffProblem("diff/cluster", { environment, ...(layer ? { layer } : {}), message: error.message }));
       aborted = true;
       return true;
     }
@@ -85,7 +85,7 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
   for (const overlay of input.rendered) {
     const layer = overlay.overlay.layer;
     if (!overlay.ok) {
-      result.problems.push({ environment, layer, message: `overlay ${overlay.overlay.path} did not render; its objects were not compared and nothing is reported as pruned`, hint: "run gitops-ci check for the render errors" });
+      result.problems.push(diffProblem("diff/not-rendered", { environment, layer, file: overlay.overlay.path, message: `overlay ${overlay.overlay.path} did not render; its objects were not compared and nothing is reported as pruned`, hint: "run gitops-ci check for the render errors" }));
       layers.push({ overlay, prepared: [] });
       continue;
     }
@@ -96,7 +96,7 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
     } catch (error) {
       if (fatal(error, layer)) return result;
       if (!(error instanceof KubernetesApiError)) throw error;
-      result.problems.push({ environment, layer, message: `API discovery failed: ${error.message}` });
+      result.problems.push(diffProblem("diff/discovery", { environment, layer, message: `API discovery failed: ${error.message}` }));
       return result;
     }
     layers.push({ overlay, prepared: prepared.sort((a, b) => applyRank(a.manifest) - applyRank(b.manifest) || compareRefs(a.ref, b.ref)) });
@@ -118,7 +118,7 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
       if (fatal(error, layer)) return result;
       if (!(error instanceof KubernetesApiError)) throw error;
       // Without the owned objects neither the live state nor prune is known: stop here, say why once.
-      result.problems.push({ environment, layer, message: error.message });
+      result.problems.push(diffProblem("diff/owned-objects", { environment, layer, message: error.message }));
       return result;
     }
   }
@@ -134,7 +134,7 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
           return await diffObject(item);
         } catch (error) {
           if (fatal(error, layer)) return undefined;
-          if (error instanceof KubernetesApiError) return { problem: { environment, layer, ref: item.ref, message: error.message } satisfies DiffProblem };
+          if (error instanceof KubernetesApiError) return { problem: diffProblem("diff/dry-run", { ...objectScope(item), message: error.message }) };
           throw error;
         }
       });
@@ -153,6 +153,12 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
   }
   return result;
 
+  /** Where an object's problem points: its environment, layer, resource and the file it is written in. */
+  function objectScope(item: Prepared): Pick<DiffProblem, "environment" | "layer" | "resource" | "file" | "line"> {
+    const origin = item.manifest.origin;
+    return { environment, layer: item.layer, resource: item.ref, ...(origin ? { file: origin.file, ...(origin.line ? { line: origin.line } : {}) } : {}) };
+  }
+
   async function diffObject(item: Prepared): Promise<ObjectChange | { problem: DiffProblem }> {
     const scope = { environment, layer: item.layer, ref: item.ref, ...(item.manifest.origin ? { file: item.manifest.origin.file } : {}) };
     if (isSopsEncryptedObject(item.object)) {
@@ -162,13 +168,11 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
       const provider = pending.kind(item.ref.apiVersion, item.ref.kind);
       if (provider) return { ...scope, action: "wait", waitingOn: provider.layer, reason: `needs ${provider.what}` };
       return {
-        problem: {
-          environment,
-          layer: item.layer,
-          ref: item.ref,
+        problem: diffProblem("diff/unknown-kind", {
+          ...objectScope(item),
           message: `${describeObject(item.ref)}: the cluster serves no ${item.ref.kind} in ${item.ref.apiVersion}, and no layer of this change brings its CRD`,
           hint: "install the CRD from an earlier layer (or its chart, see crds.providedBy in gitops-ci.yaml), or fix the apiVersion",
-        },
+        }),
       };
     }
     const namespace = item.ref.namespace;
@@ -187,13 +191,11 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
     } catch (error) {
       if (error instanceof KubernetesApiError && error.failure === "not-found" && error.status?.details?.kind === "namespaces") {
         return {
-          problem: {
-            environment,
-            layer: item.layer,
-            ref: item.ref,
+          problem: diffProblem("diff/missing-namespace", {
+            ...objectScope(item),
             message: `${describeObject(item.ref)}: namespace ${namespace} does not exist in the cluster, and no layer of this change creates it`,
             hint: "add the Namespace to this layer or an earlier one",
-          },
+          }),
         };
       }
       throw error;

@@ -136,7 +136,7 @@ const ACTIONS: readonly ObjectChange["action"][] = ["create", "update", "unchang
 
 export interface ParsedDiff {
   changes: ObjectChange[];
-  /** The diff's problems (what kept it from being complete), as findings of check `diff/incomplete`. */
+  /** The diff's problems (what kept it from being complete): findings of its `diff/*` checks. */
   problems: Finding[];
 }
 
@@ -176,6 +176,8 @@ export function parseChanges(text: string, file: string): ParsedDiff {
     problems: problems.map((problem, index) => {
       const where = `${file}: problems[${index}]`;
       if (!isRecord(problem)) throw invalid(where, "is not an object");
+      // Findings of `diff/*` checks since diff wrote problems as findings; before, without severity and check.
+      if (problem["severity"] !== undefined) return parseFinding(problem, where);
       const finding: Finding = { severity: "error", check: "diff/incomplete", environment: stringField(problem, "environment", where), message: stringField(problem, "message", where) };
       if (typeof problem["layer"] === "string") finding.layer = problem["layer"];
       if (problem["ref"] !== undefined) finding.resource = resourceRef(problem["ref"], `${where}.ref`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ObjectChange } from "../../../core/model/object-changes.ts";
+import { diffProblem, type ObjectChange } from "../../../core/model/object-changes.ts";
 import { formatDiffMarkdown } from "../../../core/report/diff-markdown.ts";
 import { formatDiffForTerminal, summaryLine } from "../../../core/report/diff-terminal.ts";
 
@@ -29,7 +29,7 @@ describe("formatDiffMarkdown", () => {
   });
 
   it("says it is incomplete, and lists the problems, when anything could not be compared", () => {
-    const markdown = formatDiffMarkdown([], { problems: [{ environment: "prod", message: "unreachable: connect ECONNREFUSED", hint: "is the cluster up?" }] });
+    const markdown = formatDiffMarkdown([], { problems: [diffProblem("diff/cluster", { environment: "prod", message: "unreachable: connect ECONNREFUSED", hint: "is the cluster up?" })] });
     expect(markdown).toContain("**Incomplete:** 1 problem kept the diff from being complete.");
     expect(markdown).toContain("- `prod`: unreachable\\: connect ECONNREFUSED (hint: is the cluster up\\?)");
     expect(markdown).not.toMatch(/no changes/i);
@@ -54,7 +54,7 @@ describe("the terminal report", () => {
     expect(text).toContain("  controllers: 1 unchanged");
     expect(text).toMatch(/~ Deployment\/apps\/web\s+to change\n {8}--- live/);
     expect(text.trimEnd().split("\n").at(-1)).toBe("changes: prod: 1 to create, 2 to change, 1 to prune, 1 waiting, 1 unchanged");
-    expect(summaryLine([{ environment: "prod", layers: [], changes: [changes[0]!], problems: [{ environment: "prod", message: "x" }] }])).toMatch(/^INCOMPLETE/);
+    expect(summaryLine([{ environment: "prod", layers: [], changes: [changes[0]!], problems: [diffProblem("diff/cluster", { environment: "prod", message: "x" })] }])).toMatch(/^INCOMPLETE/);
     expect(summaryLine([{ environment: "prod", layers: [], changes: [changes[0]!], problems: [] }])).toBe("no changes: prod: 1 unchanged");
   });
 });

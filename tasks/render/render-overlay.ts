@@ -6,6 +6,7 @@ import type { Overlay, OverlayBuild } from "../../core/model/fleet.ts";
 import type { EngineResult } from "../../core/flux/engine.ts";
 import { resourceRefOf, type Manifest } from "../../core/manifests.ts";
 import { describeKustomizeError } from "./kustomize-errors.ts";
+import { plural } from "../../core/report/markdown-text.ts";
 
 /**
  * The Flux Kustomization of an overlay the repository writes none for (the folder layouts, config
@@ -120,9 +121,6 @@ async function locate(root: string, overlay: Overlay, message: string): Promise<
   return { file: finding.file ?? overlay.path, ...(finding.line ? { line: finding.line } : {}) };
 }
 
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
 
 function variableList(names: readonly string[] | undefined): string {
   return names && names.length > 0 ? ` (${names.slice(0, 10).join(", ")}${names.length > 10 ? ", …" : ""})` : "";

@@ -3,7 +3,6 @@
 // per HelmRelease whose chart output carries helm-controller's origin labels). A Kustomization that
 // renders on one side only is a problem, never a wholesale create or delete.
 import { isDeepStrictEqual } from "node:util";
-import { structuredPatch } from "diff";
 import type { ResourceRef } from "../model/findings.ts";
 import type { Overlay } from "../model/fleet.ts";
 import { objectKey, type Manifest } from "../manifests.ts";
@@ -14,6 +13,7 @@ import { FLUX_PRUNE_ANNOTATION, kustomizationOf, metadataValue, type Kustomizati
 import { fieldsThatMatter, toDiffYaml } from "./normalize.ts";
 import { isSecretObject } from "../model/secrets.ts";
 import { withoutSecretValues } from "./secret-changes.ts";
+import { unifiedHunks } from "./unified-diff.ts";
 
 export const HELM_RELEASE_NAME_LABEL = "helm.toolkit.fluxcd.io/name";
 export const HELM_RELEASE_NAMESPACE_LABEL = "helm.toolkit.fluxcd.io/namespace";
@@ -302,7 +302,7 @@ export function compareObject(
   return {
     fields,
     ...(fields.every((field) => field.noise) ? { noiseOnly: true } : {}),
-    diff: unifiedYamlDiff(beforeYaml, afterYaml),
+    diff: unifiedHunks(beforeYaml, afterYaml),
     yaml: { before: beforeYaml, after: afterYaml },
   };
 }
@@ -331,21 +331,6 @@ function secretData(object: Record<string, unknown>): Map<string, string> {
 /** The YAML a reviewer sees of one side: the fields that matter, a Secret without its values. */
 export function viewYaml(object: Record<string, unknown>): string {
   return toDiffYaml(fieldsThatMatter(isSecretObject(object) ? withoutSecretValues(object) : object));
-}
-
-/** `@@` hunks with three lines of context, as `git diff` writes them (jsdiff's Myers diff). */
-export function unifiedYamlDiff(before: string, after: string): string {
-  const patch = structuredPatch("before", "after", before, after, "", "", { context: 3 });
-  const lines: string[] = [];
-  for (const hunk of patch.hunks) {
-    lines.push(`@@ -${range(hunk.oldStart, hunk.oldLines)} +${range(hunk.newStart, hunk.newLines)} @@`);
-    lines.push(...hunk.lines.filter((line) => !line.startsWith("\\")));
-  }
-  return lines.join("\n");
-}
-
-function range(start: number, count: number): string {
-  return count === 1 ? String(start) : `${start},${count}`;
 }
 
 function byKey(manifests: readonly Manifest[]): Map<string, Manifest> {

@@ -15,7 +15,7 @@ import { findMarkers, type MarkedValue } from "../../core/promote/markers.ts";
 import { isDirectory, pathExists } from "../../core/repo-files.ts";
 import { formatTable } from "../../core/report/terminal.ts";
 import { serialize } from "../../core/promote/yaml-workspace.ts";
-import { readOverlayFiles, writeOverlayFiles } from "../promote/overlay-files.ts";
+import { readOverlayFiles, writeOverlayFiles } from "../../core/promote/overlay-files.ts";
 
 export interface EnvAddOptions {
   dir: string;

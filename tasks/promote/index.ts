@@ -22,7 +22,7 @@ import { formatTable } from "../../core/report/terminal.ts";
 import { check } from "../check/index.ts";
 import { Git, gitLabRemote, pushPromotionBranch, type PromotionBranch } from "./git-branch.ts";
 import { KEPT_REASONS, mergeRequestDescription, mergeRequestTitle, PROMOTION_REASONS, readPromoteGitLabAccess, upsertPromotionMergeRequest, type MergeRequestOutcome } from "./merge-request.ts";
-import { readOverlayFiles, writeOverlayFiles } from "./overlay-files.ts";
+import { readOverlayFiles, writeOverlayFiles } from "../../core/promote/overlay-files.ts";
 import { diffRendered, renderOverlaysAsText, type OverlayDiff } from "./rendered-diff.ts";
 
 export interface PromoteOptions {

@@ -53,7 +53,7 @@ export interface GitDiffProblem {
   hint?: string;
 }
 
-/** One render of one Kustomization: what tasks/render's RenderedOverlay holds. */
+/** One render of one Kustomization: what core/model/rendered-overlay.ts's RenderedOverlay holds. */
 export interface RenderSide {
   overlay: Overlay;
   ok: boolean;

@@ -56,7 +56,7 @@ export function formatGitDiffMarkdown(report: GitDiffReport, options: GitDiffMar
   if (report.problems.length > 0) {
     lines.push("**Could not compare:**", "");
     for (const problem of report.problems) {
-      lines.push(`- ❌ ${codeSpan(`${problem.cluster}${problem.layer ? `/${problem.layer}` : ""}`)}: ${escapeMarkdown(problem.message)}${problem.hint ? ` (hint: ${escapeMarkdown(problem.hint)})` : ""}`);
+      lines.push(`- ❌ ${codeSpan(`${problem.environment ?? "*"}${problem.layer ? `/${problem.layer}` : ""}`)}: ${escapeMarkdown(problem.message)}${problem.hint ? ` (hint: ${escapeMarkdown(problem.hint)})` : ""}`);
     }
     lines.push("");
   }

@@ -154,9 +154,17 @@ describe("diff --against: change kinds", () => {
     const root = await makeGitRepo(smallFleet());
     branch(root);
     await write(root, `${overlayPath("apps", "staging")}/kustomization.yaml`, "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\n  - missing.yaml\n");
-    const broken = await run(root);
+    const outDir = path.join(root, "out");
+    const broken = await run(root, "main", { outDir });
     expect(broken.exitCode).toBe(ExitCode.couldNotRun);
-    expect(broken.report.problems).toEqual([expect.objectContaining({ cluster: "staging", layer: "apps", message: expect.stringContaining("does not render on the merge request side") })]);
+    expect(broken.report.problems).toEqual([
+      expect.objectContaining({ severity: "error", check: "git-diff/not-rendered", environment: "staging", layer: "apps", file: overlayPath("apps", "staging"), message: expect.stringContaining("does not render on the merge request side") }),
+    ]);
+    // The problem reaches the merge request's test summary and Code Quality widget.
+    expect(await readFile(path.join(outDir, "junit.xml"), "utf8")).toMatch(/<testcase classname="git-diff\/not-rendered" name="apps\/staging: Kustomization apps does not render on the merge request side/);
+    expect(JSON.parse(await readFile(path.join(outDir, "gl-code-quality-report.json"), "utf8"))).toEqual([
+      expect.objectContaining({ check_name: "git-diff/not-rendered", severity: "major", location: expect.objectContaining({ path: overlayPath("apps", "staging") }) }),
+    ]);
     expect(broken.report.changes).toEqual([]);
 
     // The other way round: the target is broken and the merge request fixes it.
@@ -165,7 +173,7 @@ describe("diff --against: change kinds", () => {
     await write(root, `${overlayPath("apps", "staging")}/kustomization.yaml`, "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\nnameSuffix: -staging\n");
     const fixed = await run(root, "feature");
     expect(fixed.exitCode).toBe(ExitCode.couldNotRun);
-    expect(fixed.report.problems).toEqual([expect.objectContaining({ layer: "apps", message: expect.stringContaining("does not render on the target (merge base) side") })]);
+    expect(fixed.report.problems).toEqual([expect.objectContaining({ check: "git-diff/not-rendered", environment: "staging", layer: "apps", message: expect.stringContaining("does not render on the target (merge base) side") })]);
     expect(fixed.report.changes.filter((c) => c.action === "create")).toEqual([]);
   });
 

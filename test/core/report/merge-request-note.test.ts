@@ -123,10 +123,8 @@ describe("buildMergeRequestNote", () => {
 
   it("keeps injection inert: HTML, mentions, links, backticks in names, control characters", () => {
     const hostile: Finding = {
-      severity: "error",
+      ...secretFinding,
       check: "validate/schema",
-      layer: "apps",
-      environment: "prod",
       resource: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "a`b<script>" },
       file: "gitops/``evil``/<script>x.yaml",
       message: "<script>alert(1)</script> @all @group/team #1 !2 ~label %m $s &e [click](javascript:alert(1)) {+ added +} ![img](http://x/y.png)\u001b[31mred\u0007\u0000\n- not a list\n# not a heading\n> not a quote",
@@ -143,7 +141,7 @@ describe("buildMergeRequestNote", () => {
     expect(line).toContain("red\\\\u0007\\\\u0000");
     expect(hostileNote).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/);
     // Backticks in a name cannot close its code span.
-    expect(line).toContain("```gitops/``evil``/<script>x.yaml```");
+    expect(line).toContain("```gitops/``evil``/<script>x.yaml:4```");
   });
 
   it("says when no diff ran instead of showing zero changes", () => {

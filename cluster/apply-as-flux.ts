@@ -2,10 +2,11 @@
 // its field manager, CRDs and Namespaces first, and the Flux Kustomization object with the
 // inventory of what it applied in its status. The "current state" of tests, demo and benchmark.
 import { mapWithConcurrency } from "../core/concurrency.ts";
-import { applyRank, FLUX_FIELD_MANAGER, isCustomResourceDefinition, isSopsEncrypted, withOwnerLabels, type KustomizationName } from "../core/diff/flux.ts";
+import { applyRank, FLUX_FIELD_MANAGER, isCustomResourceDefinition, withOwnerLabels, type KustomizationName } from "../core/diff/flux.ts";
 import type { KubernetesClient } from "../core/kubernetes/client.ts";
 import { apiGroupOf, type Manifest } from "../core/manifests.ts";
 import { installCrds } from "./crds.ts";
+import { isSopsEncryptedObject } from "../core/model/secrets.ts";
 
 export interface ApplyAsFluxOptions {
   /** Also write the Flux Kustomization object and its status.inventory (default true, when its CRD is served). */
@@ -15,7 +16,7 @@ export interface ApplyAsFluxOptions {
 
 /** Returns how many objects were applied (SOPS-encrypted ones are left out: Flux would decrypt them first). */
 export async function applyAsFlux(client: KubernetesClient, manifests: readonly Manifest[], kustomization: KustomizationName, options: ApplyAsFluxOptions = {}): Promise<number> {
-  const applicable = manifests.filter((manifest) => !isSopsEncrypted(manifest.object));
+  const applicable = manifests.filter((manifest) => !isSopsEncryptedObject(manifest.object));
   const crds = applicable.filter(isCustomResourceDefinition);
   if (crds.length > 0) {
     await installCrds(client, crds.map((crd) => withOwnerLabels(crd.object, kustomization)));

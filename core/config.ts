@@ -6,7 +6,7 @@ import path from "node:path";
 import { Ajv, type ErrorObject } from "ajv";
 import { UserError } from "./errors.ts";
 import { parseYaml } from "./yaml-file.ts";
-import type { Environment } from "./fleet/model.ts";
+import type { Environment } from "./model/fleet.ts";
 import type { ClusterEntry } from "./flux/entry-points.ts";
 
 export const CONFIG_FILE_NAMES = ["gitops-ci.yaml", "gitops-ci.yml", ".gitops-ci.yaml"] as const;
@@ -43,6 +43,13 @@ export interface GitopsCiConfig {
   promote: { order: string[]; paths: string[]; exclude: string[] };
 }
 
+const NON_EMPTY = { type: "string", minLength: 1 } as const;
+
+/** A schema object that takes only the keys it lists. */
+function closedObject<Properties extends Record<string, unknown>>(properties: Properties) {
+  return { type: "object", additionalProperties: false, properties } as const;
+}
+
 const configSchema = {
   type: "object",
   additionalProperties: false,
@@ -61,11 +68,7 @@ const configSchema = {
         properties: {
           name: { type: "string", minLength: 1 },
           path: { type: "string", minLength: 1 },
-          kustomization: {
-            type: "object",
-            additionalProperties: false,
-            properties: { name: { type: "string", minLength: 1 }, namespace: { type: "string", minLength: 1 } },
-          },
+          kustomization: closedObject({ name: NON_EMPTY, namespace: NON_EMPTY }),
           source: { type: "string", minLength: 1 },
         },
       },
@@ -117,14 +120,7 @@ const configSchema = {
       additionalProperties: false,
       properties: { locations: { type: "array", items: { type: "string" } } },
     },
-    flux: {
-      type: "object",
-      additionalProperties: false,
-      properties: {
-        kustomizationName: { type: "string", minLength: 1 },
-        kustomizationNamespace: { type: "string", minLength: 1 },
-      },
-    },
+    flux: closedObject({ kustomizationName: NON_EMPTY, kustomizationNamespace: NON_EMPTY }),
     promote: {
       type: "object",
       additionalProperties: false,

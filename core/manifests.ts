@@ -2,7 +2,7 @@
 import path from "node:path";
 import { CORE_SCHEMA, loadAll } from "js-yaml";
 import { parseAllDocuments } from "yaml";
-import type { Finding, ResourceRef } from "./findings.ts";
+import type { Finding, ResourceRef } from "./model/findings.ts";
 import { isRecord, scalarText } from "./yaml-file.ts";
 
 export const ORIGIN_ANNOTATION = "config.kubernetes.io/origin";

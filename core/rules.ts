@@ -1,6 +1,6 @@
 // `rules:` in gitops-ci.yaml: every check id can be switched off or given another severity.
 import type { RuleSetting } from "./config.ts";
-import type { Finding } from "./findings.ts";
+import type { Finding } from "./model/findings.ts";
 
 export function applyRules(findings: readonly Finding[], rules: Readonly<Record<string, RuleSetting>>): Finding[] {
   const result: Finding[] = [];

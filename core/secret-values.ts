@@ -4,16 +4,9 @@
 import type { Manifest } from "./manifests.ts";
 import { REDACTED, type Redactor } from "./redaction.ts";
 import { isRecord } from "./yaml-file.ts";
+import { isSealedSecretObject, isSecretObject } from "./model/secrets.ts";
 
 const SOPS_VALUE = /^ENC\[AES256_GCM,data:/;
-
-export function isSecret(manifest: Pick<Manifest, "ref">): boolean {
-  return manifest.ref.kind === "Secret" && (manifest.ref.apiVersion === "v1" || manifest.ref.apiVersion === "");
-}
-
-export function isSealedSecret(object: Record<string, unknown>): boolean {
-  return object["kind"] === "SealedSecret" && typeof object["apiVersion"] === "string" && object["apiVersion"].startsWith("bitnami.com/");
-}
 
 export interface ValueField {
   /** The map of values, in the object itself (mask it by assigning). */
@@ -25,8 +18,8 @@ export interface ValueField {
 /** The maps of an object that hold secret values: a Secret's data and stringData, a SealedSecret template's. */
 export function secretValueFields(object: Record<string, unknown>): ValueField[] {
   let holder: Record<string, unknown> | undefined;
-  if (object["kind"] === "Secret" && (object["apiVersion"] === "v1" || object["apiVersion"] === undefined || object["apiVersion"] === "")) holder = object;
-  else if (isSealedSecret(object) && isRecord(object["spec"]) && isRecord(object["spec"]["template"])) holder = object["spec"]["template"];
+  if (isSecretObject(object)) holder = object;
+  else if (isSealedSecretObject(object) && isRecord(object["spec"]) && isRecord(object["spec"]["template"])) holder = object["spec"]["template"];
   if (!holder) return [];
   const fields: ValueField[] = [];
   for (const [field, base64] of [["data", true], ["stringData", false]] as const) {

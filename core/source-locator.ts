@@ -2,7 +2,7 @@
 // the source has it, else the document that declares the object.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { ResourceRef } from "./findings.ts";
+import type { ResourceRef } from "./model/findings.ts";
 import { isRecord, parseYaml, type ParsedYaml, type YamlDocument } from "./yaml-file.ts";
 
 export class SourceLocator {

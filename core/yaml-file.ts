@@ -2,7 +2,7 @@
 // problem (duplicate keys included) as a finding instead of an exception.
 import { readFile } from "node:fs/promises";
 import { isMap, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node } from "yaml";
-import type { Finding } from "./findings.ts";
+import type { Finding } from "./model/findings.ts";
 
 export interface YamlDocument {
   /** Position of the document in its file, from 0. */

@@ -3,7 +3,7 @@
 // the whole fleet changed.
 import path from "node:path";
 import { CONFIG_FILE_NAMES } from "../config.ts";
-import type { Fleet, Overlay } from "../fleet/model.ts";
+import type { Fleet, Overlay } from "../model/fleet.ts";
 import { readsFile, type OverlayInputs } from "./overlay-inputs.ts";
 
 export interface AffectedOverlay {

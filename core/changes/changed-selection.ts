@@ -2,7 +2,7 @@
 // with it), and their dependents. One function, so that check, the child pipeline generator and
 // the report's "not checked" list always agree on the selection.
 import type { TaskContext } from "../context.ts";
-import type { Fleet } from "../fleet/model.ts";
+import type { Fleet } from "../model/fleet.ts";
 import { affectedOverlays, type AffectedOverlay } from "./affected-overlays.ts";
 import { changedFiles, type ChangedFiles } from "./changed-files.ts";
 import { overlayInputsByPath, type OverlayInputs } from "./overlay-inputs.ts";

@@ -4,8 +4,8 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { mapWithConcurrency } from "../concurrency.ts";
-import type { Finding } from "../findings.ts";
-import type { Fleet, Overlay } from "../fleet/model.ts";
+import type { Finding } from "../model/findings.ts";
+import type { Fleet, Overlay } from "../model/fleet.ts";
 import { isDirectory } from "../repo-files.ts";
 import { isRecord, parseYaml } from "../yaml-file.ts";
 import { KUSTOMIZATION_FILES } from "../kustomization-file.ts";

@@ -1,6 +1,6 @@
 // What Flux's kustomize-controller adds to and reads from the objects it applies: the owner labels
 // of the Flux Kustomization, and the annotations that exclude an object from apply or prune.
-import type { Overlay } from "../fleet/model.ts";
+import type { Overlay } from "../model/fleet.ts";
 import { apiGroupOf, type Manifest } from "../manifests.ts";
 import { isRecord } from "../yaml-file.ts";
 
@@ -77,11 +77,6 @@ export function skipReason(desired: Record<string, unknown>, live: Record<string
 
 export function pruneDisabled(live: Record<string, unknown>): boolean {
   return metadataValue(live, FLUX_PRUNE_ANNOTATION)?.toLowerCase() === "disabled";
-}
-
-/** SOPS-encrypted objects: Flux decrypts them in the cluster with a key CI does not have. */
-export function isSopsEncrypted(object: Record<string, unknown>): boolean {
-  return isRecord(object["sops"]);
 }
 
 export function isCustomResourceDefinition(manifest: Pick<Manifest, "ref">): boolean {

@@ -3,16 +3,17 @@
 // per HelmRelease whose chart output carries helm-controller's origin labels). A Kustomization that
 // renders on one side only is a problem, never a wholesale create or delete.
 import { isDeepStrictEqual } from "node:util";
-import { structuredPatch } from "diff";
-import type { ResourceRef } from "../findings.ts";
-import type { Overlay } from "../fleet/model.ts";
+import type { Finding, ResourceRef } from "../model/findings.ts";
+import type { Overlay } from "../model/fleet.ts";
 import { objectKey, type Manifest } from "../manifests.ts";
 import { isRecord } from "../yaml-file.ts";
 import { diffFields, type FieldChange } from "./field-changes.ts";
 import { risksOf, type Risk } from "./git-diff-risks.ts";
 import { FLUX_PRUNE_ANNOTATION, kustomizationOf, metadataValue, type KustomizationNaming } from "./flux.ts";
 import { fieldsThatMatter, toDiffYaml } from "./normalize.ts";
-import { isSecretObject, withoutSecretValues } from "./secret-changes.ts";
+import { isSecretObject } from "../model/secrets.ts";
+import { withoutSecretValues } from "./secret-changes.ts";
+import { unifiedHunks } from "./unified-diff.ts";
 
 export const HELM_RELEASE_NAME_LABEL = "helm.toolkit.fluxcd.io/name";
 export const HELM_RELEASE_NAMESPACE_LABEL = "helm.toolkit.fluxcd.io/namespace";
@@ -44,15 +45,21 @@ export interface GitObjectChange {
   file?: string;
 }
 
-/** Something that kept one Kustomization (or the run) from being compared: exit 2. */
-export interface GitDiffProblem {
-  cluster: string;
-  layer?: string;
-  message: string;
-  hint?: string;
+/**
+ * Something that kept one Kustomization (or the run) from being compared (exit 2): a finding of a
+ * `git-diff/*` check, its environment the cluster (none for the whole run), so it reaches JUnit and
+ * Code Quality as the check's findings do.
+ */
+export type GitDiffProblem = Finding & { severity: "error"; check: GitDiffCheck };
+
+/** A side did not render, a Kustomization is rendered on one side only, a HelmRelease rendered nothing, the merge base has no fleet. */
+export type GitDiffCheck = "git-diff/not-rendered" | "git-diff/one-side-only" | "git-diff/release-not-rendered" | "git-diff/no-base";
+
+export function gitDiffProblem(check: GitDiffCheck, fields: Omit<GitDiffProblem, "severity" | "check">): GitDiffProblem {
+  return { severity: "error", check, ...fields };
 }
 
-/** One render of one Kustomization: what tasks/render's RenderedOverlay holds. */
+/** One render of one Kustomization: what core/model/rendered-overlay.ts's RenderedOverlay holds. */
 export interface RenderSide {
   overlay: Overlay;
   ok: boolean;
@@ -123,15 +130,17 @@ export function compareRenders(pairs: readonly OverlayPair[], options: CompareOp
   const result: CompareResult = { changes: [], problems: [], suspensions: [], risks: [], compared: 0 };
   for (const pair of pairs) {
     const scope = { cluster: pair.cluster, layer: pair.layer };
+    const overlayPath = (pair.head ?? pair.base)?.overlay.path;
+    const where = { environment: pair.cluster, layer: pair.layer, ...(overlayPath ? { file: overlayPath } : {}) };
     const failed = (["base", "head"] as const).filter((side) => pair[side] && !pair[side].ok);
     if (failed.length > 0) {
       const other = failed.length === 2 ? "" : `; it renders on the ${failed[0] === "base" ? "merge request" : "target"} side, but its objects are not shown as ${failed[0] === "base" ? "created" : "deleted"}`;
       const why = failed.flatMap((side) => pair[side]!.findings?.filter((finding) => finding.severity === "error").map((finding) => finding.message) ?? []).slice(0, 1);
-      result.problems.push({
-        ...scope,
+      result.problems.push(gitDiffProblem("git-diff/not-rendered", {
+        ...where,
         message: `Kustomization ${pair.layer} does not render on the ${failed.map(sideName).join(" and the ")} side, so it could not be compared${other}${why.length > 0 ? `: ${why[0]}` : ""}`,
         hint: "run gitops-ci check on that side for the render errors",
-      });
+      }));
       continue;
     }
     const missing = (["base", "head"] as const).find((side) => !pair[side] && pair[side === "base" ? "baseNotRendered" : "headNotRendered"]);
@@ -140,17 +149,17 @@ export function compareRenders(pairs: readonly OverlayPair[], options: CompareOp
       if (why.suspended) {
         result.suspensions.push({ ...scope, side: missing, reason: why.reason });
         result.risks.push({ kind: "suspended", ...scope, object: `Kustomization ${pair.layer}`, detail: missing === "head" ? `suspended: ${why.reason}` : `resumed (was: ${why.reason})` });
-      } else result.problems.push({ ...scope, message: `Kustomization ${pair.layer} is not rendered on the ${sideName(missing)} side (${why.reason}), so it could not be compared` });
+      } else result.problems.push(gitDiffProblem("git-diff/one-side-only", { ...where, message: `Kustomization ${pair.layer} is not rendered on the ${sideName(missing)} side (${why.reason}), so it could not be compared` }));
       continue;
     }
     if (pair.base && pair.head) result.compared += 1;
     const unrendered = unrenderedReleases(pair);
     for (const [release, side] of unrendered) {
-      result.problems.push({
-        ...scope,
+      result.problems.push(gitDiffProblem("git-diff/release-not-rendered", {
+        ...where,
         message: `HelmRelease ${release} renders no objects on the ${sideName(side)} side though it is there on both, so its chart output could not be compared; its objects are not shown as ${side === "base" ? "created" : "deleted"}`,
         hint: "run gitops-ci check on that side for the HelmRelease's render errors",
-      });
+      }));
     }
     const compared = compareOverlay(pair, options, new Set(unrendered.keys()), sameReleaseInputs(pair, options.changedFiles));
     result.changes.push(...compared.changes);
@@ -301,7 +310,7 @@ export function compareObject(
   return {
     fields,
     ...(fields.every((field) => field.noise) ? { noiseOnly: true } : {}),
-    diff: unifiedYamlDiff(beforeYaml, afterYaml),
+    diff: unifiedHunks(beforeYaml, afterYaml),
     yaml: { before: beforeYaml, after: afterYaml },
   };
 }
@@ -330,21 +339,6 @@ function secretData(object: Record<string, unknown>): Map<string, string> {
 /** The YAML a reviewer sees of one side: the fields that matter, a Secret without its values. */
 export function viewYaml(object: Record<string, unknown>): string {
   return toDiffYaml(fieldsThatMatter(isSecretObject(object) ? withoutSecretValues(object) : object));
-}
-
-/** `@@` hunks with three lines of context, as `git diff` writes them (jsdiff's Myers diff). */
-export function unifiedYamlDiff(before: string, after: string): string {
-  const patch = structuredPatch("before", "after", before, after, "", "", { context: 3 });
-  const lines: string[] = [];
-  for (const hunk of patch.hunks) {
-    lines.push(`@@ -${range(hunk.oldStart, hunk.oldLines)} +${range(hunk.newStart, hunk.newLines)} @@`);
-    lines.push(...hunk.lines.filter((line) => !line.startsWith("\\")));
-  }
-  return lines.join("\n");
-}
-
-function range(start: number, count: number): string {
-  return count === 1 ? String(start) : `${start},${count}`;
 }
 
 function byKey(manifests: readonly Manifest[]): Map<string, Manifest> {

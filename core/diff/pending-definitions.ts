@@ -3,7 +3,7 @@
 import { apiGroupOf, type Manifest } from "../manifests.ts";
 import { isRecord } from "../yaml-file.ts";
 import { crdDefines, isCustomResourceDefinition, isNamespace } from "./flux.ts";
-import type { ObjectAction } from "./model.ts";
+import type { ObjectAction } from "../model/object-changes.ts";
 
 export interface Provider {
   layer: string;

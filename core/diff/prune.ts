@@ -3,7 +3,7 @@
 import { objectKey, resourceRefOf } from "../manifests.ts";
 import { isRecord } from "../yaml-file.ts";
 import { pruneDisabled } from "./flux.ts";
-import type { ObjectChange } from "./model.ts";
+import type { ObjectChange } from "../model/object-changes.ts";
 
 export interface PruneInput {
   environment: string;

@@ -4,10 +4,6 @@ import { isRecord } from "../yaml-file.ts";
 
 export type SecretKeyChange = { field: "data"; key: string; change: "added" | "removed" | "changed" };
 
-export function isSecretObject(object: Record<string, unknown>): boolean {
-  return object["kind"] === "Secret" && (object["apiVersion"] === "v1" || object["apiVersion"] === undefined);
-}
-
 /**
  * Compares the `data` of the live object and of the dry-run result (the server has already merged
  * `stringData` into `data` there), key by key.

@@ -1,10 +1,10 @@
 // Turns what a source found (layers, overlays) into an ordered Fleet, checking the graph and that
 // every environment has every layer.
 import path from "node:path";
-import type { Finding } from "../findings.ts";
+import type { Finding } from "../model/findings.ts";
 import { isDirectory } from "../repo-files.ts";
 import { orderLayers, type LayerNode } from "./layer-graph.ts";
-import type { Environment, Fleet, FleetSource, FluxKustomizationRef, Layer, Overlay, SourceLocation } from "./model.ts";
+import type { Environment, Fleet, FleetSource, FluxKustomizationRef, Layer, Overlay, SourceLocation } from "../model/fleet.ts";
 
 export interface FoundOverlay {
   environment: string;

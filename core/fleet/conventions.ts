@@ -2,7 +2,7 @@
 //   A: gitops/flux/<...>/<layer>/{base,overlays/<env>}
 //   B: clusters/base/<layer>/ with clusters/<env>/<layer>/
 import path from "node:path";
-import type { Finding } from "../findings.ts";
+import type { Finding } from "../model/findings.ts";
 import { isDirectory, subdirectories } from "../repo-files.ts";
 import type { FoundFleet, FoundOverlay } from "./assemble.ts";
 

@@ -3,11 +3,11 @@
 import path from "node:path";
 import { findConfigFile, loadConfig, type GitopsCiConfig } from "../config.ts";
 import { UserError } from "../errors.ts";
-import type { Finding } from "../findings.ts";
+import type { Finding } from "../model/findings.ts";
 import { isDirectory, symlinkLoops } from "../repo-files.ts";
 import { registerRepositorySecrets } from "../secret-sources.ts";
 import { assembleFleet, type Discovery } from "./assemble.ts";
-import type { Fleet } from "./model.ts";
+import type { Fleet } from "../model/fleet.ts";
 import { discoverLayoutA, discoverLayoutB } from "./conventions.ts";
 import { discoverFromConfig } from "./from-config.ts";
 import type { TaskContext } from "../context.ts";

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TaskContext } from "../context.ts";
-import type { Finding, ResourceRef } from "../findings.ts";
+import type { Finding, ResourceRef } from "../model/findings.ts";
 import {
   aliasOf,
   copiedDirOf,
@@ -20,7 +20,7 @@ import {
   type CopyOperation,
   type MaterializedArtifact,
 } from "../flux/artifact-generator.ts";
-import { isSopsMask, runEngine, type EngineBuild, type EngineResult } from "../flux/engine.ts";
+import { holdsSopsMask, runEngine, type EngineBuild, type EngineResult } from "../flux/engine.ts";
 import { explainSubstitutionFailure } from "../flux/substitution-errors.ts";
 import { findEntryPoints, type ClusterEntry } from "../flux/entry-points.ts";
 import {
@@ -35,7 +35,7 @@ import { MAX_INPUT_BYTES } from "../flux/build-limits.ts";
 import { SourceLocator } from "../source-locator.ts";
 import { isRecord, parseYaml, scalarText } from "../yaml-file.ts";
 import type { FoundFleet, FoundOverlay } from "./assemble.ts";
-import type { SourceLocation } from "./model.ts";
+import type { SourceLocation } from "../model/fleet.ts";
 
 /** One Flux Kustomization a cluster applies, and what building it gave. */
 export interface ClusterKustomization {
@@ -231,19 +231,13 @@ function findObject(state: ClusterState, kind: string, namespace: string, name: 
   });
 }
 
-function isSopsEncrypted(object: Record<string, unknown>): boolean {
-  // The engine masks SOPS data, so a rendered encrypted Secret holds the mask, not values.
-  const values = ["data", "stringData"].flatMap((field) => (isRecord(object[field]) ? Object.values(object[field]) : []));
-  return values.some(isSopsMask);
-}
-
 function buildRequest(item: ClusterKustomization, state: ClusterState, index: number): EngineBuild {
   const refs = substituteFromRefs(item.object);
   const objects: Record<string, unknown>[] = [];
   const unresolved: string[] = [];
   for (const ref of refs) {
     const found = findObject(state, ref.kind, item.namespace, ref.name);
-    if (found && !(ref.kind === "Secret" && isSopsEncrypted(found))) objects.push(found);
+    if (found && !(ref.kind === "Secret" && holdsSopsMask(found))) objects.push(found);
     else if (found || !ref.optional) unresolved.push(`${ref.kind}/${ref.name}`);
   }
   item.unresolved = unresolved;

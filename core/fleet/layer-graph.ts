@@ -1,6 +1,6 @@
 // Orders layers by their dependsOn edges. Cycles and dangling edges become findings, never a hang.
-import type { Finding } from "../findings.ts";
-import type { SourceLocation } from "./model.ts";
+import type { Finding } from "../model/findings.ts";
+import type { SourceLocation } from "../model/fleet.ts";
 
 export interface LayerNode {
   name: string;

@@ -69,6 +69,14 @@ export function isSopsMask(value: unknown): boolean {
   return value === SOPS_MASK || value === SOPS_MASK_BASE64;
 }
 
+/** A rendered Secret the engine masked: it was SOPS-encrypted in Git, so it holds the mask, not values. */
+export function holdsSopsMask(object: Record<string, unknown>): boolean {
+  return ["data", "stringData"].some((field) => {
+    const values = object[field];
+    return typeof values === "object" && values !== null && Object.values(values).some(isSopsMask);
+  });
+}
+
 /** Builds every request against the source root `root`; results come back in request order. */
 export async function runEngine(context: TaskContext, root: string, allBuilds: readonly EngineBuild[]): Promise<EngineResult[]> {
   if (allBuilds.length === 0) return [];

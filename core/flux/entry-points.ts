@@ -3,7 +3,7 @@
 // gotk-sync.yaml, or any Kustomization that lies inside the path it applies), or the path a
 // FluxInstance (flux-operator) syncs, as an object or as the flux-instance chart's values.
 import path from "node:path";
-import type { SourceLocation } from "../fleet/model.ts";
+import type { SourceLocation } from "../model/fleet.ts";
 import { isYamlFile, listRepoFiles, readTextUpTo, withoutChartFiles } from "../repo-files.ts";
 import { MAX_INPUT_BYTES } from "./build-limits.ts";
 import { isRecord, parseYaml, scalarText } from "../yaml-file.ts";

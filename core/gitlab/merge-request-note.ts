@@ -19,6 +19,7 @@ import { UserError } from "../errors.ts";
 import type { GitLabNote, MergeRequestNotesApi, NoteTarget } from "./client.ts";
 import { GitLabApiError } from "./request-handler.ts";
 import { GITLAB_NOTE_LIMIT } from "./note-splitting.ts";
+import { plural } from "../report/markdown-text.ts";
 
 /** Which job wrote a note; later (pipeline, job) pairs win. */
 export interface ReportRun {
@@ -225,9 +226,6 @@ async function deleteIfPresent(api: MergeRequestNotesApi, target: NoteTarget, id
   }
 }
 
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -3,10 +3,8 @@
 // its own is broken between lines, closing the open `<details>` and code fences at the end of one
 // part and reopening them, marked "(continued)", at the start of the next. Each part says which
 // part it is and links the full report artifact.
-import { GITLAB_NOTE_LIMIT } from "../report/markdown.ts";
-
 /** GitLab rejects a note body longer than this many characters (docs/api/notes.md, `body`). */
-export { GITLAB_NOTE_LIMIT };
+export const GITLAB_NOTE_LIMIT = 1_000_000;
 
 /** Room kept free in every part for the hidden marker line the note upsert puts first. */
 export const MARKER_RESERVE = 200;

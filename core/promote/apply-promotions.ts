@@ -8,7 +8,7 @@ import { isScalar, Scalar, type Document } from "yaml";
 import { isRecord } from "../yaml-file.ts";
 import type { PlannedPromotion } from "./find-promotions.ts";
 import { sameValue } from "./find-promotions.ts";
-import type { KeptDifference, OverlaySetting, OverlaySettings, Promotion, YamlContainer } from "./model.ts";
+import type { KeptDifference, OverlaySetting, OverlaySettings, Promotion, YamlContainer } from "../model/promotion.ts";
 import { formatPointer } from "./overlay-settings.ts";
 import { appendToSequence, newDocument, replaceValue, setCreating, type YamlWorkspace } from "./yaml-workspace.ts";
 

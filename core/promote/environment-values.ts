@@ -1,7 +1,7 @@
 // Which values belong to one environment and must never travel to another: addresses, names,
 // URLs and secrets. Used by promote (leave them alone) and env add (mark them in the copy).
 import { isIP } from "node:net";
-import type { EnvironmentSpecificKind, FieldPath, Subject } from "./model.ts";
+import type { EnvironmentSpecificKind, FieldPath, Subject } from "../model/promotion.ts";
 
 /** Kinds a value alone can reveal, strongest first. */
 export type ValueKind = Extract<EnvironmentSpecificKind, "ip" | "cidr" | "url" | "email" | "hostname" | "environment-name">;

@@ -2,7 +2,7 @@
 // `*` stands for one key (or kind, or name), `**` for any number of keys; a pattern also covers
 // everything below the field it names. Kustomize `images:` entries are `Image/<name>:newTag`.
 import { UserError } from "../errors.ts";
-import type { FieldPath, Subject } from "./model.ts";
+import type { FieldPath, Subject } from "../model/promotion.ts";
 
 export interface FieldPattern {
   text: string;

@@ -16,8 +16,8 @@
 //      own configuration (list the field in `promote.paths` to promote it anyway).
 import { classifyValue, isCapacityField, isSecretSubject, isVersionField } from "./environment-values.ts";
 import { matchesFieldPattern, type FieldPattern } from "./field-patterns.ts";
-import type { EnvironmentSpecificKind, KeptDifference, OverlaySetting, OverlaySettings, Promotion, PromotionReason, Subject } from "./model.ts";
-import { settingKey, subjectKey } from "./model.ts";
+import type { EnvironmentSpecificKind, KeptDifference, OverlaySetting, OverlaySettings, Promotion, PromotionReason, Subject } from "../model/promotion.ts";
+import { settingKey, subjectKey } from "../model/promotion.ts";
 
 export interface PromotionRules {
   /** Promoted even when both environments set them differently (capacity fields included). */

@@ -7,8 +7,8 @@ import { isMap, isScalar, isSeq, type Document, type Node, type YAMLMap } from "
 import { KUSTOMIZATION_FILES } from "../kustomization-file.ts";
 import { isRecord } from "../yaml-file.ts";
 import { isSecretFile, SECRET_KINDS } from "./environment-values.ts";
-import type { FieldPath, OverlayFiles, OverlaySetting, OverlaySettings, PatchEntry, Subject, YamlContainer } from "./model.ts";
-import { subjectKey } from "./model.ts";
+import type { FieldPath, OverlayFiles, OverlaySetting, OverlaySettings, PatchEntry, Subject, YamlContainer } from "../model/promotion.ts";
+import { subjectKey } from "../model/promotion.ts";
 import { YamlWorkspace } from "./yaml-workspace.ts";
 
 /** Fields of a patch document that identify its object rather than set anything. */

@@ -1,7 +1,7 @@
 // One layer's promotion, from text to text: read both overlays, decide, write the target's files.
 import { applyPromotions } from "./apply-promotions.ts";
 import { comparePromotable, type PromotionRules } from "./find-promotions.ts";
-import type { KeptDifference, OverlayFiles, Promotion, Subject } from "./model.ts";
+import type { KeptDifference, OverlayFiles, Promotion, Subject } from "../model/promotion.ts";
 import { readOverlaySettings } from "./overlay-settings.ts";
 import { YamlWorkspace } from "./yaml-workspace.ts";
 

@@ -2,7 +2,7 @@
 // blank lines and key order stay; only the files (and inline patches) that change are written
 // again, in the indentation and flow-collection style they were written in.
 import { Document, isMap, isScalar, isSeq, parseAllDocuments, type Node, type ToStringOptions } from "yaml";
-import type { FieldPath, YamlContainer } from "./model.ts";
+import type { FieldPath, YamlContainer } from "../model/promotion.ts";
 
 export class YamlWorkspace {
   readonly #texts: Map<string, string>;

@@ -9,7 +9,7 @@
 // fingerprint become one, and the widget's new/resolved lists are fingerprint differences between
 // the source and target branches.
 import { createHash } from "node:crypto";
-import { describeResource, type Finding, type ResourceRef, type Severity } from "../findings.ts";
+import { describeResource, type Finding, type ResourceRef, type Severity } from "../model/findings.ts";
 import { compareFindings, scopeLabel, stripAnsi, type CheckSummaryRow } from "./summary.ts";
 
 export type CodeQualitySeverity = "info" | "minor" | "major" | "critical" | "blocker";

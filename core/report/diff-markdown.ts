@@ -1,13 +1,16 @@
-// The diff as a merge request note section: a table of counts per environment and layer, then one
-// collapsible section per environment and layer with each change and its diff. Secret values never
-// reach here (diffs of Secrets list keys only); long diffs are left out first to fit GitLab's limit.
-import { countActions, describeObject, type DiffProblem, type ObjectAction, type ObjectChange } from "../diff/model.ts";
+// The live diff as Markdown (the `diff.md` artifact, a drift issue's report): a table of counts per
+// environment and layer, then one collapsible section per environment and layer with each change
+// and its diff. Secret values never reach here (diffs of Secrets list keys only). Nothing is left
+// out unless the caller sets a length it must fit (an issue description): then the longest diffs go
+// first, all of them in the JSON artifact.
+import { countActions, describeObject, type DiffProblem, type ObjectAction, type ObjectChange } from "../model/object-changes.ts";
 import { countsText, describeAction } from "./diff-terminal.ts";
-import { codeSpan, escapeMarkdown, GITLAB_NOTE_LIMIT } from "./markdown.ts";
+import { codeSpan, escapeHtml, escapeMarkdown, fenceFor } from "./markdown-text.ts";
 
 export interface DiffMarkdownOptions {
   problems?: readonly DiffProblem[];
   title?: string;
+  /** Longest the text may be; unset, nothing is left out. */
   maxLength?: number;
 }
 
@@ -20,7 +23,7 @@ interface Group {
 }
 
 export function formatDiffMarkdown(changes: readonly ObjectChange[], options: DiffMarkdownOptions = {}): string {
-  const limit = options.maxLength ?? GITLAB_NOTE_LIMIT;
+  const limit = options.maxLength ?? Number.POSITIVE_INFINITY;
   const groups = groupChanges(changes);
   const omitted = new Set<ObjectChange>();
   let text = render(groups, options, omitted);
@@ -61,15 +64,15 @@ function render(groups: readonly Group[], options: DiffMarkdownOptions, omitted:
       lines.push(`- ${ICON[change.action]} ${codeSpan(describeObject(change.ref))} ${escapeMarkdown(describeAction(change))}${change.file ? ` (${codeSpan(change.file)})` : ""}`);
       if (!change.diff) continue;
       if (omitted.has(change)) {
-        lines.push(`  <br>diff of ${change.diff.split("\n").length} lines left out to fit the note: see the JSON report artifact`);
+        lines.push(`  <br>diff of ${change.diff.split("\n").length} lines left out to fit: see the JSON report artifact`);
         continue;
       }
-      const fence = "`".repeat(Math.max(3, ...(change.diff.match(/`+/g) ?? []).map((run) => run.length + 1)));
+      const fence = fenceFor(change.diff);
       lines.push("", `  ${fence}diff`, ...change.diff.split("\n").map((line) => `  ${line}`), `  ${fence}`, "");
     }
     lines.push("", "</details>", "");
   }
-  if (sectionsLeftOut > 0) lines.push(`… ${sectionsLeftOut} more sections left out to fit the note: see the JSON report artifact.`, "");
+  if (sectionsLeftOut > 0) lines.push(`… ${sectionsLeftOut} more sections left out to fit: see the JSON report artifact.`, "");
   if (problems.length > 0) {
     lines.push("**Could not diff:**", "");
     for (const problem of problems) {
@@ -92,6 +95,3 @@ function groupChanges(changes: readonly ObjectChange[]): Group[] {
   return [...groups.values()];
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[char]!);
-}

@@ -1,6 +1,6 @@
 // The diff in a terminal or job log: per environment and layer, each object that changes (with its
 // diff), counts of the rest, then what kept the diff from being complete.
-import { countActions, describeObject, isChange, type DiffProblem, type EnvironmentDiff, type ObjectAction, type ObjectChange } from "../diff/model.ts";
+import { countActions, describeObject, isChange, type DiffProblem, type EnvironmentDiff, type ObjectAction, type ObjectChange } from "../model/object-changes.ts";
 
 const MARK: Readonly<Record<ObjectAction, string>> = { create: "+", update: "~", prune: "-", skip: "!", wait: "…", unchanged: "=" };
 

@@ -62,7 +62,7 @@ export function formatGitDiffHtml(report: GitDiffReport, redact: (text: string) 
     base: report.against.base.slice(0, 12),
     clusters: report.clusters,
     risks: RISK_ORDER.flatMap((kind) => report.risks.filter((risk) => risk.kind === kind).map((risk) => ({ title: RISK_TITLES[kind], text: `${risk.cluster}/${risk.layer}: ${risk.object}: ${risk.detail}` }))),
-    problems: report.problems.map((problem) => `${problem.cluster}${problem.layer ? `/${problem.layer}` : ""}: ${problem.message}`),
+    problems: report.problems.map((problem) => `${problem.environment ?? "*"}${problem.layer ? `/${problem.layer}` : ""}: ${problem.message}`),
   };
   const data = redact(JSON.stringify({ summary, tree, objects })).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
   return `<!doctype html>

@@ -6,7 +6,7 @@ import { formatFieldChange } from "../diff/field-changes.ts";
 import type { GitDiffReport, GitObjectChange } from "../diff/git-diff.ts";
 import { RISK_ORDER, RISK_TITLES } from "../diff/git-diff-risks.ts";
 import { describeGitAction, describeRef, groupGitChanges } from "./git-diff-groups.ts";
-import { codeSpan, escapeMarkdown } from "./markdown.ts";
+import { codeSpan, escapeHtml, escapeMarkdown, fenceFor } from "./markdown-text.ts";
 
 export const GIT_DIFF_SECTION_TITLE = "What this merge request changes in Git";
 
@@ -56,7 +56,7 @@ export function formatGitDiffMarkdown(report: GitDiffReport, options: GitDiffMar
   if (report.problems.length > 0) {
     lines.push("**Could not compare:**", "");
     for (const problem of report.problems) {
-      lines.push(`- ❌ ${codeSpan(`${problem.cluster}${problem.layer ? `/${problem.layer}` : ""}`)}: ${escapeMarkdown(problem.message)}${problem.hint ? ` (hint: ${escapeMarkdown(problem.hint)})` : ""}`);
+      lines.push(`- ❌ ${codeSpan(`${problem.environment ?? "*"}${problem.layer ? `/${problem.layer}` : ""}`)}: ${escapeMarkdown(problem.message)}${problem.hint ? ` (hint: ${escapeMarkdown(problem.hint)})` : ""}`);
     }
     lines.push("");
   }
@@ -80,7 +80,7 @@ export function formatGitDiffMarkdown(report: GitDiffReport, options: GitDiffMar
           if (fields.length > maxFields) text.push(`… ${fields.length - maxFields} more fields`);
           const collapsed = (change.fields?.length ?? 0) - fields.length;
           if (collapsed > 0) text.push(`(${collapsed} chart-bump field${collapsed === 1 ? "" : "s"} collapsed)`);
-          const fence = "`".repeat(Math.max(3, ...text.join("\n").match(/`+/g)?.map((run) => run.length + 1) ?? []));
+          const fence = fenceFor(text.join("\n"));
           lines.push("", `  ${fence}`, ...text.map((line) => `  ${line}`), `  ${fence}`, "");
         }
         if (noisy.length > 0) lines.push(`- ✏️ ${noisy.length} object${noisy.length === 1 ? "" : "s"} changed only in chart-bump metadata (\`helm.sh/chart\`, \`app.kubernetes.io/version\`, \`checksum/*\`)`);
@@ -99,6 +99,3 @@ function counts(changes: readonly GitObjectChange[]): string {
   return [`${of("create")} created`, `${of("update")} changed`, `${of("delete")} deleted`].join(", ");
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[char]!);
-}

@@ -42,7 +42,7 @@ export function formatGitDiffForTerminal(report: GitDiffReport): string {
   }
   if (report.problems.length > 0) {
     lines.push("", "Could not compare:");
-    for (const problem of report.problems) lines.push(`  ${problem.cluster}${problem.layer ? `/${problem.layer}` : ""}: ${problem.message}${problem.hint ? `\n    hint: ${problem.hint}` : ""}`);
+    for (const problem of report.problems) lines.push(`  ${problem.environment ?? "*"}${problem.layer ? `/${problem.layer}` : ""}: ${problem.message}${problem.hint ? `\n    hint: ${problem.hint}` : ""}`);
   }
   const total = (pick: (c: GitDiffReport["clusters"][number]) => number) => report.clusters.reduce((sum, cluster) => sum + pick(cluster), 0);
   lines.push(

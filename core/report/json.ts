@@ -1,6 +1,6 @@
 // The check as machine-readable JSON (report.json): for the report job, scripts and later runs.
 // Stable: the same findings give byte-identical output whatever order the checks finished in.
-import { countBySeverity, type Finding, type ResourceRef } from "../findings.ts";
+import { countBySeverity, type Finding, type ResourceRef } from "../model/findings.ts";
 import { compareFindings, type CheckReportInput, type CheckSummaryRow } from "./summary.ts";
 
 /** Bumped when a field changes meaning or disappears; adding a field does not bump it. */

@@ -12,7 +12,7 @@
 //   surfaced by the Code Quality report and the merge request note instead. They are not
 //   `skipped`: that would claim a check did not run.
 // - `skipped` is used for what it means: checks that could not run because the overlay did not render.
-import { describeResource, formatLocation, type Finding } from "../findings.ts";
+import { describeResource, formatLocation, type Finding } from "../model/findings.ts";
 import { checkFamily, groupByScope, performedChecks, stripAnsi, type CheckReportInput, type FindingScope } from "./summary.ts";
 
 interface TestCase {

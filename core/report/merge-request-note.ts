@@ -6,14 +6,15 @@
 //
 // Input is the reporters' common CheckReportInput (what `check --out` writes as report.json, and
 // what tasks/check's `reportInput(report)` gives), not tasks/check's CheckReport: core never
-// imports a task. Changes are core/diff/model.ts's ObjectChange, as `gitops-ci diff` writes them.
+// imports a task. Changes are core/model/object-changes.ts's ObjectChange, as `gitops-ci diff` writes them.
 import type { GitDiffReport } from "../diff/git-diff.ts";
-import type { ObjectChange } from "../diff/model.ts";
+import type { ObjectChange } from "../model/object-changes.ts";
 import { formatGitDiffMarkdown } from "./git-diff-markdown.ts";
-import { describeResource, formatLocation, type Finding, type ResourceRef, type Severity } from "../findings.ts";
-import { codeSpan, escapeMarkdown } from "./markdown.ts";
+import { describeResource, formatLocation, type Finding, type ResourceRef, type Severity } from "../model/findings.ts";
+import { codeSpan, escapeHtml, escapeMarkdown, escapeMultiline, fenceFor, plural, safeUrl, visibleControls } from "./markdown-text.ts";
 import { describeNotChecked, type NotCheckedOverlay } from "./not-checked.ts";
 import { checkFamily, groupByScope, scopeLabel, stripAnsi, type CheckReportInput, type CheckSummaryRow } from "./summary.ts";
+import { isSecretRef } from "../model/secrets.ts";
 
 export type { ObjectChange };
 
@@ -339,8 +340,8 @@ function formatFinding(finding: Finding): string {
   const location = formatLocation(finding);
   const resource = finding.resource ? `${escapeMarkdown(describeResource(finding.resource))}: ` : "";
   const icon = isSecretProblem(finding) ? "🔑" : SEVERITY_ICON[finding.severity];
-  const head = `- ${icon} **${finding.severity}** ${location ? `${codeSpan(location)} ` : ""}${codeSpan(finding.check)} — ${resource}${escapeMessage(finding.message)}`;
-  return finding.hint ? `${head}\n  - 💡 ${escapeMessage(finding.hint)}` : head;
+  const head = `- ${icon} **${finding.severity}** ${location ? `${codeSpan(location)} ` : ""}${codeSpan(finding.check)} — ${resource}${escapeMultiline(finding.message)}`;
+  return finding.hint ? `${head}\n  - 💡 ${escapeMultiline(finding.hint)}` : head;
 }
 
 function changeLine(change: ObjectChange, options: { withScope: boolean }): string {
@@ -358,14 +359,13 @@ function changeLine(change: ObjectChange, options: { withScope: boolean }): stri
 function formatDiff(change: ObjectChange): string {
   if (change.diff === undefined || change.diff.trim() === "") return "";
   const name = `${change.action} ${describeResource(change.ref)}`;
-  if (isSecret(change.ref)) {
+  if (isSecretRef(change.ref)) {
     const keys = change.diff.split(/\r?\n/).filter((line) => SECRET_KEY_CHANGE.test(line));
     const listed = keys.length > 0 ? `${keys.map((line) => `- ${codeSpan(line)}`).join("\n")}\n\n` : "";
     return `<details>\n<summary>diff: ${escapeHtml(name)}</summary>\n\n${listed}Only which keys change is shown for a Secret: its values stay out of merge request notes.\n\n</details>`;
   }
   const text = visibleControls(stripAnsi(change.diff)).replace(/\r\n?/g, "\n").replace(/\n+$/, "");
-  const longestRun = Math.max(0, ...(text.match(/`{3,}/g) ?? []).map((run) => run.length));
-  const fence = "`".repeat(Math.max(3, longestRun + 1));
+  const fence = fenceFor(text);
   return `<details>\n<summary>diff: ${escapeHtml(name)}</summary>\n\n${fence}diff\n${text}\n${fence}\n\n</details>`;
 }
 
@@ -382,37 +382,11 @@ function isCrd(ref: ResourceRef): boolean {
   return ref.kind === "CustomResourceDefinition";
 }
 
-function isSecret(ref: ResourceRef): boolean {
-  return ref.kind === "Secret" && (ref.apiVersion === undefined || ref.apiVersion === "v1" || ref.apiVersion === "");
-}
 
-/** Keeps line breaks as `<br>` so a finding stays one list item; nothing is cut. */
-function escapeMessage(text: string): string {
-  return visibleControls(text)
-    .trim()
-    .split(/\r\n|\r|\n/)
-    .map((line) => escapeMarkdown(line))
-    .join("<br>");
-}
 
-function visibleControls(text: string): string {
-  return stripAnsi(text).replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
 
-function escapeHtml(text: string): string {
-  return visibleControls(text).replace(/[&<>"']/g, (char) => HTML_ENTITIES[char]!);
-}
 
-const HTML_ENTITIES: Readonly<Record<string, string>> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
-/** A link target that cannot break out of `(...)`. */
-function safeUrl(url: string): string {
-  return url.replace(/[\s()<>]/g, (char) => encodeURIComponent(char));
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

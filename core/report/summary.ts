@@ -1,6 +1,6 @@
 // What every reporter is a function of: one row per layer × environment and the run's findings,
 // and the one way findings are grouped under those rows, so each report agrees with the others.
-import type { Finding, Severity } from "../findings.ts";
+import type { Finding, Severity } from "../model/findings.ts";
 
 /** One overlay (layer × environment) as the check saw it. */
 export interface CheckSummaryRow {

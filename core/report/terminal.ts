@@ -1,5 +1,5 @@
 // Findings as a person reads them in a job log: one line each, location first, grouped by severity.
-import { describeResource, formatLocation, type Finding } from "../findings.ts";
+import { describeResource, formatLocation, type Finding } from "../model/findings.ts";
 
 const ORDER = { error: 0, warning: 1, info: 2 } as const;
 

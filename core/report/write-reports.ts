@@ -43,6 +43,21 @@ export async function writeReports(
   return written;
 }
 
+/**
+ * JUnit and Code Quality alone, for a run whose own report is not a check's (the live diff, whose
+ * problems are findings too): the pipeline's `artifacts:reports` pick them up beside the check's.
+ */
+export async function writeFindingReports(outDir: string, input: CheckReportInput, redactor: Pick<Redactor, "redact">, options: Omit<CodeQualityOptions, "summary"> = {}): Promise<string[]> {
+  const safe = redactStrings(input, redactor);
+  const contents: [string, string][] = [
+    [REPORT_FILES.junit, formatJUnit(safe)],
+    [REPORT_FILES.codeQuality, formatCodeQuality(safe.findings, { ...options, summary: safe.summary })],
+  ];
+  await mkdir(outDir, { recursive: true });
+  await Promise.all(contents.map(([name, text]) => writeFile(path.join(outDir, name), redactor.redact(text))));
+  return contents.map(([name]) => path.join(outDir, name));
+}
+
 /** A copy of `value` with every string value passed through the redactor; keys are ours, not data. */
 function redactStrings<T>(value: T, redactor: Pick<Redactor, "redact">): T {
   if (typeof value === "string") return redactor.redact(value) as T;

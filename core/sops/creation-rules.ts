@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { pathExists } from "../repo-files.ts";
 import path from "node:path";
-import type { Finding } from "../findings.ts";
+import type { Finding } from "../model/findings.ts";
 import { isRecord, parseYaml } from "../yaml-file.ts";
 import { compileGoRegexp, type GoRegexp } from "./go-regexp.ts";
 import {

@@ -81,7 +81,7 @@ export function inspectSopsFile(file: string, bytes: Uint8Array): SopsFileInspec
   }
 }
 
-export function isSopsEncrypted(inspection: SopsFileInspection): boolean {
+export function isSopsEncryptedFile(inspection: SopsFileInspection): boolean {
   return inspection.metadata !== undefined;
 }
 

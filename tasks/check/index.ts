@@ -3,9 +3,9 @@
 import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
 import { describeError, ExitCode, UserError } from "../../core/errors.ts";
-import { countBySeverity, hasErrors, type Finding } from "../../core/findings.ts";
+import { countBySeverity, hasErrors, type Finding } from "../../core/model/findings.ts";
 import { discoverFleet } from "../../core/fleet/discover.ts";
-import type { Fleet, Overlay } from "../../core/fleet/model.ts";
+import type { Fleet, Overlay } from "../../core/model/fleet.ts";
 import { changedSelection } from "../../core/changes/changed-selection.ts";
 import type { OverlayInputs } from "../../core/changes/overlay-inputs.ts";
 import type { CheckReportInput, CheckSummaryRow } from "../../core/report/summary.ts";

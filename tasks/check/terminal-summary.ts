@@ -1,7 +1,7 @@
 // `check`'s summary as a person reads it: one group per cluster (environment), its overlays in
 // reconcile order, columns aligned across every group, status coloured on a terminal. In a GitLab
 // job each cluster is a collapsible section holding its rows and findings, open when it failed.
-import { countBySeverity, type Finding } from "../../core/findings.ts";
+import { countBySeverity, type Finding } from "../../core/model/findings.ts";
 import { groupByScope } from "../../core/report/summary.ts";
 import { formatFindingsForTerminal } from "../../core/report/terminal.ts";
 import { paint, sectionEnd, sectionName, sectionStart } from "../../core/progress.ts";

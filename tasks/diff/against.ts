@@ -9,17 +9,19 @@ import { affectedOverlays } from "../../core/changes/affected-overlays.ts";
 import { changedFiles } from "../../core/changes/changed-files.ts";
 import { overlayInputsByPath } from "../../core/changes/overlay-inputs.ts";
 import type { TaskContext } from "../../core/context.ts";
-import { compareRenders, type ClusterBlastRadius, type GitDiffProblem, type GitDiffReport, type GitObjectChange, type NotRendered, type OverlayPair } from "../../core/diff/git-diff.ts";
+import { compareRenders, gitDiffProblem, type ClusterBlastRadius, type GitDiffProblem, type GitDiffReport, type GitObjectChange, type NotRendered, type OverlayPair } from "../../core/diff/git-diff.ts";
 import { ExitCode, UserError } from "../../core/errors.ts";
 import { readCiLinks } from "../../core/gitlab/ci-environment.ts";
 import { discoverFleet, type FleetDiscovery } from "../../core/fleet/discover.ts";
-import type { Overlay } from "../../core/fleet/model.ts";
+import type { Overlay } from "../../core/model/fleet.ts";
 import { isRecord } from "../../core/yaml-file.ts";
 import { formatGitDiffHtml } from "../../core/report/git-diff-html.ts";
 import { formatGitDiffMarkdown } from "../../core/report/git-diff-markdown.ts";
 import { formatGitDiffForTerminal } from "../../core/report/git-diff-terminal.ts";
-import { renderFleet, type RenderedOverlay } from "../render/index.ts";
+import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
+import { renderFleet } from "../render/index.ts";
 import { checkoutBase, type BaseWorktree } from "./base-worktree.ts";
+import { writeFindingReports } from "../../core/report/write-reports.ts";
 
 export interface DiffAgainstOptions {
   dir: string;
@@ -65,7 +67,7 @@ export async function diffAgainst(context: TaskContext, options: DiffAgainstOpti
       base = await discoverFleet(context, worktree.root, discoverOptions);
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
-      problems.push({ cluster: "*", message: `the merge base ${changed.base.slice(0, 12)} has no fleet to compare with: ${error.message}` });
+      problems.push(gitDiffProblem("git-diff/no-base", { message: `the merge base ${changed.base.slice(0, 12)} has no fleet to compare with: ${error.message}` }));
     }
     const configFile = head.config?.file;
     const reach = new Set<string>();
@@ -121,13 +123,17 @@ export function gitDiffExitCode(report: Pick<GitDiffReport, "problems" | "change
   return ExitCode.ok;
 }
 
-/** git-diff.json (no YAML views), git-diff.md (the merge request note's section) and git-diff.html; all redacted. */
+/**
+ * git-diff.json (no YAML views), git-diff.md (the merge request note's section), git-diff.html, and
+ * the problems as JUnit and Code Quality reports; all redacted.
+ */
 export async function writeGitDiffReport(context: TaskContext, outDir: string, report: GitDiffReport): Promise<void> {
   await mkdir(outDir, { recursive: true });
   const redact = (text: string) => context.redactor.redact(text);
   await writeFile(path.join(outDir, GIT_DIFF_FILES.json), redact(`${JSON.stringify(withoutViews(report), null, 2)}\n`));
   await writeFile(path.join(outDir, GIT_DIFF_FILES.markdown), redact(formatGitDiffMarkdown(report)));
   await writeFile(path.join(outDir, GIT_DIFF_FILES.html), formatGitDiffHtml(report, redact));
+  await writeFindingReports(outDir, { summary: [], findings: report.problems, checks: ["git-diff"] }, context.redactor);
 }
 
 /** `<CI_JOB_URL>/artifacts/file/<path>` of a file this job keeps, so the note can link the page. */

@@ -5,7 +5,6 @@ import { mapWithConcurrency } from "../../core/concurrency.ts";
 import {
   applyRank,
   FLUX_FIELD_MANAGER,
-  isSopsEncrypted,
   kustomizationOf,
   ownerSelector,
   skipReason,
@@ -14,18 +13,19 @@ import {
   type KustomizationNaming,
 } from "../../core/diff/flux.ts";
 import { crdPolicy, crdSkipReason, isReleased } from "../../core/diff/chart-crds.ts";
-import { describeObject, type DiffProblem, type EnvironmentDiff, type ObjectChange } from "../../core/diff/model.ts";
+import { describeObject, diffProblem, type DiffProblem, type EnvironmentDiff, type ObjectChange } from "../../core/model/object-changes.ts";
 import { fieldsThatMatter, sameJson, toDiffYaml } from "../../core/diff/normalize.ts";
 import { PendingDefinitions } from "../../core/diff/pending-definitions.ts";
 import { pruneChanges } from "../../core/diff/prune.ts";
-import { formatSecretKeyChanges, isSecretObject, secretKeyChanges, secretValuesOf, withoutSecretValues } from "../../core/diff/secret-changes.ts";
+import { formatSecretKeyChanges, secretKeyChanges, secretValuesOf, withoutSecretValues } from "../../core/diff/secret-changes.ts";
 import { unifiedDiff } from "../../core/diff/unified-diff.ts";
 import type { ApiResource, KubeObject, KubernetesClient } from "../../core/kubernetes/client.ts";
 import { KubernetesApiError } from "../../core/kubernetes/errors.ts";
 import { objectKey, resourceRefOf, type Manifest } from "../../core/manifests.ts";
 import type { Redactor } from "../../core/redaction.ts";
 import { isRecord, scalarText } from "../../core/yaml-file.ts";
-import type { RenderedOverlay } from "../render/render-overlay.ts";
+import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
+import { isSecretObject, isSopsEncryptedObject } from "../../core/model/secrets.ts";
 
 export interface EnvironmentDiffInput {
   environment: string;
@@ -66,7 +66,7 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
   const stop = { aborted: false };
   const fatal = (error: unknown, layer?: string): boolean => {
     if (error instanceof KubernetesApiError && FATAL.has(error.failure)) {
-      if (!stop.aborted) result.problems.push({ environment, ...(layer ? { layer } : {}), message: error.message });
+      if (!stop.aborted) result.problems.push(diffProblem("diff/cluster", { environment, ...(layer ? { layer } : {}), message: error.message }));
       stop.aborted = true;
       return true;
     }
@@ -87,7 +87,7 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
   for (const overlay of input.rendered) {
     const layer = overlay.overlay.layer;
     if (!overlay.ok) {
-      result.problems.push({ environment, layer, message: `overlay ${overlay.overlay.path} did not render; its objects were not compared and nothing is reported as pruned`, hint: "run gitops-ci check for the render errors" });
+      result.problems.push(diffProblem("diff/not-rendered", { environment, layer, file: overlay.overlay.path, message: `overlay ${overlay.overlay.path} did not render; its objects were not compared and nothing is reported as pruned`, hint: "run gitops-ci check for the render errors" }));
       layers.push({ overlay, prepared: [] });
       continue;
     }
@@ -98,7 +98,7 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
     } catch (error) {
       if (fatal(error, layer)) return result;
       if (!(error instanceof KubernetesApiError)) throw error;
-      result.problems.push({ environment, layer, message: `API discovery failed: ${error.message}` });
+      result.problems.push(diffProblem("diff/discovery", { environment, layer, message: `API discovery failed: ${error.message}` }));
       return result;
     }
     layers.push({ overlay, prepared: prepared.sort((a, b) => applyRank(a.manifest) - applyRank(b.manifest) || compareRefs(a.ref, b.ref)) });
@@ -120,7 +120,7 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
       if (fatal(error, layer)) return result;
       if (!(error instanceof KubernetesApiError)) throw error;
       // Without the owned objects neither the live state nor prune is known: stop here, say why once.
-      result.problems.push({ environment, layer, message: error.message });
+      result.problems.push(diffProblem("diff/owned-objects", { environment, layer, message: error.message }));
       return result;
     }
   }
@@ -136,7 +136,7 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
           return await diffObject(item);
         } catch (error) {
           if (fatal(error, layer)) return undefined;
-          if (error instanceof KubernetesApiError) return { problem: { environment, layer, ref: item.ref, message: error.message } satisfies DiffProblem };
+          if (error instanceof KubernetesApiError) return { problem: diffProblem("diff/dry-run", { ...objectScope(item), message: error.message }) };
           throw error;
         }
       });
@@ -157,22 +157,26 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
   }
   return result;
 
+  /** Where an object's problem points: its environment, layer, resource and the file it is written in. */
+  function objectScope(item: Prepared): Pick<DiffProblem, "environment" | "layer" | "resource" | "file" | "line"> {
+    const origin = item.manifest.origin;
+    return { environment, layer: item.layer, resource: item.ref, ...(origin ? { file: origin.file, ...(origin.line ? { line: origin.line } : {}) } : {}) };
+  }
+
   async function diffObject(item: Prepared): Promise<ObjectChange | { problem: DiffProblem }> {
     const scope = { environment, layer: item.layer, ref: item.ref, ...(item.manifest.origin ? { file: item.manifest.origin.file } : {}) };
-    if (isSopsEncrypted(item.object)) {
+    if (isSopsEncryptedObject(item.object)) {
       return { ...scope, action: "skip", reason: "SOPS-encrypted: Flux decrypts it in the cluster, with a key CI does not hold" };
     }
     if (!item.resource) {
       const provider = pending.kind(item.ref.apiVersion, item.ref.kind);
       if (provider) return { ...scope, action: "wait", waitingOn: provider.layer, reason: `needs ${provider.what}` };
       return {
-        problem: {
-          environment,
-          layer: item.layer,
-          ref: item.ref,
+        problem: diffProblem("diff/unknown-kind", {
+          ...objectScope(item),
           message: `${describeObject(item.ref)}: the cluster serves no ${item.ref.kind} in ${item.ref.apiVersion}, and no layer of this change brings its CRD`,
           hint: "install the CRD from an earlier layer (or its chart, see crds.providedBy in gitops-ci.yaml), or fix the apiVersion",
-        },
+        }),
       };
     }
     const namespace = item.ref.namespace;
@@ -191,13 +195,11 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
     } catch (error) {
       if (error instanceof KubernetesApiError && error.failure === "not-found" && error.status?.details?.kind === "namespaces") {
         return {
-          problem: {
-            environment,
-            layer: item.layer,
-            ref: item.ref,
+          problem: diffProblem("diff/missing-namespace", {
+            ...objectScope(item),
             message: `${describeObject(item.ref)}: namespace ${namespace} does not exist in the cluster, and no layer of this change creates it`,
             hint: "add the Namespace to this layer or an earlier one",
-          },
+          }),
         };
       }
       throw error;

@@ -5,16 +5,17 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
 import type { KustomizationNaming } from "../../core/diff/flux.ts";
-import { isChange, type EnvironmentDiff } from "../../core/diff/model.ts";
+import { diffProblem, isChange, type EnvironmentDiff } from "../../core/model/object-changes.ts";
 import { ExitCode, UserError } from "../../core/errors.ts";
 import { discoverFleet } from "../../core/fleet/discover.ts";
-import type { Fleet } from "../../core/fleet/model.ts";
+import type { Fleet } from "../../core/model/fleet.ts";
 import { proxyPasswords } from "../../core/http/proxy.ts";
 import { createKubernetesClient } from "../../core/kubernetes/client.ts";
 import { loadClusterConnection } from "../../core/kubernetes/kubeconfig.ts";
 import { formatDiffMarkdown } from "../../core/report/diff-markdown.ts";
 import { formatDiffForTerminal } from "../../core/report/diff-terminal.ts";
 import { formatFindingsForTerminal } from "../../core/report/terminal.ts";
+import { writeFindingReports } from "../../core/report/write-reports.ts";
 import { renderFleet } from "../render/index.ts";
 import { diffEnvironment } from "./diff-environment.ts";
 
@@ -80,7 +81,7 @@ export async function diffFleet(context: TaskContext, options: Omit<DiffOptions,
         connection = await loadClusterConnection({ env: context.env, runner: context.runner, ...(kubeContext ? { context: kubeContext } : {}) });
       } catch (error) {
         if (!(error instanceof UserError)) throw error;
-        return { environment: environment.name, layers: overlays.map((o) => o.overlay.layer), changes: [], problems: [{ environment: environment.name, message: error.message, ...(error.hint ? { hint: error.hint } : {}) }] };
+        return { environment: environment.name, layers: overlays.map((o) => o.overlay.layer), changes: [], problems: [diffProblem("diff/cluster", { environment: environment.name, message: error.message, ...(error.hint ? { hint: error.hint } : {}) })] };
       }
       for (const password of proxyPasswords(connection.proxyUrl)) context.redactor.add(password);
       const client = openClient(connection, {
@@ -120,7 +121,10 @@ function selectEnvironments(fleet: Fleet, options: Pick<DiffOptions, "environmen
   return selected;
 }
 
-/** `<command>.json` and `<command>.md` (the merge request note section), every string redacted. */
+/**
+ * `<command>.json` and `<command>.md` (the merge request note section), and the problems as JUnit
+ * and Code Quality reports; every string redacted.
+ */
 export async function writeDiffReport(context: TaskContext, outDir: string, report: DiffReport, name: string): Promise<void> {
   await mkdir(outDir, { recursive: true });
   await writeFile(path.join(outDir, `${name}.json`), context.redactor.redact(`${JSON.stringify(report, null, 2)}\n`));
@@ -129,4 +133,5 @@ export async function writeDiffReport(context: TaskContext, outDir: string, repo
     title: report.command === "drift" ? "gitops-ci drift" : "gitops-ci diff",
   });
   await writeFile(path.join(outDir, `${name}.md`), context.redactor.redact(markdown));
+  await writeFindingReports(outDir, { summary: [], findings: report.environments.flatMap((env) => env.problems), checks: ["diff"] }, context.redactor);
 }

@@ -3,7 +3,7 @@
 // An environment whose cluster could not be read leaves its issue alone: no drift is never assumed.
 import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
-import { createGitLabDriftIssueTracker, DRIFT_TOKEN_ADVICE, gitLabDriftSettings, syncDriftIssue, type DriftIssueOutcome, type DriftIssueTracker } from "../../core/gitlab/drift-issues.ts";
+import { createGitLabDriftIssueTracker, DRIFT_TOKEN_ADVICE, gitLabDriftSettings, syncDriftIssue, type DriftIssueOutcome, type DriftIssueTracker } from "./drift-issues.ts";
 import { openGitLabClient } from "../../core/gitlab/task-client-options.ts";
 import { formatDiffMarkdown } from "../../core/report/diff-markdown.ts";
 import { formatDiffForTerminal } from "../../core/report/diff-terminal.ts";

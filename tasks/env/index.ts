@@ -9,13 +9,13 @@ import { parseDocument } from "yaml";
 import type { TaskContext } from "../../core/context.ts";
 import { ExitCode, UserError } from "../../core/errors.ts";
 import { discoverFleet, type FleetDiscovery } from "../../core/fleet/discover.ts";
-import type { Overlay } from "../../core/fleet/model.ts";
-import { copyOverlay, type RenamedValue } from "../../core/promote/environment-copy.ts";
+import type { Overlay } from "../../core/model/fleet.ts";
+import { copyOverlay, type RenamedValue } from "./environment-copy.ts";
 import { findMarkers, type MarkedValue } from "../../core/promote/markers.ts";
 import { isDirectory, pathExists } from "../../core/repo-files.ts";
 import { formatTable } from "../../core/report/terminal.ts";
 import { serialize } from "../../core/promote/yaml-workspace.ts";
-import { readOverlayFiles, writeOverlayFiles } from "../promote/overlay-files.ts";
+import { readOverlayFiles, writeOverlayFiles } from "../../core/promote/overlay-files.ts";
 
 export interface EnvAddOptions {
   dir: string;

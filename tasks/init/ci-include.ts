@@ -3,7 +3,7 @@
 // layer names when every environment is the same three-layer chain, `mode: generated` otherwise.
 import { stringify } from "yaml";
 import type { GitopsCiConfig } from "../../core/config.ts";
-import type { Fleet } from "../../core/fleet/model.ts";
+import type { Fleet } from "../../core/model/fleet.ts";
 
 export interface CiInclude {
   mode: "static" | "generated";

@@ -1,6 +1,6 @@
 // The CI/CD variables a repository creates for the component (Settings > CI/CD > Variables), which
 // are required and which optional, and what each one unlocks.
-import type { Fleet } from "../../core/fleet/model.ts";
+import type { Fleet } from "../../core/model/fleet.ts";
 import type { SopsConfig } from "../../core/sops/creation-rules.ts";
 import { allRecipients } from "../../core/sops/recipients.ts";
 import type { CiInclude } from "./ci-include.ts";

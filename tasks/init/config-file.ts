@@ -4,8 +4,8 @@
 // when a layer's name does not say where it goes in the reconcile order.
 import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { Finding } from "../../core/findings.ts";
-import type { Fleet } from "../../core/fleet/model.ts";
+import type { Finding } from "../../core/model/findings.ts";
+import type { Fleet } from "../../core/model/fleet.ts";
 import { listRepoFiles } from "../../core/repo-files.ts";
 import { promotionOrder } from "./ci-include.ts";
 

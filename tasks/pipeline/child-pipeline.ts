@@ -4,7 +4,7 @@
 import path from "node:path";
 import { stringify } from "yaml";
 import { UserError } from "../../core/errors.ts";
-import type { Fleet, Overlay } from "../../core/fleet/model.ts";
+import type { Fleet, Overlay } from "../../core/model/fleet.ts";
 import { REPORT_FILES } from "../../core/report/write-reports.ts";
 
 /** Where every job writes its reports: `<dir>/<environment>/<layer>/`, the layout `report --from` reads. */

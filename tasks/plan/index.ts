@@ -2,9 +2,9 @@
 import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
 import { ExitCode } from "../../core/errors.ts";
-import { hasErrors, type Finding } from "../../core/findings.ts";
+import { hasErrors, type Finding } from "../../core/model/findings.ts";
 import { discoverFleet } from "../../core/fleet/discover.ts";
-import type { Fleet } from "../../core/fleet/model.ts";
+import type { Fleet } from "../../core/model/fleet.ts";
 import { formatFindingsForTerminal, formatTable } from "../../core/report/terminal.ts";
 
 export interface PlanOptions {

@@ -10,17 +10,17 @@ import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
 import { ExitCode, UserError } from "../../core/errors.ts";
 import { discoverFleet } from "../../core/fleet/discover.ts";
-import type { Fleet, Overlay } from "../../core/fleet/model.ts";
+import type { Fleet, Overlay } from "../../core/model/fleet.ts";
 import { openGitLabClient } from "../../core/gitlab/task-client-options.ts";
 import { parseFieldPattern } from "../../core/promote/field-patterns.ts";
 import { matchesComponent, type PromotionRules } from "../../core/promote/find-promotions.ts";
-import { describeSubject, formatFieldPath, type KeptDifference, type Promotion } from "../../core/promote/model.ts";
+import { describeSubject, formatFieldPath, type KeptDifference, type Promotion } from "../../core/model/promotion.ts";
 import { promoteOverlay, type OverlayPromotion } from "../../core/promote/promote-overlay.ts";
 import { formatTable } from "../../core/report/terminal.ts";
 import { check } from "../check/index.ts";
 import { Git, gitLabRemote, pushPromotionBranch, type PromotionBranch } from "./git-branch.ts";
 import { KEPT_REASONS, mergeRequestDescription, mergeRequestTitle, PROMOTION_REASONS, readPromoteGitLabAccess, upsertPromotionMergeRequest, type MergeRequestOutcome } from "./merge-request.ts";
-import { readOverlayFiles, writeOverlayFiles } from "./overlay-files.ts";
+import { readOverlayFiles, writeOverlayFiles } from "../../core/promote/overlay-files.ts";
 import { diffRendered, renderOverlaysAsText, type OverlayDiff } from "./rendered-diff.ts";
 
 export interface PromoteOptions {

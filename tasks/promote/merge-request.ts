@@ -4,7 +4,8 @@
 import { TOKEN_VARIABLES } from "../../core/gitlab/ci-environment.ts";
 import type { GitLabMergeRequestDetails, MergeRequestFields, MergeRequestsApi } from "../../core/gitlab/client.ts";
 import { UserError } from "../../core/errors.ts";
-import { describeSubject, formatFieldPath, type KeptDifference, type Promotion } from "../../core/promote/model.ts";
+import { describeSubject, formatFieldPath, type KeptDifference, type Promotion } from "../../core/model/promotion.ts";
+import { codeSpan, escapeHtml, escapeMarkdown, fenceFor } from "../../core/report/markdown-text.ts";
 import type { OverlayDiff } from "./rendered-diff.ts";
 
 export interface PromoteGitLabAccess {
@@ -77,38 +78,38 @@ export function mergeRequestDescription(summary: PromotionSummary): string {
   const scope = [summary.component ? `component=${summary.component}` : "", summary.layer ? `layer=${summary.layer}` : ""].filter(Boolean).join(" ");
   const lines = [
     `<!-- gitops-ci:promote ${summary.from}->${summary.to}${scope ? ` ${scope}` : ""} -->`,
-    `Promotes what **${summary.from}** runs to **${summary.to}**${summary.component ? `, component \`${summary.component}\`` : ""}. Made by \`gitops-ci promote\`; a new run replaces this branch and description.`,
+    `Promotes what **${cell(summary.from)}** runs to **${cell(summary.to)}**${summary.component ? `, component ${codeSpan(summary.component)}` : ""}. Made by \`gitops-ci promote\`; a new run replaces this branch and description.`,
     "",
     `| Layer | Object | Field | ${cell(summary.to)} | ${cell(summary.from)} | Why |`,
     "| --- | --- | --- | --- | --- | --- |",
     ...summary.promotions.map(
       (promotion) =>
-        `| ${cell(promotion.layer)} | ${cell(describeSubject(promotion.subject))} | \`${cell(formatFieldPath(promotion.path))}\` | ${promotion.targetHasValue ? code(promotion.previous) : "(base)"} | ${code(promotion.value)} | ${PROMOTION_REASONS[promotion.reason]} |`,
+        `| ${cell(promotion.layer)} | ${cell(describeSubject(promotion.subject))} | ${code(formatFieldPath(promotion.path))} | ${promotion.targetHasValue ? code(promotion.previous) : "(base)"} | ${code(promotion.value)} | ${PROMOTION_REASONS[promotion.reason]} |`,
     ),
   ];
   if (summary.kept.length > 0) {
     lines.push(
       "",
-      `<details><summary>Left alone: ${summary.kept.length} difference${summary.kept.length === 1 ? "" : "s"} that belong to ${cell(summary.to)}</summary>`,
+      `<details><summary>Left alone: ${summary.kept.length} difference${summary.kept.length === 1 ? "" : "s"} that belong to ${escapeHtml(summary.to)}</summary>`,
       "",
       `| Layer | Object | Field | ${cell(summary.to)} | ${cell(summary.from)} | Why |`,
       "| --- | --- | --- | --- | --- | --- |",
       ...summary.kept.map(
         (kept) =>
-          `| ${cell(kept.layer)} | ${cell(describeSubject(kept.subject))} | \`${cell(formatFieldPath(kept.path) || "(object)")}\` | ${kept.targetHasValue ? code(kept.previous) : "(base)"} | ${code(kept.value)} | ${KEPT_REASONS[kept.reason]} |`,
+          `| ${cell(kept.layer)} | ${cell(describeSubject(kept.subject))} | ${code(formatFieldPath(kept.path) || "(object)")} | ${kept.targetHasValue ? code(kept.previous) : "(base)"} | ${code(kept.value)} | ${KEPT_REASONS[kept.reason]} |`,
       ),
       "",
       "</details>",
     );
   }
-  lines.push("", `### Rendered changes in ${summary.to}`, "");
+  lines.push("", `### Rendered changes in ${cell(summary.to)}`, "");
   let budget = MAX_DIFF_CHARACTERS;
   for (const diff of summary.diffs) {
     if (diff.diff === "") continue;
     const shown = diff.diff.length <= budget ? diff.diff : `${diff.diff.slice(0, Math.max(0, budget))}\n… cut: run gitops-ci promote --dry-run to see the whole diff`;
     budget -= shown.length;
-    const fence = diff.diff.includes("```") ? "````" : "```";
-    lines.push(`<details open><summary>${cell(diff.environment)}/${cell(diff.layer)}</summary>`, "", `${fence}diff`, shown, fence, "", "</details>", "");
+    const fence = fenceFor(shown);
+    lines.push(`<details open><summary>${escapeHtml(`${diff.environment}/${diff.layer}`)}</summary>`, "", `${fence}diff`, shown, fence, "", "</details>", "");
   }
   return `${lines.join("\n").trimEnd()}\n`;
 }
@@ -136,12 +137,14 @@ export const KEPT_REASONS: Record<KeptDifference["reason"], string> = {
   conflict: "cannot be written in the target",
 };
 
+/** A value in a table cell: a code span (cut at 80 characters), its pipes escaped, which GitLab's tables split on even there. */
 function code(value: unknown): string {
   const text = typeof value === "string" ? value : JSON.stringify(value);
   const short = text.length > 80 ? `${text.slice(0, 77)}…` : text;
-  return `\`${cell(short).replace(/`/g, "'")}\``;
+  return codeSpan(short).replace(/\|/g, "\\|");
 }
 
+/** Names from the repository (layers, environments, objects): inert text in a table cell or a summary. */
 function cell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  return escapeMarkdown(text);
 }

@@ -4,8 +4,8 @@
 import { stringify } from "yaml";
 import type { TaskContext } from "../../core/context.ts";
 import { unifiedDiff } from "../../core/diff/unified-diff.ts";
-import type { Finding } from "../../core/findings.ts";
-import type { Fleet, Overlay } from "../../core/fleet/model.ts";
+import type { Finding } from "../../core/model/findings.ts";
+import type { Fleet, Overlay } from "../../core/model/fleet.ts";
 import { objectKey, type Manifest } from "../../core/manifests.ts";
 import { maskSecretValues } from "../../core/secret-values.ts";
 import { renderFleet } from "../render/index.ts";

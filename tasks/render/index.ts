@@ -3,9 +3,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
 import { ExitCode } from "../../core/errors.ts";
-import { hasErrors, type Finding } from "../../core/findings.ts";
+import { hasErrors, type Finding } from "../../core/model/findings.ts";
 import { discoverFleet } from "../../core/fleet/discover.ts";
-import type { Fleet, Overlay, OverlayBuild } from "../../core/fleet/model.ts";
+import type { Fleet, Overlay, OverlayBuild } from "../../core/model/fleet.ts";
 import { runEngine } from "../../core/flux/engine.ts";
 import { registerSecretValues } from "../../core/secret-values.ts";
 import type { Redactor } from "../../core/redaction.ts";
@@ -13,9 +13,9 @@ import { defaultKubernetesVersion } from "../../core/toolchain.ts";
 import { formatManifestsYaml } from "../../core/yaml-artifacts.ts";
 import { formatFindingsForTerminal } from "../../core/report/terminal.ts";
 import { renderHelmReleases } from "./render-helm-releases.ts";
-import { impliedKustomization, renderedFromBuild, type RenderedOverlay } from "./render-overlay.ts";
+import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
+import { impliedKustomization, renderedFromBuild } from "./render-overlay.ts";
 
-export type { RenderedOverlay } from "./render-overlay.ts";
 
 export interface RenderOptions {
   dir: string;

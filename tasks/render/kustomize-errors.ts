@@ -2,8 +2,8 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { trimStderr } from "../../core/errors.ts";
-import type { Finding } from "../../core/findings.ts";
-import type { Overlay } from "../../core/fleet/model.ts";
+import type { Finding } from "../../core/model/findings.ts";
+import type { Overlay } from "../../core/model/fleet.ts";
 import { findKustomizationFile } from "../../core/kustomization-file.ts";
 
 export async function describeKustomizeError(stderr: string, where: { root: string; overlay: Overlay }): Promise<Finding> {

@@ -5,15 +5,15 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
-import type { Finding, ResourceRef } from "../../core/findings.ts";
-import type { Fleet } from "../../core/fleet/model.ts";
-import { isSopsMask } from "../../core/flux/engine.ts";
+import type { Finding, ResourceRef } from "../../core/model/findings.ts";
+import type { Fleet } from "../../core/model/fleet.ts";
+import { holdsSopsMask } from "../../core/flux/engine.ts";
 import { runReleases, type ChartOptions, type ReleaseRender, type ReleaseResult } from "../../core/flux/helm-engine.ts";
 import { registryAuthConfig } from "../../core/flux/registry-auth.ts";
 import { apiGroupOf, resourceRefOf, type Manifest } from "../../core/manifests.ts";
 import { pointerToFieldPath, SourceLocator } from "../../core/source-locator.ts";
 import { isRecord, scalarText } from "../../core/yaml-file.ts";
-import type { RenderedOverlay } from "./render-overlay.ts";
+import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
 
 const HELM_GROUP = "helm.toolkit.fluxcd.io";
 const SOURCE_GROUP = "source.toolkit.fluxcd.io";
@@ -108,7 +108,7 @@ function releaseRequest(
   // ConfigMap of another release changes neither this request nor its cache key).
   const wanted = new Set(referencedObjects(spec, namespace, sources));
   const objects = cluster
-    .filter((other) => (other.ref.kind === "ConfigMap" || other.ref.kind === "Secret") && other.ref.apiVersion === "v1" && !isMasked(other))
+    .filter((other) => (other.ref.kind === "ConfigMap" || other.ref.kind === "Secret") && other.ref.apiVersion === "v1" && !holdsSopsMask(other.object))
     .filter((other) => wanted.has(`${other.ref.kind}/${other.ref.namespace ?? ""}/${other.ref.name}`))
     .map((other) => other.object);
   // A valuesFrom source this cluster does not render (created outside Git) or cannot read (SOPS):
@@ -118,7 +118,7 @@ function releaseRequest(
     for (const ref of spec["valuesFrom"]) {
       if (!isRecord(ref)) continue;
       const found = cluster.find((other) => other.ref.kind === ref["kind"] && other.ref.name === ref["name"] && other.ref.namespace === namespace);
-      if (found && !isMasked(found)) continue;
+      if (found && !holdsSopsMask(found.object)) continue;
       if (ref["optional"] !== true) unresolved.push(`${String(ref["kind"])}/${String(ref["name"])}`);
       ref["optional"] = true;
     }
@@ -195,14 +195,6 @@ function apiVersionsOf(manifests: readonly Manifest[]): string[] {
     }
   }
   return [...out].sort();
-}
-
-function isMasked(manifest: Manifest): boolean {
-  for (const field of ["data", "stringData"]) {
-    const values = manifest.object[field];
-    if (isRecord(values) && Object.values(values).some((value) => isSopsMask(value))) return true;
-  }
-  return false;
 }
 
 function manifestsOf(item: Pending, release: ReleaseResult, environment: readonly Manifest[]): Manifest[] {

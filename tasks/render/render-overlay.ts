@@ -1,18 +1,12 @@
 // One overlay's render: the objects Flux's own packages built for its Kustomization (see
 // core/flux/engine.ts), each with the repository file it came from, and every problem as a finding.
-import type { Finding } from "../../core/findings.ts";
-import type { Overlay, OverlayBuild } from "../../core/fleet/model.ts";
+import type { Finding } from "../../core/model/findings.ts";
+import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
+import type { Overlay, OverlayBuild } from "../../core/model/fleet.ts";
 import type { EngineResult } from "../../core/flux/engine.ts";
 import { resourceRefOf, type Manifest } from "../../core/manifests.ts";
 import { describeKustomizeError } from "./kustomize-errors.ts";
-
-export interface RenderedOverlay {
-  overlay: Overlay;
-  ok: boolean;
-  manifests: Manifest[];
-  findings: Finding[];
-  durationMs: number;
-}
+import { plural } from "../../core/report/markdown-text.ts";
 
 /**
  * The Flux Kustomization of an overlay the repository writes none for (the folder layouts, config
@@ -127,9 +121,6 @@ async function locate(root: string, overlay: Overlay, message: string): Promise<
   return { file: finding.file ?? overlay.path, ...(finding.line ? { line: finding.line } : {}) };
 }
 
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
 
 function variableList(names: readonly string[] | undefined): string {
   return names && names.length > 0 ? ` (${names.slice(0, 10).join(", ")}${names.length > 10 ? ", …" : ""})` : "";

@@ -4,12 +4,13 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../../core/errors.ts";
-import type { Finding, ResourceRef, Severity } from "../../core/findings.ts";
+import type { Finding, ResourceRef, Severity } from "../../core/model/findings.ts";
 import { REPORT_SCHEMA_VERSION } from "../../core/report/json.ts";
 import type { GitDiffReport } from "../../core/diff/git-diff.ts";
 import type { MergeRequestNoteInput, ObjectChange } from "../../core/report/merge-request-note.ts";
 import type { CheckReportInput, CheckSummaryRow } from "../../core/report/summary.ts";
 import { REPORT_FILES } from "../../core/report/write-reports.ts";
+import { isRecord } from "../../core/yaml-file.ts";
 
 /** What `gitops-ci diff --out DIR` writes beside report.json. */
 export const DIFF_FILE = "diff.json";
@@ -135,7 +136,7 @@ const ACTIONS: readonly ObjectChange["action"][] = ["create", "update", "unchang
 
 export interface ParsedDiff {
   changes: ObjectChange[];
-  /** The diff's problems (what kept it from being complete), as findings of check `diff/incomplete`. */
+  /** The diff's problems (what kept it from being complete): findings of its `diff/*` checks. */
   problems: Finding[];
 }
 
@@ -175,6 +176,8 @@ export function parseChanges(text: string, file: string): ParsedDiff {
     problems: problems.map((problem, index) => {
       const where = `${file}: problems[${index}]`;
       if (!isRecord(problem)) throw invalid(where, "is not an object");
+      // Findings of `diff/*` checks since diff wrote problems as findings; before, without severity and check.
+      if (problem["severity"] !== undefined) return parseFinding(problem, where);
       const finding: Finding = { severity: "error", check: "diff/incomplete", environment: stringField(problem, "environment", where), message: stringField(problem, "message", where) };
       if (typeof problem["layer"] === "string") finding.layer = problem["layer"];
       if (problem["ref"] !== undefined) finding.resource = resourceRef(problem["ref"], `${where}.ref`);
@@ -262,10 +265,6 @@ async function readOptional(file: string): Promise<string | undefined> {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new UserError(`cannot read ${file}: ${(error as Error).message}`, { cause: error });
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function unique<T>(values: readonly T[]): T[] {

@@ -4,7 +4,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
 import { ExitCode, UserError } from "../../core/errors.ts";
-import { hasErrors, type Finding } from "../../core/findings.ts";
+import { hasErrors, type Finding } from "../../core/model/findings.ts";
 import { proxyPasswords } from "../../core/http/proxy.ts";
 import { createKubernetesClient } from "../../core/kubernetes/client.ts";
 import { loadClusterConnection } from "../../core/kubernetes/kubeconfig.ts";

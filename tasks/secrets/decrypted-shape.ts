@@ -1,9 +1,9 @@
 // A decrypted Secret must still be a Secret Kubernetes accepts: string values only, and `data`
 // values in base64. Messages name keys, never values.
-import type { Finding } from "../../core/findings.ts";
+import type { Finding } from "../../core/model/findings.ts";
 import { resourceRefOf } from "../../core/manifests.ts";
 import { isRecord } from "../../core/yaml-file.ts";
-import { isSecretObject } from "./kubernetes-secrets.ts";
+import { isSecretObject } from "../../core/model/secrets.ts";
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

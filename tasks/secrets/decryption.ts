@@ -7,13 +7,13 @@ import { parseAllDocuments } from "yaml";
 import { mapWithConcurrency } from "../../core/concurrency.ts";
 import type { TaskContext } from "../../core/context.ts";
 import { trimStderr } from "../../core/errors.ts";
-import type { Finding } from "../../core/findings.ts";
+import type { Finding } from "../../core/model/findings.ts";
 import type { SopsFileInspection } from "../../core/sops/encrypted-file.ts";
 import { shouldBeEncrypted } from "../../core/sops/metadata.ts";
 import { recipientLabel } from "../../core/sops/recipients.ts";
 import { isRecord, scalarText } from "../../core/yaml-file.ts";
 import { secretShapeFindings } from "./decrypted-shape.ts";
-import { isSecretObject } from "./kubernetes-secrets.ts";
+import { isSecretObject } from "../../core/model/secrets.ts";
 
 const DECRYPT_TIMEOUT_MS = 60_000;
 const STDERR_LINES = 8;

@@ -1,7 +1,7 @@
 // Is a file encrypted as sops defines it? Metadata complete, every value the file's own rule
 // encrypts in ENC[…] form, one metadata block for all documents. Findings name keys and lines,
 // never values.
-import type { Finding } from "../../core/findings.ts";
+import type { Finding } from "../../core/model/findings.ts";
 import { shouldBeEncrypted } from "../../core/sops/metadata.ts";
 import type { SopsFileInspection, StoredValue } from "../../core/sops/encrypted-file.ts";
 import { describeReason, type EncryptionReason } from "./required-encryption.ts";

@@ -2,7 +2,7 @@
 // there but cannot be inspected (too large, unreadable) becomes a finding: never a silent skip.
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import type { Finding } from "../../core/findings.ts";
+import type { Finding } from "../../core/model/findings.ts";
 import { inspectSopsFile, type SopsFileInspection } from "../../core/sops/encrypted-file.ts";
 
 /** Larger files are not read: no secret manifest or sops file is this big. */

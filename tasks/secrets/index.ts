@@ -5,11 +5,11 @@
 import path from "node:path";
 import { mapWithConcurrency } from "../../core/concurrency.ts";
 import type { TaskContext } from "../../core/context.ts";
-import type { Finding } from "../../core/findings.ts";
+import type { Finding } from "../../core/model/findings.ts";
 import { listRepoFiles, withoutChartFiles } from "../../core/repo-files.ts";
 import { SOPS_CONFIG_FILE, SopsConfigResolver } from "../../core/sops/creation-rules.ts";
-import { isSopsEncrypted } from "../../core/sops/encrypted-file.ts";
-import type { RenderedOverlay } from "../render/render-overlay.ts";
+import { isSopsEncryptedFile } from "../../core/sops/encrypted-file.ts";
+import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
 import { checkDecryption } from "./decryption.ts";
 import { encryptedFileFindings, unencryptedFileFindings } from "./encryption-status.ts";
 import { FileCatalog, type CatalogEntry } from "./file-catalog.ts";
@@ -65,10 +65,10 @@ export async function checkSecrets(context: TaskContext, input: SecretsInput): P
   // Encrypted as sops defines it?
   const sealedFolders = sealedSecretFolders(scanned);
   for (const { entry, reasons: why } of reasons.values()) {
-    if (isSopsEncrypted(entry.inspection) || entry.text?.trim() === "" || holdsOnlySecretReferences(entry)) continue;
+    if (isSopsEncryptedFile(entry.inspection) || entry.text?.trim() === "" || holdsOnlySecretReferences(entry)) continue;
     findings.push(...unencryptedFileFindings(entry.inspection, why, sealedFolders.has(path.posix.dirname(entry.file))));
   }
-  const encrypted = considered.filter((entry) => isSopsEncrypted(entry.inspection));
+  const encrypted = considered.filter((entry) => isSopsEncryptedFile(entry.inspection));
   const structural = new Map(encrypted.map((entry) => [entry.file, encryptedFileFindings(entry.inspection)]));
   for (const fileFindings of structural.values()) findings.push(...fileFindings);
   for (const generator of generators) {
@@ -86,7 +86,7 @@ export async function checkSecrets(context: TaskContext, input: SecretsInput): P
   // Recipients against .sops.yaml, for every encrypted file and every Secret manifest.
   const usesSops = encrypted.length > 0 || (await resolver.loadedConfigs()).length > 0;
   if (usesSops) {
-    const subjects = considered.filter((entry) => isSopsEncrypted(entry.inspection) || reasons.get(entry.file)?.reasons.some((reason) => reason.kind === "secret-manifest"));
+    const subjects = considered.filter((entry) => isSopsEncryptedFile(entry.inspection) || reasons.get(entry.file)?.reasons.some((reason) => reason.kind === "secret-manifest"));
     for (const entry of subjects) {
       const manifest = reasons.get(entry.file)?.reasons.find((reason) => reason.kind === "secret-manifest");
       findings.push(

@@ -5,14 +5,6 @@ import { isRecord } from "../../core/yaml-file.ts";
 /** `${VAR}` (Flux postBuild) or `{{ … }}` (templates): a reference to a value, not the value. */
 const PLACEHOLDER = /^\s*(\$\{[^}]+\}|\{\{.*\}\})\s*$/s;
 
-export function isSecretObject(value: unknown): value is Record<string, unknown> {
-  return isRecord(value) && value["kind"] === "Secret" && (value["apiVersion"] === "v1" || value["apiVersion"] === undefined);
-}
-
-export function isSealedSecretObject(value: unknown): value is Record<string, unknown> {
-  return isRecord(value) && value["kind"] === "SealedSecret" && typeof value["apiVersion"] === "string" && value["apiVersion"].startsWith("bitnami.com/");
-}
-
 const REFERENCE = /\$\{[^}]+\}/g;
 const HAS_REFERENCE = /\$\{[^}]+\}/;
 

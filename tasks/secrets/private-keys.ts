@@ -2,7 +2,7 @@
 // file encrypted to such a key, so it is an error, except for a key file that declares itself an
 // example key ("EXAMPLE ONLY" / "DO NOT USE" in a comment): that is reported as a warning, because
 // what it protects is readable by everyone by design.
-import type { Finding } from "../../core/findings.ts";
+import type { Finding } from "../../core/model/findings.ts";
 import type { Redactor } from "../../core/redaction.ts";
 import type { CatalogEntry } from "./file-catalog.ts";
 

@@ -1,6 +1,6 @@
 // Do a file's recipients still match its creation rule? A key added to or removed from
 // .sops.yaml changes nothing in files already encrypted until `sops updatekeys` runs.
-import type { Finding, ResourceRef } from "../../core/findings.ts";
+import type { Finding, ResourceRef } from "../../core/model/findings.ts";
 import { matchCreationRule, SopsConfigResolver, type SopsConfig } from "../../core/sops/creation-rules.ts";
 import type { SopsMetadata } from "../../core/sops/metadata.ts";
 import { allRecipients, recipientLabel, sameGroups } from "../../core/sops/recipients.ts";

@@ -2,17 +2,17 @@
 // file (kustomize passes the ciphertext through; Flux decrypts it) or from a generator whose inputs
 // are. Anything else is plaintext in Git. Findings point at the source file, never at values.
 import path from "node:path";
-import type { Finding, ResourceRef } from "../../core/findings.ts";
+import type { Finding, ResourceRef } from "../../core/model/findings.ts";
 import type { Manifest } from "../../core/manifests.ts";
-import { isSecret } from "../../core/secret-values.ts";
 import { SourceLocator } from "../../core/source-locator.ts";
-import { isSopsEncrypted } from "../../core/sops/encrypted-file.ts";
+import { isSopsEncryptedFile } from "../../core/sops/encrypted-file.ts";
 import { looksEncrypted } from "../../core/sops/sops-value.ts";
 import { isSopsMask } from "../../core/flux/engine.ts";
 import { isRecord } from "../../core/yaml-file.ts";
-import type { RenderedOverlay } from "../render/render-overlay.ts";
+import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
 import type { FileCatalog } from "./file-catalog.ts";
-import { hasSecretValues, isSealedSecretObject, isSecretObject } from "./kubernetes-secrets.ts";
+import { isSealedSecretObject, isSecretObject, isSecretRef } from "../../core/model/secrets.ts";
+import { hasSecretValues } from "./kubernetes-secrets.ts";
 import { isTemplateFile } from "./sealed-secrets.ts";
 import { isKustomizationFile, readSecretGenerators, type SecretGenerator } from "./secret-generators.ts";
 
@@ -59,7 +59,7 @@ export async function renderedSecretFindings(rendered: readonly RenderedOverlay[
         });
         continue;
       }
-      if (!isSecret(manifest) || !hasSecretValues(manifest.object)) continue;
+      if (!isSecretRef(manifest.ref) || !hasSecretValues(manifest.object)) continue;
       const verdict = await plaintextSource(manifest, origin, options);
       if (!verdict) continue;
       const line = origin && verdict.line === undefined ? await locator.lineOf(origin, manifest.ref) : verdict.line;
@@ -86,7 +86,7 @@ async function plaintextSource(manifest: Manifest, origin: string | undefined, o
   if (!origin) return allValuesEncrypted(manifest.object) ? undefined : { cause: "its source file is unknown and its values are not encrypted" };
   if (isKustomizationFile(origin)) return generatedSecretSource(manifest, origin, options);
   const entry = await options.catalog.get(origin);
-  if (entry && isSopsEncrypted(entry.inspection)) {
+  if (entry && isSopsEncryptedFile(entry.inspection)) {
     // The render masks every value of a SOPS Secret as Flux does: the source file tells which are encrypted.
     const stored = sourceDocument(entry.inspection.documents.map((document) => document.value), manifest.ref.name);
     if (allValuesEncrypted(manifest.object) && (!stored || allValuesEncrypted(stored))) return undefined;
@@ -131,7 +131,7 @@ async function generatedSecretSource(manifest: Manifest, kustomization: string, 
   if (generator.plaintextLiteralsLine !== undefined) return { cause: `secretGenerator ${generator.name} has literals`, line: generator.plaintextLiteralsLine };
   for (const input of generator.inputs) {
     const inputEntry = await options.catalog.get(input.file);
-    if (inputEntry && !isSopsEncrypted(inputEntry.inspection)) return { cause: `secretGenerator ${generator.name} reads ${input.file}, which is not SOPS-encrypted`, line: input.line };
+    if (inputEntry && !isSopsEncryptedFile(inputEntry.inspection)) return { cause: `secretGenerator ${generator.name} reads ${input.file}, which is not SOPS-encrypted`, line: input.line };
   }
   return undefined;
 }

@@ -1,11 +1,12 @@
 // Which files must be SOPS-encrypted, and why: a creation rule claims them, they sit in a
 // secrets/ folder, they hold a Kubernetes Secret with values, or a secretGenerator reads them.
 import path from "node:path";
-import type { ResourceRef } from "../../core/findings.ts";
+import type { ResourceRef } from "../../core/model/findings.ts";
 import { resourceRefOf } from "../../core/manifests.ts";
 import { matchCreationRule, SOPS_CONFIG_FILE, SopsConfigResolver } from "../../core/sops/creation-rules.ts";
 import type { CatalogEntry } from "./file-catalog.ts";
-import { hasSecretValues, isSealedSecretObject, isSecretObject } from "./kubernetes-secrets.ts";
+import { isSealedSecretObject, isSecretObject } from "../../core/model/secrets.ts";
+import { hasSecretValues } from "./kubernetes-secrets.ts";
 import { isKustomizationFile, type SecretGenerator } from "./secret-generators.ts";
 
 export type EncryptionReason =

@@ -1,11 +1,12 @@
 // Bitnami SealedSecrets (layout B): `template-*` files document the shape and hold no real
 // ciphertext; every other SealedSecret carries ciphertext for each key.
 import path from "node:path";
-import type { Finding, ResourceRef } from "../../core/findings.ts";
+import type { Finding, ResourceRef } from "../../core/model/findings.ts";
 import { resourceRefOf } from "../../core/manifests.ts";
 import { isRecord } from "../../core/yaml-file.ts";
 import type { CatalogEntry } from "./file-catalog.ts";
-import { isPlaceholder, isSealedSecretObject } from "./kubernetes-secrets.ts";
+import { isSealedSecretObject } from "../../core/model/secrets.ts";
+import { isPlaceholder } from "./kubernetes-secrets.ts";
 
 /** kubeseal output is long base64 (an RSA-OAEP-wrapped session key plus the AES-GCM payload). */
 const CIPHERTEXT = /^[A-Za-z0-9+/]{64,}={0,2}$/;

@@ -1,10 +1,11 @@
 // Committed Secrets whose values are references (op://, vault:, ref+…) resolved by another system:
 // nothing to rotate, but Flux applies them as they are, unencrypted, so whatever reads the Secret
 // must resolve them. Reported as what they are, not as leaked values.
-import type { Finding } from "../../core/findings.ts";
+import type { Finding } from "../../core/model/findings.ts";
 import { resourceRefOf } from "../../core/manifests.ts";
 import type { CatalogEntry } from "./file-catalog.ts";
-import { holdsOnlyReferences, isSecretObject } from "./kubernetes-secrets.ts";
+import { isSecretObject } from "../../core/model/secrets.ts";
+import { holdsOnlyReferences } from "./kubernetes-secrets.ts";
 
 export function secretReferenceFindings(entry: CatalogEntry): Finding[] {
   const findings: Finding[] = [];

@@ -1,10 +1,10 @@
 // kubeconform's verdicts as findings, each pointed at the source file and line of the object.
 import { isFluxGroup } from "../../core/crd-providers.ts";
-import type { Finding } from "../../core/findings.ts";
+import type { Finding } from "../../core/model/findings.ts";
 import { apiGroupOf, isKubernetesOwnGroup, type Manifest } from "../../core/manifests.ts";
 import { schemaLocationOf, type SchemaLocation } from "../../core/schemas/locations.ts";
 import { pointerToFieldPath, type SourceLocator } from "../../core/source-locator.ts";
-import type { RenderedOverlay } from "../render/render-overlay.ts";
+import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
 import type { KubeconformResource } from "./kubeconform.ts";
 
 export interface ConversionOptions {

@@ -6,13 +6,13 @@
 // every environment when its path names none). Nothing pinned: the newest release.
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import type { Finding } from "../../core/findings.ts";
-import type { Fleet } from "../../core/fleet/model.ts";
+import type { Finding } from "../../core/model/findings.ts";
+import type { Fleet } from "../../core/model/fleet.ts";
 import { isYamlFile, listRepoFiles } from "../../core/repo-files.ts";
 import { chooseFluxSchemas, type FluxPin, type FluxSchemaChoice, type FluxSchemaStore } from "../../core/schemas/flux-releases.ts";
 import { formatMinor } from "../../core/schemas/flux-versions.ts";
 import { isRecord, parseYaml, scalarText } from "../../core/yaml-file.ts";
-import type { RenderedOverlay } from "../render/render-overlay.ts";
+import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
 
 export interface FluxSelection extends FluxSchemaChoice {
   /** Where the pin was found; undefined when nothing pins Flux (the newest release is used). */

@@ -4,13 +4,13 @@
 import { rm } from "node:fs/promises";
 import type { TaskContext } from "../../core/context.ts";
 import { fluxComponentOf } from "../../core/crd-providers.ts";
-import type { Finding } from "../../core/findings.ts";
-import type { Fleet } from "../../core/fleet/model.ts";
+import type { Finding } from "../../core/model/findings.ts";
+import type { Fleet } from "../../core/model/fleet.ts";
 import { fluxReleaseSchemaDir, loadFluxSchemaStore } from "../../core/schemas/flux-releases.ts";
 import { formatMinor, formatRelease } from "../../core/schemas/flux-versions.ts";
 import { loadKubernetesApi, resolveKubernetesVersion, schemaLocations } from "../../core/schemas/locations.ts";
 import { SourceLocator } from "../../core/source-locator.ts";
-import type { RenderedOverlay } from "../render/render-overlay.ts";
+import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
 import { findingsFromKubeconform } from "./findings-from-kubeconform.ts";
 import { describeFluxSelection, detectFluxVersions, type FluxSelection } from "./flux-pins.ts";
 import { runKubeconform } from "./kubeconform.ts";

@@ -10,11 +10,11 @@
 // names the candidates, never an error. A layer that failed to render says
 // nothing about what it would have provided, so the layers after it are not blamed for it.
 import { chartsProviding, isFluxGroup } from "../../core/crd-providers.ts";
-import type { Finding, ResourceRef } from "../../core/findings.ts";
-import type { Fleet, Overlay } from "../../core/fleet/model.ts";
+import type { Finding, ResourceRef } from "../../core/model/findings.ts";
+import type { Fleet, Overlay } from "../../core/model/fleet.ts";
 import { apiGroupOf, isKubernetesOwnGroup, objectKey, type Manifest } from "../../core/manifests.ts";
 import { isRecord } from "../../core/yaml-file.ts";
-import type { RenderedOverlay } from "../render/render-overlay.ts";
+import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
 
 export interface ContractOptions {
   /** True when Kubernetes itself serves this API group (the pinned release's OpenAPI): no CRD needed. */

@@ -4,9 +4,9 @@
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { Finding } from "../../core/findings.ts";
+import type { Finding } from "../../core/model/findings.ts";
 import { crdToJsonSchemas, isCustomResourceDefinition } from "../../core/schemas/crd-to-json-schema.ts";
-import type { RenderedOverlay } from "../render/render-overlay.ts";
+import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
 
 export interface RepositoryCrdSchemas {
   /** Folder in the CRDs-catalog layout, or undefined when the repository renders no CRD. */

@@ -8,13 +8,13 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { overlayInputsByPath, overlaysReadingFile, type OverlayInputs } from "../../core/changes/overlay-inputs.ts";
-import type { Finding } from "../../core/findings.ts";
+import type { Finding } from "../../core/model/findings.ts";
 import { describeSize, MAX_INPUT_BYTES } from "../../core/flux/build-limits.ts";
-import type { Fleet } from "../../core/fleet/model.ts";
+import type { Fleet } from "../../core/model/fleet.ts";
 import { isYamlFile, listRepoFiles } from "../../core/repo-files.ts";
 import { isRecord, parseYaml, type ParsedYaml } from "../../core/yaml-file.ts";
 import { KUSTOMIZATION_FILES } from "../../core/kustomization-file.ts";
-import type { RenderedOverlay } from "../render/render-overlay.ts";
+import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
 
 /** Seed convention: template-* files document a secret's shape and are never applied. */
 const TEMPLATE_FILE = /(^|\/)template-[^/]*$/;

@@ -3,8 +3,8 @@
 // the new environment would run with the other environment's addresses, host names or secrets.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { Finding } from "../../core/findings.ts";
-import type { Fleet } from "../../core/fleet/model.ts";
+import type { Finding } from "../../core/model/findings.ts";
+import type { Fleet } from "../../core/model/fleet.ts";
 import { findMarkers } from "../../core/promote/markers.ts";
 import { listRepoFiles } from "../../core/repo-files.ts";
 

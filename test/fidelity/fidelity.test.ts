@@ -15,7 +15,7 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import type { TaskContext } from "../../core/context.ts";
 import { discoverFleet } from "../../core/fleet/discover.ts";
 import type { ClusterKustomization } from "../../core/fleet/from-flux-clusters.ts";
-import type { Overlay } from "../../core/fleet/model.ts";
+import type { Overlay } from "../../core/model/fleet.ts";
 import { materializeArtifact } from "../../core/flux/artifact-generator.ts";
 import { runEngine, type EngineResult } from "../../core/flux/engine.ts";
 import { isRecord } from "../../core/yaml-file.ts";

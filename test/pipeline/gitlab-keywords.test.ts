@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import type { Fleet } from "../../core/fleet/model.ts";
+import type { Fleet } from "../../core/model/fleet.ts";
 import { PROJECT_ROOT } from "../../core/toolchain.ts";
 import { childPipeline } from "../../tasks/pipeline/child-pipeline.ts";
 import { promotePipeline } from "../../tasks/pipeline/promote-pipeline.ts";

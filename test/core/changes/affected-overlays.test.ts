@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Fleet } from "../../../core/fleet/model.ts";
+import type { Fleet } from "../../../core/model/fleet.ts";
 import { affectedOverlays } from "../../../core/changes/affected-overlays.ts";
 import { changedFiles } from "../../../core/changes/changed-files.ts";
 import { overlayInputsByPath, type OverlayInputs } from "../../../core/changes/overlay-inputs.ts";

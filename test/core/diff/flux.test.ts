@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { kustomizationOf, ownerSelector, pruneDisabled, skipReason, withOwnerLabels } from "../../../core/diff/flux.ts";
 import { PendingDefinitions } from "../../../core/diff/pending-definitions.ts";
 import { pruneChanges } from "../../../core/diff/prune.ts";
-import type { Overlay } from "../../../core/fleet/model.ts";
+import type { Overlay } from "../../../core/model/fleet.ts";
 import { objectKey, resourceRefOf, type Manifest } from "../../../core/manifests.ts";
 
 const overlay = (fields: Partial<Overlay> = {}): Overlay => ({ environment: "prod", layer: "apps", path: "apps/prod", dependsOn: [], order: 3, ...fields });

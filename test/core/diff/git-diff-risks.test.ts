@@ -2,7 +2,7 @@
 // test/tasks/diff/against.test.ts.
 import { describe, expect, it } from "vitest";
 import { compareRenders, type RenderSide } from "../../../core/diff/git-diff.ts";
-import type { Overlay } from "../../../core/fleet/model.ts";
+import type { Overlay } from "../../../core/model/fleet.ts";
 import { resourceRefOf, type Manifest } from "../../../core/manifests.ts";
 
 const overlay: Overlay = { environment: "prod", layer: "infra", path: "infra", dependsOn: [], order: 1 };

@@ -2,7 +2,7 @@
 // HelmReleases, these objects are written here; the end-to-end case waits for that render.
 import { describe, expect, it } from "vitest";
 import { compareRenders, type RenderSide } from "../../../core/diff/git-diff.ts";
-import type { Overlay } from "../../../core/fleet/model.ts";
+import type { Overlay } from "../../../core/model/fleet.ts";
 import { resourceRefOf, type Manifest } from "../../../core/manifests.ts";
 
 const overlay: Overlay = { environment: "prod", layer: "apps", path: "apps", dependsOn: [], order: 1 };

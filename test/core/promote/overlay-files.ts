@@ -1,7 +1,7 @@
 // Overlay folders of the bundled examples as the promote core sees them: text by relative path.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { OverlayFiles } from "../../../core/promote/model.ts";
+import type { OverlayFiles } from "../../../core/model/promotion.ts";
 import { listRepoFiles } from "../../../core/repo-files.ts";
 import { examplePath } from "../../helpers/temp-repo.ts";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseFieldPattern } from "../../../core/promote/field-patterns.ts";
 import type { PromotionRules } from "../../../core/promote/find-promotions.ts";
-import type { OverlayFiles } from "../../../core/promote/model.ts";
+import type { OverlayFiles } from "../../../core/model/promotion.ts";
 import { promoteOverlay } from "../../../core/promote/promote-overlay.ts";
 import { applied, exampleOverlay, withFiles } from "./overlay-files.ts";
 

@@ -1,6 +1,6 @@
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
-import type { Finding } from "../../../core/findings.ts";
+import type { Finding } from "../../../core/model/findings.ts";
 import { formatCodeQuality, toCodeQualityIssues } from "../../../core/report/code-quality.ts";
 import { findings, summary } from "./sample-report.ts";
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Finding } from "../../../core/findings.ts";
+import type { Finding } from "../../../core/model/findings.ts";
 import { formatJUnit } from "../../../core/report/junit.ts";
 import { findings, sampleReport, summary } from "./sample-report.ts";
 import { findAll, parseXml, type XmlElement } from "./xml.ts";

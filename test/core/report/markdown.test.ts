@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { Finding, Severity } from "../../../core/findings.ts";
-import { codeSpan, escapeMarkdown, formatMarkdown, GITLAB_NOTE_LIMIT } from "../../../core/report/markdown.ts";
+import type { Finding, Severity } from "../../../core/model/findings.ts";
 import type { CheckSummaryRow } from "../../../core/report/summary.ts";
+import { GITLAB_NOTE_LIMIT } from "../../../core/gitlab/note-splitting.ts";
+import { formatMarkdown } from "../../../core/report/markdown.ts";
+import { codeSpan, escapeMarkdown } from "../../../core/report/markdown-text.ts";
 import { findings, sampleReport, summary } from "./sample-report.ts";
 
 const findingLines = (note: string) => note.split("\n").filter((line) => /^- (❌|⚠️|ℹ️) \*\*/.test(line));
@@ -24,8 +26,8 @@ describe("formatMarkdown", () => {
   const note = formatMarkdown(sampleReport());
 
   it("opens with a heading that gives the outcome and the totals", () => {
-    expect(note.split("\n")[0]).toBe("### ❌ gitops\\-ci check failed: 5 errors, 1 warning, 1 not rendered in 4 overlays");
-    expect(formatMarkdown({ summary: [summary[0]!], findings: [] }).split("\n")[0]).toBe("### ✅ gitops\\-ci check passed: 1 overlay, nothing to report");
+    expect(note.split("\n")[0]).toBe("### ❌ gitops-ci check failed: 5 errors, 1 warning, 1 not rendered in 4 overlays");
+    expect(formatMarkdown({ summary: [summary[0]!], findings: [] }).split("\n")[0]).toBe("### ✅ gitops-ci check passed: 1 overlay, nothing to report");
   });
 
   it("tabulates every layer × environment with status, objects, errors and warnings", () => {
@@ -67,7 +69,7 @@ describe("formatMarkdown", () => {
 
   it("lists each finding with location, severity, check, message and hint", () => {
     expect(note).toContain(
-      "- ❌ **error** `gitops/flux/apps/base/web.yaml:12` `validate/schema` — Deployment shop\\/web: spec\\.replicas\\: Invalid type\\. Expected\\: integer\\, given\\: string\n  - 💡 Quote\\-free numbers\\: \\`replicas\\: 3\\`",
+      "- ❌ **error** `gitops/flux/apps/base/web.yaml:12` `validate/schema` — Deployment shop/web: spec.replicas: Invalid type. Expected: integer, given: string\n  - 💡 Quote-free numbers: \\`replicas: 3\\`",
     );
     expect(findingLines(note)).toHaveLength(findings.length);
   });
@@ -75,7 +77,7 @@ describe("formatMarkdown", () => {
   it("escapes messages so they cannot break the list, inject HTML, or mention and link", () => {
     const line = findingLines(note).find((candidate) => candidate.includes("pipe"))!;
     expect(line).toContain("a \\| pipe");
-    expect(line).toContain("\\<script\\>alert\\(1\\)\\<\\/script\\>");
+    expect(line).toContain("\\<script\\>alert(1)\\</script\\>");
     expect(line).toContain("\\`ticks\\`");
     expect(line).toContain("\\@group and \\#12 \\& \\~label");
     // Line breaks stay inside the list item, and a "# …" line cannot become a heading.
@@ -94,76 +96,17 @@ describe("formatMarkdown", () => {
     expect(codeSpan("plain.yaml")).toBe("`plain.yaml`");
     expect(codeSpan("we`ird.yaml")).toBe("``we`ird.yaml``");
     expect(codeSpan("`x``")).toBe("``` `x`` ```");
-    expect(escapeMarkdown("*a* _b_ [c](d) ![e]")).toBe("\\*a\\* \\_b\\_ \\[c\\]\\(d\\) \\!\\[e\\]");
+    expect(escapeMarkdown("*a* _b_ [c](d) ![e]")).toBe("\\*a\\* \\_b\\_ \\[c\\](d) \\!\\[e\\]");
   });
 
-  it("cuts one oversized message visibly, not silently", () => {
+  it("leaves nothing out of the report.md file: every finding, whole, past GitLab's note limit", () => {
     const huge: Finding = { severity: "error", check: "render/kustomize", layer: "apps", environment: "prod", message: "y".repeat(10_000) };
-    const line = findingLines(formatMarkdown(sampleReport([huge]))).find((candidate) => candidate.includes("yyyy"))!;
-    expect(line).toContain("… (6000 more characters in the full report artifact)");
-  });
-
-  it("has no shortening notice when everything fits", () => {
-    expect(note).not.toContain("shortened");
-    expect(note).not.toContain("more finding");
-  });
-
-  it("stays within its budget and says exactly what it left out", () => {
-    const input = sampleReport([...many(300, "warning"), ...many(300, "error", "staging")]);
-    const limit = 20_000;
-    const shortened = formatMarkdown(input, { maxLength: limit });
-    expect(shortened.length).toBeLessThanOrEqual(limit);
-    const shown = findingLines(shortened);
-    const total = input.findings.length;
-    const leftOut = total - shown.length;
-    expect(leftOut).toBeGreaterThan(0);
-    const errorsShown = shown.filter((line) => line.startsWith("- ❌")).length;
-    const errorsTotal = input.findings.filter((finding) => finding.severity === "error").length;
-    const warningsShown = shown.filter((line) => line.startsWith("- ⚠️")).length;
-    const infoShown = shown.filter((line) => line.startsWith("- ℹ️")).length;
-    const breakdown = [
-      errorsTotal - errorsShown ? `${errorsTotal - errorsShown} errors` : "",
-      301 - warningsShown ? `${301 - warningsShown} warnings` : "",
-      1 - infoShown ? `${1 - infoShown} note` : "",
-    ].filter(Boolean);
-    expect(shortened).toContain(`> **This note is shortened to fit 20,000 characters:** … ${leftOut} more findings (${breakdown.join(", ")}) in the full report artifact (report.json).`);
-    // Errors go in before any warning does.
-    expect(warningsShown === 0 || errorsShown === errorsTotal).toBe(true);
-    // A section that lost some of its findings says so; the notice's total covers those too.
-    const perSection = [...shortened.matchAll(/^- … (\d+) more findings? for /gm)].map((match) => Number(match[1]));
-    expect(perSection.length).toBeGreaterThan(0);
-    expect(perSection.reduce((sum, count) => sum + count, 0)).toBeLessThanOrEqual(leftOut);
-    // The table always comes first and whole when it fits.
-    expect(shortened).toContain("| apps | staging | ❌ not rendered | – | 1 | 0 |");
-  });
-
-  it("counts findings of sections it had no room to open at all", () => {
-    const input = sampleReport(many(50, "error"));
-    const shortened = formatMarkdown(input, { maxLength: 1_200 });
-    expect(shortened.length).toBeLessThanOrEqual(1_200);
-    const shown = findingLines(shortened).length;
-    const notice = /^> \*\*This note is shortened.*… (\d+) more findings/m.exec(shortened);
-    expect(Number(notice?.[1])).toBe(input.findings.length - shown);
-  });
-
-  it("leaves table rows out with a count when even the table does not fit", () => {
-    const rows = Array.from({ length: 200 }, (_, index): CheckSummaryRow => ({ ...summary[0]!, environment: `env-${index}` }));
-    const shortened = formatMarkdown({ summary: rows, findings: [] }, { maxLength: 2_000 });
-    expect(shortened.length).toBeLessThanOrEqual(2_000);
-    const shownRows = shortened.split("\n").filter((line) => line.startsWith("| controllers")).length;
-    expect(shortened).toContain(`… ${200 - shownRows} more rows of the summary table in the full report artifact`);
-  });
-
-  it("fits GitLab's note limit by default", () => {
-    const input = sampleReport(many(12_000, "error"));
-    const shortened = formatMarkdown(input);
-    expect(GITLAB_NOTE_LIMIT).toBe(1_000_000);
-    expect(shortened.length).toBeLessThanOrEqual(GITLAB_NOTE_LIMIT);
-    expect(shortened.length).toBeGreaterThan(GITLAB_NOTE_LIMIT * 0.95);
-    expect(shortened).toContain("more findings (");
-  });
-
-  it("refuses a budget too small for its heading", () => {
-    expect(() => formatMarkdown(sampleReport(), { maxLength: 100 })).toThrow(RangeError);
+    const input = sampleReport([huge, ...many(12_000, "error")]);
+    const report = formatMarkdown(input);
+    expect(report.length).toBeGreaterThan(GITLAB_NOTE_LIMIT);
+    expect(findingLines(report)).toHaveLength(input.findings.length);
+    expect(report).toContain("y".repeat(10_000));
+    expect(report).not.toContain("shortened");
+    expect(report).not.toContain("more finding");
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Finding } from "../../../core/findings.ts";
+import type { Finding } from "../../../core/model/findings.ts";
 import { buildMergeRequestNote, tallyOverlays, type ObjectChange } from "../../../core/report/merge-request-note.ts";
 import { sampleReport } from "./sample-report.ts";
 
@@ -38,7 +38,7 @@ const lines = note.split("\n");
 
 describe("buildMergeRequestNote", () => {
   it("heads the note with the outcome, the pipeline link and the full report link", () => {
-    expect(lines[0]).toBe("### ❌ gitops\\-ci: 5 errors, 1 secret problem, 1 not rendered, 1 warning in 4 overlays · 1 to create, 3 to change, 1 to prune");
+    expect(lines[0]).toBe("### ❌ gitops-ci: 5 errors, 1 secret problem, 1 not rendered, 1 warning in 4 overlays · 1 to create, 3 to change, 1 to prune");
     expect(lines[2]).toBe(
       "Pipeline [#1234](https://gitlab.example.com/platform/fleet/-/pipelines/1234) · [Full report](https://gitlab.example.com/platform/fleet/-/jobs/9/artifacts/file/gitops-ci-report/merge-request-note.md)",
     );
@@ -63,8 +63,8 @@ describe("buildMergeRequestNote", () => {
     expect(attention).toBeGreaterThan(0);
     expect(attention).toBeLessThan(lines.findIndex((line) => line.startsWith("<details")));
     expect(lines.slice(attention + 2, attention + 4)).toEqual([
-      "- 🗑️ **prune** `apps/prod`: Deployment shop\\/legacy",
-      "- ✏️ **update** (CRD) `controllers/prod`: CustomResourceDefinition widgets\\.example\\.com",
+      "- 🗑️ **prune** `apps/prod`: Deployment shop/legacy",
+      "- ✏️ **update** (CRD) `controllers/prod`: CustomResourceDefinition widgets.example.com",
     ]);
   });
 
@@ -80,15 +80,15 @@ describe("buildMergeRequestNote", () => {
     const appsProd = note.slice(note.indexOf("<b>apps/prod</b>"), note.indexOf("<b>apps/staging</b>"));
     // Prunes first, then changes, then creations; unchanged objects are only counted.
     expect(appsProd.split("\n").filter((line) => /^- (🗑️|✏️|➕|⏳)/.test(line))).toEqual([
-      "- 🗑️ **prune** Deployment shop\\/legacy",
-      "- ✏️ **update** Deployment shop\\/web",
-      "- ✏️ **update** Secret shop\\/db",
-      "- ➕ **create** ConfigMap shop\\/new",
+      "- 🗑️ **prune** Deployment shop/legacy",
+      "- ✏️ **update** Deployment shop/web",
+      "- ✏️ **update** Secret shop/db",
+      "- ➕ **create** ConfigMap shop/new",
     ]);
     expect(appsProd).toContain("1 object unchanged.");
     expect(appsProd).toContain("<details>\n<summary>diff: update Deployment shop/web</summary>\n\n```diff\n--- live\n+++ desired\n-  replicas: 2\n+  replicas: 3\n```\n\n</details>");
-    expect(appsProd).toContain("- 🔑 **error** `gitops/flux/apps/base/db-secret.yaml:4` `secrets/plaintext` — Secret shop\\/db: data\\.password is not encrypted with SOPS");
-    expect(note).toContain("- ⏳ **wait** HelmRelease flux\\-system\\/cilium — waiting on `configs` (its CRD comes from configs)");
+    expect(appsProd).toContain("- 🔑 **error** `gitops/flux/apps/base/db-secret.yaml:4` `secrets/plaintext` — Secret shop/db: data.password is not encrypted with SOPS");
+    expect(note).toContain("- ⏳ **wait** HelmRelease flux-system/cilium — waiting on `configs` (its CRD comes from configs)");
   });
 
   it("shows only which keys of a Secret change, whatever else its diff holds", () => {
@@ -104,12 +104,44 @@ describe("buildMergeRequestNote", () => {
   });
 
   it("escapes what findings and diffs carry, and fences a diff that holds backticks", () => {
-    // markdown.ts's escaping: every ASCII punctuation mark backslashed, line breaks as <br>, controls made visible.
-    expect(note).toContain("a \\| pipe\\, \\<script\\>alert\\(1\\)\\<\\/script\\>\\, \\`ticks\\`\\, \\@group and \\#12 \\& \\~label<br>second line<br>\\# not a heading");
+    // markdown-text.ts's escaping: what Markdown or GitLab would act on backslashed, line breaks as <br>, controls made visible.
+    expect(note).toContain("a \\| pipe, \\<script\\>alert(1)\\</script\\>, \\`ticks\\`, \\@group and \\#12 \\& \\~label<br>second line<br>\\# not a heading");
     expect(note).toContain("red and a bell \\\\u0007 and NUL \\\\u0000");
     expect(note).not.toContain("\u001b");
     const fenced = buildMergeRequestNote({ check: sampleReport(), changes: [{ ...changes[0]!, diff: "+ ```\n+ ````\n" }] });
     expect(fenced).toContain("`````diff\n+ ```\n+ ````\n`````");
+  });
+
+  it("keeps file names findable verbatim: in code spans, hyphens and underscores in text unescaped", () => {
+    const file = "gitops/flux/apps/my-app_v2/*weird*-name_file.yaml";
+    const finding: Finding = { severity: "error", check: "validate/schema", layer: "apps", environment: "prod", file, line: 7, message: "the file does-not-exist, read by gitops-ci from my_app_config" };
+    const named = buildMergeRequestNote({ check: sampleReport([finding]), changes: [{ ...changes[0]!, file }] });
+    expect(named).toContain(`\`${file}:7\``);
+    expect(named).toContain("the file does-not-exist, read by gitops-ci from my_app_config");
+    expect(named).not.toMatch(/gitops\\-ci|does\\-not\\-exist|my\\_app/);
+  });
+
+  it("keeps injection inert: HTML, mentions, links, backticks in names, control characters", () => {
+    const hostile: Finding = {
+      ...secretFinding,
+      check: "validate/schema",
+      resource: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "a`b<script>" },
+      file: "gitops/``evil``/<script>x.yaml",
+      message: "<script>alert(1)</script> @all @group/team #1 !2 ~label %m $s &e [click](javascript:alert(1)) {+ added +} ![img](http://x/y.png)\u001b[31mred\u0007\u0000\n- not a list\n# not a heading\n> not a quote",
+      hint: "<img src=x onerror=alert(1)>",
+    };
+    const hostileNote = buildMergeRequestNote({ check: sampleReport([hostile]) });
+    const line = hostileNote.split("\n").find((candidate) => candidate.includes("javascript"))!;
+    // No raw tag outside code spans (literal there), no unescaped reference or link syntax, no control character.
+    const outsideCodeSpans = hostileNote.replace(/(?<!\\)(`+)(?!`)[\s\S]*?(?<!`)\1(?!`)/g, "");
+    expect(outsideCodeSpans).not.toMatch(/(?<!\\)<script>|(?<!\\)<img /);
+    expect(line).not.toMatch(/(?<!\\)[@#!~%$&]|(?<!\\)\[|(?<!\\)\]\(|(?<!\\)\{\+/);
+    expect(line).toContain("\\@all \\@group/team \\#1 \\!2 \\~label \\%m \\$s \\&e \\[click\\](javascript:alert(1))");
+    expect(line).toContain("<br>\\- not a list<br>\\# not a heading<br>\\> not a quote");
+    expect(line).toContain("red\\\\u0007\\\\u0000");
+    expect(hostileNote).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/);
+    // Backticks in a name cannot close its code span.
+    expect(line).toContain("```gitops/``evil``/<script>x.yaml:4```");
   });
 
   it("says when no diff ran instead of showing zero changes", () => {
@@ -121,7 +153,7 @@ describe("buildMergeRequestNote", () => {
 
   it("passes a clean run in one line", () => {
     const clean = buildMergeRequestNote({ check: { summary: [sampleReport().summary[0]!], findings: [] }, changes: [] });
-    expect(clean.split("\n")[0]).toBe("### ✅ gitops\\-ci: 1 overlay checked, nothing to report · no changes to the cluster");
+    expect(clean.split("\n")[0]).toBe("### ✅ gitops-ci: 1 overlay checked, nothing to report · no changes to the cluster");
     expect(clean).not.toContain("<details");
   });
 });

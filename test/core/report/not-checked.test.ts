@@ -45,7 +45,7 @@ describe("overlaysNotChecked", () => {
     const summary = [row("prod", "controllers")];
     const notChecked = overlaysNotChecked(plan, summary, new Set(["prod/controllers", "prod/configs", "prod/apps"]));
     const note = buildMergeRequestNote({ check: { summary, findings: [] }, notChecked });
-    expect(note.split("\n")[0]).toBe("### ⚠️ gitops\\-ci: 1 overlay checked; 2 not checked");
+    expect(note.split("\n")[0]).toBe("### ⚠️ gitops-ci: 1 overlay checked; 2 not checked");
     expect(note).toContain(
       "#### ⏭️ Not checked (2)\n\n- `prod/configs` (`configs/overlays/prod`): no report: its job did not run or stopped before writing one\n- `prod/apps` (`apps/overlays/prod`): not run: `configs` in `prod` was not checked",
     );

@@ -1,6 +1,6 @@
 // One check run's worth of report input: passing, failing, unrendered and fleet-wide findings,
 // with messages that carry every character the reporters must escape.
-import type { Finding } from "../../../core/findings.ts";
+import type { Finding } from "../../../core/model/findings.ts";
 import type { CheckReportInput, CheckSummaryRow } from "../../../core/report/summary.ts";
 
 export const summary: CheckSummaryRow[] = [

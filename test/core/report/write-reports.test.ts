@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Finding } from "../../../core/findings.ts";
+import type { Finding } from "../../../core/model/findings.ts";
 import { REDACTED, Redactor } from "../../../core/redaction.ts";
 import { REPORT_FILES, writeReports } from "../../../core/report/write-reports.ts";
 import { sampleReport } from "./sample-report.ts";

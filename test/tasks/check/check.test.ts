@@ -1,8 +1,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Finding } from "../../../core/findings.ts";
-import { countBySeverity } from "../../../core/findings.ts";
+import type { Finding } from "../../../core/model/findings.ts";
+import { countBySeverity } from "../../../core/model/findings.ts";
 import { buildMergeRequestNote } from "../../../core/report/merge-request-note.ts";
 import { check, reportInput } from "../../../tasks/check/index.ts";
 import { captureContext } from "../../helpers/context.ts";

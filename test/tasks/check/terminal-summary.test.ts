@@ -1,7 +1,7 @@
 // The check summary a person reads: one cluster with about a hundred Kustomizations, and three
 // clusters of three layers. Grouped per cluster, columns aligned, colour that changes no width.
 import { describe, expect, it } from "vitest";
-import type { Finding } from "../../../core/findings.ts";
+import type { Finding } from "../../../core/model/findings.ts";
 import type { CheckReport, OverlaySummary } from "../../../tasks/check/index.ts";
 import { findingsAfterSummary, formatCheckSummary } from "../../../tasks/check/terminal-summary.ts";
 

@@ -1,8 +1,6 @@
 // `diff --against`: real git repositories, real engine renders on both sides; each change kind of a
 // merge request, and the unified views compared with `git diff --no-index`.
-import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ExitCode } from "../../../core/errors.ts";
@@ -12,6 +10,7 @@ import { captureContext } from "../../helpers/context.ts";
 import { layerPath, overlayPath, smallFleet } from "../../helpers/small-fleet.ts";
 import { makeGitRepo, makeTempDir } from "../../helpers/temp-repo.ts";
 import { branch, commitAll, git, gitRepoFromExample, remove, write } from "../../core/changes/git-steps.ts";
+import { gitDiffOfTexts } from "../../core/diff/git-diff-oracle.ts";
 
 async function run(root: string, against = "main", extra: { showNoise?: boolean; outDir?: string } = {}) {
   const captured = captureContext(root);
@@ -155,9 +154,17 @@ describe("diff --against: change kinds", () => {
     const root = await makeGitRepo(smallFleet());
     branch(root);
     await write(root, `${overlayPath("apps", "staging")}/kustomization.yaml`, "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\n  - missing.yaml\n");
-    const broken = await run(root);
+    const outDir = path.join(root, "out");
+    const broken = await run(root, "main", { outDir });
     expect(broken.exitCode).toBe(ExitCode.couldNotRun);
-    expect(broken.report.problems).toEqual([expect.objectContaining({ cluster: "staging", layer: "apps", message: expect.stringContaining("does not render on the merge request side") })]);
+    expect(broken.report.problems).toEqual([
+      expect.objectContaining({ severity: "error", check: "git-diff/not-rendered", environment: "staging", layer: "apps", file: overlayPath("apps", "staging"), message: expect.stringContaining("does not render on the merge request side") }),
+    ]);
+    // The problem reaches the merge request's test summary and Code Quality widget.
+    expect(await readFile(path.join(outDir, "junit.xml"), "utf8")).toMatch(/<testcase classname="git-diff\/not-rendered" name="apps\/staging: Kustomization apps does not render on the merge request side/);
+    expect(JSON.parse(await readFile(path.join(outDir, "gl-code-quality-report.json"), "utf8"))).toEqual([
+      expect.objectContaining({ check_name: "git-diff/not-rendered", severity: "major", location: expect.objectContaining({ path: overlayPath("apps", "staging") }) }),
+    ]);
     expect(broken.report.changes).toEqual([]);
 
     // The other way round: the target is broken and the merge request fixes it.
@@ -166,7 +173,7 @@ describe("diff --against: change kinds", () => {
     await write(root, `${overlayPath("apps", "staging")}/kustomization.yaml`, "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\nnameSuffix: -staging\n");
     const fixed = await run(root, "feature");
     expect(fixed.exitCode).toBe(ExitCode.couldNotRun);
-    expect(fixed.report.problems).toEqual([expect.objectContaining({ layer: "apps", message: expect.stringContaining("does not render on the target (merge base) side") })]);
+    expect(fixed.report.problems).toEqual([expect.objectContaining({ check: "git-diff/not-rendered", environment: "staging", layer: "apps", message: expect.stringContaining("does not render on the target (merge base) side") })]);
     expect(fixed.report.changes.filter((c) => c.action === "create")).toEqual([]);
   });
 
@@ -335,34 +342,6 @@ describe("unified views match git diff --no-index", () => {
     const { report } = await run(root);
     const updates = report.changes.filter((c) => c.action === "update");
     expect(updates).toHaveLength(2);
-    const dir = await mkdtemp(path.join(tmpdir(), "gitops-ci-oracle-"));
-    try {
-      for (const change of updates) {
-        await writeFile(path.join(dir, "before.yaml"), change.yaml!.before!);
-        await writeFile(path.join(dir, "after.yaml"), change.yaml!.after!);
-        const oracle = gitDiffNoIndex(dir, "before.yaml", "after.yaml");
-        expect(change.diff).toBe(oracle);
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    for (const change of updates) expect(change.diff).toBe(await gitDiffOfTexts(change.yaml!.before!, change.yaml!.after!));
   });
 });
-
-/** `git diff --no-index`'s hunks (its header lines dropped), Myers without git's indent heuristic. */
-function gitDiffNoIndex(cwd: string, a: string, b: string): string {
-  let text = "";
-  try {
-    execFileSync("git", ["diff", "--no-index", "--no-color", "--diff-algorithm=myers", "--no-indent-heuristic", "-U3", a, b], { cwd, stdio: "pipe" });
-  } catch (error) {
-    // Exit 1: the files differ.
-    text = String((error as { stdout: Buffer }).stdout);
-  }
-  const lines = text.split("\n");
-  const first = lines.findIndex((line) => line.startsWith("@@"));
-  return lines
-    .slice(first)
-    .filter((line) => line !== "" && !line.startsWith("\\"))
-    .map((line) => (line.startsWith("@@") ? line.replace(/^(@@ [^@]+ @@).*$/, "$1") : line))
-    .join("\n");
-}

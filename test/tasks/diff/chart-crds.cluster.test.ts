@@ -4,7 +4,7 @@
 import { cp, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { ObjectChange } from "../../../core/diff/model.ts";
+import type { ObjectChange } from "../../../core/model/object-changes.ts";
 import { diff } from "../../../tasks/diff/index.ts";
 import { FIXTURE_CHARTS } from "../../charts/global-setup.ts";
 import { applyFleet, clusterClient, clusterEnv, uniqueName } from "../../cluster/local.ts";

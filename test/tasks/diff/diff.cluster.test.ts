@@ -2,20 +2,21 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../../cli/main.ts";
-import type { ObjectChange } from "../../../core/diff/model.ts";
+import type { ObjectChange } from "../../../core/model/object-changes.ts";
 import { diff } from "../../../tasks/diff/index.ts";
 import { applyFleet, clusterEnv, uniqueName } from "../../cluster/local.ts";
 import { clusterFleet, widgetCrd } from "../../cluster/fleet.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { makeRepo, makeTempDir, writeTree } from "../../helpers/temp-repo.ts";
 
-async function runDiff(root: string, options: { kubeContext?: string; env?: Record<string, string | undefined>; requestTimeoutMs?: number } = {}) {
+async function runDiff(root: string, options: { kubeContext?: string; env?: Record<string, string | undefined>; requestTimeoutMs?: number; outDir?: string } = {}) {
   const captured = captureContext(root, options.env ?? clusterEnv());
   const result = await diff(captured.context, {
     dir: ".",
     json: false,
     ...(options.kubeContext ? { kubeContext: options.kubeContext } : {}),
     ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+    ...(options.outDir ? { outDir: options.outDir } : {}),
   });
   return { ...result, stdout: captured.stdout(), stderr: captured.stderr(), changes: result.report.environments.flatMap((env) => env.changes) };
 }
@@ -117,10 +118,22 @@ describe("gitops-ci diff against a real kube-apiserver", () => {
       "gitops/apps/base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - service.yaml\n  - legacy.yaml\n  - gadget.yaml\n",
       "gitops/apps/base/gadget.yaml": `apiVersion: gadgets.example.org/v1\nkind: Gadget\nmetadata:\n  name: one\n  namespace: ${id}\nspec: {}\n`,
     });
-    const result = await runDiff(root);
+    const result = await runDiff(root, { outDir: "out" });
     expect(result.exitCode).toBe(2);
+    // The problem reaches the merge request's test summary and Code Quality widget, with its file.
+    expect(await readFile(path.join(root, "out/junit.xml"), "utf8")).toMatch(/<testcase classname="diff\/unknown-kind" name="[^"]*Gadget [^"]*one: [^"]*serves no Gadget[^"]*" file="gitops\/apps\/base\/gadget.yaml"/);
+    expect(JSON.parse(await readFile(path.join(root, "out/gl-code-quality-report.json"), "utf8"))).toEqual([
+      expect.objectContaining({ check_name: "diff/unknown-kind", severity: "major", location: expect.objectContaining({ path: "gitops/apps/base/gadget.yaml" }) }),
+    ]);
     expect(result.report.environments[0]!.problems).toEqual([
-      expect.objectContaining({ layer: "apps", message: expect.stringContaining("serves no Gadget in gadgets.example.org/v1") }),
+      expect.objectContaining({
+        severity: "error",
+        check: "diff/unknown-kind",
+        layer: "apps",
+        resource: expect.objectContaining({ kind: "Gadget", name: "one" }),
+        file: "gitops/apps/base/gadget.yaml",
+        message: expect.stringContaining("serves no Gadget in gadgets.example.org/v1"),
+      }),
     ]);
     expect(result.stdout).toContain("INCOMPLETE");
     expect(result.stdout).not.toContain("no changes");
@@ -154,7 +167,7 @@ describe("gitops-ci diff against a real kube-apiserver", () => {
     await writeFile(path.join(dir, "refused"), kubeconfig(closedPort));
     const refused = await runDiff(root, { kubeContext: "down", env: clusterEnv({ KUBECONFIG: path.join(dir, "refused") }) });
     expect(refused.exitCode).toBe(2);
-    expect(refused.report.environments[0]!.problems).toEqual([expect.objectContaining({ message: expect.stringMatching(/^unreachable: cannot reach the Kubernetes API server https:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/) })]);
+    expect(refused.report.environments[0]!.problems).toEqual([expect.objectContaining({ check: "diff/cluster", message: expect.stringMatching(/^unreachable: cannot reach the Kubernetes API server https:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/) })]);
     expect(refused.stdout).toContain("INCOMPLETE");
 
     // A server that accepts connections and never answers: timeout.

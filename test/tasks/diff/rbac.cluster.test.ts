@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ObjectChange } from "../../../core/diff/model.ts";
+import type { ObjectChange } from "../../../core/model/object-changes.ts";
 import { discoverFleet } from "../../../core/fleet/discover.ts";
 import { KubernetesApiError } from "../../../core/kubernetes/errors.ts";
 import { PROJECT_ROOT } from "../../../core/toolchain.ts";

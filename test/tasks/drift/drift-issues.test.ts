@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import type { ObjectChange } from "../../../core/diff/model.ts";
+import type { ObjectChange } from "../../../core/model/object-changes.ts";
 import { createGitLabClient } from "../../../core/gitlab/client.ts";
 import {
   createGitLabDriftIssueTracker,
@@ -11,7 +11,7 @@ import {
   syncDriftIssue,
   type DriftIssue,
   type DriftIssueTracker,
-} from "../../../core/gitlab/drift-issues.ts";
+} from "../../../tasks/drift/drift-issues.ts";
 import type { GitLabClientOptions } from "../../../core/gitlab/request-handler.ts";
 import { fakeClock, type FakeClock } from "../../core/gitlab/fake-clock.ts";
 import { FakeGitLab, type FakeProject } from "../../helpers/fake-gitlab.ts";

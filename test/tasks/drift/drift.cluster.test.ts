@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { driftMarker } from "../../../core/gitlab/drift-issues.ts";
+import { driftMarker } from "../../../tasks/drift/drift-issues.ts";
 import { drift } from "../../../tasks/drift/index.ts";
 import { clusterFleet } from "../../cluster/fleet.ts";
 import { applyFleet, clusterClient, clusterEnv, uniqueName } from "../../cluster/local.ts";

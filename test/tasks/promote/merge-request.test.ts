@@ -77,6 +77,22 @@ describe("promotion merge request text", () => {
     expect(text).toContain("```diff\n--- a\n+++ b\n@@ -1 +1 @@\n-a: 1\n+a: 2\n```");
   });
 
+  it("keeps names and values from the repository inert: HTML, mentions, backticks, fences", () => {
+    const text = mergeRequestDescription({
+      from: "staging",
+      to: "prod",
+      promotions: [
+        { layer: "<script>@all", subject: { type: "object", kind: "ConfigMap", name: "a_b-c" } as const, path: ["data", "k"], value: "``x`` @all", targetHasValue: false, reason: "new-override" as const, sourceFile: "p.yaml" },
+      ],
+      kept: [],
+      diffs: [{ environment: "prod", layer: "<b>apps</b>", diff: "--- a\n+++ b\n@@ -1 +1 @@\n-a: ```\n+a: ````" }],
+    });
+    expect(text).toContain("| \\<script\\>\\@all | ConfigMap a_b-c | `data.k` | (base) | ``` ``x`` @all ``` | not set in the target |");
+    expect(text).toContain("<summary>prod/&lt;b&gt;apps&lt;/b&gt;</summary>");
+    expect(text).toContain("`````diff\n--- a\n+++ b\n@@ -1 +1 @@\n-a: ```\n+a: ````\n`````");
+    expect(text).not.toContain("<script>");
+  });
+
   it("names the branch after the environments, component and layer", () => {
     expect(branchName("staging", "prod")).toBe("gitops-ci/promote-staging-to-prod");
     expect(branchName("staging", "prod", "registry.example.com/team/api", "apps")).toBe("gitops-ci/promote-staging-to-prod-registry.example.com-team-api-apps");

@@ -24,6 +24,12 @@ describe("parseChanges", () => {
     });
   });
 
+  it("reads the diff's problems as the findings diff writes (check, resource, file and line kept); older files without severity as diff/incomplete", () => {
+    const problem = { severity: "error", check: "diff/dry-run", environment: "prod", layer: "apps", resource: { apiVersion: "apps/v1", kind: "Deployment", namespace: "web", name: "api" }, file: "apps/api.yaml", line: 4, message: "denied" };
+    const text = JSON.stringify({ environments: [{ environment: "prod", layers: ["apps"], changes: [], problems: [problem] }] });
+    expect(parseChanges(text, "diff.json").problems).toEqual([problem]);
+  });
+
   it("names the file and the entry that is wrong", () => {
     expect(() => parseChanges("{", "out/diff.json")).toThrow(/^out\/diff\.json is not valid JSON/);
     expect(() => parseChanges('{"changes":[{"layer":"apps","environment":"prod","ref":{"kind":"X","name":"y"},"action":"explode"}]}', "diff.json")).toThrow(

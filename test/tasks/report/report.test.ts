@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../../cli/main.ts";
-import type { Finding } from "../../../core/findings.ts";
+import type { Finding } from "../../../core/model/findings.ts";
 import { findReportNotes } from "../../../core/gitlab/merge-request-note.ts";
 import { Redactor } from "../../../core/redaction.ts";
 import type { ObjectChange } from "../../../core/report/merge-request-note.ts";
@@ -87,10 +87,10 @@ describe("gitops-ci report", () => {
     expect(body.split("\n").slice(0, 3)).toEqual([
       "<!-- gitops-ci:report:default part 1/1 -->",
       "<!-- gitops-ci:run pipeline=1234 job=5678 -->",
-      "### ❌ gitops\\-ci: 5 errors, 1 not rendered, 1 warning in 4 overlays · 1 to prune",
+      "### ❌ gitops-ci: 5 errors, 1 not rendered, 1 warning in 4 overlays · 1 to prune",
     ]);
     for (const row of ["| controllers | prod |", "| controllers | staging |", "| apps | prod |", "| apps | staging |"]) expect(body).toContain(row);
-    expect(body).toContain("- 🗑️ **prune** `apps/prod`: Deployment shop\\/legacy");
+    expect(body).toContain("- 🗑️ **prune** `apps/prod`: Deployment shop/legacy");
     const artifact = `${gitlab.url}/platform/fleet/-/jobs/5678/artifacts/file/gitops-ci-report/merge-request-note.md`;
     expect(body).toContain(`[Full report](${artifact})`);
     expect(await readFile(path.join(dir, "gitops-ci-report", "merge-request-note.md"), "utf8")).toBe(body.split("\n").slice(2).join("\n"));
@@ -142,7 +142,7 @@ describe("gitops-ci report", () => {
       expect(note.body).toContain(`[the full report](${artifact})`);
     }
     const all = notes.map((note) => note.body).join("\n");
-    for (let index = 0; index < many.length; index += 1) expect(all).toContain(`finding\\-${index}\\: spec`);
+    for (let index = 0; index < many.length; index += 1) expect(all).toContain(`finding-${index}: spec`);
     // Every POST was accepted: GitLab would have answered 400 to a note over its limit.
     expect(gitlab.requests.filter((request) => request.method === "POST").map((request) => request.status)).toEqual(notes.map(() => 201));
   });
@@ -155,7 +155,7 @@ describe("gitops-ci report", () => {
     expect(gitlab.requests).toEqual([]);
     const written = await readFile(path.join(dir, "out", "note.md"), "utf8");
     expect(written).toBe(result.bodies[0]);
-    expect(written.startsWith("<!-- gitops-ci:report:default part 1/1 -->\n### ❌ gitops\\-ci")).toBe(true);
+    expect(written.startsWith("<!-- gitops-ci:report:default part 1/1 -->\n### ❌ gitops-ci")).toBe(true);
     expect(stdout()).toMatch(/^Dry run: wrote the merge request note \([\d,]+ characters\) to out\/note\.md; nothing was posted\.\n$/);
   });
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { check } from "../../../tasks/check/index.ts";
 import { fluxControllerImage } from "../../../tasks/validate/flux-pins.ts";
-import type { Finding } from "../../../core/findings.ts";
+import type { Finding } from "../../../core/model/findings.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { smallFleet } from "../../helpers/small-fleet.ts";
 import { makeRepo, type Tree } from "../../helpers/temp-repo.ts";

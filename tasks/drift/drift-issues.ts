@@ -2,10 +2,10 @@
 // scheduled run by a hidden marker in its description: opened when drift appears, commented when
 // the drift changes, closed when it is gone, reopened when it comes back.
 import { createHash } from "node:crypto";
-import { UserError } from "../errors.ts";
-import { isChange, type ObjectChange } from "../diff/model.ts";
-import { TOKEN_VARIABLES, type TokenVariable } from "./ci-environment.ts";
-import type { GitLabIssue, IssuesApi } from "./issues-api.ts";
+import { UserError } from "../../core/errors.ts";
+import { isChange, type ObjectChange } from "../../core/model/object-changes.ts";
+import { TOKEN_VARIABLES, type TokenVariable } from "../../core/gitlab/ci-environment.ts";
+import type { GitLabIssue, IssuesApi } from "../../core/gitlab/issues-api.ts";
 
 export interface DriftIssue {
   iid: number;

@@ -2,13 +2,13 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
-import { copyOverlay, replaceEnvironmentName } from "../../../core/promote/environment-copy.ts";
+import { copyOverlay, replaceEnvironmentName } from "../../../tasks/env/environment-copy.ts";
 import { isSecretFile } from "../../../core/promote/environment-values.ts";
 import { findMarkers } from "../../../core/promote/markers.ts";
 import { serialize } from "../../../core/promote/yaml-workspace.ts";
 import { isYamlFile, listRepoFiles, withoutChartFiles } from "../../../core/repo-files.ts";
 import { examplePath } from "../../helpers/temp-repo.ts";
-import { exampleOverlay } from "./overlay-files.ts";
+import { exampleOverlay } from "../../core/promote/overlay-files.ts";
 
 const MARK = "# gitops-ci: set for qa (copied from staging)";
 

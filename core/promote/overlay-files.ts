@@ -1,8 +1,8 @@
-// Reads and writes an overlay folder as the promote core sees it: text by overlay-relative path.
+// Reads and writes an overlay folder as promote and env add see it: text by overlay-relative path.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { OverlayFiles } from "../../core/promote/model.ts";
-import { listRepoFiles } from "../../core/repo-files.ts";
+import type { OverlayFiles } from "../model/promotion.ts";
+import { listRepoFiles } from "../repo-files.ts";
 
 export async function readOverlayFiles(root: string, dir: string, environment: string): Promise<OverlayFiles> {
   const files = new Map<string, string>();

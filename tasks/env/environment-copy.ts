@@ -5,12 +5,12 @@
 // (their ciphertext is never touched). Files that need no change are copied byte for byte.
 import path from "node:path";
 import { isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node, type Scalar } from "yaml";
-import { KUSTOMIZATION_FILES } from "../kustomization-file.ts";
-import { isYamlFile } from "../repo-files.ts";
-import { classifyValue, isSecretFile } from "./environment-values.ts";
-import { markerComment } from "./markers.ts";
-import type { FieldPath, OverlayFiles } from "./model.ts";
-import { serialize } from "./yaml-workspace.ts";
+import { KUSTOMIZATION_FILES } from "../../core/kustomization-file.ts";
+import { isYamlFile } from "../../core/repo-files.ts";
+import { classifyValue, isSecretFile } from "../../core/promote/environment-values.ts";
+import { markerComment } from "../../core/promote/markers.ts";
+import type { FieldPath, OverlayFiles } from "../../core/model/promotion.ts";
+import { serialize } from "../../core/promote/yaml-workspace.ts";
 
 export interface RenamedValue {
   file: string;

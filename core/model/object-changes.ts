@@ -1,6 +1,6 @@
 // What a diff against the cluster finds, one entry per object, so that every reporter (terminal,
 // Markdown note, JSON, drift issue) is a small function of the same list.
-import type { ResourceRef } from "../findings.ts";
+import type { Finding, ResourceRef } from "./findings.ts";
 
 /**
  * - create: not in the cluster; Flux will create it
@@ -27,13 +27,22 @@ export interface ObjectChange {
   file?: string;
 }
 
-/** Something that kept the diff from being complete: the whole run exits 2. */
-export interface DiffProblem {
-  environment: string;
-  layer?: string;
-  ref?: ResourceRef & { apiVersion: string };
-  message: string;
-  hint?: string;
+/**
+ * Something that kept the diff from being complete (the whole run exits 2): a finding of a `diff/*`
+ * check, always an error and always naming its environment, so it reaches every report a check
+ * finding reaches (JUnit, Code Quality, the note).
+ */
+export type DiffProblem = Finding & { severity: "error"; check: DiffCheck; environment: string };
+
+/**
+ * The checks a live diff reports: the cluster could not be reached, a layer did not render, API
+ * discovery or listing a layer's owned objects failed, an object's kind or namespace is missing, or
+ * its dry-run failed.
+ */
+export type DiffCheck = "diff/cluster" | "diff/not-rendered" | "diff/discovery" | "diff/owned-objects" | "diff/unknown-kind" | "diff/missing-namespace" | "diff/dry-run";
+
+export function diffProblem(check: DiffCheck, fields: Omit<DiffProblem, "severity" | "check">): DiffProblem {
+  return { severity: "error", check, ...fields };
 }
 
 export interface EnvironmentDiff {

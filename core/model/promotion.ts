@@ -84,7 +84,8 @@ export type EnvironmentSpecificKind =
 /** Why a difference is promoted. */
 export type PromotionReason = "image" | "chart-version" | "version" | "configured-path" | "new-override";
 
-export interface Promotion {
+/** One field that differs between the source and the target environment. */
+export interface FieldDifference {
   layer: string;
   subject: Subject;
   path: FieldPath;
@@ -93,9 +94,12 @@ export interface Promotion {
   /** The target's own value; absent when the target inherits the base. */
   previous?: unknown;
   targetHasValue: boolean;
-  reason: PromotionReason;
   /** Source overlay-relative file the value comes from. */
   sourceFile: string;
+}
+
+export interface Promotion extends FieldDifference {
+  reason: PromotionReason;
   /** Target overlay-relative file the value is written to (set when the edit is planned). */
   targetFile?: string;
 }
@@ -103,15 +107,8 @@ export interface Promotion {
 /** Why a difference stays: environment-specific, set on purpose in both, or not promotable. */
 export type KeptReason = EnvironmentSpecificKind | "set-in-both" | "only-in-source" | "conflict";
 
-export interface KeptDifference {
-  layer: string;
-  subject: Subject;
-  path: FieldPath;
-  value: unknown;
-  previous?: unknown;
-  targetHasValue: boolean;
+export interface KeptDifference extends FieldDifference {
   reason: KeptReason;
-  sourceFile: string;
   /** Why a promotion could not be written (reason "conflict"). */
   detail?: string;
 }

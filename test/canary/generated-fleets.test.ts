@@ -84,7 +84,7 @@ const canaryArbitrary = fc.record({
   placement: fc.constantFrom(...PLACEMENTS),
   shape: fc.constantFrom(...SHAPES),
   quoted: fc.boolean(),
-  core: fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 10, maxLength: 14 }),
+  core: fc.string({ unit: fc.constantFrom(...Array.from("0123456789abcdef")), minLength: 10, maxLength: 14 }),
 });
 
 const fleetArbitrary: fc.Arbitrary<GeneratedFleet> = fc.record({

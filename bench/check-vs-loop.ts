@@ -7,7 +7,13 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { coreSchemaDir, CORE_SCHEMA_TEMPLATE, CRD_SCHEMA_TEMPLATE, resolveKubernetesVersion, SHIPPED_CRD_SCHEMAS } from "../core/schemas/locations.ts";
+import {
+  coreSchemaDir,
+  CORE_SCHEMA_TEMPLATE,
+  CRD_SCHEMA_TEMPLATE,
+  resolveKubernetesVersion,
+  SHIPPED_CRD_SCHEMAS,
+} from "../core/schemas/locations.ts";
 import { createToolchain, defaultKubernetesVersion, PROJECT_ROOT } from "../core/toolchain.ts";
 import { runMeasured, type MeasuredRun } from "./process-tree.ts";
 import { writeSyntheticFleet } from "./synthetic-fleet.ts";
@@ -41,8 +47,13 @@ try {
   const version = await resolveKubernetesVersion(toolchain.toolsDir, await defaultKubernetesVersion());
   const [kustomize, kubeconform] = await Promise.all([toolchain.resolve("kustomize"), toolchain.resolve("kubeconform")]);
   const fleet = await generate("fleet", Number(values.overlays));
-  console.log(`fleet: ${fleet.overlays.length} overlays, ${fleet.objects} objects; ${cpus} CPUs; load average ${load.map((n) => n.toFixed(1)).join(" ")}; Kubernetes ${version}`);
-  if (load[0]! > cpus) console.log(`note: the load average (${load[0]!.toFixed(1)}) is above the CPU count: other work shares this machine and every number below.`);
+  console.log(
+    `fleet: ${fleet.overlays.length} overlays, ${fleet.objects} objects; ${cpus} CPUs; load average ${load.map((n) => n.toFixed(1)).join(" ")}; Kubernetes ${version}`,
+  );
+  if (load[0]! > cpus)
+    console.log(
+      `note: the load average (${load[0]!.toFixed(1)}) is above the CPU count: other work shares this machine and every number below.`,
+    );
 
   // The loop from the Flux example's scripts/validate.sh, with offline schemas instead of downloads.
   const loop = [
@@ -78,8 +89,18 @@ try {
   if (largeOverlays > 0) {
     const largeFleet = await generate("large", largeOverlays);
     const cacheDir = await mkdtemp(path.join(work, "cache-large-"));
-    large = { overlays: largeFleet.overlays.length, run: await measured("large cold check", process.execPath, [...gitopsCi, "check", largeFleet.root, "--cache-dir", cacheDir], largeFleet.root) };
-    console.log(`large fleet: ${large.overlays} overlays, cold check ${seconds(large.run)}, peak memory ${megabytes(large.run.peakRssBytes)}`);
+    large = {
+      overlays: largeFleet.overlays.length,
+      run: await measured(
+        "large cold check",
+        process.execPath,
+        [...gitopsCi, "check", largeFleet.root, "--cache-dir", cacheDir],
+        largeFleet.root,
+      ),
+    };
+    console.log(
+      `large fleet: ${large.overlays} overlays, cold check ${seconds(large.run)}, peak memory ${megabytes(large.run.peakRssBytes)}`,
+    );
     await rm(largeFleet.root, { recursive: true, force: true });
   }
 
@@ -92,7 +113,10 @@ try {
     ratioRow(`cold check vs sequential loop (${n})`, loopS, coldS, 4),
     {
       measure: `cold check vs parallel kustomize floor (${n}, ${cpus} at once)`,
-      value: floorS === undefined || coldS === undefined ? "n/a" : `${(floorS / coldS).toFixed(2)}x (${coldS.toFixed(1)} s vs ${floorS.toFixed(1)} s)`,
+      value:
+        floorS === undefined || coldS === undefined
+          ? "n/a"
+          : `${(floorS / coldS).toFixed(2)}x (${coldS.toFixed(1)} s vs ${floorS.toFixed(1)} s)`,
       target: "> 1x (faster)",
       pass: floorS === undefined || coldS === undefined ? undefined : coldS < floorS,
     },
@@ -110,15 +134,22 @@ try {
     },
     {
       measure: `cold check peak memory, process tree (${large?.overlays ?? largeOverlays})`,
-      value: large?.run.peakRssBytes === undefined ? "n/a" : `${megabytes(large.run.peakRssBytes)} (${large.run.peakProcesses} processes at most)`,
+      value:
+        large?.run.peakRssBytes === undefined
+          ? "n/a"
+          : `${megabytes(large.run.peakRssBytes)} (${large.run.peakProcesses} processes at most)`,
       target: "< 1 GB",
       pass: large?.run.peakRssBytes === undefined ? undefined : large.run.peakRssBytes < 1e9,
     },
   ];
   console.log(`\n${formatTable(rows)}`);
 
-  console.log(`\nwall times (median of ${runs}): sequential loop ${fmt(loopS)}, parallel kustomize ${fmt(floorS)}, cold check ${fmt(coldS)}, warm check ${fmt(warmS)}`);
-  console.log(`peak memory (${n} overlays): cold check ${megabytes(coldRuns.at(-1)?.peakRssBytes)}, warm check ${megabytes(warmRuns.at(-1)?.peakRssBytes)}`);
+  console.log(
+    `\nwall times (median of ${runs}): sequential loop ${fmt(loopS)}, parallel kustomize ${fmt(floorS)}, cold check ${fmt(coldS)}, warm check ${fmt(warmS)}`,
+  );
+  console.log(
+    `peak memory (${n} overlays): cold check ${megabytes(coldRuns.at(-1)?.peakRssBytes)}, warm check ${megabytes(warmRuns.at(-1)?.peakRssBytes)}`,
+  );
   if (profile && coldS !== undefined && warmS !== undefined && floorS !== undefined) {
     const engineWall = profile.totalMs / 1000 / Math.min(cpus, profile.builds);
     console.log(
@@ -183,18 +214,34 @@ async function engineProfile(cacheDir: string): Promise<EngineProfile | undefine
 function ratioRow(measure: string, baseline: number | undefined, value: number | undefined, target: number): Row {
   if (baseline === undefined || value === undefined) return { measure, value: "n/a", target: `>= ${target}x`, pass: undefined };
   const ratio = baseline / value;
-  return { measure, value: `${ratio.toFixed(2)}x (${value.toFixed(1)} s vs ${baseline.toFixed(1)} s)`, target: `>= ${target}x`, pass: ratio >= target };
+  return {
+    measure,
+    value: `${ratio.toFixed(2)}x (${value.toFixed(1)} s vs ${baseline.toFixed(1)} s)`,
+    target: `>= ${target}x`,
+    pass: ratio >= target,
+  };
 }
 
 function formatTable(rows: readonly Row[]): string {
-  const cells = [["measure", "value", "target", "result"], ...rows.map((row) => [row.measure, row.value, row.target, row.pass === undefined ? "n/a" : row.pass ? "pass" : "FAIL"])];
+  const cells = [
+    ["measure", "value", "target", "result"],
+    ...rows.map((row) => [row.measure, row.value, row.target, row.pass === undefined ? "n/a" : row.pass ? "pass" : "FAIL"]),
+  ];
   const widths = cells[0]!.map((_, column) => Math.max(...cells.map((line) => line[column]!.length)));
-  const lines = cells.map((line) => line.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd());
+  const lines = cells.map((line) =>
+    line
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join("  ")
+      .trimEnd(),
+  );
   return [lines[0]!, widths.map((width) => "-".repeat(width)).join("  "), ...lines.slice(1)].join("\n");
 }
 
 function median(runs: readonly MeasuredRun[]): number | undefined {
-  const finished = runs.filter(ok).map((run) => run.seconds).sort((a, b) => a - b);
+  const finished = runs
+    .filter(ok)
+    .map((run) => run.seconds)
+    .sort((a, b) => a - b);
   return finished.length === 0 ? undefined : finished[Math.floor(finished.length / 2)];
 }
 

@@ -18,12 +18,20 @@ const env = { ...process.env };
 
 try {
   const root = path.join(work, "fleet");
-  const fleet = await writeSyntheticFleet(root, { environments: Math.ceil(Number(values.overlays) / 3), workloadsPerLayer: Number(values.workloads) });
-  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=bench", "-c", "user.email=bench@example.com", ...args], { cwd: root, stdio: "pipe" });
+  const fleet = await writeSyntheticFleet(root, {
+    environments: Math.ceil(Number(values.overlays) / 3),
+    workloadsPerLayer: Number(values.workloads),
+  });
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=bench", "-c", "user.email=bench@example.com", ...args], { cwd: root, stdio: "pipe" });
   git("init", "-q", "-b", "main");
   git("add", ".");
   git("commit", "-q", "-m", "fleet");
-  console.log(`fleet: ${fleet.overlays.length} overlays, ${fleet.objects} objects; ${availableParallelism()} CPUs; load average ${loadavg().map((n) => n.toFixed(1)).join(" ")}`);
+  console.log(
+    `fleet: ${fleet.overlays.length} overlays, ${fleet.objects} objects; ${availableParallelism()} CPUs; load average ${loadavg()
+      .map((n) => n.toFixed(1))
+      .join(" ")}`,
+  );
 
   const check = await measured("cold check", ["check", root, "--cache-dir", await mkdtemp(path.join(work, "cache-check-"))], root, [0, 1]);
 
@@ -41,10 +49,22 @@ try {
     ratio(`diff --against, warm cache, % of a cold full check`, warm, check),
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  console.log(`\n${rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n")}`);
+  console.log(
+    `\n${rows
+      .map((row) =>
+        row
+          .map((cell, column) => cell.padEnd(widths[column]!))
+          .join("  ")
+          .trimEnd(),
+      )
+      .join("\n")}`,
+  );
   console.log(`\nwall times: cold check ${seconds(check)}, diff --against cold ${seconds(cold)}, warm ${seconds(warm)}`);
   const summary = /rendered (\d+) of (\d+) Kustomizations here and (\d+) of (\d+) at the base/.exec(cold.stderr);
-  if (summary) console.log(`rendered again: ${summary[1]} of ${summary[2]} Kustomizations on the merge request side, ${summary[3]} of ${summary[4]} at the merge base`);
+  if (summary)
+    console.log(
+      `rendered again: ${summary[1]} of ${summary[2]} Kustomizations on the merge request side, ${summary[3]} of ${summary[4]} at the merge base`,
+    );
 } catch (error) {
   console.log(`\nthe benchmark stopped: ${(error as Error).stack ?? String(error)}`);
 } finally {
@@ -53,13 +73,19 @@ try {
 
 async function measured(label: string, args: string[], cwd: string, expected: number[]): Promise<MeasuredRun> {
   const result = await runMeasured(process.execPath, [...gitopsCi, ...args], { cwd, env });
-  if (!expected.includes(result.exitCode)) console.log(`${label}: unexpected exit ${result.exitCode}:\n${result.stdout.slice(-1500)}\n${result.stderr.slice(-1500)}`);
+  if (!expected.includes(result.exitCode))
+    console.log(`${label}: unexpected exit ${result.exitCode}:\n${result.stdout.slice(-1500)}\n${result.stderr.slice(-1500)}`);
   return result;
 }
 
 function ratio(measure: string, run: MeasuredRun, baseline: MeasuredRun): string[] {
   const percent = (100 * run.seconds) / baseline.seconds;
-  return [measure, `${percent.toFixed(1)} % (${run.seconds.toFixed(2)} s vs ${baseline.seconds.toFixed(2)} s)`, "<= 10 %", percent <= 10 ? "pass" : "FAIL"];
+  return [
+    measure,
+    `${percent.toFixed(1)} % (${run.seconds.toFixed(2)} s vs ${baseline.seconds.toFixed(2)} s)`,
+    "<= 10 %",
+    percent <= 10 ? "pass" : "FAIL",
+  ];
 }
 
 function seconds(run: MeasuredRun): string {

@@ -34,7 +34,11 @@ try {
   );
   try {
     const root = path.join(work, "repo");
-    const releases = Array.from({ length: RELEASES }, (_, index) => ({ name: `release-${index}`, chart: `app${index % CHARTS}`, values: { replicaCount: 1 + (index % 3), greeting: `hello ${index}` } }));
+    const releases = Array.from({ length: RELEASES }, (_, index) => ({
+      name: `release-${index}`,
+      chart: `app${index % CHARTS}`,
+      values: { replicaCount: 1 + (index % 3), greeting: `hello ${index}` },
+    }));
     await mkdir(path.join(root, "apps/base"), { recursive: true });
     const docs = [
       `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n`,
@@ -44,7 +48,11 @@ try {
           apiVersion: "helm.toolkit.fluxcd.io/v2",
           kind: "HelmRelease",
           metadata: { name: release.name, namespace: "apps" },
-          spec: { interval: "10m", chart: { spec: { chart: release.chart, version: "1.0.0", sourceRef: { kind: "HelmRepository", name: "charts" } } }, values: release.values },
+          spec: {
+            interval: "10m",
+            chart: { spec: { chart: release.chart, version: "1.0.0", sourceRef: { kind: "HelmRepository", name: "charts" } } },
+            values: release.values,
+          },
         }),
       ),
     ];
@@ -52,13 +60,25 @@ try {
     await writeFile(path.join(root, "apps/base/kustomization.yaml"), "resources: [releases.yaml]\n");
     await mkdir(path.join(root, "apps/overlays/prod"), { recursive: true });
     await writeFile(path.join(root, "apps/overlays/prod/kustomization.yaml"), "resources: [../../base]\n");
-    await writeFile(path.join(root, "gitops-ci.yaml"), "apiVersion: gitops-ci/v1\nkind: Config\nlayers:\n  - name: apps\n    path: apps\nenvironments: [prod]\n");
+    await writeFile(
+      path.join(root, "gitops-ci.yaml"),
+      "apiVersion: gitops-ci/v1\nkind: Config\nlayers:\n  - name: apps\n    path: apps\nenvironments: [prod]\n",
+    );
 
     const cacheDir = path.join(work, "cache");
-    const context = () => createTaskContext({ cwd: root, env: process.env, stdout: { write: () => {} }, stderr: { write: () => {} }, concurrency: availableParallelism(), cacheDir });
+    const context = () =>
+      createTaskContext({
+        cwd: root,
+        env: process.env,
+        stdout: { write: () => {} },
+        stderr: { write: () => {} },
+        concurrency: availableParallelism(),
+        cacheDir,
+      });
     const cold = await render(context(), { dir: root }); // fills the chart cache
     const objects = cold.rendered.flatMap((result) => result.manifests.filter((manifest) => manifest.chart)).length;
-    if (cold.findings.some((finding) => finding.severity === "error")) throw new Error(`the fleet does not render: ${JSON.stringify(cold.findings.slice(0, 3))}`);
+    if (cold.findings.some((finding) => finding.severity === "error"))
+      throw new Error(`the fleet does not render: ${JSON.stringify(cold.findings.slice(0, 3))}`);
 
     // Charts from the chart cache, every release templated: no render cache.
     const { renderCache: _renderCache, ...templating } = context();
@@ -75,7 +95,17 @@ try {
     for (const release of releases) {
       const file = path.join(valuesDir, `${release.name}.yaml`);
       await writeFile(file, dump(release.values));
-      await run(helm, ["template", release.name, path.join(repository.dir, `${release.chart}-1.0.0.tgz`), "--namespace", "apps", "--values", file, "--include-crds", "--skip-tests"]);
+      await run(helm, [
+        "template",
+        release.name,
+        path.join(repository.dir, `${release.chart}-1.0.0.tgz`),
+        "--namespace",
+        "apps",
+        "--values",
+        file,
+        "--include-crds",
+        "--skip-tests",
+      ]);
     }
     const loop = performance.now() - startedLoop;
     const ratio = loop / ours;

@@ -24,7 +24,13 @@ export interface MeasureOptions {
 
 export async function runMeasured(file: string, args: readonly string[], options: MeasureOptions): Promise<MeasuredRun> {
   const started = performance.now();
-  const child = execa(file, [...args], { cwd: options.cwd, env: options.env, extendEnv: false, reject: false, maxBuffer: 512 * 1024 * 1024 });
+  const child = execa(file, [...args], {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: false,
+    reject: false,
+    maxBuffer: 512 * 1024 * 1024,
+  });
   const procAvailable = await readdir("/proc").then(
     () => true,
     () => false,
@@ -66,7 +72,7 @@ async function treeRss(root: number): Promise<{ bytes: number; processes: number
     if (Number.isInteger(ppid)) parents.set(Number(name), ppid);
   }
   const tree = new Set([root]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [pid, ppid] of parents) {
       if (!tree.has(pid) && tree.has(ppid)) {

@@ -29,13 +29,19 @@ export async function writeSyntheticFleet(root: string, size: FleetSize): Promis
       resources.push(`${name}.yaml`);
       await write(`${layer.dir}/base/${name}.yaml`, workload(name, layer.name));
     }
-    await write(`${layer.dir}/base/kustomization.yaml`, `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${resources.map((r) => `  - ${r}`).join("\n")}\n`);
+    await write(
+      `${layer.dir}/base/kustomization.yaml`,
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${resources.map((r) => `  - ${r}`).join("\n")}\n`,
+    );
     for (let e = 0; e < size.environments; e += 1) {
       const env = `env${String(e).padStart(2, "0")}`;
       const overlay = `${layer.dir}/overlays/${env}`;
       overlays.push(overlay);
       objects += 1 + size.workloadsPerLayer * 3;
-      await write(`${overlay}/replicas-patch.yaml`, `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${layer.name}-svc-0\n  namespace: ${layer.name}\nspec:\n  replicas: 3\n`);
+      await write(
+        `${overlay}/replicas-patch.yaml`,
+        `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${layer.name}-svc-0\n  namespace: ${layer.name}\nspec:\n  replicas: 3\n`,
+      );
       await write(
         `${overlay}/kustomization.yaml`,
         `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\nnameSuffix: -${env}\nlabels:\n  - pairs:\n      environment: ${env}\npatches:\n  - path: replicas-patch.yaml\n`,

@@ -52,7 +52,8 @@ const VERSION = "0.1.0";
 
 const COMMANDS: Record<string, Command> = {
   init: {
-    summary: "show what gitops-ci finds in a repository, and set it up: gitops-ci.yaml where needed, the .gitlab-ci.yml include, the CI/CD variables",
+    summary:
+      "show what gitops-ci finds in a repository, and set it up: gitops-ci.yaml where needed, the .gitlab-ci.yml include, the CI/CD variables",
     usage: "gitops-ci init [DIR] [--write] [--component REF] [--image IMAGE] [--config FILE] [--cache-dir DIR]",
     options: {
       config: common.config,
@@ -75,7 +76,8 @@ const COMMANDS: Record<string, Command> = {
   },
   check: {
     summary: "render and check every overlay (the main job)",
-    usage: "gitops-ci check [DIR] [--changed-since REV] [--only ENV/LAYER]... [--out DIR] [--json] [--config FILE] [--kubernetes-version X.Y.Z] [--strict] [--concurrency N] [--cache-dir DIR] [--offline]",
+    usage:
+      "gitops-ci check [DIR] [--changed-since REV] [--only ENV/LAYER]... [--out DIR] [--json] [--config FILE] [--kubernetes-version X.Y.Z] [--strict] [--concurrency N] [--cache-dir DIR] [--offline]",
     options: {
       ...common,
       ...cacheOption,
@@ -102,8 +104,15 @@ const COMMANDS: Record<string, Command> = {
   },
   render: {
     summary: "render every overlay with kustomize, as Flux's kustomize-controller does",
-    usage: "gitops-ci render [DIR] [--out DIR] [--config FILE] [--kubernetes-version X.Y.Z] [--concurrency N] [--cache-dir DIR] [--offline]",
-    options: { config: common.config, ...cacheOption, out: { type: "string", short: "o" }, concurrency: { type: "string" }, "kubernetes-version": { type: "string" } },
+    usage:
+      "gitops-ci render [DIR] [--out DIR] [--config FILE] [--kubernetes-version X.Y.Z] [--concurrency N] [--cache-dir DIR] [--offline]",
+    options: {
+      config: common.config,
+      ...cacheOption,
+      out: { type: "string", short: "o" },
+      concurrency: { type: "string" },
+      "kubernetes-version": { type: "string" },
+    },
     run: async (context, values, positionals) =>
       (
         await render(context, {
@@ -119,7 +128,13 @@ const COMMANDS: Record<string, Command> = {
     usage: "gitops-ci plan [DIR] [--json] [--config FILE] [--cache-dir DIR] [--offline]",
     options: { ...common, ...cacheOption },
     run: async (context, values, positionals) =>
-      (await plan(context, { dir: positionals[0] ?? ".", json: values["json"] === true, ...optionalString("configFile", values["config"]) })).exitCode,
+      (
+        await plan(context, {
+          dir: positionals[0] ?? ".",
+          json: values["json"] === true,
+          ...optionalString("configFile", values["config"]),
+        })
+      ).exitCode,
   },
   schemas: {
     summary: "write the JSON schemas kubeconform needs offline: CRDs and core Kubernetes kinds",
@@ -136,7 +151,9 @@ const COMMANDS: Record<string, Command> = {
     },
     run: async (context, values, positionals) => {
       if (positionals.length > 0) {
-        throw new UserError(`unexpected argument "${positionals[0]}"`, { hint: "repeat --crds for each file or folder: --crds a.yaml --crds crds/" });
+        throw new UserError(`unexpected argument "${positionals[0]}"`, {
+          hint: "repeat --crds for each file or folder: --crds a.yaml --crds crds/",
+        });
       }
       const outDir = values["out"];
       if (typeof outDir !== "string") throw new UserError("--out is required", { hint: "gitops-ci schemas --out DIR ..." });
@@ -177,7 +194,8 @@ const COMMANDS: Record<string, Command> = {
     run: async (context, values, positionals) => {
       if (values["collect-children"] === true) {
         const childFile = values["child"];
-        if (typeof childFile !== "string") throw new UserError("--child is required with --collect-children", { hint: "pass the file `--from-plan --out` wrote" });
+        if (typeof childFile !== "string")
+          throw new UserError("--child is required with --collect-children", { hint: "pass the file `--from-plan --out` wrote" });
         return (
           await collectChildren(context, {
             childFile,
@@ -188,7 +206,8 @@ const COMMANDS: Record<string, Command> = {
       }
       if (values["promote-jobs"] === true) {
         const out = values["out"];
-        if (typeof out !== "string") throw new UserError("--out is required with --promote-jobs", { hint: "gitops-ci pipeline --promote-jobs . --out promote.yml" });
+        if (typeof out !== "string")
+          throw new UserError("--out is required with --promote-jobs", { hint: "gitops-ci pipeline --promote-jobs . --out promote.yml" });
         return (
           await generatePromoteJobs(context, {
             dir: positionals[0] ?? ".",
@@ -199,9 +218,13 @@ const COMMANDS: Record<string, Command> = {
           })
         ).exitCode;
       }
-      if (values["from-plan"] !== true) throw new UserError("say what to do: --from-plan, --collect-children or --promote-jobs", { hint: "gitops-ci pipeline --from-plan . --out child.yml" });
+      if (values["from-plan"] !== true)
+        throw new UserError("say what to do: --from-plan, --collect-children or --promote-jobs", {
+          hint: "gitops-ci pipeline --from-plan . --out child.yml",
+        });
       const out = values["out"];
-      if (typeof out !== "string") throw new UserError("--out is required with --from-plan", { hint: "gitops-ci pipeline --from-plan . --out child.yml" });
+      if (typeof out !== "string")
+        throw new UserError("--out is required with --from-plan", { hint: "gitops-ci pipeline --from-plan . --out child.yml" });
       return (
         await generatePipeline(context, {
           dir: positionals[0] ?? ".",
@@ -217,7 +240,8 @@ const COMMANDS: Record<string, Command> = {
   },
   report: {
     summary: "post the check (and diff) results to the merge request as one note, updated in place",
-    usage: "gitops-ci report --from DIR [--from DIR]... [--plan DIR [--changed-since REV] [--config FILE]] [--dry-run FILE] [--out DIR] [--key NAME]",
+    usage:
+      "gitops-ci report --from DIR [--from DIR]... [--plan DIR [--changed-since REV] [--config FILE]] [--dry-run FILE] [--out DIR] [--key NAME]",
     options: {
       from: { type: "string", multiple: true },
       "dry-run": { type: "string" },
@@ -257,7 +281,8 @@ const COMMANDS: Record<string, Command> = {
     },
     run: async (context, values, positionals) => {
       if (typeof values["against"] === "string") {
-        if (values["env"] !== undefined || values["context"] !== undefined) throw new UserError("--against compares two renders and reads no cluster: --env and --context do not apply");
+        if (values["env"] !== undefined || values["context"] !== undefined)
+          throw new UserError("--against compares two renders and reads no cluster: --env and --context do not apply");
         return (
           await diffAgainst(context, {
             dir: positionals[0] ?? ".",
@@ -285,7 +310,13 @@ const COMMANDS: Record<string, Command> = {
   drift: {
     summary: "scheduled: diff each environment's render against its cluster, keep one GitLab issue per environment",
     usage: "gitops-ci drift [DIR] [--env ENV] [--out DIR] [--json] [--config FILE] [--api-concurrency N] [--cache-dir DIR] [--offline]",
-    options: { ...common, ...cacheOption, env: { type: "string", short: "e" }, out: { type: "string", short: "o" }, "api-concurrency": { type: "string" } },
+    options: {
+      ...common,
+      ...cacheOption,
+      env: { type: "string", short: "e" },
+      out: { type: "string", short: "o" },
+      "api-concurrency": { type: "string" },
+    },
     run: async (context, values, positionals) =>
       (
         await drift(context, {
@@ -336,11 +367,18 @@ const COMMANDS: Record<string, Command> = {
     options: { ...common, ...cacheOption, from: { type: "string" } },
     run: async (context, values, positionals) => {
       const [action, name, dir] = positionals;
-      if (action !== "add" || !name) throw new UserError("usage: gitops-ci env add NAME --from ENV [DIR]", { hint: "env add is the only env command" });
+      if (action !== "add" || !name)
+        throw new UserError("usage: gitops-ci env add NAME --from ENV [DIR]", { hint: "env add is the only env command" });
       const from = values["from"];
       if (typeof from !== "string") throw new UserError("--from is required", { hint: `gitops-ci env add ${name} --from staging` });
       return (
-        await envAdd(context, { dir: dir ?? ".", name, from, json: values["json"] === true, ...optionalString("configFile", values["config"]) })
+        await envAdd(context, {
+          dir: dir ?? ".",
+          name,
+          from,
+          json: values["json"] === true,
+          ...optionalString("configFile", values["config"]),
+        })
       ).exitCode;
     },
   },
@@ -396,7 +434,9 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
     return await command.run(context, values, positionals);
   } catch (error) {
     const usageProblem = (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    const message = usageProblem ? `error: ${(error as Error).message}\nusage: ${command.usage}` : describeError(error, { stack: environment.env["GITOPS_CI_DEBUG"] === "1" });
+    const message = usageProblem
+      ? `error: ${(error as Error).message}\nusage: ${command.usage}`
+      : describeError(error, { stack: environment.env["GITOPS_CI_DEBUG"] === "1" });
     write(environment.stderr, message);
     return usageProblem ? ExitCode.couldNotRun : exitCodeFor(error);
   }
@@ -441,7 +481,8 @@ export function terminalOptions(environment: CliEnvironment, json: boolean): Ter
 function parseConcurrency(value: unknown, cpus: number): number {
   if (value === undefined) return cpus;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new UserError(`--concurrency must be a positive integer, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new UserError(`--concurrency must be a positive integer, got ${JSON.stringify(value)}`);
   return parsed;
 }
 
@@ -449,14 +490,18 @@ function parseConcurrency(value: unknown, cpus: number): number {
 function buildTimeout(value: string | undefined): { buildTimeoutMs?: number } {
   if (value === undefined || value === "") return {};
   const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new UserError(`GITOPS_CI_BUILD_TIMEOUT must be a positive number of seconds, got "${value}"`);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new UserError(`GITOPS_CI_BUILD_TIMEOUT must be a positive number of seconds, got "${value}"`);
   return { buildTimeoutMs: seconds * 1000 };
 }
 
 function optionalPositive<K extends string>(key: K, value: unknown): Partial<Record<K, number>> {
   if (value === undefined) return {};
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new UserError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive integer, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new UserError(
+      `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive integer, got ${JSON.stringify(value)}`,
+    );
   return { [key]: parsed } as Record<K, number>;
 }
 

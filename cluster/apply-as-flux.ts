@@ -15,26 +15,41 @@ export interface ApplyAsFluxOptions {
 }
 
 /** Returns how many objects were applied (SOPS-encrypted ones are left out: Flux would decrypt them first). */
-export async function applyAsFlux(client: KubernetesClient, manifests: readonly Manifest[], kustomization: KustomizationName, options: ApplyAsFluxOptions = {}): Promise<number> {
+export async function applyAsFlux(
+  client: KubernetesClient,
+  manifests: readonly Manifest[],
+  kustomization: KustomizationName,
+  options: ApplyAsFluxOptions = {},
+): Promise<number> {
   const applicable = manifests.filter((manifest) => !isSopsEncryptedObject(manifest.object));
   const crds = applicable.filter(isCustomResourceDefinition);
   if (crds.length > 0) {
-    await installCrds(client, crds.map((crd) => withOwnerLabels(crd.object, kustomization)));
+    await installCrds(
+      client,
+      crds.map((crd) => withOwnerLabels(crd.object, kustomization)),
+    );
     client.forgetDiscovery();
   }
   const rest = applicable.filter((manifest) => !isCustomResourceDefinition(manifest));
   const inventory: { id: string; v: string }[] = [];
   for (const rank of [1, 2]) {
-    await mapWithConcurrency(rest.filter((manifest) => applyRank(manifest) === rank), options.concurrency ?? 16, async (manifest) => {
-      const resource = await client.resourceFor(manifest.ref.apiVersion, manifest.ref.kind);
-      if (!resource) throw new Error(`the local cluster does not serve ${manifest.ref.apiVersion} ${manifest.ref.kind}`);
-      const object = withOwnerLabels(manifest.object, kustomization);
-      const metadata = object["metadata"] as Record<string, unknown>;
-      if (resource.namespaced && !manifest.ref.namespace) metadata["namespace"] = client.defaultNamespace;
-      if (!resource.namespaced) delete metadata["namespace"];
-      await client.apply(resource, object, { fieldManager: FLUX_FIELD_MANAGER, dryRun: false, force: true });
-      inventory.push({ id: `${resource.namespaced ? String(metadata["namespace"]) : ""}_${manifest.ref.name}_${resource.group}_${resource.kind}`, v: resource.version });
-    });
+    await mapWithConcurrency(
+      rest.filter((manifest) => applyRank(manifest) === rank),
+      options.concurrency ?? 16,
+      async (manifest) => {
+        const resource = await client.resourceFor(manifest.ref.apiVersion, manifest.ref.kind);
+        if (!resource) throw new Error(`the local cluster does not serve ${manifest.ref.apiVersion} ${manifest.ref.kind}`);
+        const object = withOwnerLabels(manifest.object, kustomization);
+        const metadata = object["metadata"] as Record<string, unknown>;
+        if (resource.namespaced && !manifest.ref.namespace) metadata["namespace"] = client.defaultNamespace;
+        if (!resource.namespaced) delete metadata["namespace"];
+        await client.apply(resource, object, { fieldManager: FLUX_FIELD_MANAGER, dryRun: false, force: true });
+        inventory.push({
+          id: `${resource.namespaced ? String(metadata["namespace"]) : ""}_${manifest.ref.name}_${resource.group}_${resource.kind}`,
+          v: resource.version,
+        });
+      },
+    );
   }
   for (const crd of crds) inventory.push({ id: `_${crd.ref.name}_${apiGroupOf(crd.ref.apiVersion)}_${crd.ref.kind}`, v: "v1" });
   if (options.inventory !== false) await recordInventory(client, kustomization, inventory);
@@ -42,14 +57,30 @@ export async function applyAsFlux(client: KubernetesClient, manifests: readonly 
 }
 
 /** The Flux Kustomization object, with status.inventory as kustomize-controller keeps it. */
-async function recordInventory(client: KubernetesClient, kustomization: KustomizationName, entries: { id: string; v: string }[]): Promise<void> {
+async function recordInventory(
+  client: KubernetesClient,
+  kustomization: KustomizationName,
+  entries: { id: string; v: string }[],
+): Promise<void> {
   const resource = await client.resourceFor("kustomize.toolkit.fluxcd.io/v1", "Kustomization");
   const namespaces = await client.resourceFor("v1", "Namespace");
   if (!resource || !namespaces) return;
-  await client.apply(namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: kustomization.namespace } }, { fieldManager: "gitops-ci-local-cluster", dryRun: false, force: true });
+  await client.apply(
+    namespaces,
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: kustomization.namespace } },
+    { fieldManager: "gitops-ci-local-cluster", dryRun: false, force: true },
+  );
   const metadata = { name: kustomization.name, namespace: kustomization.namespace };
   const object = { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata };
-  await client.apply(resource, { ...object, spec: { interval: "10m", prune: true, sourceRef: { kind: "GitRepository", name: "local" } } }, { fieldManager: FLUX_FIELD_MANAGER, dryRun: false, force: true });
+  await client.apply(
+    resource,
+    { ...object, spec: { interval: "10m", prune: true, sourceRef: { kind: "GitRepository", name: "local" } } },
+    { fieldManager: FLUX_FIELD_MANAGER, dryRun: false, force: true },
+  );
   const sorted = [...entries].sort((a, b) => a.id.localeCompare(b.id));
-  await client.apply(resource, { ...object, status: { inventory: { entries: sorted } } }, { fieldManager: FLUX_FIELD_MANAGER, dryRun: false, force: true, subresource: "status" });
+  await client.apply(
+    resource,
+    { ...object, status: { inventory: { entries: sorted } } },
+    { fieldManager: FLUX_FIELD_MANAGER, dryRun: false, force: true, subresource: "status" },
+  );
 }

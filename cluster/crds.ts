@@ -42,7 +42,10 @@ export async function pinnedCrds(env: Readonly<Record<string, string | undefined
   try {
     const crds: KubeObject[] = [];
     for (const source of sources) {
-      const result = await runner.run("go", ["mod", "download", "-json", `${source.module}@${source.version}`], { cwd: workDir, timeoutMs: 10 * 60_000 });
+      const result = await runner.run("go", ["mod", "download", "-json", `${source.module}@${source.version}`], {
+        cwd: workDir,
+        timeoutMs: 10 * 60_000,
+      });
       let dir: string | undefined;
       try {
         dir = (JSON.parse(result.stdout) as { Dir?: string }).Dir;
@@ -50,7 +53,9 @@ export async function pinnedCrds(env: Readonly<Record<string, string | undefined
         dir = undefined;
       }
       if (result.exitCode !== 0 || !dir) {
-        throw new UserError(`cannot download ${source.module}@${source.version} for its CRDs`, { hint: result.stdout.trim() || result.stderr.trim() });
+        throw new UserError(`cannot download ${source.module}@${source.version} for its CRDs`, {
+          hint: result.stdout.trim() || result.stderr.trim(),
+        });
       }
       for (const glob of source.globs) {
         for (const file of await matchGlob(dir, glob)) {
@@ -73,7 +78,8 @@ function withoutTemplatedMetadata(crd: KubeObject): KubeObject {
   for (const field of ["labels", "annotations"]) {
     const values = metadata[field];
     if (!isRecord(values)) continue;
-    for (const [key, value] of Object.entries(values)) if (typeof value !== "string" || value.includes("{{") || key.includes("{{")) delete values[key];
+    for (const [key, value] of Object.entries(values))
+      if (typeof value !== "string" || value.includes("{{") || key.includes("{{")) delete values[key];
   }
   return crd;
 }
@@ -81,15 +87,25 @@ function withoutTemplatedMetadata(crd: KubeObject): KubeObject {
 /** `dir/sub/*.yaml`: a `*` in the last segment only, which is all crd-sources.txt uses. */
 async function matchGlob(root: string, glob: string): Promise<string[]> {
   const dir = path.join(root, path.dirname(glob));
-  const pattern = new RegExp(`^${path.basename(glob).replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*")}$`);
+  const pattern = new RegExp(
+    `^${path
+      .basename(glob)
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, "[^/]*")}$`,
+  );
   const entries = await readdir(dir);
-  return entries.filter((name) => pattern.test(name)).sort().map((name) => path.join(dir, name));
+  return entries
+    .filter((name) => pattern.test(name))
+    .sort()
+    .map((name) => path.join(dir, name));
 }
 
 /** Applies CRDs (server-side, as an admin) and waits until every one is Established. */
 export async function installCrds(client: KubernetesClient, crds: readonly KubeObject[], timeoutMs = 60_000): Promise<void> {
   const resource = await crdResource(client);
-  await Promise.all(crds.map((crd) => client.apply(resource, crd, { fieldManager: "gitops-ci-local-cluster", dryRun: false, force: true })));
+  await Promise.all(
+    crds.map((crd) => client.apply(resource, crd, { fieldManager: "gitops-ci-local-cluster", dryRun: false, force: true })),
+  );
   const deadline = Date.now() + timeoutMs;
   for (const crd of crds) {
     const name = String((crd["metadata"] as Record<string, unknown>)["name"]);

@@ -141,12 +141,18 @@ export async function startLocalCluster(options: StartOptions): Promise<LocalClu
       env: daemonEnv,
     });
     await writeState(state);
-    if (options.owner !== undefined) state.watchdog = { pid: startWatchdog(options.owner, [state.apiserver.pid, etcdPid], stateDir, options.env), owner: options.owner };
+    if (options.owner !== undefined)
+      state.watchdog = { pid: startWatchdog(options.owner, [state.apiserver.pid, etcdPid], stateDir, options.env), owner: options.owner };
     await writeState(state);
-    await waitFor(`kube-apiserver (log: ${path.join(stateDir, "kube-apiserver.log")})`, state.apiserver.pid, options.readyTimeoutMs ?? 90_000, async () => {
-      const body = await fetchText(`${state.server}/readyz`, tokens.admin);
-      return body.trim() === "ok";
-    });
+    await waitFor(
+      `kube-apiserver (log: ${path.join(stateDir, "kube-apiserver.log")})`,
+      state.apiserver.pid,
+      options.readyTimeoutMs ?? 90_000,
+      async () => {
+        const body = await fetchText(`${state.server}/readyz`, tokens.admin);
+        return body.trim() === "ok";
+      },
+    );
     const ca = await readFile(path.join(stateDir, "certs", "apiserver.crt"), "utf8");
     await writeFile(state.kubeconfig, kubeconfigFor(state, ca), { mode: 0o600 });
     state.startupMs = Math.round(performance.now() - started);
@@ -180,18 +186,29 @@ export function kubeconfigFor(state: Pick<LocalClusterState, "server" | "tokens"
     apiVersion: "v1",
     kind: "Config",
     "current-context": LOCAL_USERS.admin.context,
-    clusters: [{ name: "gitops-ci-local", cluster: { server: state.server, "certificate-authority-data": Buffer.from(caPem).toString("base64") } }],
+    clusters: [
+      { name: "gitops-ci-local", cluster: { server: state.server, "certificate-authority-data": Buffer.from(caPem).toString("base64") } },
+    ],
     users: users.map((name) => ({ name: LOCAL_USERS[name].user, user: { token: state.tokens[name] } })),
-    contexts: users.map((name) => ({ name: LOCAL_USERS[name].context, context: { cluster: "gitops-ci-local", user: LOCAL_USERS[name].user } })),
+    contexts: users.map((name) => ({
+      name: LOCAL_USERS[name].context,
+      context: { cluster: "gitops-ci-local", user: LOCAL_USERS[name].user },
+    })),
   });
 }
 
 /** `bash toolchain/install.sh kube-apiserver etcd`: a no-op when the pinned binaries are there. */
-async function installClusterBinaries(env: Readonly<Record<string, string | undefined>>, log: (text: string) => void): Promise<(name: string) => string> {
+async function installClusterBinaries(
+  env: Readonly<Record<string, string | undefined>>,
+  log: (text: string) => void,
+): Promise<(name: string) => string> {
   const toolchain = createToolchain({ ...env });
   const binDir = path.join(toolchain.toolsDir, "bin");
   const runner = createProcessRunner({ env: buildEnv(env), resolveTool: (tool) => toolchain.resolve(tool) });
-  const result = await runner.run("bash", [path.join(PROJECT_ROOT, "toolchain", "install.sh"), "kube-apiserver", "etcd"], { cwd: PROJECT_ROOT, timeoutMs: 60 * 60_000 });
+  const result = await runner.run("bash", [path.join(PROJECT_ROOT, "toolchain", "install.sh"), "kube-apiserver", "etcd"], {
+    cwd: PROJECT_ROOT,
+    timeoutMs: 60 * 60_000,
+  });
   const missing = ["kube-apiserver", "etcd"].filter((name) => !existsSync(path.join(binDir, name)));
   if (result.exitCode !== 0 || missing.length > 0) {
     throw new UserError(`could not install the pinned kube-apiserver and etcd into ${binDir}`, {
@@ -204,7 +221,27 @@ async function installClusterBinaries(env: Readonly<Record<string, string | unde
 
 /** Go needs its own variables (proxy, caches) on top of the usual ones. */
 export function buildEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
-  const keep = ["PATH", "HOME", "TMPDIR", "LANG", "GOPATH", "GOMODCACHE", "GOCACHE", "GOPROXY", "GOSUMDB", "GONOSUMDB", "GOPRIVATE", "GONOPROXY", "GOFLAGS", "GOTOOLCHAIN", "GITOPS_CI_TOOLS_DIR", "XDG_CACHE_HOME", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"];
+  const keep = [
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "LANG",
+    "GOPATH",
+    "GOMODCACHE",
+    "GOCACHE",
+    "GOPROXY",
+    "GOSUMDB",
+    "GONOSUMDB",
+    "GOPRIVATE",
+    "GONOPROXY",
+    "GOFLAGS",
+    "GOTOOLCHAIN",
+    "GITOPS_CI_TOOLS_DIR",
+    "XDG_CACHE_HOME",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+  ];
   return Object.fromEntries(keep.filter((key) => env[key] !== undefined).map((key) => [key, env[key]]));
 }
 
@@ -227,11 +264,15 @@ function token(): string {
 
 async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
-      const server = net.createServer();
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => resolve(server));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer();
+          server.once("error", reject);
+          server.listen(0, "127.0.0.1", () => resolve(server));
+        }),
+    ),
   );
   const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));

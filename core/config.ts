@@ -213,15 +213,18 @@ function normalizeConfig(raw: RawConfig, file: string): GitopsCiConfig {
     ...(raw.kubernetesVersion ? { kubernetesVersion: raw.kubernetesVersion.replace(/^v/, "") } : {}),
     ...(raw.clusters ? { clusters: raw.clusters.map((cluster) => clusterEntry(cluster, file)) } : {}),
     ...(layers ? { layers } : {}),
-    ...(raw.environments
-      ? { environments: raw.environments.map((env) => (typeof env === "string" ? { name: env } : env)) }
-      : {}),
+    ...(raw.environments ? { environments: raw.environments.map((env) => (typeof env === "string" ? { name: env } : env)) } : {}),
     rules: raw.rules ?? {},
     preinstalledCrds: raw.crds?.preinstalled ?? [],
     crdsProvidedBy: raw.crds?.providedBy ?? {},
     schemaLocations: raw.schemas?.locations ?? [],
     ...(raw.flux
-      ? { kustomizationNaming: { name: raw.flux.kustomizationName ?? "{layer}", namespace: raw.flux.kustomizationNamespace ?? "flux-system" } }
+      ? {
+          kustomizationNaming: {
+            name: raw.flux.kustomizationName ?? "{layer}",
+            namespace: raw.flux.kustomizationNamespace ?? "flux-system",
+          },
+        }
       : {}),
     promote: { order: raw.promote?.order ?? [], paths: raw.promote?.paths ?? [], exclude: raw.promote?.exclude ?? [] },
   };
@@ -243,7 +246,10 @@ function errorPath(error: ErrorObject): (string | number)[] {
 }
 
 function describeKey(keyPath: (string | number)[], _error: ErrorObject): string {
-  const key = keyPath.map((part) => (typeof part === "number" ? `[${part}]` : `.${part}`)).join("").replace(/^\./, "");
+  const key = keyPath
+    .map((part) => (typeof part === "number" ? `[${part}]` : `.${part}`))
+    .join("")
+    .replace(/^\./, "");
   return `${key || "(top level)"}:`;
 }
 

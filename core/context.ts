@@ -77,10 +77,25 @@ export function createTaskContext(options: ContextOptions): TaskContext {
 
 /** Variables subprocesses may see by name. */
 const SUBPROCESS_VARIABLES = new Set([
-  "PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ", "KUBECONFIG", "XDG_CONFIG_HOME",
+  "PATH",
+  "HOME",
+  "TMPDIR",
+  "LANG",
+  "LC_ALL",
+  "TZ",
+  "KUBECONFIG",
+  "XDG_CONFIG_HOME",
   // Networks behind a proxy or a private CA (kustomize remote bases, helm), private Git over SSH.
-  "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-  "SSL_CERT_FILE", "SSL_CERT_DIR", "SSH_AUTH_SOCK", "GIT_SSH_COMMAND",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "http_proxy",
+  "https_proxy",
+  "no_proxy",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "SSH_AUTH_SOCK",
+  "GIT_SSH_COMMAND",
   // sops' PGP keyring.
   "GNUPGHOME",
 ]);

@@ -17,7 +17,10 @@ export const FLUX_COMPONENTS: readonly { name: string; serves: readonly string[]
 
 /** Whether Flux itself installs this group's CRDs (with the controllers, before any layer). */
 export function isFluxGroup(group: string): boolean {
-  return group.endsWith(FLUX_GROUP_SUFFIX) || FLUX_COMPONENTS.some((component) => component.serves.some((entry) => groupOfEntry(entry) === group));
+  return (
+    group.endsWith(FLUX_GROUP_SUFFIX) ||
+    FLUX_COMPONENTS.some((component) => component.serves.some((entry) => groupOfEntry(entry) === group))
+  );
 }
 
 /** `ImagePolicy.image.toolkit.fluxcd.io` → `image.toolkit.fluxcd.io`; a group stays itself. */

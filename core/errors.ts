@@ -72,7 +72,10 @@ function meaningOfExitCode(code: number): string {
 
 /** Keep the last lines of stderr: that is where tools put the reason. */
 export function trimStderr(stderr: string, maxLines = 20): string {
-  const lines = stderr.trimEnd().split("\n").filter((line) => line.trim() !== "");
+  const lines = stderr
+    .trimEnd()
+    .split("\n")
+    .filter((line) => line.trim() !== "");
   if (lines.length <= maxLines) return lines.join("\n");
   return [`… ${lines.length - maxLines} earlier lines omitted`, ...lines.slice(-maxLines)].join("\n");
 }

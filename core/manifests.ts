@@ -80,7 +80,11 @@ function loadRenderedDocuments(text: string, findings: Finding[]): unknown[] {
     const documents: unknown[] = [];
     for (const document of parseAllDocuments(text, { uniqueKeys: false })) {
       if (document.errors.length > 0) {
-        findings.push({ severity: "error", check: "render/output", message: `kustomize produced unparseable YAML: ${document.errors[0]!.message.split("\n")[0]}` });
+        findings.push({
+          severity: "error",
+          check: "render/output",
+          message: `kustomize produced unparseable YAML: ${document.errors[0]!.message.split("\n")[0]}`,
+        });
         continue;
       }
       documents.push(document.toJS({ maxAliasCount: 1000 }));

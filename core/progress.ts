@@ -118,7 +118,13 @@ function describeCounters(counters: ReadonlyMap<string, { done: number; total: n
 
 /** GitLab takes letters, digits, `_`, `.` and `-` in a section name. */
 export function sectionName(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9_.-]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 60) || "section";
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9_.-]+/g, "_")
+      .replace(/^_+|_+$/g, "")
+      .slice(0, 60) || "section"
+  );
 }
 
 /** GitLab's collapsible job-log section markers (docs.gitlab.com/ci/jobs/job_logs, custom sections). */

@@ -13,7 +13,6 @@ import { listRepoFiles, readTextUpTo } from "./repo-files.ts";
 import { plaintextSecretValues } from "./secret-values.ts";
 import { documentValue, isRecord } from "./yaml-file.ts";
 
-
 /** A manifest's own kind, at the top level (not a substituteFrom or valuesFrom entry naming a Secret). */
 const SECRET_KIND = /^kind:[ \t]*["']?(Secret|SealedSecret)["']?[ \t]*(#.*)?$/m;
 const SECRET_GENERATOR = /^[ \t]*secretGenerator:/m;
@@ -131,7 +130,13 @@ export function tolerantValues(text: string): string[] {
 function tokensOf(value: string): string[] {
   return value
     .split(/[{}[\],]|\s#|:\s/)
-    .map((token) => token.trim().replace(/^[&*!|>%@`'"-]+/, "").replace(/['"]+$/, "").trim())
+    .map((token) =>
+      token
+        .trim()
+        .replace(/^[&*!|>%@`'"-]+/, "")
+        .replace(/['"]+$/, "")
+        .trim(),
+    )
     .filter((token) => token !== "");
 }
 

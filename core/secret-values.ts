@@ -19,10 +19,14 @@ export interface ValueField {
 export function secretValueFields(object: Record<string, unknown>): ValueField[] {
   let holder: Record<string, unknown> | undefined;
   if (isSecretObject(object)) holder = object;
-  else if (isSealedSecretObject(object) && isRecord(object["spec"]) && isRecord(object["spec"]["template"])) holder = object["spec"]["template"];
+  else if (isSealedSecretObject(object) && isRecord(object["spec"]) && isRecord(object["spec"]["template"]))
+    holder = object["spec"]["template"];
   if (!holder) return [];
   const fields: ValueField[] = [];
-  for (const [field, base64] of [["data", true], ["stringData", false]] as const) {
+  for (const [field, base64] of [
+    ["data", true],
+    ["stringData", false],
+  ] as const) {
     const values = holder[field];
     if (isRecord(values)) fields.push({ values, base64 });
   }

@@ -30,7 +30,12 @@ export const TOOLS: readonly ToolSpec[] = [
  * Not in TOOLS: no task runs it, the task image does not ship it and `doctor` does not ask for
  * it. `npm run setup:oracle` (`bash toolchain/install.sh oracle`) builds it.
  */
-export const FLUX_PIN: ToolSpec = { name: "flux", pinDir: "flux", module: "github.com/fluxcd/flux2/v2", versionArgs: ["version", "--client"] };
+export const FLUX_PIN: ToolSpec = {
+  name: "flux",
+  pinDir: "flux",
+  module: "github.com/fluxcd/flux2/v2",
+  versionArgs: ["version", "--client"],
+};
 
 export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -94,12 +99,20 @@ export function createToolchain(env: Record<string, string | undefined>, toolsDi
 }
 
 /** The Kubernetes release of the local test cluster: also the default for validation. */
-export const KUBERNETES_PIN: ToolSpec = { name: "kube-apiserver", pinDir: "cluster/kubernetes", module: "k8s.io/kubernetes", versionArgs: ["--version"] };
+export const KUBERNETES_PIN: ToolSpec = {
+  name: "kube-apiserver",
+  pinDir: "cluster/kubernetes",
+  module: "k8s.io/kubernetes",
+  versionArgs: ["--version"],
+};
 
 /** The Kubernetes version validated against when neither config nor command line names one. */
 export async function defaultKubernetesVersion(root = PROJECT_ROOT): Promise<string> {
   const pinned = await pinnedVersion(KUBERNETES_PIN, root);
-  if (!pinned) throw new UserError("cannot read the pinned Kubernetes version from toolchain/cluster/kubernetes/go.mod", { hint: "pass --kubernetes-version or set kubernetesVersion in gitops-ci.yaml" });
+  if (!pinned)
+    throw new UserError("cannot read the pinned Kubernetes version from toolchain/cluster/kubernetes/go.mod", {
+      hint: "pass --kubernetes-version or set kubernetesVersion in gitops-ci.yaml",
+    });
   return pinned.replace(/^v/, "");
 }
 

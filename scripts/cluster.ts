@@ -11,7 +11,11 @@ import { defaultToolsDir } from "../core/toolchain.ts";
 const USAGE = "usage: npm run cluster -- up [--no-crds] | down | status";
 
 async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { "no-crds": { type: "boolean", default: false } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { "no-crds": { type: "boolean", default: false } },
+    allowPositionals: true,
+  });
   const stateDir = path.join(defaultToolsDir(env), "cluster");
   const say = (text: string) => process.stderr.write(`${text}\n`);
   switch (positionals[0]) {
@@ -34,7 +38,9 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
           client.close();
         }
       }
-      say("contexts: gitops-ci-local (admin), gitops-ci-local-diff (bind docs/rbac/diff-identity.yaml), gitops-ci-local-nobody (no rights)");
+      say(
+        "contexts: gitops-ci-local (admin), gitops-ci-local-diff (bind docs/rbac/diff-identity.yaml), gitops-ci-local-nobody (no rights)",
+      );
       process.stdout.write(`export KUBECONFIG=${state.kubeconfig}\n`);
       return 0;
     }
@@ -46,7 +52,9 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     case "status": {
       const state = await readClusterState(stateDir);
       if (state && isClusterRunning(state)) {
-        process.stdout.write(`running: ${state.server} (etcd pid ${state.etcd.pid}, kube-apiserver pid ${state.apiserver.pid})\nKUBECONFIG=${state.kubeconfig}\n`);
+        process.stdout.write(
+          `running: ${state.server} (etcd pid ${state.etcd.pid}, kube-apiserver pid ${state.apiserver.pid})\nKUBECONFIG=${state.kubeconfig}\n`,
+        );
         return 0;
       }
       process.stdout.write(state ? "stopped (stale state: run `npm run cluster -- down`)\n" : "not running\n");

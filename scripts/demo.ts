@@ -50,9 +50,20 @@ try {
     step(`current state: examples/layout-b, environment ${ENVIRONMENT}, applied as kustomize-controller would`);
     await cp(path.join(PROJECT_ROOT, "examples/layout-b"), fleet, { recursive: true });
     // A plain Secret, for the demo only (the example keeps its secrets in SealedSecrets): it shows masking.
-    await writeFile(path.join(fleet, "clusters/staging/applications/podinfo-api.yaml"), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: podinfo-api\n  namespace: podinfo\nstringData:\n  token: demo-token-before-3c9e\n");
-    await edit("clusters/staging/applications/kustomization.yaml", (text) => text.replace("resources:\n", "resources:\n  - podinfo-api.yaml\n"));
-    const context = createTaskContext({ cwd: fleet, env: { PATH: env["PATH"], HOME: env["HOME"] }, stdout: process.stdout, stderr: process.stderr, concurrency: 2 });
+    await writeFile(
+      path.join(fleet, "clusters/staging/applications/podinfo-api.yaml"),
+      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: podinfo-api\n  namespace: podinfo\nstringData:\n  token: demo-token-before-3c9e\n",
+    );
+    await edit("clusters/staging/applications/kustomization.yaml", (text) =>
+      text.replace("resources:\n", "resources:\n  - podinfo-api.yaml\n"),
+    );
+    const context = createTaskContext({
+      cwd: fleet,
+      env: { PATH: env["PATH"], HOME: env["HOME"] },
+      stdout: process.stdout,
+      stderr: process.stderr,
+      concurrency: 2,
+    });
     const discovery = await discoverFleet(context, fleet);
     for (const result of await renderFleet(context, discovery.fleet, (overlay) => overlay.environment === ENVIRONMENT)) {
       const applied = await applyAsFlux(admin, result.manifests, kustomizationOf(result.overlay, discovery.config?.kustomizationNaming));
@@ -64,19 +75,47 @@ try {
 
   step("the change under review");
   const changes = [
-    ["clusters/staging/applications/patches/podinfo-patch.yaml", "podinfo: 3 replicas, new UI message", (text: string) => text.replace("replicas: 2", "replicas: 3").replace("value: staging", "value: staging (v2)")],
-    ["clusters/staging/infrastructure/helm/values.yaml", "ingress-nginx values: 3 replicas (a new hashed ConfigMap; the old one is pruned)", (text: string) => text.replace("replicaCount: 2", "replicaCount: 3")],
-    ["clusters/base/applications/podinfo/kustomization.yaml", "the podinfo Ingress is removed (pruned)", (text: string) => text.replace("  - ingress.yaml\n", "")],
-    ["clusters/staging/applications/kustomization.yaml", "… and its staging patch", (text: string) => text.replace(/ {2}- path: patches\/ingress-patch.yaml\n( {4}.*\n)+/, "")],
-    ["clusters/staging/applications/podinfo-api.yaml", "the Secret's token rotated, a key added", (text: string) => text.replace("demo-token-before-3c9e", "demo-token-after-81f0\n  signing-key: demo-signing-key-77d2")],
+    [
+      "clusters/staging/applications/patches/podinfo-patch.yaml",
+      "podinfo: 3 replicas, new UI message",
+      (text: string) => text.replace("replicas: 2", "replicas: 3").replace("value: staging", "value: staging (v2)"),
+    ],
+    [
+      "clusters/staging/infrastructure/helm/values.yaml",
+      "ingress-nginx values: 3 replicas (a new hashed ConfigMap; the old one is pruned)",
+      (text: string) => text.replace("replicaCount: 2", "replicaCount: 3"),
+    ],
+    [
+      "clusters/base/applications/podinfo/kustomization.yaml",
+      "the podinfo Ingress is removed (pruned)",
+      (text: string) => text.replace("  - ingress.yaml\n", ""),
+    ],
+    [
+      "clusters/staging/applications/kustomization.yaml",
+      "… and its staging patch",
+      (text: string) => text.replace(/ {2}- path: patches\/ingress-patch.yaml\n( {4}.*\n)+/, ""),
+    ],
+    [
+      "clusters/staging/applications/podinfo-api.yaml",
+      "the Secret's token rotated, a key added",
+      (text: string) => text.replace("demo-token-before-3c9e", "demo-token-after-81f0\n  signing-key: demo-signing-key-77d2"),
+    ],
   ] as const;
   for (const [file, description, change] of changes) {
     await edit(file, change);
     process.stderr.write(`    ${description} (${file})\n`);
   }
-  await writeFile(path.join(fleet, "clusters/staging/infrastructure/canary-namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: podinfo-canary\n");
-  await edit("clusters/staging/infrastructure/kustomization.yaml", (text) => text.replace("resources:\n", "resources:\n  - canary-namespace.yaml\n"));
-  await writeFile(path.join(fleet, "clusters/staging/applications/canary.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: canary-settings\n  namespace: podinfo-canary\ndata:\n  weight: \"10\"\n");
+  await writeFile(
+    path.join(fleet, "clusters/staging/infrastructure/canary-namespace.yaml"),
+    "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: podinfo-canary\n",
+  );
+  await edit("clusters/staging/infrastructure/kustomization.yaml", (text) =>
+    text.replace("resources:\n", "resources:\n  - canary-namespace.yaml\n"),
+  );
+  await writeFile(
+    path.join(fleet, "clusters/staging/applications/canary.yaml"),
+    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: canary-settings\n  namespace: podinfo-canary\ndata:\n  weight: "10"\n',
+  );
   await edit("clusters/staging/applications/kustomization.yaml", (text) => text.replace("resources:\n", "resources:\n  - canary.yaml\n"));
   process.stderr.write("    a new Namespace in infrastructure, and a ConfigMap in it in applications (waits on infrastructure)\n");
 

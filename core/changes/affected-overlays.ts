@@ -66,7 +66,11 @@ export function affectedOverlays(
 
 /** Changes that reach every overlay: the config, SOPS rules, and the Flux Kustomizations themselves. */
 function fleetWideReasons(fleet: Fleet, changed: readonly string[], options: AffectedOptions): string[] {
-  const configFiles = new Set<string>([...CONFIG_FILE_NAMES, ...(fleet.sourceFile ? [fleet.sourceFile] : []), ...(options.configFile ? [options.configFile] : [])]);
+  const configFiles = new Set<string>([
+    ...CONFIG_FILE_NAMES,
+    ...(fleet.sourceFile ? [fleet.sourceFile] : []),
+    ...(options.configFile ? [options.configFile] : []),
+  ]);
   const fluxFiles = new Set<string>();
   for (const overlay of fleet.overlays) {
     if (overlay.flux) fluxFiles.add(overlay.flux.location.file);
@@ -86,7 +90,7 @@ function dependentsOf(fleet: Fleet, overlay: Overlay): Overlay[] {
   const sameEnvironment = fleet.overlays.filter((candidate) => candidate.environment === overlay.environment);
   const reached = new Set<string>([overlay.layer]);
   const found: Overlay[] = [];
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const candidate of sameEnvironment) {
       if (reached.has(candidate.layer) || !candidate.dependsOn.some((layer) => reached.has(layer))) continue;

@@ -38,7 +38,10 @@ export async function changedFiles(context: TaskContext, root: string, rev: stri
   const location = await git(["rev-parse", "--show-prefix"]);
   if (location.exitCode !== 0 && /not a git repository/i.test(location.stderr)) {
     throw new UserError(`${root} is not inside a git repository, so changes since ${rev} cannot be listed`, {
-      hint: option === "--changed-since" ? "run in a clone, or drop --changed-since to check everything" : `run in a clone: ${option} compares with a git revision`,
+      hint:
+        option === "--changed-since"
+          ? "run in a clone, or drop --changed-since to check everything"
+          : `run in a clone: ${option} compares with a git revision`,
     });
   }
   // Anything else (e.g. "dubious ownership" in a CI container) is git's to explain.
@@ -55,7 +58,9 @@ export async function changedFiles(context: TaskContext, root: string, rev: stri
   const mergeBase = await git(["merge-base", revCommit, "HEAD"]);
   const base = mergeBase.exitCode === 0 ? mergeBase.stdout.trim() : revCommit;
   if (mergeBase.exitCode !== 0) {
-    context.output.err(`warning: no merge base of ${rev} and HEAD (shallow clone?); comparing with ${rev} itself, which may include its own newer changes`);
+    context.output.err(
+      `warning: no merge base of ${rev} and HEAD (shallow clone?); comparing with ${rev} itself, which may include its own newer changes`,
+    );
   }
 
   const diff = await git(["diff", "--name-only", "--no-renames", "--no-relative", "--no-ext-diff", "-z", base, "--"]);

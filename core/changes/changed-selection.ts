@@ -13,7 +13,15 @@ export interface ChangedSelection {
   inputs: Map<string, OverlayInputs>;
 }
 
-export async function changedSelection(context: TaskContext, fleet: Fleet, rev: string, configFile: string | undefined): Promise<ChangedSelection> {
-  const [inputs, changed] = await Promise.all([overlayInputsByPath(fleet, context.concurrency * 4), changedFiles(context, fleet.root, rev)]);
+export async function changedSelection(
+  context: TaskContext,
+  fleet: Fleet,
+  rev: string,
+  configFile: string | undefined,
+): Promise<ChangedSelection> {
+  const [inputs, changed] = await Promise.all([
+    overlayInputsByPath(fleet, context.concurrency * 4),
+    changedFiles(context, fleet.root, rev),
+  ]);
   return { affected: affectedOverlays(fleet, inputs, changed.files, configFile ? { configFile } : {}), changed, inputs };
 }

@@ -55,7 +55,14 @@ export class KustomizationReads {
 
   read(file: string): Promise<{ text: string } | { error: unknown }> {
     let text = this.#texts.get(file);
-    if (!text) this.#texts.set(file, (text = readFile(file, "utf8").then((value) => ({ text: value }), (error: unknown) => ({ error }))));
+    if (!text)
+      this.#texts.set(
+        file,
+        (text = readFile(file, "utf8").then(
+          (value) => ({ text: value }),
+          (error: unknown) => ({ error }),
+        )),
+      );
     return text;
   }
 
@@ -207,7 +214,8 @@ class InputWalker {
     for (const patch of records(k["patchesJson6902"])) this.file(dir, patch["path"]);
     for (const patch of strings(k["patchesStrategicMerge"])) if (!isInline(patch)) this.file(dir, patch);
     for (const generator of [...records(k["configMapGenerator"]), ...records(k["secretGenerator"])]) {
-      for (const source of strings(generator["files"])) this.file(dir, source.includes("=") ? source.slice(source.indexOf("=") + 1) : source);
+      for (const source of strings(generator["files"]))
+        this.file(dir, source.includes("=") ? source.slice(source.indexOf("=") + 1) : source);
       for (const env of strings(generator["envs"])) this.file(dir, env);
       this.file(dir, generator["env"]);
     }

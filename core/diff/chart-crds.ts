@@ -31,7 +31,9 @@ export function crdPolicy(helmRelease: Record<string, unknown>, released: boolea
  */
 export function crdSkipReason(policy: CrdPolicy, released: boolean, exists: boolean): string | undefined {
   const field = released ? "spec.upgrade.crds" : "spec.install.crds";
-  if (policy === "Skip") return `a CRD of the chart: helm-controller does not apply chart CRDs on ${released ? "upgrade" : "install"} (${field}: Skip${released ? ", the upgrade default" : ""})`;
-  if (policy === "Create" && exists) return `a CRD of the chart that exists already: helm-controller only creates missing CRDs on ${released ? "upgrade" : "install"} (${field}: Create${released ? "" : ", the install default"})`;
+  if (policy === "Skip")
+    return `a CRD of the chart: helm-controller does not apply chart CRDs on ${released ? "upgrade" : "install"} (${field}: Skip${released ? ", the upgrade default" : ""})`;
+  if (policy === "Create" && exists)
+    return `a CRD of the chart that exists already: helm-controller only creates missing CRDs on ${released ? "upgrade" : "install"} (${field}: Create${released ? "" : ", the install default"})`;
   return undefined;
 }

@@ -83,7 +83,8 @@ function walkList(before: readonly unknown[], after: readonly unknown[], at: rea
     for (const item of after) {
       if (!beforeKeys.includes(valueOf(item))) out.push(change([...at, { match: key, value: valueOf(item) }], "added", undefined, item));
     }
-    const common = (list: readonly (string | number)[], other: readonly (string | number)[]) => list.filter((value) => other.includes(value));
+    const common = (list: readonly (string | number)[], other: readonly (string | number)[]) =>
+      list.filter((value) => other.includes(value));
     const orderBefore = common(beforeKeys, afterKeys);
     const orderAfter = common(afterKeys, beforeKeys);
     if (!sameJson(orderBefore, orderAfter)) out.push(change(at, "reordered", orderBefore, orderAfter));

@@ -66,8 +66,12 @@ export function metadataValue(object: Record<string, unknown> | undefined, key: 
  * rendered or the live object, `ssa: Ignore`, or `ssa: IfNotPresent` when the object exists.
  */
 export function skipReason(desired: Record<string, unknown>, live: Record<string, unknown> | undefined): string | undefined {
-  for (const [object, where] of [[desired, "in Git"], [live, "in the cluster"]] as const) {
-    if (metadataValue(object, FLUX_RECONCILE_ANNOTATION)?.toLowerCase() === "disabled") return `${FLUX_RECONCILE_ANNOTATION}: disabled (${where})`;
+  for (const [object, where] of [
+    [desired, "in Git"],
+    [live, "in the cluster"],
+  ] as const) {
+    if (metadataValue(object, FLUX_RECONCILE_ANNOTATION)?.toLowerCase() === "disabled")
+      return `${FLUX_RECONCILE_ANNOTATION}: disabled (${where})`;
   }
   const ssa = metadataValue(desired, FLUX_SSA_ANNOTATION)?.toLowerCase();
   if (ssa === "ignore") return `${FLUX_SSA_ANNOTATION}: Ignore`;
@@ -99,6 +103,11 @@ export function crdDefines(object: Record<string, unknown>): { group: string; ki
   const spec = isRecord(object["spec"]) ? object["spec"] : undefined;
   const names = spec && isRecord(spec["names"]) ? spec["names"] : undefined;
   if (!spec || typeof spec["group"] !== "string" || !names || typeof names["kind"] !== "string") return undefined;
-  const versions = Array.isArray(spec["versions"]) ? spec["versions"].filter(isRecord).filter((v) => v["served"] !== false).map((v) => String(v["name"])) : [];
+  const versions = Array.isArray(spec["versions"])
+    ? spec["versions"]
+        .filter(isRecord)
+        .filter((v) => v["served"] !== false)
+        .map((v) => String(v["name"]))
+    : [];
   return { group: spec["group"], kind: names["kind"], versions };
 }

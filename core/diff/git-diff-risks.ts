@@ -41,16 +41,32 @@ export const RISK_TITLES: Readonly<Record<RiskKind, string>> = {
 
 export const RISK_ORDER: readonly RiskKind[] = Object.keys(RISK_TITLES) as RiskKind[];
 
-const NETWORK_POLICY_KINDS = new Set(["NetworkPolicy", "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy"]);
+const NETWORK_POLICY_KINDS = new Set([
+  "NetworkPolicy",
+  "CiliumNetworkPolicy",
+  "CiliumClusterwideNetworkPolicy",
+  "GlobalNetworkPolicy",
+  "AdminNetworkPolicy",
+  "BaselineAdminNetworkPolicy",
+]);
 const FLUX_SUSPENDABLE = new Set(["kustomize.toolkit.fluxcd.io/Kustomization", "helm.toolkit.fluxcd.io/HelmRelease"]);
 
 /** The objects whose afterYaml is needed (creates) are read from the change's view. */
 export function risksOf(change: GitObjectChange, objects: { before?: Record<string, unknown>; after?: Record<string, unknown> }): Risk[] {
-  const where = { cluster: change.cluster, layer: change.layer, object: `${change.ref.kind} ${change.ref.namespace ? `${change.ref.namespace}/` : ""}${change.ref.name}` };
+  const where = {
+    cluster: change.cluster,
+    layer: change.layer,
+    object: `${change.ref.kind} ${change.ref.namespace ? `${change.ref.namespace}/` : ""}${change.ref.name}`,
+  };
   const risks: Risk[] = [];
   const add = (kind: RiskKind, detail: string) => risks.push({ kind, ...where, detail });
   const group = apiGroupOf(change.ref.apiVersion);
-  const verb = change.action === "delete" ? `deleted (${change.deletion}${change.deletionReason ? `: ${change.deletionReason}` : ""})` : change.action === "create" ? "created" : "changed";
+  const verb =
+    change.action === "delete"
+      ? `deleted (${change.deletion}${change.deletionReason ? `: ${change.deletionReason}` : ""})`
+      : change.action === "create"
+        ? "created"
+        : "changed";
 
   if (change.action === "delete") add("deletion", verb);
   if (change.ref.kind === "CustomResourceDefinition") add("crd", verb);
@@ -61,23 +77,30 @@ export function risksOf(change: GitObjectChange, objects: { before?: Record<stri
 
   for (const field of change.fields ?? []) {
     if (field.secretKey || (field.kind !== "changed" && field.kind !== "added")) continue;
-    if (/(^|\.)(containers|initContainers|ephemeralContainers)\[name=[^\]]+\]\.image$/.test(field.path)) add("image", `${field.path}: ${text(field.before)} → ${text(field.after)}`);
+    if (/(^|\.)(containers|initContainers|ephemeralContainers)\[name=[^\]]+\]\.image$/.test(field.path))
+      add("image", `${field.path}: ${text(field.before)} → ${text(field.after)}`);
     else if (change.ref.kind === "HelmRelease" && (field.path === "spec.values" || field.path.startsWith("spec.values."))) {
       // A values subtree may arrive whole: look at each of its leaves.
       for (const [path, value] of leaves(field.path, field.after)) {
-        if (/\.(tag|digest|image)$/.test(path) && typeof value === "string") add("image", `${path}: ${text(path === field.path ? field.before : undefined)} → ${value}`);
+        if (/\.(tag|digest|image)$/.test(path) && typeof value === "string")
+          add("image", `${path}: ${text(path === field.path ? field.before : undefined)} → ${value}`);
       }
     }
     if (isChartVersion(change, field.path)) add("chart-version", `${field.path}: ${text(field.before)} → ${text(field.after)}`);
   }
 
   const replicasAfter = replicas(objects.after);
-  if (replicasAfter === 0 && change.action !== "delete" && replicas(objects.before) !== 0) add("scaled-to-zero", change.action === "create" ? "created with spec.replicas: 0" : `spec.replicas: ${text(replicas(objects.before))} → 0`);
+  if (replicasAfter === 0 && change.action !== "delete" && replicas(objects.before) !== 0)
+    add(
+      "scaled-to-zero",
+      change.action === "create" ? "created with spec.replicas: 0" : `spec.replicas: ${text(replicas(objects.before))} → 0`,
+    );
 
   if (FLUX_SUSPENDABLE.has(`${group}/${change.ref.kind}`)) {
     const before = suspended(objects.before);
     const after = suspended(objects.after);
-    if (after && !before && change.action !== "delete") add("suspended", change.action === "create" ? "created suspended" : "spec.suspend: true (Flux stops reconciling it)");
+    if (after && !before && change.action !== "delete")
+      add("suspended", change.action === "create" ? "created suspended" : "spec.suspend: true (Flux stops reconciling it)");
     if (before && !after && change.action === "update") add("suspended", "spec.suspend removed (Flux reconciles it again)");
   }
   return risks;

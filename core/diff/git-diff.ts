@@ -134,32 +134,54 @@ export function compareRenders(pairs: readonly OverlayPair[], options: CompareOp
     const where = { environment: pair.cluster, layer: pair.layer, ...(overlayPath ? { file: overlayPath } : {}) };
     const failed = (["base", "head"] as const).filter((side) => pair[side] && !pair[side].ok);
     if (failed.length > 0) {
-      const other = failed.length === 2 ? "" : `; it renders on the ${failed[0] === "base" ? "merge request" : "target"} side, but its objects are not shown as ${failed[0] === "base" ? "created" : "deleted"}`;
-      const why = failed.flatMap((side) => pair[side]!.findings?.filter((finding) => finding.severity === "error").map((finding) => finding.message) ?? []).slice(0, 1);
-      result.problems.push(gitDiffProblem("git-diff/not-rendered", {
-        ...where,
-        message: `Kustomization ${pair.layer} does not render on the ${failed.map(sideName).join(" and the ")} side, so it could not be compared${other}${why.length > 0 ? `: ${why[0]}` : ""}`,
-        hint: "run gitops-ci check on that side for the render errors",
-      }));
+      const other =
+        failed.length === 2
+          ? ""
+          : `; it renders on the ${failed[0] === "base" ? "merge request" : "target"} side, but its objects are not shown as ${failed[0] === "base" ? "created" : "deleted"}`;
+      const why = failed
+        .flatMap((side) => pair[side]!.findings?.filter((finding) => finding.severity === "error").map((finding) => finding.message) ?? [])
+        .slice(0, 1);
+      result.problems.push(
+        gitDiffProblem("git-diff/not-rendered", {
+          ...where,
+          message: `Kustomization ${pair.layer} does not render on the ${failed.map(sideName).join(" and the ")} side, so it could not be compared${other}${why.length > 0 ? `: ${why[0]}` : ""}`,
+          hint: "run gitops-ci check on that side for the render errors",
+        }),
+      );
       continue;
     }
-    const missing = (["base", "head"] as const).find((side) => !pair[side] && pair[side === "base" ? "baseNotRendered" : "headNotRendered"]);
+    const missing = (["base", "head"] as const).find(
+      (side) => !pair[side] && pair[side === "base" ? "baseNotRendered" : "headNotRendered"],
+    );
     if (missing) {
       const why = pair[missing === "base" ? "baseNotRendered" : "headNotRendered"]!;
       if (why.suspended) {
         result.suspensions.push({ ...scope, side: missing, reason: why.reason });
-        result.risks.push({ kind: "suspended", ...scope, object: `Kustomization ${pair.layer}`, detail: missing === "head" ? `suspended: ${why.reason}` : `resumed (was: ${why.reason})` });
-      } else result.problems.push(gitDiffProblem("git-diff/one-side-only", { ...where, message: `Kustomization ${pair.layer} is not rendered on the ${sideName(missing)} side (${why.reason}), so it could not be compared` }));
+        result.risks.push({
+          kind: "suspended",
+          ...scope,
+          object: `Kustomization ${pair.layer}`,
+          detail: missing === "head" ? `suspended: ${why.reason}` : `resumed (was: ${why.reason})`,
+        });
+      } else
+        result.problems.push(
+          gitDiffProblem("git-diff/one-side-only", {
+            ...where,
+            message: `Kustomization ${pair.layer} is not rendered on the ${sideName(missing)} side (${why.reason}), so it could not be compared`,
+          }),
+        );
       continue;
     }
     if (pair.base && pair.head) result.compared += 1;
     const unrendered = unrenderedReleases(pair);
     for (const [release, side] of unrendered) {
-      result.problems.push(gitDiffProblem("git-diff/release-not-rendered", {
-        ...where,
-        message: `HelmRelease ${release} renders no objects on the ${sideName(side)} side though it is there on both, so its chart output could not be compared; its objects are not shown as ${side === "base" ? "created" : "deleted"}`,
-        hint: "run gitops-ci check on that side for the HelmRelease's render errors",
-      }));
+      result.problems.push(
+        gitDiffProblem("git-diff/release-not-rendered", {
+          ...where,
+          message: `HelmRelease ${release} renders no objects on the ${sideName(side)} side though it is there on both, so its chart output could not be compared; its objects are not shown as ${side === "base" ? "created" : "deleted"}`,
+          hint: "run gitops-ci check on that side for the HelmRelease's render errors",
+        }),
+      );
     }
     const compared = compareOverlay(pair, options, new Set(unrendered.keys()), sameReleaseInputs(pair, options.changedFiles));
     result.changes.push(...compared.changes);
@@ -179,7 +201,13 @@ function chartBumps(changes: readonly GitObjectChange[]): Risk[] {
     const key = `${change.cluster}\u0000${change.helmRelease}`;
     if (!label || seen.has(key)) continue;
     seen.add(key);
-    risks.push({ kind: "chart-version", cluster: change.cluster, layer: change.layer, object: `HelmRelease ${change.helmRelease}`, detail: `chart ${String(label.before)} → ${String(label.after)}` });
+    risks.push({
+      kind: "chart-version",
+      cluster: change.cluster,
+      layer: change.layer,
+      object: `HelmRelease ${change.helmRelease}`,
+      detail: `chart ${String(label.before)} → ${String(label.after)}`,
+    });
   }
   return risks;
 }
@@ -194,8 +222,14 @@ function sideName(side: "base" | "head"): string {
  * render there, never a whole chart created or deleted. Keyed namespace/name, with the failed side.
  */
 function unrenderedReleases(pair: OverlayPair): Map<string, "base" | "head"> {
-  const releasesOf = (side: RenderSide | undefined) => new Set((side?.manifests ?? []).filter((m) => m.ref.kind === "HelmRelease" && m.ref.apiVersion.startsWith("helm.toolkit.fluxcd.io/")).map((m) => `${m.ref.namespace ?? ""}/${m.ref.name}`));
-  const outputOf = (side: RenderSide | undefined) => new Set((side?.manifests ?? []).flatMap((m) => helmReleaseOf(m.object).helmRelease ?? []));
+  const releasesOf = (side: RenderSide | undefined) =>
+    new Set(
+      (side?.manifests ?? [])
+        .filter((m) => m.ref.kind === "HelmRelease" && m.ref.apiVersion.startsWith("helm.toolkit.fluxcd.io/"))
+        .map((m) => `${m.ref.namespace ?? ""}/${m.ref.name}`),
+    );
+  const outputOf = (side: RenderSide | undefined) =>
+    new Set((side?.manifests ?? []).flatMap((m) => helmReleaseOf(m.object).helmRelease ?? []));
   const failedOf = (side: RenderSide | undefined) =>
     new Set(
       (side?.findings ?? []).flatMap((finding) => {
@@ -216,7 +250,12 @@ function unrenderedReleases(pair: OverlayPair): Map<string, "base" | "head"> {
   return unrendered;
 }
 
-function compareOverlay(pair: OverlayPair, options: CompareOptions, skippedReleases: ReadonlySet<string>, sameInputs: ReadonlySet<string>): { changes: GitObjectChange[]; risks: Risk[] } {
+function compareOverlay(
+  pair: OverlayPair,
+  options: CompareOptions,
+  skippedReleases: ReadonlySet<string>,
+  sameInputs: ReadonlySet<string>,
+): { changes: GitObjectChange[]; risks: Risk[] } {
   const overlay = (pair.head ?? pair.base)!.overlay;
   const kustomization = kustomizationOf(overlay, options.naming);
   const scope = { cluster: pair.cluster, layer: pair.layer, kustomization: `${kustomization.namespace}/${kustomization.name}` };
@@ -234,7 +273,12 @@ function compareOverlay(pair: OverlayPair, options: CompareOptions, skippedRelea
   };
   for (const [key, manifest] of after) {
     const old = before.get(key);
-    const where = { ...scope, ...helmReleaseOf(manifest.object), ref: manifest.ref, ...(manifest.origin ? { file: manifest.origin.file } : {}) };
+    const where = {
+      ...scope,
+      ...helmReleaseOf(manifest.object),
+      ref: manifest.ref,
+      ...(manifest.origin ? { file: manifest.origin.file } : {}),
+    };
     if (!old) {
       record({ ...where, action: "create", yaml: { after: viewYaml(manifest.object) } }, { after: manifest.object });
       continue;
@@ -248,15 +292,18 @@ function compareOverlay(pair: OverlayPair, options: CompareOptions, skippedRelea
   for (const [key, manifest] of before) {
     if (after.has(key)) continue;
     const deletion = deletionOf(manifest.object, prunes);
-    record({
-      ...scope,
-      ...helmReleaseOf(manifest.object),
-      ref: manifest.ref,
-      action: "delete",
-      ...deletion,
-      yaml: { before: viewYaml(manifest.object) },
-      ...(manifest.origin ? { file: manifest.origin.file } : {}),
-    }, { before: manifest.object });
+    record(
+      {
+        ...scope,
+        ...helmReleaseOf(manifest.object),
+        ref: manifest.ref,
+        action: "delete",
+        ...deletion,
+        yaml: { before: viewYaml(manifest.object) },
+        ...(manifest.origin ? { file: manifest.origin.file } : {}),
+      },
+      { before: manifest.object },
+    );
   }
   return { changes, risks };
 }
@@ -281,7 +328,9 @@ function sameReleaseInputs(pair: OverlayPair, changedFiles: readonly string[] | 
     const sourcesSame = sources.every((source) => {
       if (!isRecord(source) || typeof source["kind"] !== "string" || typeof source["name"] !== "string") return false;
       const ref = { apiVersion: "v1", kind: source["kind"], name: source["name"], namespace };
-      const [a, b] = [before, after].map((side) => [...side.values()].find((m) => m.ref.kind === ref.kind && m.ref.name === ref.name && (m.ref.namespace ?? "default") === namespace));
+      const [a, b] = [before, after].map((side) =>
+        [...side.values()].find((m) => m.ref.kind === ref.kind && m.ref.name === ref.name && (m.ref.namespace ?? "default") === namespace),
+      );
       return a !== undefined && b !== undefined && isDeepStrictEqual(a.object, b.object);
     });
     if (!sourcesSame) continue;
@@ -332,7 +381,8 @@ function secretKeyFields(before: Record<string, unknown>, after: Record<string, 
 function secretData(object: Record<string, unknown>): Map<string, string> {
   const values = new Map<string, string>();
   if (isRecord(object["data"])) for (const [key, value] of Object.entries(object["data"])) values.set(key, String(value));
-  if (isRecord(object["stringData"])) for (const [key, value] of Object.entries(object["stringData"])) values.set(key, Buffer.from(String(value)).toString("base64"));
+  if (isRecord(object["stringData"]))
+    for (const [key, value] of Object.entries(object["stringData"])) values.set(key, Buffer.from(String(value)).toString("base64"));
   return values;
 }
 
@@ -365,10 +415,12 @@ function kustomizationPrunes(overlay: Overlay): boolean {
 function deletionOf(object: Record<string, unknown>, prunes: boolean): Pick<GitObjectChange, "deletion" | "deletionReason"> {
   if (helmReleaseOf(object).helmRelease) {
     // helm-controller's upgrade or uninstall deletes what the chart no longer renders, unless kept.
-    if (metadataValue(object, HELM_RESOURCE_POLICY) === "keep") return { deletion: "orphaned", deletionReason: `${HELM_RESOURCE_POLICY}: keep` };
+    if (metadataValue(object, HELM_RESOURCE_POLICY) === "keep")
+      return { deletion: "orphaned", deletionReason: `${HELM_RESOURCE_POLICY}: keep` };
     return { deletion: "pruned", deletionReason: "the HelmRelease's chart no longer renders it" };
   }
-  if (metadataValue(object, FLUX_PRUNE_ANNOTATION)?.toLowerCase() === "disabled") return { deletion: "orphaned", deletionReason: `${FLUX_PRUNE_ANNOTATION}: disabled` };
+  if (metadataValue(object, FLUX_PRUNE_ANNOTATION)?.toLowerCase() === "disabled")
+    return { deletion: "orphaned", deletionReason: `${FLUX_PRUNE_ANNOTATION}: disabled` };
   return prunes
     ? { deletion: "pruned", deletionReason: "the Kustomization prunes" }
     : { deletion: "orphaned", deletionReason: "the Kustomization does not prune (spec.prune is not true)" };

@@ -28,11 +28,19 @@ export class PendingDefinitions {
       this.#namespaces.set(manifest.ref.name, { layer, what: `Namespace ${manifest.ref.name}` });
     } else if (isCustomResourceDefinition(manifest)) {
       const defined = crdDefines(manifest.object);
-      if (defined) this.#kinds.set(`${defined.group}/${defined.kind}`, { layer, what: `CustomResourceDefinition ${manifest.ref.name}`, versions: defined.versions });
+      if (defined)
+        this.#kinds.set(`${defined.group}/${defined.kind}`, {
+          layer,
+          what: `CustomResourceDefinition ${manifest.ref.name}`,
+          versions: defined.versions,
+        });
     } else if (manifest.ref.kind === "HelmRelease" && apiGroupOf(manifest.ref.apiVersion) === "helm.toolkit.fluxcd.io") {
       const chart = chartOf(manifest.object);
       for (const group of chart ? (this.#chartGroups[chart] ?? []) : []) {
-        this.#groups.set(group, { layer, what: `HelmRelease ${manifest.ref.namespace ? `${manifest.ref.namespace}/` : ""}${manifest.ref.name} (chart ${chart})` });
+        this.#groups.set(group, {
+          layer,
+          what: `HelmRelease ${manifest.ref.namespace ? `${manifest.ref.namespace}/` : ""}${manifest.ref.name} (chart ${chart})`,
+        });
       }
     }
   }

@@ -26,7 +26,11 @@ export function pruneChanges(input: PruneInput): ObjectChange[] {
     // Already going away, or made by a controller that copied the labels: not Flux's to delete.
     if (metadata["deletionTimestamp"] !== undefined || hasControllerOwner(metadata)) continue;
     const scope = { environment: input.environment, layer: input.layer, ref };
-    changes.push(pruneDisabled(object) ? { ...scope, action: "skip", reason: "kustomize.toolkit.fluxcd.io/prune: disabled (no longer in Git, kept in the cluster)" } : { ...scope, action: "prune" });
+    changes.push(
+      pruneDisabled(object)
+        ? { ...scope, action: "skip", reason: "kustomize.toolkit.fluxcd.io/prune: disabled (no longer in Git, kept in the cluster)" }
+        : { ...scope, action: "prune" },
+    );
   }
   return changes;
 }

@@ -46,7 +46,11 @@ function wholesale(oldText: string, newText: string): string {
   const newLines = splitLines(newText);
   const oldStart = oldLines.length === 0 ? 0 : 1;
   const newStart = newLines.length === 0 ? 0 : 1;
-  return [`@@ -${range(oldStart, oldLines.length)} +${range(newStart, newLines.length)} @@`, ...oldLines.map((line) => `-${line}`), ...newLines.map((line) => `+${line}`)].join("\n");
+  return [
+    `@@ -${range(oldStart, oldLines.length)} +${range(newStart, newLines.length)} @@`,
+    ...oldLines.map((line) => `-${line}`),
+    ...newLines.map((line) => `+${line}`),
+  ].join("\n");
 }
 
 function range(start: number, count: number): string {

@@ -43,9 +43,12 @@ export async function assembleFleet(root: string, found: FoundFleet): Promise<Di
   // Global order from the union of every environment's edges; per-environment graphs report problems.
   const union = found.layers.map<LayerNode>((layer) => ({
     name: layer.name,
-    dependsOn: unique(found.overlays.filter((o) => o.layer === layer.name).flatMap((o) => o.dependsOn).concat(layer.dependsOn)).filter(
-      (dependency) => layerNames.includes(dependency),
-    ),
+    dependsOn: unique(
+      found.overlays
+        .filter((o) => o.layer === layer.name)
+        .flatMap((o) => o.dependsOn)
+        .concat(layer.dependsOn),
+    ).filter((dependency) => layerNames.includes(dependency)),
     ...(layer.location ? { location: layer.location } : {}),
   }));
   const globalOrder = orderLayers(union).ordered;

@@ -116,13 +116,23 @@ export async function discoverFromFluxClusters(
             continue;
           }
           if (source.artifact) item.externalArtifact = source.artifact.source;
-          wave.push({ state, item, build: buildRequest(item, state, wave.length), root: source.root, artifact: source.artifact?.materialized });
+          wave.push({
+            state,
+            item,
+            build: buildRequest(item, state, wave.length),
+            root: source.root,
+            artifact: source.artifact?.materialized,
+          });
         }
       }
       // The engine confines every read to the root it is given: the repository, or one artifact.
       for (const buildRoot of new Set(wave.map((entry) => entry.root))) {
         const entries = wave.filter((entry) => entry.root === buildRoot);
-        const results = await runEngine(context, buildRoot, entries.map((entry) => entry.build));
+        const results = await runEngine(
+          context,
+          buildRoot,
+          entries.map((entry) => entry.build),
+        );
         entries.forEach((entry, index) => {
           const result = explainSubstitutionFailure(entry.build, results[index]!);
           entry.item.result = entry.artifact ? inRepository(result, entry.artifact) : result;
@@ -186,10 +196,24 @@ interface WaveEntry {
 }
 
 function newClusterState(entry: ClusterEntry, index: number): ClusterState {
-  return { cluster: entry.cluster, index, source: entry.source, known: new Map(), pending: [], objects: [], generators: [], artifacts: new Map() };
+  return {
+    cluster: entry.cluster,
+    index,
+    source: entry.source,
+    known: new Map(),
+    pending: [],
+    objects: [],
+    generators: [],
+    artifacts: new Map(),
+  };
 }
 
-function fromObject(cluster: string, object: Record<string, unknown>, location: SourceLocation, parent?: ClusterKustomization): ClusterKustomization {
+function fromObject(
+  cluster: string,
+  object: Record<string, unknown>,
+  location: SourceLocation,
+  parent?: ClusterKustomization,
+): ClusterKustomization {
   const metadata = isRecord(object["metadata"]) ? object["metadata"] : {};
   const name = scalarText(metadata["name"]);
   // Children take their namespace from the parent's render; kustomize-controller applies one
@@ -270,11 +294,21 @@ function markOptional(object: Record<string, unknown>, unresolved: readonly stri
 function notBuilt(item: ClusterKustomization, state: ClusterState): Finding | undefined {
   const spec = isRecord(item.object["spec"]) ? item.object["spec"] : {};
   if (spec["suspend"] === true) {
-    return { severity: "info", check: "flux/suspended", ...whereOf(item, state), message: `Kustomization ${item.key} is suspended: Flux does not apply it, so its objects were not checked` };
+    return {
+      severity: "info",
+      check: "flux/suspended",
+      ...whereOf(item, state),
+      message: `Kustomization ${item.key} is suspended: Flux does not apply it, so its objects were not checked`,
+    };
   }
   const source = sourceRefOf(item);
   if (isRepository(source, state) || source.kind === "ExternalArtifact") return undefined;
-  return notChecked(item, state, `applies ${describeSource(source)}, which is not this repository`, `only the ${state.source.kind} ${state.source.namespace}/${state.source.name} that the cluster syncs is this repository`);
+  return notChecked(
+    item,
+    state,
+    `applies ${describeSource(source)}, which is not this repository`,
+    `only the ${state.source.kind} ${state.source.namespace}/${state.source.name} that the cluster syncs is this repository`,
+  );
 }
 
 /** The Kustomization's path is not in its source: kustomize-controller fails it the same way. */
@@ -302,7 +336,11 @@ function resourceOf(object: Record<string, unknown>): ResourceRef {
 function sourceRefOf(item: ClusterKustomization): SourceRef {
   const spec = isRecord(item.object["spec"]) ? item.object["spec"] : {};
   const ref = isRecord(spec["sourceRef"]) ? spec["sourceRef"] : {};
-  return { kind: scalarText(ref["kind"]), name: scalarText(ref["name"]), namespace: typeof ref["namespace"] === "string" ? ref["namespace"] : item.namespace };
+  return {
+    kind: scalarText(ref["kind"]),
+    name: scalarText(ref["name"]),
+    namespace: typeof ref["namespace"] === "string" ? ref["namespace"] : item.namespace,
+  };
 }
 
 function isRepository(source: SourceRef, state: ClusterState): boolean {
@@ -314,21 +352,33 @@ function describeSource(source: SourceRef): string {
 }
 
 function whereOf(item: ClusterKustomization, state: ClusterState): Pick<Finding, "environment" | "layer" | "file" | "line"> {
-  return { environment: state.cluster, layer: item.name, file: item.location.file, ...(item.location.line ? { line: item.location.line } : {}) };
+  return {
+    environment: state.cluster,
+    layer: item.name,
+    file: item.location.file,
+    ...(item.location.line ? { line: item.location.line } : {}),
+  };
 }
 
 function notChecked(item: ClusterKustomization, state: ClusterState, why: string, hint: string): Finding {
-  return { severity: "warning", check: "flux/source-not-checked", ...whereOf(item, state), message: `Kustomization ${item.key} ${why}: its objects were not checked`, hint };
+  return {
+    severity: "warning",
+    check: "flux/source-not-checked",
+    ...whereOf(item, state),
+    message: `Kustomization ${item.key} ${why}: its objects were not checked`,
+    hint,
+  };
 }
 
 /** The generator rendered in the cluster that makes this ExternalArtifact (the first, if several do). */
 function producerOf(state: ClusterState, source: SourceRef): { generator: ArtifactGenerator; location: SourceLocation } | undefined {
-  return state.generators.find(({ generator }) => generator.namespace === source.namespace && generator.artifacts.some((artifact) => artifact.name === source.name));
+  return state.generators.find(
+    ({ generator }) => generator.namespace === source.namespace && generator.artifacts.some((artifact) => artifact.name === source.name),
+  );
 }
 
 type ArtifactOutcome =
-  | { ok: true; materialized: MaterializedArtifact; source: Omit<ExternalArtifactSource, "path"> }
-  | { ok: false; why: string; hint: string };
+  { ok: true; materialized: MaterializedArtifact; source: Omit<ExternalArtifactSource, "path"> } | { ok: false; why: string; hint: string };
 
 /** Where a Kustomization is built: the repository, or the ExternalArtifact it applies; or why it is not. */
 async function sourceOf(
@@ -359,7 +409,10 @@ async function sourceOf(
   if (!made.ok) return notChecked(item, state, `applies ${describeSource(source)}, which ${made.why}`, made.hint);
   const spec = isRecord(item.object["spec"]) ? item.object["spec"] : {};
   const folder = copiedDirOf(made.materialized, normalizePath(typeof spec["path"] === "string" ? spec["path"] : "."));
-  return { root: made.materialized.dir, artifact: { materialized: made.materialized, source: { ...made.source, ...(folder ? { path: folder.path } : {}) } } };
+  return {
+    root: made.materialized.dir,
+    artifact: { materialized: made.materialized, source: { ...made.source, ...(folder ? { path: folder.path } : {}) } },
+  };
 }
 
 /**
@@ -423,7 +476,14 @@ async function makeArtifact(
         hint: "source-watcher fails the generator the same way, and the Kustomizations that apply the artifact stall",
       });
     }
-    return { ok: false, why: `ArtifactGenerator ${generatorKey} could not be made here (${made.message})`, hint: made.reason === "invalid" ? "see the flux/artifact-generator error" : "make the artifact with copy rules gitops-ci supports to have it checked" };
+    return {
+      ok: false,
+      why: `ArtifactGenerator ${generatorKey} could not be made here (${made.message})`,
+      hint:
+        made.reason === "invalid"
+          ? "see the flux/artifact-generator error"
+          : "make the artifact with copy rules gitops-ci supports to have it checked",
+    };
   }
   return {
     ok: true,

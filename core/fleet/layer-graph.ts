@@ -49,7 +49,10 @@ export function orderLayers(nodes: readonly LayerNode[], context: { environment?
 
   const stuck = nodes.filter((node) => !placed.has(node.name));
   if (stuck.length > 0) {
-    const cycle = findCycle(stuck.map((node) => node.name), edges);
+    const cycle = findCycle(
+      stuck.map((node) => node.name),
+      edges,
+    );
     const first = byName.get(cycle[0] ?? "");
     findings.push({
       severity: "error",

@@ -49,7 +49,11 @@ export interface ArtifactGenerator {
 }
 
 export function isArtifactGenerator(object: Record<string, unknown>): boolean {
-  return object["kind"] === "ArtifactGenerator" && typeof object["apiVersion"] === "string" && object["apiVersion"].startsWith(`${ARTIFACT_GENERATOR_GROUP}/`);
+  return (
+    object["kind"] === "ArtifactGenerator" &&
+    typeof object["apiVersion"] === "string" &&
+    object["apiVersion"].startsWith(`${ARTIFACT_GENERATOR_GROUP}/`)
+  );
 }
 
 /** The generator as plain data; `namespace` is where it is applied when it names none. */
@@ -125,7 +129,11 @@ export type MaterializeResult =
  * maps each alias to the folder that holds that source's content; nothing outside those folders
  * and `dir` is read or written.
  */
-export async function materializeArtifact(copy: readonly CopyOperation[], sources: ReadonlyMap<string, string>, dir: string): Promise<MaterializeResult> {
+export async function materializeArtifact(
+  copy: readonly CopyOperation[],
+  sources: ReadonlyMap<string, string>,
+  dir: string,
+): Promise<MaterializeResult> {
   const artifact: MaterializedArtifact = { dir, files: new Map(), dirs: new Map(), skipped: [] };
   await mkdir(dir, { recursive: true });
   for (const operation of copy) {
@@ -152,14 +160,19 @@ export function copiedFileOf(artifact: MaterializedArtifact, file: string): Copi
  */
 export function copiedDirOf(artifact: MaterializedArtifact, dir: string): CopiedFrom | undefined {
   const wanted = normalize(dir);
-  for (let current = wanted, rest = ""; ; ) {
+  for (let current = wanted, rest = ""; ;) {
     const found = artifact.dirs.get(current);
     if (found) return { alias: found.alias, path: normalize(path.posix.join(found.path, rest)) };
     if (current === ".") break;
     rest = path.posix.join(path.posix.basename(current), rest);
     current = path.posix.dirname(current);
   }
-  const below = [...artifact.dirs.entries(), ...[...artifact.files.entries()].map(([file, from]) => [path.posix.dirname(file), { ...from, path: path.posix.dirname(from.path) }] as const)]
+  const below = [
+    ...artifact.dirs.entries(),
+    ...[...artifact.files.entries()].map(
+      ([file, from]) => [path.posix.dirname(file), { ...from, path: path.posix.dirname(from.path) }] as const,
+    ),
+  ]
     .filter(([target]) => wanted === "." || target === wanted || target.startsWith(`${wanted}/`))
     .map(([, from]) => from);
   const first = below[0];
@@ -175,7 +188,11 @@ class CopyError extends Error {
   }
 }
 
-async function applyCopyOperation(operation: CopyOperation, sources: ReadonlyMap<string, string>, artifact: MaterializedArtifact): Promise<void> {
+async function applyCopyOperation(
+  operation: CopyOperation,
+  sources: ReadonlyMap<string, string>,
+  artifact: MaterializedArtifact,
+): Promise<void> {
   // Spec, Copy Operations: `from` is `@alias/pattern`, `to` is `@artifact/path`.
   const parsed = /^@([^/]+)\/(.*)$/s.exec(operation.from);
   if (!parsed) throw new CopyError("source format must be '@alias/pattern'");
@@ -185,7 +202,8 @@ async function applyCopyOperation(operation: CopyOperation, sources: ReadonlyMap
   if (root === undefined) throw new CopyError(`source alias '${alias}' not found`);
   if (!["Overwrite", "Merge", "Extract"].includes(operation.strategy)) throw new CopyError(`unknown strategy '${operation.strategy}'`);
   // Spec, Extract Strategy: tarballs built with `flux build artifact` or `helm package`.
-  if (operation.strategy === "Extract") throw new CopyError("the Extract strategy (tarball archives) is not supported by gitops-ci", "unsupported");
+  if (operation.strategy === "Extract")
+    throw new CopyError("the Extract strategy (tarball archives) is not supported by gitops-ci", "unsupported");
   for (const exclude of operation.exclude) checkPattern(exclude, true, `invalid exclude pattern '${exclude}'`);
 
   const destination = operation.to.slice("@artifact/".length);
@@ -290,7 +308,8 @@ async function copyOneFile(copy: CopyContext, from: string, to: string): Promise
 async function loadYaml(file: string, name: string): Promise<Record<string, unknown>> {
   let merged: Record<string, unknown> = {};
   for (const document of parseAllDocuments(await readFile(file, "utf8"))) {
-    if (document.errors.length > 0) throw new CopyError(`cannot read YAML document of '${name}': ${describeYamlError(document.errors[0]!.message)}`);
+    if (document.errors.length > 0)
+      throw new CopyError(`cannot read YAML document of '${name}': ${describeYamlError(document.errors[0]!.message)}`);
     const converted = documentValue(document);
     if ("problem" in converted) throw new CopyError(`cannot read YAML document of '${name}': ${converted.problem}`);
     const { value } = converted;
@@ -329,7 +348,10 @@ function isExcluded(copy: CopyContext, sourcePath: string): boolean {
   if (sourcePath === base) candidates.push(".");
   else if (sourcePath.startsWith(`${base}/`)) candidates.push(sourcePath.slice(base.length + 1));
   const name = path.posix.basename(sourcePath);
-  return exclude.some((pattern) => candidates.some((candidate) => matchDoublestar(pattern, candidate)) || (!pattern.includes("/") && matchDoublestar(pattern, name)));
+  return exclude.some(
+    (pattern) =>
+      candidates.some((candidate) => matchDoublestar(pattern, candidate)) || (!pattern.includes("/") && matchDoublestar(pattern, name)),
+  );
 }
 
 /**
@@ -366,9 +388,21 @@ const SKIPPED_BY_SOURCE_CONTROLLER = {
   // GitRepository artifact is made without. The `dir/` ones match folders only; all match at any depth.
   dirs: new Set([".git", ".github", ".circleci"]),
   any: new Set([
-    ".gitignore", ".gitmodules", ".gitattributes",
-    ".travis.yml", ".gitlab-ci.yml", "appveyor.yml", ".drone.yml", "cloudbuild.yaml", "codeship-services.yml", "codeship-steps.yml",
-    ".goreleaser.yml", ".goreleaser.brew.yml", ".sops.yaml", ".flux.yaml", ".golangci.yaml",
+    ".gitignore",
+    ".gitmodules",
+    ".gitattributes",
+    ".travis.yml",
+    ".gitlab-ci.yml",
+    "appveyor.yml",
+    ".drone.yml",
+    "cloudbuild.yaml",
+    "codeship-services.yml",
+    "codeship-steps.yml",
+    ".goreleaser.yml",
+    ".goreleaser.brew.yml",
+    ".sops.yaml",
+    ".flux.yaml",
+    ".golangci.yaml",
   ]),
 };
 
@@ -446,7 +480,8 @@ function recordDir(artifact: MaterializedArtifact, target: string, from: CopiedF
 /** A relative path, cleaned as Go's filepath.Clean cleans it, that must stay below its root. */
 function inside(relative: string, what: string): string {
   const cleaned = normalize(relative);
-  if (relative.startsWith("/") || cleaned === ".." || cleaned.startsWith("../")) throw new CopyError(`${what} path '${relative}' is outside the ${what === "source" ? "source" : "artifact"}`);
+  if (relative.startsWith("/") || cleaned === ".." || cleaned.startsWith("../"))
+    throw new CopyError(`${what} path '${relative}' is outside the ${what === "source" ? "source" : "artifact"}`);
   return cleaned;
 }
 

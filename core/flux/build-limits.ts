@@ -28,7 +28,11 @@ export async function oversizedFiles(root: string, concurrency = 16): Promise<Ma
 }
 
 /** The first oversized file the Kustomization's build would read, found without building it. */
-export async function oversizedInput(root: string, kustomization: Record<string, unknown>, oversized: ReadonlyMap<string, number>): Promise<string | undefined> {
+export async function oversizedInput(
+  root: string,
+  kustomization: Record<string, unknown>,
+  oversized: ReadonlyMap<string, number>,
+): Promise<string | undefined> {
   if (oversized.size === 0) return undefined;
   const spec = isRecord(kustomization["spec"]) ? kustomization["spec"] : {};
   const specPath = path.posix.normalize(typeof spec["path"] === "string" && spec["path"] !== "" ? spec["path"] : ".").replace(/^\/+/, "");

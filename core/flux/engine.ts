@@ -83,7 +83,9 @@ export async function runEngine(context: TaskContext, root: string, allBuilds: r
   const refused = await refuseOversized(context, root, allBuilds);
   const builds = allBuilds.filter((build) => !refused.has(build));
   const cache = context.renderCache
-    ? await openRenderCache<EngineBuild, EngineResult>(context.renderCache, root, await context.toolchain.resolve(ENGINE), (text) => context.output.err(text))
+    ? await openRenderCache<EngineBuild, EngineResult>(context.renderCache, root, await context.toolchain.resolve(ENGINE), (text) =>
+        context.output.err(text),
+      )
     : undefined;
   const cached = cache ? await cache.lookupAll(builds) : [];
   const misses = builds.filter((_, index) => !cached[index]);
@@ -93,7 +95,12 @@ export async function runEngine(context: TaskContext, root: string, allBuilds: r
   const built = await buildAll(context, root, misses, async (batch, results) => {
     // A timeout says how busy the machine was, not what the inputs build to.
     const settled = batch.flatMap((build, index) => (results[index]!.errorKind === "timeout" ? [] : [[build, results[index]!] as const]));
-    if (cache) await cache.storeAll(settled.map(([build]) => build), settled.map(([, result]) => result), startedAtMs);
+    if (cache)
+      await cache.storeAll(
+        settled.map(([build]) => build),
+        settled.map(([, result]) => result),
+        startedAtMs,
+      );
   });
   const fresh = new Map(misses.map((build, index) => [build, built[index]!]));
   builds.forEach((build, index) => {
@@ -117,7 +124,11 @@ function oversizedFilesOnce(context: TaskContext, root: string): Promise<Map<str
 }
 
 /** Builds that would read a file over MAX_INPUT_BYTES: answered here, never handed to the engine. */
-async function refuseOversized(context: TaskContext, root: string, builds: readonly EngineBuild[]): Promise<Map<EngineBuild, EngineResult>> {
+async function refuseOversized(
+  context: TaskContext,
+  root: string,
+  builds: readonly EngineBuild[],
+): Promise<Map<EngineBuild, EngineResult>> {
   const refused = new Map<EngineBuild, EngineResult>();
   const oversized = await oversizedFilesOnce(context, root);
   if (oversized.size === 0) return refused;

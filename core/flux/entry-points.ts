@@ -41,7 +41,8 @@ export async function findEntryPoints(root: string): Promise<ClusterEntry[]> {
   // No sync committed (bootstrapped by hand or by a script): clusters/<name>/ holding Flux
   // Kustomizations is what `flux bootstrap --path clusters/<name>` would sync.
   if (found.length === 0) {
-    for (const [folder, location] of clusterFolders) found.push({ ...(syncOf({ path: `./${folder}` }, "flux-system") as Omit<ClusterEntry, "cluster" | "location">), location });
+    for (const [folder, location] of clusterFolders)
+      found.push({ ...(syncOf({ path: `./${folder}` }, "flux-system") as Omit<ClusterEntry, "cluster" | "location">), location });
   }
   // The same sync found twice (a FluxInstance and its committed sync): keep the first, in file order,
   // preferring the committed Kustomization.
@@ -78,7 +79,8 @@ function fromSyncKustomization(value: Record<string, unknown>, file: string): Om
 
 /** A FluxInstance: flux-operator creates a Kustomization and a source, named after its namespace. */
 function fromFluxInstance(value: Record<string, unknown>): Omit<ClusterEntry, "cluster" | "location"> | undefined {
-  if (value["kind"] !== "FluxInstance" || typeof value["apiVersion"] !== "string" || !value["apiVersion"].startsWith(FLUX_OPERATOR_GROUP)) return undefined;
+  if (value["kind"] !== "FluxInstance" || typeof value["apiVersion"] !== "string" || !value["apiVersion"].startsWith(FLUX_OPERATOR_GROUP))
+    return undefined;
   const metadata = isRecord(value["metadata"]) ? value["metadata"] : {};
   const spec = isRecord(value["spec"]) ? value["spec"] : {};
   return syncOf(spec["sync"], typeof metadata["namespace"] === "string" ? metadata["namespace"] : "flux-system");
@@ -91,7 +93,12 @@ function fromFluxInstanceValues(value: Record<string, unknown>): Omit<ClusterEnt
     const values = isRecord(spec["values"]) ? spec["values"] : {};
     const instance = isRecord(values["instance"]) ? values["instance"] : undefined;
     const metadata = isRecord(value["metadata"]) ? value["metadata"] : {};
-    const namespace = typeof spec["targetNamespace"] === "string" ? spec["targetNamespace"] : typeof metadata["namespace"] === "string" ? metadata["namespace"] : "flux-system";
+    const namespace =
+      typeof spec["targetNamespace"] === "string"
+        ? spec["targetNamespace"]
+        : typeof metadata["namespace"] === "string"
+          ? metadata["namespace"]
+          : "flux-system";
     return instance ? syncOf(instance["sync"], namespace) : undefined;
   }
   if ("apiVersion" in value || "kind" in value) return undefined;

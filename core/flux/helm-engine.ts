@@ -74,13 +74,25 @@ export interface ChartOptions {
 const MAX_BATCH = 32;
 
 /** Renders every release against the source root `root`; results come back in request order. */
-export async function runReleases(context: TaskContext, root: string, releases: readonly ReleaseRender[], options: ChartOptions): Promise<ReleaseResult[]> {
+export async function runReleases(
+  context: TaskContext,
+  root: string,
+  releases: readonly ReleaseRender[],
+  options: ChartOptions,
+): Promise<ReleaseResult[]> {
   if (releases.length === 0) return [];
   if (!context.renderCache) return renderAll(context, root, releases, options);
   const cacheable = releases.filter(isCacheable);
   const resolved = new Map<ReleaseRender, ReleaseResult>();
-  for (const [index, answer] of (await engineRun(context, root, cacheable, options, true)).entries()) resolved.set(cacheable[index]!, answer);
-  const cache = await openRenderCache<ReleaseRender, ReleaseResult>(context.renderCache, root, await context.toolchain.resolve(ENGINE), (text) => context.output.err(text), releasePolicy(resolved));
+  for (const [index, answer] of (await engineRun(context, root, cacheable, options, true)).entries())
+    resolved.set(cacheable[index]!, answer);
+  const cache = await openRenderCache<ReleaseRender, ReleaseResult>(
+    context.renderCache,
+    root,
+    await context.toolchain.resolve(ENGINE),
+    (text) => context.output.err(text),
+    releasePolicy(resolved),
+  );
   const cached = await cache.lookupAll(releases);
   const misses = releases.filter((_, index) => !cached[index]);
   const startedAtMs = Date.now();
@@ -116,11 +128,22 @@ function isCacheable(release: ReleaseRender): boolean {
   return !refs.some((ref) => typeof ref === "object" && ref !== null && (ref as Record<string, unknown>)["kind"] === "Secret");
 }
 
-async function renderAll(context: TaskContext, root: string, releases: readonly ReleaseRender[], options: ChartOptions): Promise<ReleaseResult[]> {
+async function renderAll(
+  context: TaskContext,
+  root: string,
+  releases: readonly ReleaseRender[],
+  options: ChartOptions,
+): Promise<ReleaseResult[]> {
   return engineRun(context, root, releases, options, false);
 }
 
-async function engineRun(context: TaskContext, root: string, releases: readonly ReleaseRender[], options: ChartOptions, resolveOnly: boolean): Promise<ReleaseResult[]> {
+async function engineRun(
+  context: TaskContext,
+  root: string,
+  releases: readonly ReleaseRender[],
+  options: ChartOptions,
+  resolveOnly: boolean,
+): Promise<ReleaseResult[]> {
   if (releases.length === 0) return [];
   // Resolving is mostly waiting on the network: one process, every release.
   const processes = resolveOnly ? 1 : Math.min(context.concurrency, releases.length);

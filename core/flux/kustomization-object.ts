@@ -16,7 +16,11 @@ export interface SubstituteFromRef {
 }
 
 export function isFluxKustomization(object: Record<string, unknown>): boolean {
-  return object["kind"] === "Kustomization" && typeof object["apiVersion"] === "string" && object["apiVersion"].startsWith(`${FLUX_KUSTOMIZE_GROUP}/`);
+  return (
+    object["kind"] === "Kustomization" &&
+    typeof object["apiVersion"] === "string" &&
+    object["apiVersion"].startsWith(`${FLUX_KUSTOMIZE_GROUP}/`)
+  );
 }
 
 export function kustomizationKey(namespace: string, name: string): string {

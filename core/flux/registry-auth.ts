@@ -28,7 +28,11 @@ interface AuthEntry {
 }
 
 /** The Docker config JSON for the given registry hosts, or undefined when no variable applies. */
-export function registryAuthConfig(env: Readonly<Record<string, string | undefined>>, hosts: Iterable<string>, redactor: Redactor): string | undefined {
+export function registryAuthConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  hosts: Iterable<string>,
+  redactor: Redactor,
+): string | undefined {
   const auths: Record<string, AuthEntry> = {};
   const configured = env[REGISTRY_AUTH_CONFIG];
   if (configured) {
@@ -36,11 +40,15 @@ export function registryAuthConfig(env: Readonly<Record<string, string | undefin
     try {
       parsed = JSON.parse(configured);
     } catch {
-      throw new UserError(`${REGISTRY_AUTH_CONFIG} is not valid JSON`, { hint: 'set it to a Docker config JSON: {"auths": {"registry.example.com": {"username": "...", "password": "..."}}}' });
+      throw new UserError(`${REGISTRY_AUTH_CONFIG} is not valid JSON`, {
+        hint: 'set it to a Docker config JSON: {"auths": {"registry.example.com": {"username": "...", "password": "..."}}}',
+      });
     }
     const given = typeof parsed === "object" && parsed !== null ? (parsed as { auths?: unknown }).auths : undefined;
     if (typeof given !== "object" || given === null || Array.isArray(given)) {
-      throw new UserError(`${REGISTRY_AUTH_CONFIG} has no "auths" object`, { hint: 'a Docker config JSON: {"auths": {"registry.example.com": {"username": "...", "password": "..."}}}' });
+      throw new UserError(`${REGISTRY_AUTH_CONFIG} has no "auths" object`, {
+        hint: 'a Docker config JSON: {"auths": {"registry.example.com": {"username": "...", "password": "..."}}}',
+      });
     }
     for (const [host, entry] of Object.entries(given as Record<string, unknown>)) {
       if (typeof entry !== "object" || entry === null) continue;

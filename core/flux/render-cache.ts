@@ -105,7 +105,8 @@ export async function openRenderCache<R extends { id: string } = EngineBuild, T 
     const names = await readdir(shard).catch(() => [] as string[]);
     for (const name of names.filter((candidate) => candidate.startsWith(`${key}-`) && candidate.endsWith(".json"))) {
       const entry = await readEntry<T>(path.join(shard, name), key);
-      if (entry && (await lookupInputs.matches(entry.manifest))) return { ...entry.result, id: request.id, cached: true, durationMs: performance.now() - started } as T;
+      if (entry && (await lookupInputs.matches(entry.manifest)))
+        return { ...entry.result, id: request.id, cached: true, durationMs: performance.now() - started } as T;
     }
     return undefined;
   }
@@ -268,12 +269,19 @@ class InputStates {
    * build may have stopped in the generator's scan, which reads files it does not record: its
    * trees' files are all inputs.
    */
-  async manifest(recorded: EngineInputs, extraProbes: readonly string[], failed: boolean, startedAtMs: number): Promise<InputManifest | undefined> {
+  async manifest(
+    recorded: EngineInputs,
+    extraProbes: readonly string[],
+    failed: boolean,
+    startedAtMs: number,
+  ): Promise<InputManifest | undefined> {
     const trees = await Promise.all(recorded.trees.map(async (tree) => [tree, await this.tree(tree)] as const));
     const fileNames = new Set(recorded.files);
     if (failed) for (const [, tree] of trees) for (const file of tree.files) fileNames.add(file);
     const files = await Promise.all([...fileNames].map(async (file) => [file, await this.file(file)] as const));
-    const probes = await Promise.all([...new Set([...recorded.probes, ...extraProbes])].map(async (probe) => [probe, await this.probe(probe)] as const));
+    const probes = await Promise.all(
+      [...new Set([...recorded.probes, ...extraProbes])].map(async (probe) => [probe, await this.probe(probe)] as const),
+    );
     if ([...files, ...trees].some(([, input]) => input.mtimeMs >= startedAtMs)) return undefined;
     return {
       files: sortedRecord(files.map(([file, input]) => [file, input.state])),
@@ -290,7 +298,10 @@ class InputStates {
         return { state: sha256(content), mtimeMs: info.mtimeMs };
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        return { state: code === "EISDIR" ? "directory" : code === "ENOENT" || code === "ENOTDIR" ? "missing" : `unreadable ${code}`, mtimeMs: 0 };
+        return {
+          state: code === "EISDIR" ? "directory" : code === "ENOENT" || code === "ENOTDIR" ? "missing" : `unreadable ${code}`,
+          mtimeMs: 0,
+        };
       }
     });
   }

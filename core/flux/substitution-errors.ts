@@ -5,7 +5,8 @@ import { isRecord, scalarText } from "../yaml-file.ts";
 import type { EngineBuild, EngineResult } from "./engine.ts";
 import { substituteFromRefs } from "./kustomization-object.ts";
 
-const YAML_ERROR = /yaml|mapping values|could not find expected|did not find expected|found character|cannot unmarshal|block sequence|invalid leading UTF-8|unknown anchor|anchor .* not defined/i;
+const YAML_ERROR =
+  /yaml|mapping values|could not find expected|did not find expected|found character|cannot unmarshal|block sequence|invalid leading UTF-8|unknown anchor|anchor .* not defined/i;
 
 interface Variable {
   name: string;
@@ -33,12 +34,18 @@ function variablesOf(build: EngineBuild): Variable[] {
   const postBuild = isRecord(spec["postBuild"]) ? spec["postBuild"] : {};
   const variables: Variable[] = [];
   if (isRecord(postBuild["substitute"])) {
-    for (const [name, value] of Object.entries(postBuild["substitute"])) variables.push({ name, source: "postBuild.substitute", problem: problemOf(String(value)) });
+    for (const [name, value] of Object.entries(postBuild["substitute"]))
+      variables.push({ name, source: "postBuild.substitute", problem: problemOf(String(value)) });
   }
   for (const ref of substituteFromRefs(build.kustomization)) {
-    const object = (build.objects ?? []).find((candidate) => candidate["kind"] === ref.kind && isRecord(candidate["metadata"]) && candidate["metadata"]["name"] === ref.name);
+    const object = (build.objects ?? []).find(
+      (candidate) => candidate["kind"] === ref.kind && isRecord(candidate["metadata"]) && candidate["metadata"]["name"] === ref.name,
+    );
     if (!object) continue;
-    for (const [field, base64] of [["data", ref.kind === "Secret"], ["stringData", false]] as const) {
+    for (const [field, base64] of [
+      ["data", ref.kind === "Secret"],
+      ["stringData", false],
+    ] as const) {
       const values = object[field];
       if (!isRecord(values)) continue;
       for (const [name, value] of Object.entries(values)) {

@@ -73,7 +73,8 @@ export function readMergeRequestCiEnvironment(env: Env): CiEnvironmentResult {
   }
   const iidText = value(env, "CI_MERGE_REQUEST_IID");
   const mergeRequestIid = iidText ? positiveInteger(iidText) : undefined;
-  if (iidText && mergeRequestIid === undefined) invalid.push({ variable: "CI_MERGE_REQUEST_IID", message: `is not a positive integer: "${iidText}"` });
+  if (iidText && mergeRequestIid === undefined)
+    invalid.push({ variable: "CI_MERGE_REQUEST_IID", message: `is not a positive integer: "${iidText}"` });
   const links = readCiLinks(env, invalid);
 
   const projectText = value(env, "CI_PROJECT_ID");
@@ -122,13 +123,16 @@ export function describeCiEnvironmentProblems(result: Extract<CiEnvironmentResul
   for (const problem of result.invalid) parts.push(`${problem.variable} ${problem.message}`);
   const hints: string[] = [];
   if (result.missing.includes("CI_MERGE_REQUEST_IID")) {
-    hints.push("run the report job in merge request pipelines (rules: - if: $CI_PIPELINE_SOURCE == \"merge_request_event\")");
+    hints.push('run the report job in merge request pipelines (rules: - if: $CI_PIPELINE_SOURCE == "merge_request_event")');
   }
   if (result.missing.includes(TOKEN_VARIABLES[0])) hints.push(TOKEN_ADVICE);
   if (result.missing.some((name) => name === "CI_API_V4_URL" || name === "CI_PROJECT_ID")) {
     hints.push("these are predefined in every GitLab CI job; outside CI, set them or use --dry-run FILE");
   }
-  return { message: `cannot post the merge request note: ${parts.join("; ")}`, hint: hints.join("; ") || "see the README, section Merge request reports" };
+  return {
+    message: `cannot post the merge request note: ${parts.join("; ")}`,
+    hint: hints.join("; ") || "see the README, section Merge request reports",
+  };
 }
 
 function value(env: Env, name: string): string | undefined {

@@ -64,7 +64,11 @@ export interface MergeRequestsApi {
   /** Open merge requests from this source branch (into this target branch, when given), oldest first, across all pages. */
   listOpenMergeRequests(projectId: string | number, sourceBranch: string, targetBranch?: string): Promise<GitLabMergeRequestDetails[]>;
   createMergeRequest(projectId: string | number, fields: MergeRequestFields): Promise<GitLabMergeRequestDetails>;
-  updateMergeRequest(projectId: string | number, iid: number, fields: Partial<Pick<MergeRequestFields, "title" | "description">>): Promise<GitLabMergeRequestDetails>;
+  updateMergeRequest(
+    projectId: string | number,
+    iid: number,
+    fields: Partial<Pick<MergeRequestFields, "title" | "description">>,
+  ): Promise<GitLabMergeRequestDetails>;
 }
 
 /** GitLab pages lists by at most this many items. */
@@ -110,12 +114,23 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
       };
     },
     async listOpenMergeRequests(projectId, sourceBranch, targetBranch) {
-      const all = await mergeRequests.all({ projectId, sourceBranch, state: "opened", orderBy: "created_at", sort: "asc", perPage: PER_PAGE, ...(targetBranch ? { targetBranch } : {}) });
+      const all = await mergeRequests.all({
+        projectId,
+        sourceBranch,
+        state: "opened",
+        orderBy: "created_at",
+        sort: "asc",
+        perPage: PER_PAGE,
+        ...(targetBranch ? { targetBranch } : {}),
+      });
       return all.map(toMergeRequestDetails);
     },
     async createMergeRequest(projectId, fields) {
       return toMergeRequestDetails(
-        await mergeRequests.create(projectId, fields.sourceBranch, fields.targetBranch, fields.title, { description: fields.description, removeSourceBranch: true }),
+        await mergeRequests.create(projectId, fields.sourceBranch, fields.targetBranch, fields.title, {
+          description: fields.description,
+          removeSourceBranch: true,
+        }),
       );
     },
     async updateMergeRequest(projectId, iid, fields) {

@@ -69,7 +69,12 @@ export function createIssuesApi(settings: GitbeakerSettings): IssuesApi {
       return (all as unknown[]).map(toIssue);
     },
     async createIssue(projectId, fields) {
-      return toIssue(await issues.create(projectId, fields.title, { description: fields.description, ...(fields.labels?.length ? { labels: fields.labels.join(",") } : {}) }));
+      return toIssue(
+        await issues.create(projectId, fields.title, {
+          description: fields.description,
+          ...(fields.labels?.length ? { labels: fields.labels.join(",") } : {}),
+        }),
+      );
     },
     async editIssue(projectId, iid, change) {
       return toIssue(await issues.edit(projectId, iid, change));

@@ -73,7 +73,10 @@ export function markerLine(key: string, part: number, total: number): string {
 
 /** The note exactly as it is sent: marker, run, then the part's Markdown. */
 export function composeNoteBody(key: string, part: number, total: number, body: string, run: ReportRun = {}): string {
-  const runLine = run.pipelineId !== undefined ? `<!-- gitops-ci:run pipeline=${run.pipelineId}${run.jobId !== undefined ? ` job=${run.jobId}` : ""} -->\n` : "";
+  const runLine =
+    run.pipelineId !== undefined
+      ? `<!-- gitops-ci:run pipeline=${run.pipelineId}${run.jobId !== undefined ? ` job=${run.jobId}` : ""} -->\n`
+      : "";
   return `${markerLine(key, part, total)}\n${runLine}${body}`;
 }
 
@@ -82,7 +85,9 @@ export function composeNoteBody(key: string, part: number, total: number, body: 
  * `authorId`, only those that user wrote; system notes never.
  */
 export function findReportNotes(notes: readonly GitLabNote[], key: string, authorId?: number): ReportNote[] {
-  const pattern = new RegExp(`^<!-- gitops-ci:report:${escapeRegExp(key)} part (\\d+)/(\\d+) -->\\r?\\n(?:<!-- gitops-ci:run pipeline=(\\d+)(?: job=(\\d+))? -->)?`);
+  const pattern = new RegExp(
+    `^<!-- gitops-ci:report:${escapeRegExp(key)} part (\\d+)/(\\d+) -->\\r?\\n(?:<!-- gitops-ci:run pipeline=(\\d+)(?: job=(\\d+))? -->)?`,
+  );
   const found: ReportNote[] = [];
   for (const note of notes) {
     if (note.system) continue;
@@ -112,7 +117,9 @@ export async function upsertReportNotes(api: MergeRequestNotesApi, options: Upse
   for (const [index, body] of desired.entries()) {
     // Counted in UTF-16 code units, never fewer than the characters GitLab counts.
     if (body.length > GITLAB_NOTE_LIMIT) {
-      throw new Error(`internal: report part ${index + 1} is ${body.length} characters, over GitLab's ${GITLAB_NOTE_LIMIT}; it must be split, not sent`);
+      throw new Error(
+        `internal: report part ${index + 1} is ${body.length} characters, over GitLab's ${GITLAB_NOTE_LIMIT}; it must be split, not sent`,
+      );
     }
   }
   const log = options.log ?? (() => {});
@@ -129,7 +136,9 @@ export async function upsertReportNotes(api: MergeRequestNotesApi, options: Upse
     for (const note of notes) {
       if (note.author?.id === author.id || warned.has(note.id) || findReportNotes([note], options.marker).length === 0) continue;
       warned.add(note.id);
-      log(`note ${note.id}${note.author ? ` by @${note.author.username}` : ""} carries this report's marker, but this token's user is @${author.username}: not ours, left as it is`);
+      log(
+        `note ${note.id}${note.author ? ` by @${note.author.username}` : ""} carries this report's marker, but this token's user is @${author.username}: not ours, left as it is`,
+      );
     }
     return findReportNotes(notes, options.marker, author.id);
   };
@@ -138,7 +147,9 @@ export async function upsertReportNotes(api: MergeRequestNotesApi, options: Upse
   for (let round = 1; round <= maxRounds; round += 1) {
     const later = ours.filter((note) => compareRuns(note.run, run) > 0).sort((a, b) => compareRuns(b.run, a.run))[0];
     if (later) {
-      log(`a later run (pipeline ${later.run.pipelineId ?? "?"}, job ${later.run.jobId ?? "?"}) already reported on this merge request; its notes are left as they are`);
+      log(
+        `a later run (pipeline ${later.run.pipelineId ?? "?"}, job ${later.run.jobId ?? "?"}) already reported on this merge request; its notes are left as they are`,
+      );
       // Only those still in our words: the later run may have adopted one (it keeps the oldest
       // note of each part), and that one is its note now.
       const own = ours.filter((note) => created.has(note.id) && compareRuns(note.run, run) === 0);
@@ -188,13 +199,22 @@ export async function upsertReportNotes(api: MergeRequestNotesApi, options: Upse
         const note = ours.find((candidate) => candidate.part === part);
         if (note) actions.set(part, { ...entry, id: note.id });
       }
-      return { outcome: "posted", notes: [...actions].map(([part, entry]) => ({ part, ...entry })).sort((a, b) => a.part - b.part), deleted, rounds: round, author };
+      return {
+        outcome: "posted",
+        notes: [...actions].map(([part, entry]) => ({ part, ...entry })).sort((a, b) => a.part - b.part),
+        deleted,
+        rounds: round,
+        author,
+      };
     }
     log(`the report notes changed while they were written (another report job?); reconciling again (round ${round + 1})`);
   }
-  throw new UserError(`the report notes on merge request !${options.mergeRequestIid} kept changing under this job for ${maxRounds} rounds`, {
-    hint: "another job writes the same report at the same time; give the report job a resource_group (e.g. resource_group: gitops-ci-report-$CI_MERGE_REQUEST_IID) and re-run it",
-  });
+  throw new UserError(
+    `the report notes on merge request !${options.mergeRequestIid} kept changing under this job for ${maxRounds} rounds`,
+    {
+      hint: "another job writes the same report at the same time; give the report job a resource_group (e.g. resource_group: gitops-ci-report-$CI_MERGE_REQUEST_IID) and re-run it",
+    },
+  );
 }
 
 /** One note per part, in our words, and nothing else. */
@@ -225,7 +245,6 @@ async function deleteIfPresent(api: MergeRequestNotesApi, target: NoteTarget, id
     throw error;
   }
 }
-
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

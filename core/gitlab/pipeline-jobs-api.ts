@@ -39,7 +39,9 @@ export function createPipelineJobsApi(settings: GitbeakerSettings): PipelineJobs
   return {
     async listPipelineBridges(projectId, pipelineId) {
       // allPipelineBridges takes no pagination options, though GitLab pages the list like any other.
-      const all = await jobs.allPipelineBridges(projectId, Number(pipelineId), { perPage: PER_PAGE } as Parameters<typeof jobs.allPipelineBridges>[2]);
+      const all = await jobs.allPipelineBridges(projectId, Number(pipelineId), { perPage: PER_PAGE } as Parameters<
+        typeof jobs.allPipelineBridges
+      >[2]);
       return (all as unknown[]).map(toBridge);
     },
     async listPipelineJobs(projectId, pipelineId) {

@@ -7,7 +7,13 @@
 // budget for the whole client (a task's every request, attempts and waits included), not one per
 // request; every failure becomes a GitLabApiError a person can act on, and every request body
 // passes the redactor.
-import { createRequesterFn, getMatchingRateLimiter, type FormattedResponse, type RateLimiters, type RequestOptions } from "@gitbeaker/requester-utils";
+import {
+  createRequesterFn,
+  getMatchingRateLimiter,
+  type FormattedResponse,
+  type RateLimiters,
+  type RequestOptions,
+} from "@gitbeaker/requester-utils";
 import { UserError } from "../errors.ts";
 import type { ProxySettings } from "../http/proxy.ts";
 import { realClock, seconds, sendWithRetries, type Clock, type RetryPolicy } from "../http/retry.ts";
@@ -77,7 +83,15 @@ export class GitLabApiError extends UserError {
 
   constructor(
     message: string,
-    details: { status: number | undefined; method: string; path: string; gitlabMessage: string; attempts: number; hint: string; cause?: unknown },
+    details: {
+      status: number | undefined;
+      method: string;
+      path: string;
+      gitlabMessage: string;
+      attempts: number;
+      hint: string;
+      cause?: unknown;
+    },
   ) {
     super(message, { hint: details.hint, cause: details.cause });
     this.status = details.status;
@@ -106,7 +120,8 @@ export function gitbeakerSettings(options: GitLabClientOptions): GitbeakerSettin
 export function gitbeakerHost(apiUrl: string): string {
   const url = new URL(apiUrl);
   const path = url.pathname.replace(/\/+$/, "");
-  if (!path.endsWith("/api/v4")) throw new UserError(`CI_API_V4_URL does not end in /api/v4: "${apiUrl}"`, { hint: "use GitLab's predefined CI_API_V4_URL" });
+  if (!path.endsWith("/api/v4"))
+    throw new UserError(`CI_API_V4_URL does not end in /api/v4: "${apiUrl}"`, { hint: "use GitLab's predefined CI_API_V4_URL" });
   return `${url.origin}${path.slice(0, -"/api/v4".length)}`;
 }
 
@@ -126,7 +141,8 @@ export function createRequestHandler(options: GitLabClientOptions) {
     const url = new URL(endpoint, prefixUrl ? (prefixUrl.endsWith("/") ? prefixUrl : `${prefixUrl}/`) : undefined);
     url.search = searchParams ?? "";
     const path = url.pathname.startsWith(apiPath) ? url.pathname.slice(apiPath.length) : url.pathname;
-    if (body !== undefined && typeof body !== "string") throw new Error(`GitLab: ${method} ${path} has a ${typeof body} body; only JSON bodies are sent`);
+    if (body !== undefined && typeof body !== "string")
+      throw new Error(`GitLab: ${method} ${path} has a ${typeof body} body; only JSON bodies are sent`);
     const sentBody = body !== undefined && options.redact ? options.redact(body) : body;
     const rateLimit = getMatchingRateLimiter(endpoint, rateLimiters, method);
 
@@ -135,7 +151,7 @@ export function createRequestHandler(options: GitLabClientOptions) {
         transport.send({
           url,
           method,
-          headers: { "User-Agent": "gitops-ci", ...(headers) },
+          headers: { "User-Agent": "gitops-ci", ...headers },
           ...(sentBody !== undefined ? { body: sentBody } : {}),
           timeoutMs,
           // As gitbeaker's fetch did: an http:// to https:// move, an artifact in object storage.
@@ -148,20 +164,24 @@ export function createRequestHandler(options: GitLabClientOptions) {
         clock,
         random,
         beforeAttempt: rateLimit,
-        describeStatus: (response) => `${response.status} ${messageOf(response.body.toString("utf8"), response.headers["content-type"] ?? null)}`.trim(),
+        describeStatus: (response) =>
+          `${response.status} ${messageOf(response.body.toString("utf8"), response.headers["content-type"] ?? null)}`.trim(),
         onRetry: (event) => options.onRetry?.({ method, path, ...event }),
       },
     );
     if (outcome.kind === "budget") {
       const attempt = outcome.attempts + 1;
-      throw new GitLabApiError(`GitLab did not answer ${method} ${path} within the ${seconds(policy.maxTotalMs)} time budget${attempt > 1 ? ` (${times(attempt - 1)})` : ""}`, {
-        status: undefined,
-        method,
-        path,
-        gitlabMessage: "",
-        attempts: outcome.attempts,
-        hint: "GitLab is slow or down; re-run the job later",
-      });
+      throw new GitLabApiError(
+        `GitLab did not answer ${method} ${path} within the ${seconds(policy.maxTotalMs)} time budget${attempt > 1 ? ` (${times(attempt - 1)})` : ""}`,
+        {
+          status: undefined,
+          method,
+          path,
+          gitlabMessage: "",
+          attempts: outcome.attempts,
+          hint: "GitLab is slow or down; re-run the job later",
+        },
+      );
     }
     if (outcome.kind === "network") {
       throw new GitLabApiError(`could not reach GitLab for ${method} ${path}: ${outcome.reason}${attemptsNote(outcome.attempts)}`, {
@@ -177,7 +197,10 @@ export function createRequestHandler(options: GitLabClientOptions) {
     const { response, attempts, exhausted } = outcome;
     if (response.status >= 200 && response.status < 300) return parseResponse(response, asStream === true);
     const gitlabMessage = messageOf(response.body.toString("utf8"), response.headers["content-type"] ?? null);
-    const why = exhausted?.beyondBudgetMs !== undefined ? `; it asked to wait ${seconds(exhausted.beyondBudgetMs)}, beyond the ${seconds(policy.maxTotalMs)} budget` : "";
+    const why =
+      exhausted?.beyondBudgetMs !== undefined
+        ? `; it asked to wait ${seconds(exhausted.beyondBudgetMs)}, beyond the ${seconds(policy.maxTotalMs)} budget`
+        : "";
     throw statusError(response.status, method, path, gitlabMessage, attempts, options, why);
   };
 }
@@ -245,7 +268,9 @@ function statusError(
       ? "; GitLab lets a token edit or delete only notes its own user wrote, so a report note posted with an earlier token must be deleted by hand"
       : "";
     return new GitLabApiError(
-      scope ? `the access token lacks the api scope: HTTP 403 on ${where}${said}` : `the access token may not do this: HTTP 403 on ${where}${said}`,
+      scope
+        ? `the access token lacks the api scope: HTTP 403 on ${where}${said}`
+        : `the access token may not do this: HTTP 403 on ${where}${said}`,
       {
         ...details,
         hint: scope

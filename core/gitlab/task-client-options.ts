@@ -13,7 +13,10 @@ export interface GitLabAccess {
   tokenAdvice?: string;
 }
 
-export function gitLabClientOptionsFor(context: Pick<TaskContext, "redactor" | "output" | "env">, access: GitLabAccess): GitLabClientOptions {
+export function gitLabClientOptionsFor(
+  context: Pick<TaskContext, "redactor" | "output" | "env">,
+  access: GitLabAccess,
+): GitLabClientOptions {
   context.redactor.add(access.token);
   const proxy = proxySettingsFromEnv(context.env);
   for (const password of proxyPasswords(proxy.httpsProxy, proxy.httpProxy)) context.redactor.add(password);

@@ -40,10 +40,15 @@ export function parseProxyUrl(raw: string, source: string): URL {
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`);
   } catch (error) {
-    throw new UserError(`${source} is not a URL: "${redactUserInfo(raw)}"`, { hint: "set it like http://proxy.example.com:3128", cause: error });
+    throw new UserError(`${source} is not a URL: "${redactUserInfo(raw)}"`, {
+      hint: "set it like http://proxy.example.com:3128",
+      cause: error,
+    });
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new UserError(`${source} uses ${url.protocol.slice(0, -1)}://, which gitops-ci does not support`, { hint: "use an http:// or https:// proxy" });
+    throw new UserError(`${source} uses ${url.protocol.slice(0, -1)}://, which gitops-ci does not support`, {
+      hint: "use an http:// or https:// proxy",
+    });
   }
   return url;
 }
@@ -51,7 +56,10 @@ export function parseProxyUrl(raw: string, source: string): URL {
 /** Whether NO_PROXY exempts host:port. */
 export function bypassesProxy(host: string, port: string, noProxy: string): boolean {
   const name = host.toLowerCase().replace(/\.$/, "");
-  for (const entry of noProxy.split(",").map((part) => part.trim().toLowerCase()).filter((part) => part !== "")) {
+  for (const entry of noProxy
+    .split(",")
+    .map((part) => part.trim().toLowerCase())
+    .filter((part) => part !== "")) {
     if (entry === "*") return true;
     const { pattern, entryPort } = splitPort(entry);
     if (entryPort !== undefined && entryPort !== port) continue;

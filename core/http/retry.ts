@@ -96,7 +96,12 @@ export async function sendWithRetries(attempt: (timeoutMs: number) => Promise<Ht
       const beyond = retryAfter !== undefined && clock.now() + retryAfter >= deadline;
       return { kind: "response", response, attempts: count, exhausted: beyond ? { beyondBudgetMs: retryAfter } : {} };
     }
-    options.onRetry?.({ attempt: count, status: response.status, delayMs: delay, reason: options.describeStatus?.(response) ?? String(response.status) });
+    options.onRetry?.({
+      attempt: count,
+      status: response.status,
+      delayMs: delay,
+      reason: options.describeStatus?.(response) ?? String(response.status),
+    });
     await clock.sleep(delay);
   }
 }
@@ -128,7 +133,9 @@ export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, "baseDel
 /** A connection the peer (or something between) dropped: the request may be sent again. */
 export function isConnectionReset(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === "ECONNRESET" || code === "EPIPE" || code === "ECONNABORTED" || (error instanceof Error && error.message === "socket hang up");
+  return (
+    code === "ECONNRESET" || code === "EPIPE" || code === "ECONNABORTED" || (error instanceof Error && error.message === "socket hang up")
+  );
 }
 
 /** Another attempt, after `delay`, must still have time left in the budget. */
@@ -137,7 +144,8 @@ function canWait(attempt: number, delay: number, deadline: number, clock: Clock,
 }
 
 function networkReason(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) return `no answer within ${seconds(timeoutMs)}`;
+  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError"))
+    return `no answer within ${seconds(timeoutMs)}`;
   const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
   return `${error instanceof Error ? error.message : String(error)}${cause}`;
 }

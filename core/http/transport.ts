@@ -81,23 +81,52 @@ export function createHttpTransport(options: TransportOptions = {}): HttpTranspo
     if (request.body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(request.body));
     if (proxy && !secure) {
       // Absolute form: the proxy connects to the target and forwards the request.
-      if (proxy.username) headers["Proxy-Authorization"] = `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString("base64")}`;
+      if (proxy.username)
+        headers["Proxy-Authorization"] =
+          `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString("base64")}`;
       const viaTls = proxy.protocol === "https:";
-      const agent = agentFor(`forward ${proxy.href}`, () => (viaTls ? new https.Agent({ keepAlive: true, ...sockets }) : new http.Agent({ keepAlive: true, ...sockets })));
+      const agent = agentFor(`forward ${proxy.href}`, () =>
+        viaTls ? new https.Agent({ keepAlive: true, ...sockets }) : new http.Agent({ keepAlive: true, ...sockets }),
+      );
       return {
         module: viaTls ? https : http,
-        options: { hostname: hostOf(proxy), port: proxy.port || (viaTls ? 443 : 80), path: url.href, method: request.method, headers: { Host: url.host, ...headers }, agent },
+        options: {
+          hostname: hostOf(proxy),
+          port: proxy.port || (viaTls ? 443 : 80),
+          path: url.href,
+          method: request.method,
+          headers: { Host: url.host, ...headers },
+          agent,
+        },
       };
     }
-    const target = { hostname: hostOf(url), port: url.port || (secure ? 443 : 80), path: `${url.pathname}${url.search}`, method: request.method, headers };
+    const target = {
+      hostname: hostOf(url),
+      port: url.port || (secure ? 443 : 80),
+      path: `${url.pathname}${url.search}`,
+      method: request.method,
+      headers,
+    };
     if (proxy) {
       // The tunnel's agent opens TLS from the request's options without the host name: name it
       // for the certificate check, as a direct connection does.
       const serverName = tls.servername ?? hostOf(url);
       const agent = agentFor(`tunnel ${proxy.href}`, () => new HttpsProxyAgent(proxy, { keepAlive: true, ...sockets }));
-      return { module: https, options: { ...target, ...tls, checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(serverName, cert), agent } };
+      return {
+        module: https,
+        options: {
+          ...target,
+          ...tls,
+          checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(serverName, cert),
+          agent,
+        },
+      };
     }
-    if (secure) return { module: https, options: { ...target, agent: agentFor("https", () => new https.Agent({ keepAlive: true, ...sockets, ...tls })) } };
+    if (secure)
+      return {
+        module: https,
+        options: { ...target, agent: agentFor("https", () => new https.Agent({ keepAlive: true, ...sockets, ...tls })) },
+      };
     return { module: http, options: { ...target, agent: agentFor("http", () => new http.Agent({ keepAlive: true, ...sockets })) } };
   }
 
@@ -117,7 +146,9 @@ export function createHttpTransport(options: TransportOptions = {}): HttpTranspo
         const chunks: Buffer[] = [];
         incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
         incoming.on("error", (error) => finish(error));
-        incoming.on("end", () => finish(undefined, { status: incoming.statusCode ?? 0, headers: flatHeaders(incoming.headers), body: Buffer.concat(chunks) }));
+        incoming.on("end", () =>
+          finish(undefined, { status: incoming.statusCode ?? 0, headers: flatHeaders(incoming.headers), body: Buffer.concat(chunks) }),
+        );
       });
       const timer = setTimeout(() => {
         const error = Object.assign(new Error(`no answer within ${request.timeoutMs} ms`), { name: "TimeoutError", code: "ETIMEDOUT" });
@@ -129,7 +160,10 @@ export function createHttpTransport(options: TransportOptions = {}): HttpTranspo
         outgoing.destroy(error);
         finish(error);
       };
-      if (request.signal?.aborted) { onAbort(); return; }
+      if (request.signal?.aborted) {
+        onAbort();
+        return;
+      }
       request.signal?.addEventListener("abort", onAbort, { once: true });
       outgoing.on("error", (error) => finish(error));
       if (request.body !== undefined) outgoing.write(request.body);
@@ -166,6 +200,7 @@ function withoutCredentials(headers: Record<string, string> | undefined): Record
 
 function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
   const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(", ") : value;
+  for (const [name, value] of Object.entries(headers))
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(", ") : value;
   return flat;
 }

@@ -86,7 +86,11 @@ const DEFAULT_CONCURRENCY = 16;
 
 export function createKubernetesClient(connection: ClusterConnection, options: KubernetesClientOptions = {}): KubernetesClient {
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  const policy: RetryPolicy = { ...DEFAULT_KUBERNETES_RETRY, ...(options.timeoutMs !== undefined ? { attemptTimeoutMs: options.timeoutMs } : {}), ...options.retry };
+  const policy: RetryPolicy = {
+    ...DEFAULT_KUBERNETES_RETRY,
+    ...(options.timeoutMs !== undefined ? { attemptTimeoutMs: options.timeoutMs } : {}),
+    ...options.retry,
+  };
   const clock = options.clock ?? realClock;
   const limiter = createRequestLimiter(concurrency);
   const base = new URL(connection.server);
@@ -135,7 +139,16 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
     if (request.body !== undefined) headers["Content-Type"] = request.contentType ?? "application/json";
     const url = new URL(`${base.origin}${basePath}${request.path}`);
     const outcome = await sendWithRetries(
-      (timeoutMs) => limiter.run(() => transport.send({ url, method: request.method, headers, ...(request.body !== undefined ? { body: request.body } : {}), timeoutMs })),
+      (timeoutMs) =>
+        limiter.run(() =>
+          transport.send({
+            url,
+            method: request.method,
+            headers,
+            ...(request.body !== undefined ? { body: request.body } : {}),
+            timeoutMs,
+          }),
+        ),
       {
         policy,
         deadline: clock.now() + policy.maxTotalMs,
@@ -145,7 +158,8 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
         retryStatus: (response) => isRetryable(response.status) && response.headers["retry-after"] !== undefined,
       },
     );
-    if (outcome.kind === "budget") throw networkError(Object.assign(new Error("time budget spent"), { code: "ETIMEDOUT" }), describe(request), policy.maxTotalMs, true);
+    if (outcome.kind === "budget")
+      throw networkError(Object.assign(new Error("time budget spent"), { code: "ETIMEDOUT" }), describe(request), policy.maxTotalMs, true);
     if (outcome.kind === "network") throw networkError(outcome.error as NodeJS.ErrnoException, describe(request), outcome.timeoutMs, false);
     const { response } = outcome;
     const text = response.body.toString("utf8");
@@ -175,14 +189,16 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
         return body["resources"].filter(isRecord).flatMap((entry) => {
           const name = scalarText(entry["name"]);
           if (name === "" || name.includes("/")) return []; // subresources: status, scale, …
-          return [{
-            group,
-            version,
-            kind: scalarText(entry["kind"]),
-            plural: name,
-            namespaced: entry["namespaced"] === true,
-            verbs: Array.isArray(entry["verbs"]) ? entry["verbs"].map(String) : [],
-          }];
+          return [
+            {
+              group,
+              version,
+              kind: scalarText(entry["kind"]),
+              plural: name,
+              namespaced: entry["namespaced"] === true,
+              verbs: Array.isArray(entry["verbs"]) ? entry["verbs"].map(String) : [],
+            },
+          ];
         });
       });
       discovery.set(apiVersion, found);
@@ -212,7 +228,10 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
     },
     async get(resource, name, namespace) {
       const ns = resource.namespaced ? (namespace ?? connection.namespace) : undefined;
-      const body = await call({ method: "GET", path: objectPath(resource, ns, name), verb: "get", resource, name, ...(ns ? { namespace: ns } : {}) }, true);
+      const body = await call(
+        { method: "GET", path: objectPath(resource, ns, name), verb: "get", resource, name, ...(ns ? { namespace: ns } : {}) },
+        true,
+      );
       return isRecord(body) ? body : undefined;
     },
     async list(resource, listOptions) {
@@ -223,7 +242,13 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
         if (listOptions.labelSelector) query.set("labelSelector", listOptions.labelSelector);
         if (continueToken) query.set("continue", continueToken);
         const ns = resource.namespaced ? listOptions.namespace : undefined;
-        const body = await call({ method: "GET", path: `${objectPath(resource, ns)}?${query.toString()}`, verb: "list", resource, ...(ns ? { namespace: ns } : {}) });
+        const body = await call({
+          method: "GET",
+          path: `${objectPath(resource, ns)}?${query.toString()}`,
+          verb: "list",
+          resource,
+          ...(ns ? { namespace: ns } : {}),
+        });
         if (!isRecord(body)) break;
         const kind = resource.kind;
         const apiVersion = resource.group === "" ? resource.version : `${resource.group}/${resource.version}`;
@@ -253,12 +278,19 @@ export function createKubernetesClient(connection: ClusterConnection, options: K
         body: JSON.stringify(object),
         contentType: "application/apply-patch+yaml",
       });
-      if (!isRecord(body)) throw new KubernetesApiError(`the API server answered the apply of ${resource.kind} ${name} with no object`, { failure: "unexpected", request: describe({ method: "PATCH", path: objectPath(resource, namespace, name), verb: "patch", resource }) });
+      if (!isRecord(body))
+        throw new KubernetesApiError(`the API server answered the apply of ${resource.kind} ${name} with no object`, {
+          failure: "unexpected",
+          request: describe({ method: "PATCH", path: objectPath(resource, namespace, name), verb: "patch", resource }),
+        });
       return body;
     },
     async delete(resource, name, namespace) {
       const ns = resource.namespaced ? (namespace ?? connection.namespace) : undefined;
-      await call({ method: "DELETE", path: objectPath(resource, ns, name), verb: "delete", resource, name, ...(ns ? { namespace: ns } : {}) }, true);
+      await call(
+        { method: "DELETE", path: objectPath(resource, ns, name), verb: "delete", resource, name, ...(ns ? { namespace: ns } : {}) },
+        true,
+      );
     },
     forgetDiscovery() {
       discovery.clear();

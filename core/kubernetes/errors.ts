@@ -61,23 +61,43 @@ export function isKubernetesFailure(error: unknown, failure: KubernetesFailure):
   return error instanceof KubernetesApiError && error.failure === failure;
 }
 
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "ECONNABORTED"]);
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+  "ECONNABORTED",
+]);
 
 /** A request that never got an HTTP answer. */
-export function networkError(error: NodeJS.ErrnoException, request: RequestDescription, timeoutMs: number, timedOut: boolean): KubernetesApiError {
+export function networkError(
+  error: NodeJS.ErrnoException,
+  request: RequestDescription,
+  timeoutMs: number,
+  timedOut: boolean,
+): KubernetesApiError {
   if (timedOut || error.code === "ETIMEDOUT") {
     return new KubernetesApiError(
       `timeout: the Kubernetes API server ${request.server} did not answer within ${Math.round(timeoutMs / 1000)}s (${describeRequest(request)}); is the cluster overloaded or the network path blocked?`,
       { failure: "timeout", request, cause: error },
     );
   }
-  const tls = typeof error.code === "string" && (error.code.includes("CERT") || error.code.startsWith("ERR_TLS") || error.code.includes("SELF_SIGNED"));
+  const tls =
+    typeof error.code === "string" &&
+    (error.code.includes("CERT") || error.code.startsWith("ERR_TLS") || error.code.includes("SELF_SIGNED"));
   const why = tls
     ? `TLS verification failed (${error.code}): check certificate-authority-data of the kubeconfig cluster`
     : NETWORK_CODES.has(error.code ?? "")
       ? `${error.message}: is the cluster running, and is the server URL of context "${request.contextName}" right?`
       : error.message;
-  return new KubernetesApiError(`unreachable: cannot reach the Kubernetes API server ${request.server}: ${why}`, { failure: "unreachable", request, cause: error });
+  return new KubernetesApiError(`unreachable: cannot reach the Kubernetes API server ${request.server}: ${why}`, {
+    failure: "unreachable",
+    request,
+    cause: error,
+  });
 }
 
 /** A request the API server answered with an error status. */
@@ -117,7 +137,8 @@ function failureOf(httpStatus: number): KubernetesFailure {
 }
 
 function asStatus(body: unknown): KubernetesStatus | undefined {
-  if (typeof body !== "object" || body === null) return typeof body === "string" && body.trim() !== "" ? { message: body.trim().slice(0, 2000) } : undefined;
+  if (typeof body !== "object" || body === null)
+    return typeof body === "string" && body.trim() !== "" ? { message: body.trim().slice(0, 2000) } : undefined;
   const record = body as Record<string, unknown>;
   if (record["kind"] !== "Status") return undefined;
   return record;

@@ -41,9 +41,15 @@ export async function runExecCredential(request: ExecCredentialRequest): Promise
     if (isRecord(entry) && typeof entry["name"] === "string") env[entry["name"]] = scalarText(entry["value"]);
   }
   if (exec["interactiveMode"] === "Always") {
-    throw new UserError(`${where}: exec plugin ${command} needs interactiveMode Always, and a CI job has no terminal`, { hint: "configure the plugin for non-interactive use (for example a service account or workload identity)" });
+    throw new UserError(`${where}: exec plugin ${command} needs interactiveMode Always, and a CI job has no terminal`, {
+      hint: "configure the plugin for non-interactive use (for example a service account or workload identity)",
+    });
   }
-  env["KUBERNETES_EXEC_INFO"] = JSON.stringify({ apiVersion, kind: "ExecCredential", spec: { interactive: false, ...(exec["provideClusterInfo"] === true ? { cluster: clusterInfo(request.cluster) } : {}) } });
+  env["KUBERNETES_EXEC_INFO"] = JSON.stringify({
+    apiVersion,
+    kind: "ExecCredential",
+    spec: { interactive: false, ...(exec["provideClusterInfo"] === true ? { cluster: clusterInfo(request.cluster) } : {}) },
+  });
   if (!request.runner) throw new UserError(`${where} authenticates with an exec plugin, which this command cannot run`);
 
   const hint = typeof exec["installHint"] === "string" ? exec["installHint"] : `install ${command} and put it on PATH`;
@@ -51,7 +57,8 @@ export async function runExecCredential(request: ExecCredentialRequest): Promise
   try {
     result = await request.runner.run(executable, args, { env, timeoutMs: EXEC_TIMEOUT_MS });
   } catch (error) {
-    if (error instanceof UserError || error instanceof ToolError) throw new UserError(`${where}: exec plugin ${command} could not run: ${error.message}`, { hint, cause: error });
+    if (error instanceof UserError || error instanceof ToolError)
+      throw new UserError(`${where}: exec plugin ${command} could not run: ${error.message}`, { hint, cause: error });
     throw error;
   }
   if (result.exitCode !== 0) {
@@ -67,13 +74,18 @@ export async function runExecCredential(request: ExecCredentialRequest): Promise
     throw new UserError(`${where}: exec plugin ${command} printed no ExecCredential of ${apiVersion}`);
   }
   const status = isRecord(credential["status"]) ? credential["status"] : {};
-  const text = (key: string) => (typeof status[key] === "string" && status[key] !== "" ? (status[key]) : undefined);
+  const text = (key: string) => (typeof status[key] === "string" && status[key] !== "" ? status[key] : undefined);
   const token = text("token");
   const clientCertificate = text("clientCertificateData");
   const clientKey = text("clientKeyData");
-  if ((clientCertificate === undefined) !== (clientKey === undefined)) throw new UserError(`${where}: exec plugin ${command} gave a client certificate without its key, or a key without its certificate`);
-  if (token === undefined && clientCertificate === undefined) throw new UserError(`${where}: exec plugin ${command} gave neither a token nor a client certificate`);
-  return { ...(token !== undefined ? { token } : {}), ...(clientCertificate !== undefined ? { clientCertificate, clientKey: clientKey! } : {}) };
+  if ((clientCertificate === undefined) !== (clientKey === undefined))
+    throw new UserError(`${where}: exec plugin ${command} gave a client certificate without its key, or a key without its certificate`);
+  if (token === undefined && clientCertificate === undefined)
+    throw new UserError(`${where}: exec plugin ${command} gave neither a token nor a client certificate`);
+  return {
+    ...(token !== undefined ? { token } : {}),
+    ...(clientCertificate !== undefined ? { clientCertificate, clientKey: clientKey! } : {}),
+  };
 }
 
 function clusterInfo(cluster: ExecCredentialRequest["cluster"]): Record<string, unknown> {
@@ -91,6 +103,9 @@ function clusterInfo(cluster: ExecCredentialRequest["cluster"]): Record<string, 
 }
 
 function lastLine(text: string): string | undefined {
-  const lines = text.split("\n").map((line) => line.trim()).filter(Boolean);
+  const lines = text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
   return lines.at(-1);
 }

@@ -58,7 +58,8 @@ export function kubeconfigFiles(env: Readonly<Record<string, string | undefined>
   const variable = env["KUBECONFIG"];
   if (variable && variable.trim() !== "") return variable.split(path.delimiter).filter((file) => file.trim() !== "");
   const home = env["HOME"];
-  if (!home) throw new UserError("no kubeconfig: KUBECONFIG is not set and HOME is unknown", { hint: "set KUBECONFIG to your kubeconfig file" });
+  if (!home)
+    throw new UserError("no kubeconfig: KUBECONFIG is not set and HOME is unknown", { hint: "set KUBECONFIG to your kubeconfig file" });
   return [path.join(home, ".kube", "config")];
 }
 
@@ -96,12 +97,17 @@ async function loadMergedKubeconfig(files: readonly string[]): Promise<MergedKub
     if (merged.currentContext === undefined && typeof document["current-context"] === "string" && document["current-context"] !== "") {
       merged.currentContext = document["current-context"];
     }
-    for (const [key, field] of [["clusters", "cluster"], ["users", "user"], ["contexts", "context"]] as const) {
+    for (const [key, field] of [
+      ["clusters", "cluster"],
+      ["users", "user"],
+      ["contexts", "context"],
+    ] as const) {
       const list = document[key];
       if (list === undefined || list === null) continue;
       if (!Array.isArray(list)) throw new UserError(`kubeconfig ${file}: ${key} must be a list`, { file });
       for (const item of list) {
-        if (!isRecord(item) || typeof item["name"] !== "string") throw new UserError(`kubeconfig ${file}: every entry of ${key} needs a name`, { file });
+        if (!isRecord(item) || typeof item["name"] !== "string")
+          throw new UserError(`kubeconfig ${file}: every entry of ${key} needs a name`, { file });
         const target = merged[key];
         if (target.has(item["name"])) continue; // the first file to define a name wins
         target.set(item["name"], { name: item["name"], value: isRecord(item[field]) ? item[field] : {}, dir });
@@ -116,18 +122,28 @@ async function loadMergedKubeconfig(files: readonly string[]): Promise<MergedKub
   return merged;
 }
 
-async function resolveConnection(merged: MergedKubeconfig, wanted: string | undefined, runner: ProcessRunner | undefined): Promise<ClusterConnection> {
+async function resolveConnection(
+  merged: MergedKubeconfig,
+  wanted: string | undefined,
+  runner: ProcessRunner | undefined,
+): Promise<ClusterConnection> {
   const contextName = wanted ?? merged.currentContext;
   const known = [...merged.contexts.keys()];
   if (!contextName) {
     throw new UserError(`the kubeconfig (${merged.files.join(", ")}) has no current-context`, {
-      hint: known.length > 0 ? `name one in gitops-ci.yaml (environments[].kubeContext) or with --context; known contexts: ${known.join(", ")}` : "the kubeconfig defines no context",
+      hint:
+        known.length > 0
+          ? `name one in gitops-ci.yaml (environments[].kubeContext) or with --context; known contexts: ${known.join(", ")}`
+          : "the kubeconfig defines no context",
     });
   }
   const context = merged.contexts.get(contextName);
   if (!context) {
     throw new UserError(`kubeconfig context "${contextName}" not found in ${merged.files.join(", ")}`, {
-      hint: known.length > 0 ? `known contexts: ${known.join(", ")}` : "the kubeconfig defines no context; a GitLab agent context is named <agent-project-path>:<agent-name>",
+      hint:
+        known.length > 0
+          ? `known contexts: ${known.join(", ")}`
+          : "the kubeconfig defines no context; a GitLab agent context is named <agent-project-path>:<agent-name>",
     });
   }
   const clusterName = scalarText(context.value["cluster"]);
@@ -139,7 +155,9 @@ async function resolveConnection(merged: MergedKubeconfig, wanted: string | unde
 
   const server = cluster.value["server"];
   if (typeof server !== "string" || !/^https?:\/\//.test(server)) {
-    throw new UserError(`kubeconfig cluster "${clusterName}" has no https server URL`, { hint: "clusters[].cluster.server must be like https://host:6443" });
+    throw new UserError(`kubeconfig cluster "${clusterName}" has no https server URL`, {
+      hint: "clusters[].cluster.server must be like https://host:6443",
+    });
   }
   if (user?.value["auth-provider"] !== undefined) {
     throw new UserError(`kubeconfig user "${userName}" authenticates with auth-provider, which gitops-ci does not run`, {
@@ -148,17 +166,34 @@ async function resolveConnection(merged: MergedKubeconfig, wanted: string | unde
   }
   const proxyUrl = cluster.value["proxy-url"];
   if (proxyUrl !== undefined && (typeof proxyUrl !== "string" || !/^https?:\/\//.test(proxyUrl))) {
-    throw new UserError(`kubeconfig cluster "${clusterName}" has proxy-url ${JSON.stringify(proxyUrl)}; gitops-ci supports http:// and https:// proxies`);
+    throw new UserError(
+      `kubeconfig cluster "${clusterName}" has proxy-url ${JSON.stringify(proxyUrl)}; gitops-ci supports http:// and https:// proxies`,
+    );
   }
 
   const ca = await dataOrFile(cluster, "certificate-authority-data", "certificate-authority");
   const exec = user && isRecord(user.value["exec"]) ? user.value["exec"] : undefined;
   if (user && user.value["exec"] !== undefined && !exec) throw new UserError(`kubeconfig user "${userName}": exec must be a mapping`);
-  const fromExec = exec && user
-    ? await runExecCredential({ userName, exec, kubeconfigDir: user.dir, runner, cluster: { server, ...(ca !== undefined ? { ca } : {}), insecureSkipTlsVerify: cluster.value["insecure-skip-tls-verify"] === true, clusterConfig: cluster.value } })
-    : undefined;
-  const token = fromExec?.token ?? (typeof user?.value["token"] === "string" ? user.value["token"] : user ? await fileText(user, "tokenFile") : undefined);
-  const clientCertificate = fromExec?.clientCertificate ?? (user ? await dataOrFile(user, "client-certificate-data", "client-certificate") : undefined);
+  const fromExec =
+    exec && user
+      ? await runExecCredential({
+          userName,
+          exec,
+          kubeconfigDir: user.dir,
+          runner,
+          cluster: {
+            server,
+            ...(ca !== undefined ? { ca } : {}),
+            insecureSkipTlsVerify: cluster.value["insecure-skip-tls-verify"] === true,
+            clusterConfig: cluster.value,
+          },
+        })
+      : undefined;
+  const token =
+    fromExec?.token ??
+    (typeof user?.value["token"] === "string" ? user.value["token"] : user ? await fileText(user, "tokenFile") : undefined);
+  const clientCertificate =
+    fromExec?.clientCertificate ?? (user ? await dataOrFile(user, "client-certificate-data", "client-certificate") : undefined);
   const clientKey = fromExec?.clientKey ?? (user ? await dataOrFile(user, "client-key-data", "client-key") : undefined);
   if ((clientCertificate === undefined) !== (clientKey === undefined)) {
     throw new UserError(`kubeconfig user "${userName}" has a client certificate without its key, or a key without its certificate`);
@@ -190,6 +225,9 @@ async function fileText(entry: NamedEntry, key: string): Promise<string | undefi
   try {
     return await readFile(absolute, "utf8");
   } catch (error) {
-    throw new UserError(`kubeconfig entry "${entry.name}": cannot read ${key} ${absolute}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+    throw new UserError(
+      `kubeconfig entry "${entry.name}": cannot read ${key} ${absolute}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      { cause: error },
+    );
   }
 }

@@ -39,7 +39,14 @@ export type DiffProblem = Finding & { severity: "error"; check: DiffCheck; envir
  * discovery or listing a layer's owned objects failed, an object's kind or namespace is missing, or
  * its dry-run failed.
  */
-export type DiffCheck = "diff/cluster" | "diff/not-rendered" | "diff/discovery" | "diff/owned-objects" | "diff/unknown-kind" | "diff/missing-namespace" | "diff/dry-run";
+export type DiffCheck =
+  | "diff/cluster"
+  | "diff/not-rendered"
+  | "diff/discovery"
+  | "diff/owned-objects"
+  | "diff/unknown-kind"
+  | "diff/missing-namespace"
+  | "diff/dry-run";
 
 export function diffProblem(check: DiffCheck, fields: Omit<DiffProblem, "severity" | "check">): DiffProblem {
   return { severity: "error", check, ...fields };

@@ -71,15 +71,7 @@ export interface OverlaySettings {
 
 /** Why a value is left alone in the target: it belongs to that environment. */
 export type EnvironmentSpecificKind =
-  | "ip"
-  | "cidr"
-  | "url"
-  | "email"
-  | "hostname"
-  | "environment-name"
-  | "secret"
-  | "capacity"
-  | "excluded";
+  "ip" | "cidr" | "url" | "email" | "hostname" | "environment-name" | "secret" | "capacity" | "excluded";
 
 /** Why a difference is promoted. */
 export type PromotionReason = "image" | "chart-version" | "version" | "configured-path" | "new-override";

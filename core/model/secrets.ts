@@ -16,7 +16,12 @@ export function isSecretObject(value: unknown): value is Record<string, unknown>
 
 /** Bitnami's SealedSecret, whose template can carry plaintext beside the sealed values. */
 export function isSealedSecretObject(value: unknown): value is Record<string, unknown> {
-  return isRecord(value) && value["kind"] === "SealedSecret" && typeof value["apiVersion"] === "string" && value["apiVersion"].startsWith("bitnami.com/");
+  return (
+    isRecord(value) &&
+    value["kind"] === "SealedSecret" &&
+    typeof value["apiVersion"] === "string" &&
+    value["apiVersion"].startsWith("bitnami.com/")
+  );
 }
 
 /** An object as SOPS writes it (its `sops` metadata beside the encrypted fields): Flux decrypts it in the cluster with a key CI does not have. */

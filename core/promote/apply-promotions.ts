@@ -125,7 +125,12 @@ class OverlayWriter {
   #strategicMergeContainer(source: OverlaySetting): YamlContainer {
     // The patch of the same name, for the same object, when the target has one.
     const sameFile = this.target.settings.find(
-      (setting) => setting.form === "strategic-merge" && !setting.container.inline && !source.container.inline && setting.container.file === source.container.file && sameSubject(setting, source),
+      (setting) =>
+        setting.form === "strategic-merge" &&
+        !setting.container.inline &&
+        !source.container.inline &&
+        setting.container.file === source.container.file &&
+        sameSubject(setting, source),
     );
     if (sameFile) return sameFile.container;
     const key = containerKey(source.container);
@@ -143,7 +148,9 @@ class OverlayWriter {
       (setting) =>
         setting.form === "json6902" &&
         sameSubject(setting, source) &&
-        (source.container.inline ? setting.container.inline !== undefined && sameValue(setting.entry?.target, source.entry?.target) : setting.container.file === source.container.file && !setting.container.inline),
+        (source.container.inline
+          ? setting.container.inline !== undefined && sameValue(setting.entry?.target, source.entry?.target)
+          : setting.container.file === source.container.file && !setting.container.inline),
     );
     const key = containerKey(source.container);
     let container = sameFile?.container ?? this.#created.get(key);
@@ -197,7 +204,7 @@ class OverlayWriter {
       const index = appendToSequence(kustomization, ["patches"], { patch: "", ...(target ? { target } : {}) });
       const inlinePath = ["patches", index, "patch"];
       const holder = kustomization.getIn(inlinePath, true);
-      if (isScalar(holder)) (holder).type = Scalar.BLOCK_LITERAL;
+      if (isScalar(holder)) holder.type = Scalar.BLOCK_LITERAL;
       this.workspace.createInline(kustomizationFile, inlinePath, [document]);
       this.workspace.touch({ file: kustomizationFile });
       return { file: kustomizationFile, inline: inlinePath, document: 0 };
@@ -221,7 +228,11 @@ class OverlayWriter {
 }
 
 function sameSubject(a: OverlaySetting, b: OverlaySetting): boolean {
-  return a.subject.type === b.subject.type && a.subject.name === b.subject.name && (a.subject.type === "image" || (b.subject.type === "object" && a.subject.kind === b.subject.kind));
+  return (
+    a.subject.type === b.subject.type &&
+    a.subject.name === b.subject.name &&
+    (a.subject.type === "image" || (b.subject.type === "object" && a.subject.kind === b.subject.kind))
+  );
 }
 
 function containerKey(container: YamlContainer): string {
@@ -229,6 +240,7 @@ function containerKey(container: YamlContainer): string {
 }
 
 function countLeaves(value: unknown): number {
-  if (isRecord(value) && Object.keys(value).length > 0) return Object.values(value).reduce<number>((sum, item) => sum + countLeaves(item), 0);
+  if (isRecord(value) && Object.keys(value).length > 0)
+    return Object.values(value).reduce<number>((sum, item) => sum + countLeaves(item), 0);
   return 1;
 }

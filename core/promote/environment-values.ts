@@ -11,8 +11,38 @@ const NEVER_ENVIRONMENT_KEYS = new Set(["apiVersion", "kind", "group", "apiGroup
 
 /** File names look like host names (`values.yaml`): their extensions are not top-level domains. */
 const FILE_EXTENSIONS = new Set([
-  "yaml", "yml", "json", "txt", "toml", "conf", "cfg", "ini", "xml", "md", "sh", "py", "js", "ts", "pem", "crt", "key", "cert",
-  "log", "html", "properties", "tpl", "tf", "env", "lock", "sql", "gz", "tgz", "zip", "tar", "csv", "jar",
+  "yaml",
+  "yml",
+  "json",
+  "txt",
+  "toml",
+  "conf",
+  "cfg",
+  "ini",
+  "xml",
+  "md",
+  "sh",
+  "py",
+  "js",
+  "ts",
+  "pem",
+  "crt",
+  "key",
+  "cert",
+  "log",
+  "html",
+  "properties",
+  "tpl",
+  "tf",
+  "env",
+  "lock",
+  "sql",
+  "gz",
+  "tgz",
+  "zip",
+  "tar",
+  "csv",
+  "jar",
 ]);
 
 /** Cluster-internal DNS names are the same in every cluster. */
@@ -24,7 +54,10 @@ const EMAIL = new RegExp(`^[^@\\s]+@(${HOST_LABEL}\\.)+[a-z]{2,63}$`, "i");
 const URL_PATTERN = /^[a-z][a-z0-9+.-]*:\/\/\S+$/i;
 
 /** What a single scalar reveals about where it belongs; undefined for an ordinary value. */
-export function classifyValue(value: unknown, context: { key?: string | number; environments?: readonly string[] } = {}): ValueKind | undefined {
+export function classifyValue(
+  value: unknown,
+  context: { key?: string | number; environments?: readonly string[] } = {},
+): ValueKind | undefined {
   if (typeof context.key === "string" && NEVER_ENVIRONMENT_KEYS.has(context.key)) return undefined;
   if (Array.isArray(value)) {
     for (const item of value) {
@@ -100,7 +133,17 @@ export function isCapacityField(path: FieldPath): boolean {
   return false;
 }
 
-const CAPACITY_KEYS = new Set(["replicas", "replicaCount", "minReplicas", "maxReplicas", "storageClass", "storageClassName", "storage", "minAvailable", "maxUnavailable"]);
+const CAPACITY_KEYS = new Set([
+  "replicas",
+  "replicaCount",
+  "minReplicas",
+  "maxReplicas",
+  "storageClass",
+  "storageClassName",
+  "storage",
+  "minAvailable",
+  "maxUnavailable",
+]);
 
 /** Objects whose every field is a secret. */
 export const SECRET_KINDS = new Set(["Secret", "SealedSecret", "SopsSecret", "ExternalSecret"]);

@@ -16,7 +16,15 @@
 //      own configuration (list the field in `promote.paths` to promote it anyway).
 import { classifyValue, isCapacityField, isSecretSubject, isVersionField } from "./environment-values.ts";
 import { matchesFieldPattern, type FieldPattern } from "./field-patterns.ts";
-import type { EnvironmentSpecificKind, KeptDifference, OverlaySetting, OverlaySettings, Promotion, PromotionReason, Subject } from "../model/promotion.ts";
+import type {
+  EnvironmentSpecificKind,
+  KeptDifference,
+  OverlaySetting,
+  OverlaySettings,
+  Promotion,
+  PromotionReason,
+  Subject,
+} from "../model/promotion.ts";
 import { settingKey, subjectKey } from "../model/promotion.ts";
 
 export interface PromotionRules {
@@ -94,11 +102,16 @@ export function environmentSpecific(
   const kind = classifyValue(setting.value, where) ?? (existing ? classifyValue(existing.value, where) : undefined);
   // A version is never an address; only the environment's name in it (a `-staging` tag) keeps it.
   if (kind && (!versionLike || kind === "environment-name")) return kind;
-  if (isCapacityField(setting.path) && !rules.paths.some((pattern) => matchesFieldPattern(pattern, setting.subject, setting.path))) return "capacity";
+  if (isCapacityField(setting.path) && !rules.paths.some((pattern) => matchesFieldPattern(pattern, setting.subject, setting.path)))
+    return "capacity";
   return undefined;
 }
 
-function promotionReason(setting: OverlaySetting, existing: OverlaySetting | undefined, rules: PromotionRules): PromotionReason | undefined {
+function promotionReason(
+  setting: OverlaySetting,
+  existing: OverlaySetting | undefined,
+  rules: PromotionRules,
+): PromotionReason | undefined {
   if (setting.subject.type === "image") return "image";
   if (setting.subject.kind === "HelmRelease" && setting.path.join(".") === "spec.chart.spec.version") return "chart-version";
   if (isVersionField(setting.path, setting.value)) return "version";

@@ -6,7 +6,8 @@ import { listRepoFiles } from "../repo-files.ts";
 
 export async function readOverlayFiles(root: string, dir: string, environment: string): Promise<OverlayFiles> {
   const files = new Map<string, string>();
-  for (const file of await listRepoFiles(root, dir)) files.set(path.posix.relative(dir, file), await readFile(path.join(root, file), "utf8"));
+  for (const file of await listRepoFiles(root, dir))
+    files.set(path.posix.relative(dir, file), await readFile(path.join(root, file), "utf8"));
   return { environment, dir, files };
 }
 

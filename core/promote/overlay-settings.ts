@@ -77,7 +77,15 @@ export function readOverlaySettings(overlay: OverlayFiles, workspace = new YamlW
         if (SECRET_KINDS.has(subject.kind)) return;
         result.resourceSubjects.set(subjectKey(subject), subject);
         flattenMap(document, document.contents as Node, [], (fieldPath, value, nodePath) => {
-          result.settings.push({ subject, path: fieldPath, value, form: "resource", container: { file, document: documentIndex }, nodePath, ...documentHeader(object) });
+          result.settings.push({
+            subject,
+            path: fieldPath,
+            value,
+            form: "resource",
+            container: { file, document: documentIndex },
+            nodePath,
+            ...documentHeader(object),
+          });
         });
       });
     }
@@ -103,7 +111,14 @@ function readImages(spec: Record<string, unknown>, file: string, result: Overlay
     const subject: Subject = { type: "image", name: entry["name"] };
     for (const field of ["newName", "newTag", "digest"]) {
       if (entry[field] === undefined) continue;
-      result.settings.push({ subject, path: [field], value: entry[field], form: "images", container: { file, document: 0 }, nodePath: ["images", index, field] });
+      result.settings.push({
+        subject,
+        path: [field],
+        value: entry[field],
+        form: "images",
+        container: { file, document: 0 },
+        nodePath: ["images", index, field],
+      });
     }
   });
 }
@@ -124,9 +139,24 @@ function readPatchDocument(document: Document, container: YamlContainer, entry: 
       const opPath = parsePointer(pointer);
       const valueNode = (item as YAMLMap).get("value", true) as Node;
       const push = (fieldPath: FieldPath, value: unknown, nodePath: FieldPath) =>
-        result.settings.push({ subject, path: fieldPath, value, form: "json6902", container, nodePath, operation: { index, op, path: opPath }, entry });
+        result.settings.push({
+          subject,
+          path: fieldPath,
+          value,
+          form: "json6902",
+          container,
+          nodePath,
+          operation: { index, op, path: opPath },
+          entry,
+        });
       if (isMap(valueNode) && valueNode.items.length > 0) {
-        flattenMap(document, valueNode, [], (fieldPath, value, nodePath) => push([...opPath, ...fieldPath], value, [index, "value", ...nodePath]), false);
+        flattenMap(
+          document,
+          valueNode,
+          [],
+          (fieldPath, value, nodePath) => push([...opPath, ...fieldPath], value, [index, "value", ...nodePath]),
+          false,
+        );
       } else {
         push(opPath, operation["value"], [index, "value"]);
       }
@@ -142,7 +172,16 @@ function readPatchDocument(document: Document, container: YamlContainer, entry: 
   }
   if (SECRET_KINDS.has(subject.kind)) return;
   flattenMap(document, contents, [], (fieldPath, value, nodePath) => {
-    result.settings.push({ subject, path: fieldPath, value, form: "strategic-merge", container, nodePath, entry, ...documentHeader(object) });
+    result.settings.push({
+      subject,
+      path: fieldPath,
+      value,
+      form: "strategic-merge",
+      container,
+      nodePath,
+      entry,
+      ...documentHeader(object),
+    });
   });
 }
 

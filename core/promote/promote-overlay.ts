@@ -25,7 +25,8 @@ export function promoteOverlay(layer: string, source: OverlayFiles, target: Over
   const comparison = comparePromotable(layer, sourceSettings, targetSettings, rules);
   const applied = applyPromotions(comparison.promotions, targetSettings, sourceWorkspace, targetWorkspace);
   const subjects = new Map<string, Subject>();
-  for (const setting of [...sourceSettings.settings, ...targetSettings.settings]) subjects.set(`${setting.subject.type}/${setting.subject.name}`, setting.subject);
+  for (const setting of [...sourceSettings.settings, ...targetSettings.settings])
+    subjects.set(`${setting.subject.type}/${setting.subject.name}`, setting.subject);
   return {
     layer,
     promotions: applied.promotions,

@@ -75,7 +75,14 @@ export function toCodeQualityIssues(findings: readonly Finding[], options: CodeQ
  * environment separately, and GitLab would otherwise fold those into one issue.
  */
 function fingerprintMaterial(finding: Finding, path: string): string {
-  return JSON.stringify([finding.check, path, finding.layer ?? "", finding.environment ?? "", resourceKey(finding.resource), finding.message]);
+  return JSON.stringify([
+    finding.check,
+    path,
+    finding.layer ?? "",
+    finding.environment ?? "",
+    resourceKey(finding.resource),
+    finding.message,
+  ]);
 }
 
 function resourceKey(resource: ResourceRef | undefined): string {
@@ -84,10 +91,13 @@ function resourceKey(resource: ResourceRef | undefined): string {
 }
 
 function describe(finding: Finding): string {
-  const scope = finding.layer !== undefined || finding.environment !== undefined ? `[${scopeLabel(finding.layer, finding.environment)}] ` : "";
+  const scope =
+    finding.layer !== undefined || finding.environment !== undefined ? `[${scopeLabel(finding.layer, finding.environment)}] ` : "";
   const resource = finding.resource ? `${describeResource(finding.resource)}: ` : "";
   // One line: the widget shows the description as a single row.
-  const message = stripAnsi(finding.message).replace(/\s*\r?\n\s*/g, " ").trim();
+  const message = stripAnsi(finding.message)
+    .replace(/\s*\r?\n\s*/g, " ")
+    .trim();
   return `${scope}${resource}${message}`;
 }
 

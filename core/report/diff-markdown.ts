@@ -46,13 +46,22 @@ function render(groups: readonly Group[], options: DiffMarkdownOptions, omitted:
   const problems = options.problems ?? [];
   const all = groups.flatMap((group) => group.changes);
   const lines: string[] = [`### ${escapeMarkdown(options.title ?? "gitops-ci diff")}`, ""];
-  lines.push(problems.length > 0 ? `**Incomplete:** ${problems.length} problem${problems.length === 1 ? "" : "s"} kept the diff from being complete.` : `${escapeMarkdown(countsText(all))}.`);
+  lines.push(
+    problems.length > 0
+      ? `**Incomplete:** ${problems.length} problem${problems.length === 1 ? "" : "s"} kept the diff from being complete.`
+      : `${escapeMarkdown(countsText(all))}.`,
+  );
   lines.push("");
   if (groups.length > 0) {
-    lines.push("| environment | layer | create | change | prune | wait | skip | unchanged |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    lines.push(
+      "| environment | layer | create | change | prune | wait | skip | unchanged |",
+      "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    );
     for (const group of groups) {
       const counts = countActions(group.changes);
-      lines.push(`| ${escapeMarkdown(group.environment)} | ${escapeMarkdown(group.layer)} | ${counts.create} | ${counts.update} | ${counts.prune} | ${counts.wait} | ${counts.skip} | ${counts.unchanged} |`);
+      lines.push(
+        `| ${escapeMarkdown(group.environment)} | ${escapeMarkdown(group.layer)} | ${counts.create} | ${counts.update} | ${counts.prune} | ${counts.wait} | ${counts.skip} | ${counts.unchanged} |`,
+      );
     }
     lines.push("");
   }
@@ -61,7 +70,9 @@ function render(groups: readonly Group[], options: DiffMarkdownOptions, omitted:
     if (shown.length === 0) continue;
     lines.push(`<details><summary>${escapeHtml(`${group.environment} / ${group.layer}: ${countsText(group.changes)}`)}</summary>`, "");
     for (const change of shown) {
-      lines.push(`- ${ICON[change.action]} ${codeSpan(describeObject(change.ref))} ${escapeMarkdown(describeAction(change))}${change.file ? ` (${codeSpan(change.file)})` : ""}`);
+      lines.push(
+        `- ${ICON[change.action]} ${codeSpan(describeObject(change.ref))} ${escapeMarkdown(describeAction(change))}${change.file ? ` (${codeSpan(change.file)})` : ""}`,
+      );
       if (!change.diff) continue;
       if (omitted.has(change)) {
         lines.push(`  <br>diff of ${change.diff.split("\n").length} lines left out to fit: see the JSON report artifact`);
@@ -77,7 +88,9 @@ function render(groups: readonly Group[], options: DiffMarkdownOptions, omitted:
     lines.push("**Could not diff:**", "");
     for (const problem of problems) {
       const where = `${problem.environment}${problem.layer ? `/${problem.layer}` : ""}`;
-      lines.push(`- ${codeSpan(where)}: ${escapeMarkdown(problem.message)}${problem.hint ? ` (hint: ${escapeMarkdown(problem.hint)})` : ""}`);
+      lines.push(
+        `- ${codeSpan(where)}: ${escapeMarkdown(problem.message)}${problem.hint ? ` (hint: ${escapeMarkdown(problem.hint)})` : ""}`,
+      );
     }
     lines.push("");
   }
@@ -94,4 +107,3 @@ function groupChanges(changes: readonly ObjectChange[]): Group[] {
   }
   return [...groups.values()];
 }
-

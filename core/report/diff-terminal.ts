@@ -1,6 +1,14 @@
 // The diff in a terminal or job log: per environment and layer, each object that changes (with its
 // diff), counts of the rest, then what kept the diff from being complete.
-import { countActions, describeObject, isChange, type DiffProblem, type EnvironmentDiff, type ObjectAction, type ObjectChange } from "../model/object-changes.ts";
+import {
+  countActions,
+  describeObject,
+  isChange,
+  type DiffProblem,
+  type EnvironmentDiff,
+  type ObjectAction,
+  type ObjectChange,
+} from "../model/object-changes.ts";
 
 const MARK: Readonly<Record<ObjectAction, string>> = { create: "+", update: "~", prune: "-", skip: "!", wait: "…", unchanged: "=" };
 
@@ -64,7 +72,10 @@ export function countsText(changes: readonly ObjectChange[]): string {
     [counts.skip, "skipped"],
     [counts.unchanged, "unchanged"],
   ] as const;
-  const text = parts.filter(([count]) => count > 0).map(([count, label]) => `${count} ${label}`).join(", ");
+  const text = parts
+    .filter(([count]) => count > 0)
+    .map(([count, label]) => `${count} ${label}`)
+    .join(", ");
   return text === "" ? "nothing compared" : text;
 }
 
@@ -72,7 +83,8 @@ export function countsText(changes: readonly ObjectChange[]): string {
 export function summaryLine(environments: readonly EnvironmentDiff[]): string {
   const problems = environments.reduce((sum, env) => sum + env.problems.length, 0);
   const perEnv = environments.map((env) => `${env.environment}: ${countsText(env.changes)}`).join("; ");
-  if (problems > 0) return `INCOMPLETE: ${problems} problem${problems === 1 ? "" : "s"} kept the diff from being complete (exit code 2). ${perEnv}`;
+  if (problems > 0)
+    return `INCOMPLETE: ${problems} problem${problems === 1 ? "" : "s"} kept the diff from being complete (exit code 2). ${perEnv}`;
   if (environments.some((env) => env.changes.some(isChange))) return `changes: ${perEnv}`;
   return `no changes: ${perEnv}`;
 }

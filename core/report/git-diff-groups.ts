@@ -27,9 +27,11 @@ export function groupGitChanges(changes: readonly GitObjectChange[]): ClusterGro
     let cluster = clusters.find((group) => group.cluster === change.cluster);
     if (!cluster) clusters.push((cluster = { cluster: change.cluster, kustomizations: [] }));
     let kustomization = cluster.kustomizations.find((group) => group.layer === change.layer);
-    if (!kustomization) cluster.kustomizations.push((kustomization = { layer: change.layer, kustomization: change.kustomization, releases: [] }));
+    if (!kustomization)
+      cluster.kustomizations.push((kustomization = { layer: change.layer, kustomization: change.kustomization, releases: [] }));
     let release = kustomization.releases.find((group) => group.helmRelease === change.helmRelease);
-    if (!release) kustomization.releases.push((release = { ...(change.helmRelease ? { helmRelease: change.helmRelease } : {}), kinds: [] }));
+    if (!release)
+      kustomization.releases.push((release = { ...(change.helmRelease ? { helmRelease: change.helmRelease } : {}), kinds: [] }));
     let kind = release.kinds.find((group) => group.kind === change.ref.kind);
     if (!kind) release.kinds.push((kind = { kind: change.ref.kind, changes: [] }));
     kind.changes.push(change);
@@ -37,10 +39,13 @@ export function groupGitChanges(changes: readonly GitObjectChange[]): ClusterGro
   for (const cluster of clusters) {
     for (const kustomization of cluster.kustomizations) {
       // The Kustomization's own objects first, then each HelmRelease's.
-      kustomization.releases.sort((a, b) => (a.helmRelease === undefined ? -1 : b.helmRelease === undefined ? 1 : compareText(a.helmRelease, b.helmRelease)));
+      kustomization.releases.sort((a, b) =>
+        a.helmRelease === undefined ? -1 : b.helmRelease === undefined ? 1 : compareText(a.helmRelease, b.helmRelease),
+      );
       for (const release of kustomization.releases) {
         release.kinds.sort((a, b) => compareText(a.kind, b.kind));
-        for (const kind of release.kinds) kind.changes.sort((a, b) => ACTION_RANK[a.action] - ACTION_RANK[b.action] || compareText(describeRef(a), describeRef(b)));
+        for (const kind of release.kinds)
+          kind.changes.sort((a, b) => ACTION_RANK[a.action] - ACTION_RANK[b.action] || compareText(describeRef(a), describeRef(b)));
       }
     }
   }

@@ -38,7 +38,9 @@ export function formatGitDiffHtml(report: GitDiffReport, redact: (text: string) 
           kind: kind.kind,
           objects: kind.changes.map((change) => {
             const id = `o${objects.length}`;
-            const fields = (change.fields ?? []).filter((field) => !(report.collapseNoise && field.noise)).map((field) => formatFieldChange(field, 400));
+            const fields = (change.fields ?? [])
+              .filter((field) => !(report.collapseNoise && field.noise))
+              .map((field) => formatFieldChange(field, 400));
             const collapsed = (change.fields?.length ?? 0) - fields.length;
             if (collapsed > 0) fields.push(`(${collapsed} chart-bump field${collapsed === 1 ? "" : "s"} collapsed)`);
             objects.push({
@@ -61,10 +63,19 @@ export function formatGitDiffHtml(report: GitDiffReport, redact: (text: string) 
     title: `gitops-ci diff --against ${report.against.rev}`,
     base: report.against.base.slice(0, 12),
     clusters: report.clusters,
-    risks: RISK_ORDER.flatMap((kind) => report.risks.filter((risk) => risk.kind === kind).map((risk) => ({ title: RISK_TITLES[kind], text: `${risk.cluster}/${risk.layer}: ${risk.object}: ${risk.detail}` }))),
-    problems: report.problems.map((problem) => `${problem.environment ?? "*"}${problem.layer ? `/${problem.layer}` : ""}: ${problem.message}`),
+    risks: RISK_ORDER.flatMap((kind) =>
+      report.risks
+        .filter((risk) => risk.kind === kind)
+        .map((risk) => ({ title: RISK_TITLES[kind], text: `${risk.cluster}/${risk.layer}: ${risk.object}: ${risk.detail}` })),
+    ),
+    problems: report.problems.map(
+      (problem) => `${problem.environment ?? "*"}${problem.layer ? `/${problem.layer}` : ""}: ${problem.message}`,
+    ),
   };
-  const data = redact(JSON.stringify({ summary, tree, objects })).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  const data = redact(JSON.stringify({ summary, tree, objects }))
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -85,7 +96,11 @@ export function formatGitDiffHtml(report: GitDiffReport, redact: (text: string) 
 
 function wholeObject(action: string, yaml: string): string {
   const mark = action === "delete" ? "-" : "+";
-  return yaml.replace(/\n$/, "").split("\n").map((line) => `${mark}${line}`).join("\n");
+  return yaml
+    .replace(/\n$/, "")
+    .split("\n")
+    .map((line) => `${mark}${line}`)
+    .join("\n");
 }
 
 function sideBySide(before: string, after: string): PageObject["rows"] {

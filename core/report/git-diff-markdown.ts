@@ -48,7 +48,8 @@ export function formatGitDiffMarkdown(report: GitDiffReport, options: GitDiffMar
       const risks = report.risks.filter((risk) => risk.kind === kind);
       if (risks.length === 0) continue;
       lines.push(`- **${RISK_TITLES[kind]}** (${risks.length})`);
-      for (const risk of risks.slice(0, 50)) lines.push(`  - ${codeSpan(`${risk.cluster}/${risk.layer}`)} ${escapeMarkdown(risk.object)}: ${escapeMarkdown(risk.detail)}`);
+      for (const risk of risks.slice(0, 50))
+        lines.push(`  - ${codeSpan(`${risk.cluster}/${risk.layer}`)} ${escapeMarkdown(risk.object)}: ${escapeMarkdown(risk.detail)}`);
       if (risks.length > 50) lines.push(`  - … ${risks.length - 50} more in the HTML page`);
     }
     lines.push("");
@@ -56,7 +57,9 @@ export function formatGitDiffMarkdown(report: GitDiffReport, options: GitDiffMar
   if (report.problems.length > 0) {
     lines.push("**Could not compare:**", "");
     for (const problem of report.problems) {
-      lines.push(`- ❌ ${codeSpan(`${problem.environment ?? "*"}${problem.layer ? `/${problem.layer}` : ""}`)}: ${escapeMarkdown(problem.message)}${problem.hint ? ` (hint: ${escapeMarkdown(problem.hint)})` : ""}`);
+      lines.push(
+        `- ❌ ${codeSpan(`${problem.environment ?? "*"}${problem.layer ? `/${problem.layer}` : ""}`)}: ${escapeMarkdown(problem.message)}${problem.hint ? ` (hint: ${escapeMarkdown(problem.hint)})` : ""}`,
+      );
     }
     lines.push("");
   }
@@ -73,7 +76,9 @@ export function formatGitDiffMarkdown(report: GitDiffReport, options: GitDiffMar
         for (const change of changes.filter((candidate) => !noisy.includes(candidate))) {
           if (listed >= maxObjects) break;
           listed += 1;
-          lines.push(`- ${ICON[change.action]} ${codeSpan(describeRef(change))} ${escapeMarkdown(describeGitAction(change))}${change.file ? ` (${codeSpan(change.file)})` : ""}`);
+          lines.push(
+            `- ${ICON[change.action]} ${codeSpan(describeRef(change))} ${escapeMarkdown(describeGitAction(change))}${change.file ? ` (${codeSpan(change.file)})` : ""}`,
+          );
           const fields = (change.fields ?? []).filter((field) => !(report.collapseNoise && field.noise));
           if (fields.length === 0) continue;
           const text = fields.slice(0, maxFields).map((field) => formatFieldChange(field));
@@ -83,7 +88,10 @@ export function formatGitDiffMarkdown(report: GitDiffReport, options: GitDiffMar
           const fence = fenceFor(text.join("\n"));
           lines.push("", `  ${fence}`, ...text.map((line) => `  ${line}`), `  ${fence}`, "");
         }
-        if (noisy.length > 0) lines.push(`- ✏️ ${noisy.length} object${noisy.length === 1 ? "" : "s"} changed only in chart-bump metadata (\`helm.sh/chart\`, \`app.kubernetes.io/version\`, \`checksum/*\`)`);
+        if (noisy.length > 0)
+          lines.push(
+            `- ✏️ ${noisy.length} object${noisy.length === 1 ? "" : "s"} changed only in chart-bump metadata (\`helm.sh/chart\`, \`app.kubernetes.io/version\`, \`checksum/*\`)`,
+          );
         lines.push("");
       }
       lines.push("</details>", "");
@@ -98,4 +106,3 @@ function counts(changes: readonly GitObjectChange[]): string {
   const of = (action: GitObjectChange["action"]) => changes.filter((change) => change.action === action).length;
   return [`${of("create")} created`, `${of("update")} changed`, `${of("delete")} deleted`].join(", ");
 }
-

@@ -8,9 +8,14 @@ import { describeGitAction, describeRef, groupGitChanges } from "./git-diff-grou
 const MARK: Readonly<Record<GitObjectChange["action"], string>> = { create: "+", update: "~", delete: "-" };
 
 export function formatGitDiffForTerminal(report: GitDiffReport): string {
-  const lines: string[] = [`Against ${report.against.rev} (merge base ${report.against.base.slice(0, 12)}): ${report.against.changedFiles} files changed`];
+  const lines: string[] = [
+    `Against ${report.against.rev} (merge base ${report.against.base.slice(0, 12)}): ${report.against.changedFiles} files changed`,
+  ];
   lines.push("", "Blast radius (objects created / changed / deleted):");
-  for (const cluster of report.clusters) lines.push(`  ${cluster.cluster.padEnd(20)} +${cluster.created} ~${cluster.changed} -${cluster.deleted}${cluster.deleted ? ` (${cluster.pruned} pruned, ${cluster.orphaned} orphaned)` : ""}`);
+  for (const cluster of report.clusters)
+    lines.push(
+      `  ${cluster.cluster.padEnd(20)} +${cluster.created} ~${cluster.changed} -${cluster.deleted}${cluster.deleted ? ` (${cluster.pruned} pruned, ${cluster.orphaned} orphaned)` : ""}`,
+    );
   if (report.risks.length > 0) {
     lines.push("", "Must not miss:");
     for (const kind of RISK_ORDER) {
@@ -23,7 +28,9 @@ export function formatGitDiffForTerminal(report: GitDiffReport): string {
   for (const cluster of groupGitChanges(report.changes)) {
     lines.push("", cluster.cluster);
     for (const kustomization of cluster.kustomizations) {
-      lines.push(`  Kustomization ${kustomization.kustomization}${kustomization.layer !== kustomization.kustomization.split("/")[1] ? ` (layer ${kustomization.layer})` : ""}`);
+      lines.push(
+        `  Kustomization ${kustomization.kustomization}${kustomization.layer !== kustomization.kustomization.split("/")[1] ? ` (layer ${kustomization.layer})` : ""}`,
+      );
       for (const release of kustomization.releases) {
         const indent = release.helmRelease ? "      " : "    ";
         if (release.helmRelease) lines.push(`    HelmRelease ${release.helmRelease}`);
@@ -36,15 +43,22 @@ export function formatGitDiffForTerminal(report: GitDiffReport): string {
           const collapsed = (change.fields?.length ?? 0) - fields.length;
           if (collapsed > 0) lines.push(`${indent}    (${collapsed} chart-bump field${collapsed === 1 ? "" : "s"} collapsed)`);
         }
-        if (noisy.length > 0) lines.push(`${indent}~ ${noisy.length} object${noisy.length === 1 ? "" : "s"} changed only in chart-bump metadata (helm.sh/chart, app.kubernetes.io/version, checksum/*; --show-noise lists them)`);
+        if (noisy.length > 0)
+          lines.push(
+            `${indent}~ ${noisy.length} object${noisy.length === 1 ? "" : "s"} changed only in chart-bump metadata (helm.sh/chart, app.kubernetes.io/version, checksum/*; --show-noise lists them)`,
+          );
       }
     }
   }
   if (report.problems.length > 0) {
     lines.push("", "Could not compare:");
-    for (const problem of report.problems) lines.push(`  ${problem.environment ?? "*"}${problem.layer ? `/${problem.layer}` : ""}: ${problem.message}${problem.hint ? `\n    hint: ${problem.hint}` : ""}`);
+    for (const problem of report.problems)
+      lines.push(
+        `  ${problem.environment ?? "*"}${problem.layer ? `/${problem.layer}` : ""}: ${problem.message}${problem.hint ? `\n    hint: ${problem.hint}` : ""}`,
+      );
   }
-  const total = (pick: (c: GitDiffReport["clusters"][number]) => number) => report.clusters.reduce((sum, cluster) => sum + pick(cluster), 0);
+  const total = (pick: (c: GitDiffReport["clusters"][number]) => number) =>
+    report.clusters.reduce((sum, cluster) => sum + pick(cluster), 0);
   lines.push(
     "",
     report.changes.length === 0 && report.problems.length === 0 && report.risks.length === 0

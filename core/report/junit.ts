@@ -81,7 +81,11 @@ function casesFor(scope: FindingScope, family: string, findings: readonly Findin
       classname: "render",
       name: `${scope.label}: the overlay did not render`,
       ...(overlayPath ? { file: overlayPath } : {}),
-      failure: { message: "the overlay did not render", type: "render", body: `${scope.label}: the overlay did not render and no finding says why; see the job log.` },
+      failure: {
+        message: "the overlay did not render",
+        type: "render",
+        body: `${scope.label}: the overlay did not render and no finding says why; see the job log.`,
+      },
     });
   }
   if (cases.length === 0) {
@@ -158,9 +162,13 @@ function formatSuite(suite: TestSuite): string[] {
 function formatCase(testCase: TestCase): string {
   const open = `    <testcase${attrs({ classname: testCase.classname, name: testCase.name, file: testCase.file, time: "0" })}`;
   const children = [
-    testCase.failure ? `<failure${attrs({ message: testCase.failure.message, type: testCase.failure.type })}>${escapeText(testCase.failure.body)}</failure>` : undefined,
+    testCase.failure
+      ? `<failure${attrs({ message: testCase.failure.message, type: testCase.failure.type })}>${escapeText(testCase.failure.body)}</failure>`
+      : undefined,
     // GitLab shows the element's text as the reason, so the reason is both attribute and text.
-    testCase.skipped !== undefined ? `<skipped${attrs({ message: testCase.skipped })}>${escapeText(testCase.skipped)}</skipped>` : undefined,
+    testCase.skipped !== undefined
+      ? `<skipped${attrs({ message: testCase.skipped })}>${escapeText(testCase.skipped)}</skipped>`
+      : undefined,
     testCase.systemOut !== undefined ? `<system-out>${escapeText(testCase.systemOut)}</system-out>` : undefined,
   ].filter((child) => child !== undefined);
   if (children.length === 0) return `${open}/>`;
@@ -188,7 +196,8 @@ function firstLine(text: string, limit: number): string {
  * feed and carriage return, U+FFFE/U+FFFF, and unpaired surrogates. They become visible `\u001b`
  * text instead of making the whole report unparseable.
  */
-const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const NOT_XML =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 function xmlSafe(text: string): string {
   return stripAnsi(text).replace(NOT_XML, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);

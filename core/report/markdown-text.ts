@@ -5,7 +5,10 @@ import { stripAnsi } from "./summary.ts";
 
 /** Control characters other than tab and line breaks become visible `\u001b` text; colour codes go. */
 export function visibleControls(text: string): string {
-  return stripAnsi(text).replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return stripAnsi(text).replace(
+    /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /**
@@ -47,7 +50,8 @@ export function codeSpan(text: string): string {
   const content = visibleControls(text).replace(/[\r\n\t]+/g, " ");
   const longestRun = Math.max(0, ...(content.match(/`+/g) ?? []).map((run) => run.length));
   const fence = "`".repeat(longestRun + 1);
-  const padded = content.startsWith("`") || content.endsWith("`") || (content.startsWith(" ") && content.endsWith(" ")) ? ` ${content} ` : content;
+  const padded =
+    content.startsWith("`") || content.endsWith("`") || (content.startsWith(" ") && content.endsWith(" ")) ? ` ${content} ` : content;
   return `${fence}${padded}${fence}`;
 }
 

@@ -3,7 +3,14 @@
 // is built in merge-request-note.ts.
 import { countBySeverity, describeResource, formatLocation, type Finding, type Severity } from "../model/findings.ts";
 import { codeSpan, escapeHtml, escapeMarkdown, escapeMultiline, plural } from "./markdown-text.ts";
-import { groupByScope, overlayStatus, type CheckReportInput, type CheckSummaryRow, type FindingScope, type OverlayStatus } from "./summary.ts";
+import {
+  groupByScope,
+  overlayStatus,
+  type CheckReportInput,
+  type CheckSummaryRow,
+  type FindingScope,
+  type OverlayStatus,
+} from "./summary.ts";
 
 export interface MarkdownOptions {
   /** First words of the heading. */
@@ -28,7 +35,8 @@ export function formatMarkdown(input: CheckReportInput, options: MarkdownOptions
       .map(formatScopeRow),
     ...input.summary.map(formatRow),
   ];
-  if (rows.length > 0) lines.push("| Layer | Environment | Status | Objects | Errors | Warnings |", "| --- | --- | --- | ---: | ---: | ---: |", ...rows, "");
+  if (rows.length > 0)
+    lines.push("| Layer | Environment | Status | Objects | Errors | Warnings |", "| --- | --- | --- | ---: | ---: | ---: |", ...rows, "");
   for (const scope of groupByScope(input)) {
     if (scope.findings.length > 0) lines.push(...formatSection(scope));
   }
@@ -39,7 +47,11 @@ function formatHeading(input: CheckReportInput, title: string): string {
   const totals = countBySeverity(input.findings);
   const overlays = plural(input.summary.length, "overlay");
   const notRendered = input.summary.filter((row) => !row.rendered).length;
-  const counts = [totals.error ? plural(totals.error, "error") : "", totals.warning ? plural(totals.warning, "warning") : "", notRendered ? `${notRendered} not rendered` : ""]
+  const counts = [
+    totals.error ? plural(totals.error, "error") : "",
+    totals.warning ? plural(totals.warning, "warning") : "",
+    notRendered ? `${notRendered} not rendered` : "",
+  ]
     .filter(Boolean)
     .join(", ");
   if (totals.error > 0 || notRendered > 0) return `### ❌ ${escapeMarkdown(title)} failed: ${counts} in ${overlays}`;
@@ -48,7 +60,14 @@ function formatHeading(input: CheckReportInput, title: string): string {
 }
 
 function formatRow(row: CheckSummaryRow): string {
-  const cells = [escapeMarkdown(row.layer), escapeMarkdown(row.environment), STATUS_TEXT[overlayStatus(row)], row.rendered ? String(row.objects) : "–", String(row.errors), String(row.warnings)];
+  const cells = [
+    escapeMarkdown(row.layer),
+    escapeMarkdown(row.environment),
+    STATUS_TEXT[overlayStatus(row)],
+    row.rendered ? String(row.objects) : "–",
+    String(row.errors),
+    String(row.warnings),
+  ];
   return `| ${cells.join(" | ")} |`;
 }
 
@@ -57,7 +76,14 @@ function formatScopeRow(scope: FindingScope): string {
   const counts = countBySeverity(scope.findings);
   const fleetWide = scope.layer === undefined && scope.environment === undefined;
   const status = counts.error > 0 ? STATUS_TEXT.failed : counts.warning > 0 ? STATUS_TEXT.warnings : "ℹ️ notes";
-  const cells = [fleetWide ? "_fleet-wide_" : escapeMarkdown(scope.layer ?? "*"), fleetWide ? "" : escapeMarkdown(scope.environment ?? "*"), status, "–", String(counts.error), String(counts.warning)];
+  const cells = [
+    fleetWide ? "_fleet-wide_" : escapeMarkdown(scope.layer ?? "*"),
+    fleetWide ? "" : escapeMarkdown(scope.environment ?? "*"),
+    status,
+    "–",
+    String(counts.error),
+    String(counts.warning),
+  ];
   return `| ${cells.join(" | ")} |`;
 }
 
@@ -68,9 +94,15 @@ function formatSection(scope: FindingScope): string[] {
     .filter((severity) => counts[severity] > 0)
     .map((severity) => plural(counts[severity], severity === "info" ? "note" : severity))
     .join(", ");
-  const label = scope.row ? `<b>${escapeHtml(scope.label)}</b> · ${tally} · <code>${escapeHtml(scope.row.path)}</code>` : `<b>${escapeHtml(scope.label)}</b> · ${tally}`;
+  const label = scope.row
+    ? `<b>${escapeHtml(scope.label)}</b> · ${tally} · <code>${escapeHtml(scope.row.path)}</code>`
+    : `<b>${escapeHtml(scope.label)}</b> · ${tally}`;
   // A blank line after <summary> lets GitLab render the Markdown list inside the HTML block.
-  return [`<details${counts.error > 0 ? " open" : ""}>\n<summary>${icon} ${label}</summary>\n`, ...scope.findings.map(formatFinding), "\n</details>\n"];
+  return [
+    `<details${counts.error > 0 ? " open" : ""}>\n<summary>${icon} ${label}</summary>\n`,
+    ...scope.findings.map(formatFinding),
+    "\n</details>\n",
+  ];
 }
 
 function formatFinding(finding: Finding): string {

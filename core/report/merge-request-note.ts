@@ -80,7 +80,13 @@ const SECRET_KEY_CHANGE = /^(data|stringData)\.[A-Za-z0-9._-]+: (added|removed|c
 export function buildMergeRequestNote(input: MergeRequestNoteInput, options: MergeRequestNoteOptions = {}): string {
   const tallies = tallyOverlays(input);
   const hasDiff = input.changes !== undefined;
-  const blocks: string[] = [formatHeading(tallies, input, options), formatLinks(options), formatTable(tallies, hasDiff), legend(hasDiff), formatNotChecked(input.notChecked ?? [])];
+  const blocks: string[] = [
+    formatHeading(tallies, input, options),
+    formatLinks(options),
+    formatTable(tallies, hasDiff),
+    legend(hasDiff),
+    formatNotChecked(input.notChecked ?? []),
+  ];
   // Two different questions, each under its own heading: Git against Git, and Git against the cluster.
   if (input.gitDiff) blocks.push(formatGitDiffMarkdown(input.gitDiff).trimEnd());
   if (hasDiff) {
@@ -149,7 +155,13 @@ export function needsAttention(change: ObjectChange): boolean {
   return change.action === "prune" || (isCrd(change.ref) && (change.action === "create" || change.action === "update"));
 }
 
-function emptyTally(label: string, layer: string | undefined, environment: string | undefined, row: CheckSummaryRow | undefined, findings: Finding[]): OverlayTally {
+function emptyTally(
+  label: string,
+  layer: string | undefined,
+  environment: string | undefined,
+  row: CheckSummaryRow | undefined,
+  findings: Finding[],
+): OverlayTally {
   return {
     label,
     ...(layer !== undefined ? { layer } : {}),
@@ -187,7 +199,11 @@ function formatHeading(tallies: readonly OverlayTally[], input: MergeRequestNote
         const created = sum((tally) => tally.created);
         const changed = sum((tally) => tally.changed);
         const pruned = sum((tally) => tally.pruned);
-        const parts = [created ? `${created} to create` : "", changed ? `${changed} to change` : "", pruned ? `${pruned} to prune` : ""].filter(Boolean);
+        const parts = [
+          created ? `${created} to create` : "",
+          changed ? `${changed} to change` : "",
+          pruned ? `${pruned} to prune` : "",
+        ].filter(Boolean);
         return ` · ${parts.length > 0 ? parts.join(", ") : "no changes to the cluster"}`;
       })()
     : "";
@@ -209,14 +225,21 @@ function formatHeading(tallies: readonly OverlayTally[], input: MergeRequestNote
 /** The overlays that should have run first, then those changed-only left out, folded. */
 function formatNotChecked(entries: readonly NotCheckedOverlay[]): string {
   if (entries.length === 0) return "";
-  const line = (entry: NotCheckedOverlay) => `- ${codeSpan(`${entry.environment}/${entry.layer}`)} (${codeSpan(entry.path)}): ${describeNotChecked(entry, codeSpan)}`;
+  const line = (entry: NotCheckedOverlay) =>
+    `- ${codeSpan(`${entry.environment}/${entry.layer}`)} (${codeSpan(entry.path)}): ${describeNotChecked(entry, codeSpan)}`;
   const missed = entries.filter((entry) => entry.reason !== "unchanged");
   const unchanged = entries.filter((entry) => entry.reason === "unchanged");
   const blocks: string[] = [];
   if (missed.length > 0) blocks.push([`#### ⏭️ Not checked (${missed.length})`, "", ...missed.map(line)].join("\n"));
   if (unchanged.length > 0) {
     blocks.push(
-      [`<details><summary>${plural(unchanged.length, "overlay")} not checked: the change cannot affect ${unchanged.length === 1 ? "it" : "them"} (changed-only)</summary>`, "", ...unchanged.map(line), "", "</details>"].join("\n"),
+      [
+        `<details><summary>${plural(unchanged.length, "overlay")} not checked: the change cannot affect ${unchanged.length === 1 ? "it" : "them"} (changed-only)</summary>`,
+        "",
+        ...unchanged.map(line),
+        "",
+        "</details>",
+      ].join("\n"),
     );
   }
   return blocks.join("\n\n");
@@ -224,7 +247,8 @@ function formatNotChecked(entries: readonly NotCheckedOverlay[]): string {
 
 function formatLinks(options: MergeRequestNoteOptions): string {
   const links: string[] = [];
-  if (options.pipelineUrl) links.push(`Pipeline [${options.pipelineId !== undefined ? `#${options.pipelineId}` : "link"}](${safeUrl(options.pipelineUrl)})`);
+  if (options.pipelineUrl)
+    links.push(`Pipeline [${options.pipelineId !== undefined ? `#${options.pipelineId}` : "link"}](${safeUrl(options.pipelineUrl)})`);
   if (options.fullReportUrl) links.push(`[Full report](${safeUrl(options.fullReportUrl)})`);
   return links.join(" · ");
 }
@@ -262,7 +286,18 @@ function formatTable(tallies: readonly OverlayTally[], hasDiff: boolean): string
   ];
   for (const environment of [...new Set(quiet.map((tally) => tally.environment ?? ""))]) {
     const count = quiet.filter((tally) => (tally.environment ?? "") === environment).length;
-    lines.push(row([`_${count} more, nothing to report_`, escapeMarkdown(environment), `${count} of ${count}`, "0", "0", change(0), change(0), change(0)]));
+    lines.push(
+      row([
+        `_${count} more, nothing to report_`,
+        escapeMarkdown(environment),
+        `${count} of ${count}`,
+        "0",
+        "0",
+        change(0),
+        change(0),
+        change(0),
+      ]),
+    );
   }
   if (all.length > 1) {
     const sum = (pick: (tally: OverlayTally) => number) => all.reduce((total, tally) => total + pick(tally), 0);
@@ -304,7 +339,14 @@ function formatSection(tally: OverlayTally): string {
   const errors = tally.invalid + tally.findings.filter((finding) => isSecretProblem(finding) && finding.severity === "error").length;
   const notRendered = tally.row !== undefined && !tally.row.rendered;
   const attention = tally.changes.some(needsAttention);
-  const icon = errors > 0 || notRendered ? "❌" : tally.warnings > 0 || tally.secretProblems > 0 || attention ? "⚠️" : tally.changes.length > 0 ? "🔄" : "ℹ️";
+  const icon =
+    errors > 0 || notRendered
+      ? "❌"
+      : tally.warnings > 0 || tally.secretProblems > 0 || attention
+        ? "⚠️"
+        : tally.changes.length > 0
+          ? "🔄"
+          : "ℹ️";
   const facts = [
     tally.invalid ? plural(tally.invalid, "error") : "",
     tally.secretProblems ? plural(tally.secretProblems, "secret problem") : "",
@@ -315,7 +357,11 @@ function formatSection(tally: OverlayTally): string {
   ].filter(Boolean);
   const path = tally.row ? ` · <code>${escapeHtml(tally.row.path)}</code>` : "";
   const open = errors > 0 || notRendered || attention ? " open" : "";
-  const lines = [`<details${open}>`, `<summary>${icon} <b>${escapeHtml(tally.label)}</b>${facts.length ? ` · ${facts.join(", ")}` : ""}${path}</summary>`, ""];
+  const lines = [
+    `<details${open}>`,
+    `<summary>${icon} <b>${escapeHtml(tally.label)}</b>${facts.length ? ` · ${facts.join(", ")}` : ""}${path}</summary>`,
+    "",
+  ];
 
   if (notRendered && tally.findings.every((finding) => checkFamily(finding.check) !== "render")) {
     lines.push("- ❌ the overlay did not render and no finding says why; see the check job's log", "");
@@ -381,12 +427,6 @@ function compareChanges(a: ObjectChange, b: ObjectChange): number {
 function isCrd(ref: ResourceRef): boolean {
   return ref.kind === "CustomResourceDefinition";
 }
-
-
-
-
-
-
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -34,7 +34,11 @@ export interface NotCheckedOverlay {
  * (`ENV/LAYER`) the change can affect when changed-only was on; undefined when every overlay had
  * to be checked.
  */
-export function overlaysNotChecked(plan: readonly PlannedOverlay[], summary: readonly CheckSummaryRow[], affected?: ReadonlySet<string>): NotCheckedOverlay[] {
+export function overlaysNotChecked(
+  plan: readonly PlannedOverlay[],
+  summary: readonly CheckSummaryRow[],
+  affected?: ReadonlySet<string>,
+): NotCheckedOverlay[] {
   const key = (environment: string, layer: string) => `${environment}/${layer}`;
   const rows = new Map(summary.map((row) => [key(row.environment, row.layer), row]));
   const byKey = new Map(plan.map((overlay) => [key(overlay.environment, overlay.layer), overlay]));

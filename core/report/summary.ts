@@ -59,7 +59,9 @@ export function checkFamily(check: string): string {
 /** The check families every overlay was checked for, in a stable order. */
 export function performedChecks(input: Pick<CheckReportInput, "checks" | "findings">): string[] {
   if (input.checks) return unique(input.checks);
-  const reported = input.findings.filter((finding) => finding.layer !== undefined && finding.environment !== undefined).map((finding) => checkFamily(finding.check));
+  const reported = input.findings
+    .filter((finding) => finding.layer !== undefined && finding.environment !== undefined)
+    .map((finding) => checkFamily(finding.check));
   return unique(["render", ...reported.sort()]);
 }
 

@@ -47,7 +47,12 @@ export async function writeReports(
  * JUnit and Code Quality alone, for a run whose own report is not a check's (the live diff, whose
  * problems are findings too): the pipeline's `artifacts:reports` pick them up beside the check's.
  */
-export async function writeFindingReports(outDir: string, input: CheckReportInput, redactor: Pick<Redactor, "redact">, options: Omit<CodeQualityOptions, "summary"> = {}): Promise<string[]> {
+export async function writeFindingReports(
+  outDir: string,
+  input: CheckReportInput,
+  redactor: Pick<Redactor, "redact">,
+  options: Omit<CodeQualityOptions, "summary"> = {},
+): Promise<string[]> {
   const safe = redactStrings(input, redactor);
   const contents: [string, string][] = [
     [REPORT_FILES.junit, formatJUnit(safe)],

@@ -51,7 +51,14 @@ export interface SopsConfig {
 
 const CHECK = "secrets/sops-config";
 const KEY_FIELDS = ["age", "pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault_transit_uri", "hckms"] as const;
-const CRYPT_RULE_FIELDS = ["unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex", "unencrypted_comment_regex", "encrypted_comment_regex"] as const;
+const CRYPT_RULE_FIELDS = [
+  "unencrypted_suffix",
+  "encrypted_suffix",
+  "unencrypted_regex",
+  "encrypted_regex",
+  "unencrypted_comment_regex",
+  "encrypted_comment_regex",
+] as const;
 const REGEX_FIELDS = ["unencrypted_regex", "encrypted_regex", "unencrypted_comment_regex", "encrypted_comment_regex"] as const;
 
 export function parseSopsConfig(text: string, file: string): SopsConfig {
@@ -67,7 +74,14 @@ export function parseSopsConfig(text: string, file: string): SopsConfig {
   const document = parsed.documents[0];
   if (!document) return { file, dir, usable: true, findings };
   const problem = (message: string, keyPath: readonly (string | number)[], hint?: string) =>
-    findings.push({ severity: "error", check: CHECK, file, line: parsed.lineAt(document, keyPath) ?? document.line, message, ...(hint ? { hint } : {}) });
+    findings.push({
+      severity: "error",
+      check: CHECK,
+      file,
+      line: parsed.lineAt(document, keyPath) ?? document.line,
+      message,
+      ...(hint ? { hint } : {}),
+    });
 
   if (!isRecord(document.value)) {
     problem(`${file} is not a map; sops expects creation_rules: at the top`, []);
@@ -89,23 +103,34 @@ export function parseSopsConfig(text: string, file: string): SopsConfig {
     }
     const rule: CreationRule = { index, line, groups: [], hasUncomparableKeys: Array.isArray(raw["plugins"]) && raw["plugins"].length > 0 };
     const pathRegex = raw["path_regex"];
-    if (pathRegex !== undefined && pathRegex !== null && typeof pathRegex !== "string") problem(`creation rule ${index + 1}: path_regex must be a string`, at("path_regex"));
+    if (pathRegex !== undefined && pathRegex !== null && typeof pathRegex !== "string")
+      problem(`creation rule ${index + 1}: path_regex must be a string`, at("path_regex"));
     if (typeof pathRegex === "string" && pathRegex !== "") {
       rule.pathRegex = pathRegex;
       const compiled = compileGoRegexp(pathRegex);
       if (compiled.ok) rule.regexp = compiled.regexp;
-      else problem(`creation rule ${index + 1}: path_regex ${JSON.stringify(pathRegex)} is not a valid Go regular expression: ${compiled.reason}`, at("path_regex"), "sops fails with \"can not compile regexp\" for every file that reaches this rule");
+      else
+        problem(
+          `creation rule ${index + 1}: path_regex ${JSON.stringify(pathRegex)} is not a valid Go regular expression: ${compiled.reason}`,
+          at("path_regex"),
+          'sops fails with "can not compile regexp" for every file that reaches this rule',
+        );
     }
     for (const field of REGEX_FIELDS) {
       const value = raw[field];
       if (typeof value !== "string" || value === "") continue;
       const compiled = compileGoRegexp(value);
       if (!compiled.ok) {
-        problem(`creation rule ${index + 1}: ${field} ${JSON.stringify(value)} is not a valid Go regular expression: ${compiled.reason}`, at(field), "sops ignores a regexp it cannot compile when encrypting, so values may be left in plaintext or all encrypted");
+        problem(
+          `creation rule ${index + 1}: ${field} ${JSON.stringify(value)} is not a valid Go regular expression: ${compiled.reason}`,
+          at(field),
+          "sops ignores a regexp it cannot compile when encrypting, so values may be left in plaintext or all encrypted",
+        );
       }
     }
     const cryptRules = CRYPT_RULE_FIELDS.filter((field) => typeof raw[field] === "string" && raw[field] !== "");
-    if (cryptRules.length > 1) problem(`creation rule ${index + 1} sets ${cryptRules.join(" and ")}; sops allows only one of them per rule`, at(cryptRules[1]!));
+    if (cryptRules.length > 1)
+      problem(`creation rule ${index + 1} sets ${cryptRules.join(" and ")}; sops allows only one of them per rule`, at(cryptRules[1]!));
     rule.groups = readGroups(raw, (message, keys) => problem(`creation rule ${index + 1}: ${message}`, at(...keys)));
     rules.push(rule);
   });
@@ -118,7 +143,9 @@ type Report = (message: string, keyPath: (string | number)[]) => void;
 function readGroups(raw: Record<string, unknown>, report: Report): RecipientGroup[] {
   const keyGroups = raw["key_groups"];
   if (Array.isArray(keyGroups) && keyGroups.length > 0) {
-    return keyGroups.map((group, index) => (isRecord(group) ? readKeyGroup(group, (message, keys) => report(message, ["key_groups", index, ...keys])) : []));
+    return keyGroups.map((group, index) =>
+      isRecord(group) ? readKeyGroup(group, (message, keys) => report(message, ["key_groups", index, ...keys])) : [],
+    );
   }
   if (keyGroups !== undefined && keyGroups !== null && !Array.isArray(keyGroups)) report("key_groups must be a list", ["key_groups"]);
   const group: Recipient[] = [];
@@ -168,16 +195,21 @@ function readKeyGroup(group: Record<string, unknown>, report: Report): Recipient
     }
   });
   for (const entry of list("pgp")) if (typeof entry === "string") recipients.push(pgpRecipient(entry));
-  for (const entry of list("kms")) if (isRecord(entry) && typeof entry["arn"] === "string") recipients.push(kmsRecipient(entry["arn"], typeof entry["role"] === "string" ? entry["role"] : ""));
-  for (const entry of list("gcp_kms")) if (isRecord(entry) && typeof entry["resource_id"] === "string") recipients.push(gcpKmsRecipient(entry["resource_id"]));
+  for (const entry of list("kms"))
+    if (isRecord(entry) && typeof entry["arn"] === "string")
+      recipients.push(kmsRecipient(entry["arn"], typeof entry["role"] === "string" ? entry["role"] : ""));
+  for (const entry of list("gcp_kms"))
+    if (isRecord(entry) && typeof entry["resource_id"] === "string") recipients.push(gcpKmsRecipient(entry["resource_id"]));
   for (const entry of list("azure_keyvault")) {
-    if (isRecord(entry) && typeof entry["vaultUrl"] === "string" && typeof entry["key"] === "string") recipients.push(azureKeyVaultRecipient(entry["vaultUrl"], entry["key"]));
+    if (isRecord(entry) && typeof entry["vaultUrl"] === "string" && typeof entry["key"] === "string")
+      recipients.push(azureKeyVaultRecipient(entry["vaultUrl"], entry["key"]));
   }
   for (const entry of list("hc_vault")) {
     const recipient = typeof entry === "string" ? vaultRecipientFromUri(entry) : undefined;
     if (recipient) recipients.push(recipient);
   }
-  for (const entry of list("hckms")) if (isRecord(entry) && typeof entry["key_id"] === "string") recipients.push({ type: "hckms", id: entry["key_id"] });
+  for (const entry of list("hckms"))
+    if (isRecord(entry) && typeof entry["key_id"] === "string") recipients.push({ type: "hckms", id: entry["key_id"] });
   return recipients;
 }
 
@@ -293,5 +325,3 @@ export function unreadableSopsConfig(file: string, error: unknown): SopsConfig {
     ],
   };
 }
-
-

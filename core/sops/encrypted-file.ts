@@ -65,7 +65,15 @@ export function isBinaryContent(bytes: Uint8Array): boolean {
 
 export function inspectSopsFile(file: string, bytes: Uint8Array): SopsFileInspection {
   const format = sopsFormatOf(file);
-  const base: SopsFileInspection = { file, format, binaryContent: false, documents: [], divergentMetadata: [], values: [], lineOf: () => undefined };
+  const base: SopsFileInspection = {
+    file,
+    format,
+    binaryContent: false,
+    documents: [],
+    divergentMetadata: [],
+    values: [],
+    lineOf: () => undefined,
+  };
   if (isBinaryContent(bytes)) return { ...base, binaryContent: true, parseError: { message: "binary content" } };
   const text = new TextDecoder().decode(bytes);
   switch (format) {
@@ -145,16 +153,22 @@ function inspectYaml(base: SopsFileInspection, text: string, asJson = false): So
 
 /** JSON and sops's binary store (a JSON object with `data` and `sops`). JSON is read as YAML for lines. */
 function inspectJson(base: SopsFileInspection, text: string): SopsFileInspection {
-  if (base.format === "binary" && !/^\s*\{/.test(text)) return { ...base, parseError: { message: "not a sops binary-store JSON document" } };
+  if (base.format === "binary" && !/^\s*\{/.test(text))
+    return { ...base, parseError: { message: "not a sops binary-store JSON document" } };
   const asYaml = inspectYaml(base, text, true);
-  if (!asYaml.parseError) return asYaml.documents.length > 1 ? { ...base, parseError: { message: "not valid JSON (more than one document)" } } : asYaml;
+  if (!asYaml.parseError)
+    return asYaml.documents.length > 1 ? { ...base, parseError: { message: "not valid JSON (more than one document)" } } : asYaml;
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     return { ...base, parseError: asYaml.parseError };
   }
-  const result: SopsFileInspection = { ...base, documents: [{ index: 0, line: 1, value }], values: storedValues(value, 0, () => undefined) };
+  const result: SopsFileInspection = {
+    ...base,
+    documents: [{ index: 0, line: 1, value }],
+    values: storedValues(value, 0, () => undefined),
+  };
   if (isRecord(value) && value["sops"] !== undefined) result.metadata = readSopsMetadata(value["sops"]);
   return result;
 }
@@ -162,7 +176,12 @@ function inspectJson(base: SopsFileInspection, text: string): SopsFileInspection
 function inspectFlat(base: SopsFileInspection, parsed: FlatFile): SopsFileInspection {
   if (parsed.error) return { ...base, parseError: parsed.error };
   const object: Record<string, unknown> = {};
-  const values: StoredValue[] = parsed.entries.map((entry) => ({ document: 0, path: entry.path, line: entry.line, ...classify(entry.value) }));
+  const values: StoredValue[] = parsed.entries.map((entry) => ({
+    document: 0,
+    path: entry.path,
+    line: entry.line,
+    ...classify(entry.value),
+  }));
   const lines = new Map(parsed.entries.map((entry) => [entry.path.join("\0"), entry.line]));
   for (const entry of parsed.entries) {
     if (entry.path.length === 1) object[entry.path[0]!] = entry.value;

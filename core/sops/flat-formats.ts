@@ -55,7 +55,8 @@ export function parseIni(text: string): FlatFile {
       continue;
     }
     const separator = line.search(/[=:]/);
-    if (separator === -1) return { entries, error: { message: "a line is neither a section, a key = value pair nor a comment", line: index + 1 } };
+    if (separator === -1)
+      return { entries, error: { message: "a line is neither a section, a key = value pair nor a comment", line: index + 1 } };
     const key = line.slice(0, separator).trim();
     const value = unquote(line.slice(separator + 1).trim()).replace(/\\n/g, "\n");
     if (section === "sops") metadata[key] = value;

@@ -29,7 +29,14 @@ export interface SopsMetadata {
   problems: string[];
 }
 
-const RULE_KEYS = ["unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex", "unencrypted_comment_regex", "encrypted_comment_regex"] as const;
+const RULE_KEYS = [
+  "unencrypted_suffix",
+  "encrypted_suffix",
+  "unencrypted_regex",
+  "encrypted_regex",
+  "unencrypted_comment_regex",
+  "encrypted_comment_regex",
+] as const;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 export function readSopsMetadata(block: unknown): SopsMetadata {
@@ -52,7 +59,8 @@ export function readSopsMetadata(block: unknown): SopsMetadata {
   const stored = topLevel.recipients.length > 0 ? [topLevel] : groupBlocks.map(storedGroup);
   const groups = stored.map((group) => group.recipients).filter((group) => group.length > 0);
   if (groups.length === 0) problems.push("no recipients (age, pgp, kms, gcp_kms, azure_kv, hc_vault)");
-  for (const recipient of stored.flatMap((group) => group.missingDataKey)) problems.push(`recipient ${recipient.id} has no encrypted data key`);
+  for (const recipient of stored.flatMap((group) => group.missingDataKey))
+    problems.push(`recipient ${recipient.id} has no encrypted data key`);
 
   const rule = readEncryptionRule(block, problems);
   const recipients = groups.flat();
@@ -60,7 +68,7 @@ export function readSopsMetadata(block: unknown): SopsMetadata {
 }
 
 function readEncryptionRule(block: Record<string, unknown>, problems: string[]): EncryptionRule {
-  const text = (key: string) => (typeof block[key] === "string" && block[key] !== "" ? (block[key]) : undefined);
+  const text = (key: string) => (typeof block[key] === "string" && block[key] !== "" ? block[key] : undefined);
   const named = RULE_KEYS.filter((key) => text(key) !== undefined);
   if (named.length > 1) problems.push(`more than one of ${named.join(", ")} (sops allows one)`);
   const regex = (key: string): GoRegexp | undefined => {
@@ -76,7 +84,10 @@ function readEncryptionRule(block: Record<string, unknown>, problems: string[]):
   const rule: EncryptionRule = {
     dependsOnComments: text("unencrypted_comment_regex") !== undefined || text("encrypted_comment_regex") !== undefined,
     macOnlyEncrypted: block["mac_only_encrypted"] === true || block["mac_only_encrypted"] === "true",
-    description: named.length > 0 ? named.map((key) => `${key} ${text(key)}`).join(", ") : `unencrypted_suffix ${DEFAULT_UNENCRYPTED_SUFFIX} (sops's default)`,
+    description:
+      named.length > 0
+        ? named.map((key) => `${key} ${text(key)}`).join(", ")
+        : `unencrypted_suffix ${DEFAULT_UNENCRYPTED_SUFFIX} (sops's default)`,
   };
   const unencryptedSuffix = text("unencrypted_suffix") ?? (named.length === 0 ? DEFAULT_UNENCRYPTED_SUFFIX : undefined);
   if (unencryptedSuffix) rule.unencryptedSuffix = unencryptedSuffix;

@@ -18,7 +18,8 @@ export function recipientLabel(recipient: Recipient): string {
 }
 
 export function sameGroups(a: readonly RecipientGroup[], b: readonly RecipientGroup[]): boolean {
-  const canonical = (groups: readonly RecipientGroup[]) => groups.map((group) => [...new Set(group.map(recipientLabel))].sort().join(",")).sort();
+  const canonical = (groups: readonly RecipientGroup[]) =>
+    groups.map((group) => [...new Set(group.map(recipientLabel))].sort().join(",")).sort();
   const left = canonical(a);
   const right = canonical(b);
   return left.length === right.length && left.every((group, index) => group === right[index]);
@@ -37,7 +38,10 @@ export function splitKeyField(value: unknown): string[] | undefined {
   if (value === undefined || value === null) return [];
   const items = typeof value === "string" ? [value] : Array.isArray(value) ? value : undefined;
   if (!items || items.some((item) => typeof item !== "string")) return undefined;
-  return (items as string[]).flatMap((item) => item.split(",")).map((item) => item.trim()).filter((item) => item !== "");
+  return (items as string[])
+    .flatMap((item) => item.split(","))
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
 }
 
 export function ageRecipient(id: string): Recipient {

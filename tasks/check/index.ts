@@ -62,19 +62,25 @@ export interface CheckResult {
 /** The reconcile order in one line while it fits; per cluster as a count when it does not. */
 function describeOrder(fleet: Fleet): string {
   if (fleet.layers.length <= 8) return `Layer order: ${fleet.layers.map((layer) => layer.name).join(" -> ")} (${fleet.source})`;
-  const counts = fleet.environments.map((env) => `${env.name} ${fleet.overlays.filter((overlay) => overlay.environment === env.name).length}`);
+  const counts = fleet.environments.map(
+    (env) => `${env.name} ${fleet.overlays.filter((overlay) => overlay.environment === env.name).length}`,
+  );
   return `Kustomizations in dependsOn order, per cluster: ${counts.join(", ")} (${fleet.source})`;
 }
 
 export async function check(context: TaskContext, options: CheckOptions): Promise<CheckResult> {
   const root = path.resolve(context.cwd, options.dir);
   const { progress } = context;
-  const discovery = await progress.phase("Discovering the fleet", () => discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {}));
+  const discovery = await progress.phase("Discovering the fleet", () =>
+    discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {}),
+  );
   const { fleet } = discovery;
   context.output.err(describeOrder(fleet));
 
   const config = discovery.config;
-  const changedSelection = options.changedSince ? await selectChangedOverlays(context, fleet, options.changedSince, config?.file) : undefined;
+  const changedSelection = options.changedSince
+    ? await selectChangedOverlays(context, fleet, options.changedSince, config?.file)
+    : undefined;
   const changed = changedSelection?.overlays ?? new Set(fleet.overlays);
   const only = options.only?.length ? selectOnlyOverlays(fleet, options.only) : undefined;
   const selected = only ? new Set([...changed].filter((overlay) => only.has(overlay))) : changed;
@@ -82,14 +88,20 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
   const needed = new Set([...selected].flatMap((overlay) => [overlay, ...ancestorOverlays(fleet, overlay)]));
   const kubernetesVersion = options.kubernetesVersion ?? config?.kubernetesVersion ?? (await defaultKubernetesVersion());
   // Charts see the same Kubernetes version as .Capabilities.KubeVersion as validation uses.
-  const allRendered = await progress.phase("Rendering", () => renderFleet(context, fleet, (overlay) => needed.has(overlay), { kubeVersion: kubernetesVersion }));
+  const allRendered = await progress.phase("Rendering", () =>
+    renderFleet(context, fleet, (overlay) => needed.has(overlay), { kubeVersion: kubernetesVersion }),
+  );
   const rendered = allRendered.filter((result) => selected.has(result.overlay));
   // A check that fails to finish (a tool that cannot run, our own bug) is a finding: the others still report.
   const failures: Finding[] = [];
   const guarded = <T>(stage: string, fallback: T, run: () => Promise<T> | T): Promise<T> => runGuarded(stage, fallback, run, failures);
   const validation = await progress.phase("Validating", () =>
     guarded("validate", { findings: [] as Finding[], kubernetesVersion, flux: new Map() }, () =>
-      validateRendered(context, fleet, rendered, { kubernetesVersion, strict: options.strict ?? false, configuredSchemaLocations: config?.schemaLocations ?? [] }),
+      validateRendered(context, fleet, rendered, {
+        kubernetesVersion,
+        strict: options.strict ?? false,
+        configuredSchemaLocations: config?.schemaLocations ?? [],
+      }),
     ),
   );
   const { contracts, standards } = await progress.phase("Layer contracts and repository standards", async () => {
@@ -101,20 +113,39 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
       }),
     );
     // Overlay inputs decide which overlays a YAML syntax error belongs to: --changed-since has them already.
-    const standardsOptions = { concurrency: context.concurrency * 4, ...(changedSelection ? { overlayInputs: changedSelection.inputs } : {}) };
-    const standards = await guarded("repository standards", [] as Finding[], async () => [...(await checkRepositoryStandards(fleet, allRendered, standardsOptions)), ...(await checkUnfilledEnvValues(fleet))]);
+    const standardsOptions = {
+      concurrency: context.concurrency * 4,
+      ...(changedSelection ? { overlayInputs: changedSelection.inputs } : {}),
+    };
+    const standards = await guarded("repository standards", [] as Finding[], async () => [
+      ...(await checkRepositoryStandards(fleet, allRendered, standardsOptions)),
+      ...(await checkUnfilledEnvValues(fleet)),
+    ]);
     return { contracts, standards };
   });
-  const secrets = await progress.phase("Secrets", () => guarded("secrets", { findings: [] as Finding[], decryption: "skipped-no-key" as const }, () => checkSecrets(context, { root, rendered })));
+  const secrets = await progress.phase("Secrets", () =>
+    guarded("secrets", { findings: [] as Finding[], decryption: "skipped-no-key" as const }, () =>
+      checkSecrets(context, { root, rendered }),
+    ),
+  );
   const inChangedScope = (finding: Finding) =>
     finding.environment && finding.layer
       ? [...selected].some((overlay) => overlay.environment === finding.environment && overlay.layer === finding.layer)
-      : [...selected].some((overlay) => finding.file === undefined || isWithin(finding.file, overlay.path) || isWithin(overlay.path, finding.file.replace(/\/$/, "")));
-  const inScope = (finding: Finding) => (!options.changedSince || inChangedScope(finding)) && (!only || ownedBySelected(fleet, selected, finding));
+      : [...selected].some(
+          (overlay) =>
+            finding.file === undefined || isWithin(finding.file, overlay.path) || isWithin(overlay.path, finding.file.replace(/\/$/, "")),
+        );
+  const inScope = (finding: Finding) =>
+    (!options.changedSince || inChangedScope(finding)) && (!only || ownedBySelected(fleet, selected, finding));
   const findings = applyRules(
-    [...discovery.findings, ...rendered.flatMap((result) => result.findings), ...validation.findings, ...contracts, ...standards, ...secrets.findings].filter(
-      inScope,
-    ),
+    [
+      ...discovery.findings,
+      ...rendered.flatMap((result) => result.findings),
+      ...validation.findings,
+      ...contracts,
+      ...standards,
+      ...secrets.findings,
+    ].filter(inScope),
     config?.rules ?? {},
   );
   findings.push(...failures);
@@ -139,7 +170,8 @@ export async function check(context: TaskContext, options: CheckOptions): Promis
     .sort((a, b) =>
       fleet.source === "flux-clusters"
         ? // Each cluster's Kustomizations in its own dependsOn order: clusters may differ.
-          fleet.environments.findIndex((env) => env.name === a.environment) - fleet.environments.findIndex((env) => env.name === b.environment) || a.order - b.order
+          fleet.environments.findIndex((env) => env.name === a.environment) -
+            fleet.environments.findIndex((env) => env.name === b.environment) || a.order - b.order
         : layerRank(fleet, a.layer) - layerRank(fleet, b.layer) || a.environment.localeCompare(b.environment),
     );
 
@@ -206,7 +238,9 @@ async function selectChangedOverlays(
   configFile: string | undefined,
 ): Promise<{ overlays: Set<Overlay>; inputs: Map<string, OverlayInputs> }> {
   const { affected, changed, inputs } = await changedSelection(context, fleet, rev, configFile);
-  context.output.err(`Changed since ${rev}${changed.mergeBase ? ` (merge base ${changed.base.slice(0, 12)})` : ""}: ${changed.files.length} files, ${affected.length} of ${fleet.overlays.length} overlays to check`);
+  context.output.err(
+    `Changed since ${rev}${changed.mergeBase ? ` (merge base ${changed.base.slice(0, 12)})` : ""}: ${changed.files.length} files, ${affected.length} of ${fleet.overlays.length} overlays to check`,
+  );
   for (const { overlay, reasons } of affected) {
     const shown = reasons.slice(0, 3).join("; ");
     context.output.err(`  ${overlay.environment}/${overlay.layer}: ${shown}${reasons.length > 3 ? `; +${reasons.length - 3} more` : ""}`);
@@ -224,7 +258,10 @@ export function ownedBySelected(fleet: Fleet, selected: ReadonlySet<Overlay>, fi
   const inside = (file: string, folder: string) => file === folder || file.startsWith(`${folder.replace(/\/$/, "")}/`);
   let owners: Overlay[] = [];
   if (finding.environment || finding.layer) {
-    owners = fleet.overlays.filter((overlay) => (!finding.environment || overlay.environment === finding.environment) && (!finding.layer || overlay.layer === finding.layer));
+    owners = fleet.overlays.filter(
+      (overlay) =>
+        (!finding.environment || overlay.environment === finding.environment) && (!finding.layer || overlay.layer === finding.layer),
+    );
   } else if (finding.file) {
     const file = finding.file;
     owners = fleet.overlays.filter((overlay) => inside(file, overlay.path));
@@ -244,7 +281,9 @@ export function selectOnlyOverlays(fleet: Fleet, names: readonly string[]): Set<
     const found = fleet.overlays.find((overlay) => overlay.environment === environment && overlay.layer === layer);
     if (!environment || !layer || rest.length > 0 || !found) {
       const known = fleet.overlays.map((overlay) => `${overlay.environment}/${overlay.layer}`).join(", ");
-      throw new UserError(`--only "${name}" is not an overlay of the plan`, { hint: `use ENV/LAYER, one of: ${known || "(the plan has no overlays)"}` });
+      throw new UserError(`--only "${name}" is not an overlay of the plan`, {
+        hint: `use ENV/LAYER, one of: ${known || "(the plan has no overlays)"}`,
+      });
     }
     picked.add(found);
   }

@@ -43,7 +43,10 @@ export function formatCheckSummary(report: CheckReport, options: SummaryOptions)
     const counts = countBySeverity(scope.findings);
     const fleetWide = scope.layer === undefined && scope.environment === undefined;
     const label = fleetWide ? "(fleet-wide)" : `${scope.layer ?? "*"} in ${scope.environment ?? "every environment"}`;
-    return { cells: ["", label, "", "-", String(counts.error), String(counts.warning)], status: statusOf(counts.error, counts.warning, true) };
+    return {
+      cells: ["", label, "", "-", String(counts.error), String(counts.warning)],
+      status: statusOf(counts.error, counts.warning, true),
+    };
   });
   const groups = environments.map((environment) => {
     const rows = report.summary.filter((row) => row.environment === environment);
@@ -56,7 +59,9 @@ export function formatCheckSummary(report: CheckReport, options: SummaryOptions)
     const cells = row.cells.map((cell, column) => (NUMERIC.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)));
     return `${indent}${[...cells, paintStatus(row.status, color)].join("  ")}`.trimEnd();
   };
-  const header = color.dim(`  ${HEADER.map((title, column) => (column === HEADER.length - 1 ? title : NUMERIC.has(column) ? title.padStart(widths[column]!) : title.padEnd(widths[column]!))).join("  ")}`);
+  const header = color.dim(
+    `  ${HEADER.map((title, column) => (column === HEADER.length - 1 ? title : NUMERIC.has(column) ? title.padStart(widths[column]!) : title.padEnd(widths[column]!))).join("  ")}`,
+  );
 
   const lines: string[] = [header];
   if (strayRows.length > 0) lines.push(...strayRows.map((row) => line(row)));
@@ -94,7 +99,11 @@ export function formatCheckSummary(report: CheckReport, options: SummaryOptions)
 export function findingsAfterSummary(report: CheckReport, options: Pick<SummaryOptions, "sections">): Finding[] {
   if (!options.sections) return report.findings;
   const environments = new Set(report.summary.map((row) => row.environment));
-  const stray = new Set(groupByScope(report).filter((scope) => !scope.row).flatMap((scope) => scope.findings));
+  const stray = new Set(
+    groupByScope(report)
+      .filter((scope) => !scope.row)
+      .flatMap((scope) => scope.findings),
+  );
   return report.findings.filter((finding) => stray.has(finding) || !finding.environment || !environments.has(finding.environment));
 }
 
@@ -118,11 +127,14 @@ function paintStatus(status: Status, color: ReturnType<typeof paint>): string {
 }
 
 function sumRows(rows: readonly OverlaySummary[]): { objects: number; errors: number; warnings: number } {
-  return rows.reduce((sum, row) => ({ objects: sum.objects + row.objects, errors: sum.errors + row.errors, warnings: sum.warnings + row.warnings }), {
-    objects: 0,
-    errors: 0,
-    warnings: 0,
-  });
+  return rows.reduce(
+    (sum, row) => ({ objects: sum.objects + row.objects, errors: sum.errors + row.errors, warnings: sum.warnings + row.warnings }),
+    {
+      objects: 0,
+      errors: 0,
+      warnings: 0,
+    },
+  );
 }
 
 function trimNewline(text: string): string {

@@ -9,7 +9,16 @@ import { affectedOverlays } from "../../core/changes/affected-overlays.ts";
 import { changedFiles } from "../../core/changes/changed-files.ts";
 import { overlayInputsByPath } from "../../core/changes/overlay-inputs.ts";
 import type { TaskContext } from "../../core/context.ts";
-import { compareRenders, gitDiffProblem, type ClusterBlastRadius, type GitDiffProblem, type GitDiffReport, type GitObjectChange, type NotRendered, type OverlayPair } from "../../core/diff/git-diff.ts";
+import {
+  compareRenders,
+  gitDiffProblem,
+  type ClusterBlastRadius,
+  type GitDiffProblem,
+  type GitDiffReport,
+  type GitObjectChange,
+  type NotRendered,
+  type OverlayPair,
+} from "../../core/diff/git-diff.ts";
 import { ExitCode, UserError } from "../../core/errors.ts";
 import { readCiLinks } from "../../core/gitlab/ci-environment.ts";
 import { discoverFleet, type FleetDiscovery } from "../../core/fleet/discover.ts";
@@ -67,11 +76,19 @@ export async function diffAgainst(context: TaskContext, options: DiffAgainstOpti
       base = await discoverFleet(context, worktree.root, discoverOptions);
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
-      problems.push(gitDiffProblem("git-diff/no-base", { message: `the merge base ${changed.base.slice(0, 12)} has no fleet to compare with: ${error.message}` }));
+      problems.push(
+        gitDiffProblem("git-diff/no-base", {
+          message: `the merge base ${changed.base.slice(0, 12)} has no fleet to compare with: ${error.message}`,
+        }),
+      );
     }
     const configFile = head.config?.file;
     const reach = new Set<string>();
-    for (const { overlay } of affectedOverlays(head.fleet, headInputs, changed.files, { dependents: false, ...(configFile ? { configFile } : {}) })) reach.add(keyOf(overlay));
+    for (const { overlay } of affectedOverlays(head.fleet, headInputs, changed.files, {
+      dependents: false,
+      ...(configFile ? { configFile } : {}),
+    }))
+      reach.add(keyOf(overlay));
     // The base's inputs need no second walk: an overlay with the same path that reads a changed
     // file at the base reaches it here too, through the same unchanged kustomizations or through
     // the first changed one, which it reads. What exists or lives elsewhere on one side only goes.
@@ -81,7 +98,10 @@ export async function diffAgainst(context: TaskContext, options: DiffAgainstOpti
     // Discovery of a Flux layout built every Kustomization already: all of them are compared.
     const selected = (overlay: Overlay) => overlay.build !== undefined || reach.has(keyOf(overlay));
     // Two roots, two engine runs: side by side.
-    const [headRendered, baseRendered] = await Promise.all([renderFleet(context, head.fleet, selected), base ? renderFleet(context, base.fleet, selected) : []]);
+    const [headRendered, baseRendered] = await Promise.all([
+      renderFleet(context, head.fleet, selected),
+      base ? renderFleet(context, base.fleet, selected) : [],
+    ]);
 
     const pairs = base ? pairRenders(head, headRendered, base, baseRendered) : [];
     const naming = head.config?.kustomizationNaming;
@@ -92,8 +112,16 @@ export async function diffAgainst(context: TaskContext, options: DiffAgainstOpti
       root,
       against: { rev: options.against, base: changed.base, mergeBase: changed.mergeBase, changedFiles: changed.files.length },
       collapseNoise: options.showNoise !== true,
-      rendered: { head: headRendered.length, base: baseRendered.length, ofHead: head.fleet.overlays.length, ofBase: base?.fleet.overlays.length ?? 0 },
-      clusters: blastRadius(head.fleet.environments.map((env) => env.name), compared.changes),
+      rendered: {
+        head: headRendered.length,
+        base: baseRendered.length,
+        ofHead: head.fleet.overlays.length,
+        ofBase: base?.fleet.overlays.length ?? 0,
+      },
+      clusters: blastRadius(
+        head.fleet.environments.map((env) => env.name),
+        compared.changes,
+      ),
       risks: compared.risks,
       changes: compared.changes,
       problems: [...problems, ...compared.problems],
@@ -159,7 +187,12 @@ function keyOf(overlay: Pick<Overlay, "environment" | "layer">): string {
  * was not built there (suspended, another source), or whose side failed a render that could hide
  * it, is marked so: its objects are never shown as created or deleted wholesale.
  */
-function pairRenders(head: FleetDiscovery, headRendered: readonly RenderedOverlay[], base: FleetDiscovery, baseRendered: readonly RenderedOverlay[]): OverlayPair[] {
+function pairRenders(
+  head: FleetDiscovery,
+  headRendered: readonly RenderedOverlay[],
+  base: FleetDiscovery,
+  baseRendered: readonly RenderedOverlay[],
+): OverlayPair[] {
   const headByKey = new Map(headRendered.map((rendered) => [keyOf(rendered.overlay), rendered]));
   const baseByKey = new Map(baseRendered.map((rendered) => [keyOf(rendered.overlay), rendered]));
   const pairs: OverlayPair[] = [];
@@ -167,7 +200,12 @@ function pairRenders(head: FleetDiscovery, headRendered: readonly RenderedOverla
     const headSide = headByKey.get(key);
     const baseSide = baseByKey.get(key);
     const overlay = (headSide ?? baseSide)!.overlay;
-    const pair: OverlayPair = { cluster: overlay.environment, layer: overlay.layer, ...(baseSide ? { base: baseSide } : {}), ...(headSide ? { head: headSide } : {}) };
+    const pair: OverlayPair = {
+      cluster: overlay.environment,
+      layer: overlay.layer,
+      ...(baseSide ? { base: baseSide } : {}),
+      ...(headSide ? { head: headSide } : {}),
+    };
     if (!headSide) {
       const why = notRenderedOn(head, headRendered, overlay);
       if (why) pair.headNotRendered = why;
@@ -187,7 +225,9 @@ function notRenderedOn(side: FleetDiscovery, rendered: readonly RenderedOverlay[
   );
   if (known && !known.result) {
     const spec = isRecord(known.object["spec"]) ? known.object["spec"] : {};
-    return spec["suspend"] === true ? { reason: "spec.suspend: true", suspended: true } : { reason: "not built: its source is not checked here", suspended: false };
+    return spec["suspend"] === true
+      ? { reason: "spec.suspend: true", suspended: true }
+      : { reason: "not built: its source is not checked here", suspended: false };
   }
   const failed = rendered.find((other) => other.overlay.environment === overlay.environment && !other.ok);
   if (failed) return { reason: `${failed.overlay.layer} does not render there, which may hide it`, suspended: false };

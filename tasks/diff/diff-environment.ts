@@ -66,7 +66,8 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
   const stop = { aborted: false };
   const fatal = (error: unknown, layer?: string): boolean => {
     if (error instanceof KubernetesApiError && FATAL.has(error.failure)) {
-      if (!stop.aborted) result.problems.push(diffProblem("diff/cluster", { environment, ...(layer ? { layer } : {}), message: error.message }));
+      if (!stop.aborted)
+        result.problems.push(diffProblem("diff/cluster", { environment, ...(layer ? { layer } : {}), message: error.message }));
       stop.aborted = true;
       return true;
     }
@@ -87,7 +88,15 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
   for (const overlay of input.rendered) {
     const layer = overlay.overlay.layer;
     if (!overlay.ok) {
-      result.problems.push(diffProblem("diff/not-rendered", { environment, layer, file: overlay.overlay.path, message: `overlay ${overlay.overlay.path} did not render; its objects were not compared and nothing is reported as pruned`, hint: "run gitops-ci check for the render errors" }));
+      result.problems.push(
+        diffProblem("diff/not-rendered", {
+          environment,
+          layer,
+          file: overlay.overlay.path,
+          message: `overlay ${overlay.overlay.path} did not render; its objects were not compared and nothing is reported as pruned`,
+          hint: "run gitops-ci check for the render errors",
+        }),
+      );
       layers.push({ overlay, prepared: [] });
       continue;
     }
@@ -136,7 +145,8 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
           return await diffObject(item);
         } catch (error) {
           if (fatal(error, layer)) return undefined;
-          if (error instanceof KubernetesApiError) return { problem: diffProblem("diff/dry-run", { ...objectScope(item), message: error.message }) };
+          if (error instanceof KubernetesApiError)
+            return { problem: diffProblem("diff/dry-run", { ...objectScope(item), message: error.message }) };
           throw error;
         }
       });
@@ -160,7 +170,12 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
   /** Where an object's problem points: its environment, layer, resource and the file it is written in. */
   function objectScope(item: Prepared): Pick<DiffProblem, "environment" | "layer" | "resource" | "file" | "line"> {
     const origin = item.manifest.origin;
-    return { environment, layer: item.layer, resource: item.ref, ...(origin ? { file: origin.file, ...(origin.line ? { line: origin.line } : {}) } : {}) };
+    return {
+      environment,
+      layer: item.layer,
+      resource: item.ref,
+      ...(origin ? { file: origin.file, ...(origin.line ? { line: origin.line } : {}) } : {}),
+    };
   }
 
   async function diffObject(item: Prepared): Promise<ObjectChange | { problem: DiffProblem }> {
@@ -181,7 +196,8 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
     }
     const namespace = item.ref.namespace;
     const namespaceProvider = namespace ? pending.namespace(namespace) : undefined;
-    if (namespaceProvider) return { ...scope, action: "wait", waitingOn: namespaceProvider.layer, reason: `needs ${namespaceProvider.what}` };
+    if (namespaceProvider)
+      return { ...scope, action: "wait", waitingOn: namespaceProvider.layer, reason: `needs ${namespaceProvider.what}` };
 
     // Listed by owner labels above; an object without them (new, or another owner's) is fetched.
     const live = liveByKey.get(liveKey(item.object)) ?? (await client.get(item.resource, item.ref.name, namespace));
@@ -213,7 +229,12 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
     if (sameJson(before, after)) return { ...scope, action: "unchanged" };
     const labels = { oldLabel: `live: ${describeObject(item.ref)}`, newLabel: `after apply: ${describeObject(item.ref)}` };
     const diff = isSecretObject(merged)
-      ? [unifiedDiff(toDiffYaml(withoutSecretValues(before)), toDiffYaml(withoutSecretValues(after)), labels), formatSecretKeyChanges(secretKeyChanges(before, after))].filter((part) => part !== "").join("\n")
+      ? [
+          unifiedDiff(toDiffYaml(withoutSecretValues(before)), toDiffYaml(withoutSecretValues(after)), labels),
+          formatSecretKeyChanges(secretKeyChanges(before, after)),
+        ]
+          .filter((part) => part !== "")
+          .join("\n")
       : unifiedDiff(toDiffYaml(before), toDiffYaml(after), labels);
     return { ...scope, action: "update", diff: input.redactor.redact(diff) };
   }
@@ -222,10 +243,15 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
   async function chartCrdSkip(item: Prepared, exists: boolean): Promise<string | undefined> {
     const owner = item.manifest.chart?.helmRelease;
     if (item.ref.kind !== "CustomResourceDefinition" || !owner) return undefined;
-    const rendered = input.rendered.flatMap((overlay) => overlay.manifests).find((manifest) => manifest.ref.kind === "HelmRelease" && manifest.ref.name === owner.name && manifest.ref.namespace === owner.namespace);
+    const rendered = input.rendered
+      .flatMap((overlay) => overlay.manifests)
+      .find(
+        (manifest) => manifest.ref.kind === "HelmRelease" && manifest.ref.name === owner.name && manifest.ref.namespace === owner.namespace,
+      );
     if (!rendered) return undefined;
     const resource = await client.resourceFor(rendered.ref.apiVersion, "HelmRelease");
-    const live = liveByKey.get(liveKey(rendered.object)) ?? (resource ? await client.get(resource, owner.name, owner.namespace) : undefined);
+    const live =
+      liveByKey.get(liveKey(rendered.object)) ?? (resource ? await client.get(resource, owner.name, owner.namespace) : undefined);
     const released = isReleased(live);
     const reason = crdSkipReason(crdPolicy(rendered.object, released), released, exists);
     return reason ? `HelmRelease ${owner.namespace ? `${owner.namespace}/` : ""}${owner.name}: ${reason}` : undefined;
@@ -244,7 +270,9 @@ export async function diffEnvironment(input: EnvironmentDiffInput): Promise<Envi
     for (const entry of layers) for (const item of entry.prepared) add(item.resource);
     for (const [apiVersion, kind] of await inventoryKinds(kustomization)) add(await client.resourceFor(apiVersion, kind));
     const selector = ownerSelector(kustomization);
-    const labelled = (await mapWithConcurrency([...kinds.values()], concurrency, (resource) => client.list(resource, { labelSelector: selector }))).flat();
+    const labelled = (
+      await mapWithConcurrency([...kinds.values()], concurrency, (resource) => client.list(resource, { labelSelector: selector }))
+    ).flat();
     for (const object of labelled) registerSecretValues(object);
     return labelled;
   }

@@ -61,27 +61,55 @@ export function diffExitCode(report: Pick<DiffReport, "environments">): ExitCode
 }
 
 /** Renders the selected environments and compares each with its cluster (environments in parallel). */
-export async function diffFleet(context: TaskContext, options: Omit<DiffOptions, "json" | "outDir">, command: DiffReport["command"]): Promise<DiffReport> {
+export async function diffFleet(
+  context: TaskContext,
+  options: Omit<DiffOptions, "json" | "outDir">,
+  command: DiffReport["command"],
+): Promise<DiffReport> {
   const root = path.resolve(context.cwd, options.dir);
-  const discovery = await context.progress.phase("Discovering the fleet", () => discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {}));
+  const discovery = await context.progress.phase("Discovering the fleet", () =>
+    discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {}),
+  );
   const { fleet, config } = discovery;
   const fleetErrors = discovery.findings.filter((finding) => finding.severity === "error");
-  if (fleetErrors.length > 0) context.output.err(`warning: the fleet has problems that \`gitops-ci check\` reports; the diff covers the overlays found:\n${formatFindingsForTerminal(fleetErrors)}`);
+  if (fleetErrors.length > 0)
+    context.output.err(
+      `warning: the fleet has problems that \`gitops-ci check\` reports; the diff covers the overlays found:\n${formatFindingsForTerminal(fleetErrors)}`,
+    );
   const environments = selectEnvironments(fleet, options);
-  const rendered = await context.progress.phase("Rendering", () => renderFleet(context, fleet, (overlay) => environments.some((env) => env.name === overlay.environment)));
+  const rendered = await context.progress.phase("Rendering", () =>
+    renderFleet(context, fleet, (overlay) => environments.some((env) => env.name === overlay.environment)),
+  );
   const naming: KustomizationNaming | undefined = config?.kustomizationNaming;
   const openClient = context.kubernetes ?? createKubernetesClient;
 
   const results = await Promise.all(
     environments.map(async (environment): Promise<EnvironmentDiff> => {
-      const overlays = rendered.filter((result) => result.overlay.environment === environment.name).sort((a, b) => a.overlay.order - b.overlay.order);
+      const overlays = rendered
+        .filter((result) => result.overlay.environment === environment.name)
+        .sort((a, b) => a.overlay.order - b.overlay.order);
       const kubeContext = options.kubeContext ?? environment.kubeContext;
       let connection;
       try {
-        connection = await loadClusterConnection({ env: context.env, runner: context.runner, ...(kubeContext ? { context: kubeContext } : {}) });
+        connection = await loadClusterConnection({
+          env: context.env,
+          runner: context.runner,
+          ...(kubeContext ? { context: kubeContext } : {}),
+        });
       } catch (error) {
         if (!(error instanceof UserError)) throw error;
-        return { environment: environment.name, layers: overlays.map((o) => o.overlay.layer), changes: [], problems: [diffProblem("diff/cluster", { environment: environment.name, message: error.message, ...(error.hint ? { hint: error.hint } : {}) })] };
+        return {
+          environment: environment.name,
+          layers: overlays.map((o) => o.overlay.layer),
+          changes: [],
+          problems: [
+            diffProblem("diff/cluster", {
+              environment: environment.name,
+              message: error.message,
+              ...(error.hint ? { hint: error.hint } : {}),
+            }),
+          ],
+        };
       }
       for (const password of proxyPasswords(connection.proxyUrl)) context.redactor.add(password);
       const client = openClient(connection, {
@@ -99,7 +127,9 @@ export async function diffFleet(context: TaskContext, options: Omit<DiffOptions,
           providedBy: config?.crdsProvidedBy ?? {},
           concurrency: options.apiConcurrency ?? 16,
         });
-        context.output.err(`${command} ${environment.name}: ${result.changes.length} objects against ${client.contextName} (${client.server}) in ${Math.round(performance.now() - started)} ms`);
+        context.output.err(
+          `${command} ${environment.name}: ${result.changes.length} objects against ${client.contextName} (${client.server}) in ${Math.round(performance.now() - started)} ms`,
+        );
         return result;
       } finally {
         client.close();
@@ -116,7 +146,9 @@ function selectEnvironments(fleet: Fleet, options: Pick<DiffOptions, "environmen
     throw new UserError(`unknown environment "${options.environment}"`, { hint: `environments of this fleet: ${known.join(", ")}` });
   }
   if (options.kubeContext && selected.length > 1) {
-    throw new UserError("--context names one cluster, but this fleet has several environments", { hint: `add --env (one of ${known.join(", ")}), or set environments[].kubeContext in gitops-ci.yaml` });
+    throw new UserError("--context names one cluster, but this fleet has several environments", {
+      hint: `add --env (one of ${known.join(", ")}), or set environments[].kubeContext in gitops-ci.yaml`,
+    });
   }
   return selected;
 }
@@ -128,10 +160,17 @@ function selectEnvironments(fleet: Fleet, options: Pick<DiffOptions, "environmen
 export async function writeDiffReport(context: TaskContext, outDir: string, report: DiffReport, name: string): Promise<void> {
   await mkdir(outDir, { recursive: true });
   await writeFile(path.join(outDir, `${name}.json`), context.redactor.redact(`${JSON.stringify(report, null, 2)}\n`));
-  const markdown = formatDiffMarkdown(report.environments.flatMap((env) => env.changes), {
-    problems: report.environments.flatMap((env) => env.problems),
-    title: report.command === "drift" ? "gitops-ci drift" : "gitops-ci diff",
-  });
+  const markdown = formatDiffMarkdown(
+    report.environments.flatMap((env) => env.changes),
+    {
+      problems: report.environments.flatMap((env) => env.problems),
+      title: report.command === "drift" ? "gitops-ci drift" : "gitops-ci diff",
+    },
+  );
   await writeFile(path.join(outDir, `${name}.md`), context.redactor.redact(markdown));
-  await writeFindingReports(outDir, { summary: [], findings: report.environments.flatMap((env) => env.problems), checks: ["diff"] }, context.redactor);
+  await writeFindingReports(
+    outDir,
+    { summary: [], findings: report.environments.flatMap((env) => env.problems), checks: ["diff"] },
+    context.redactor,
+  );
 }

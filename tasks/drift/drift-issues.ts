@@ -47,7 +47,18 @@ export function parseDriftMarker(description: string | null | undefined): { envi
 export function driftFingerprint(changes: readonly ObjectChange[]): string {
   const essence = changes
     .filter(isChange)
-    .map((change) => [change.layer, change.action, change.ref.apiVersion, change.ref.kind, change.ref.namespace ?? "", change.ref.name, change.diff ?? "", change.waitingOn ?? ""].join("\u0000"))
+    .map((change) =>
+      [
+        change.layer,
+        change.action,
+        change.ref.apiVersion,
+        change.ref.kind,
+        change.ref.namespace ?? "",
+        change.ref.name,
+        change.diff ?? "",
+        change.waitingOn ?? "",
+      ].join("\u0000"),
+    )
     .sort();
   return createHash("sha256").update(essence.join("\n")).digest("hex").slice(0, 16);
 }
@@ -81,7 +92,10 @@ export async function syncDriftIssue(tracker: DriftIssueTracker, input: DriftIss
   if (!issue) return { outcome: "opened", issue: await tracker.create(title, describe(input, fingerprint)) };
   if (issue.state === "closed") {
     const reopened = await tracker.edit(issue.iid, { stateEvent: "reopen", title, description: describe(input, fingerprint) });
-    await tracker.comment(issue.iid, `Drift is back in **${input.environment}**${seenIn}: ${drifted.length} object${drifted.length === 1 ? "" : "s"}. The description has the current report.`);
+    await tracker.comment(
+      issue.iid,
+      `Drift is back in **${input.environment}**${seenIn}: ${drifted.length} object${drifted.length === 1 ? "" : "s"}. The description has the current report.`,
+    );
     return { outcome: "reopened", issue: reopened };
   }
   if (parseDriftMarker(issue.description)?.fingerprint === fingerprint) return { outcome: "unchanged", issue };
@@ -91,10 +105,18 @@ export async function syncDriftIssue(tracker: DriftIssueTracker, input: DriftIss
 }
 
 function describe(input: DriftIssueInput, fingerprint: string): string {
-  const intro = fingerprint === "none"
-    ? `The cluster of **${input.environment}** matches the main branch.`
-    : `The cluster of **${input.environment}** no longer matches the main branch. Flux will revert these differences on its next reconcile unless Git is changed to match; objects to prune were removed from Git but are still in the cluster.`;
-  return [driftMarker(input.environment, fingerprint), intro, "", input.report, "", "_Kept up to date by the scheduled `gitops-ci drift` job: do not edit the first line._"].join("\n");
+  const intro =
+    fingerprint === "none"
+      ? `The cluster of **${input.environment}** matches the main branch.`
+      : `The cluster of **${input.environment}** no longer matches the main branch. Flux will revert these differences on its next reconcile unless Git is changed to match; objects to prune were removed from Git but are still in the cluster.`;
+  return [
+    driftMarker(input.environment, fingerprint),
+    intro,
+    "",
+    input.report,
+    "",
+    "_Kept up to date by the scheduled `gitops-ci drift` job: do not edit the first line._",
+  ].join("\n");
 }
 
 /** Where drift issues go: GitLab's API, project and token from the job's variables. */
@@ -122,9 +144,18 @@ export function gitLabDriftSettings(env: Readonly<Record<string, string | undefi
   const serverUrl = env["GITOPS_CI_GITLAB_URL"] ?? env["CI_SERVER_URL"];
   const apiUrl = serverUrl ? `${serverUrl.replace(/\/+$/, "")}/api/v4` : env["CI_API_V4_URL"]?.replace(/\/+$/, "");
   const projectId = env["GITOPS_CI_GITLAB_PROJECT"] ?? env["CI_PROJECT_ID"];
-  const missing = [...(apiUrl ? [] : ["CI_SERVER_URL (or GITOPS_CI_GITLAB_URL)"]), ...(projectId ? [] : ["CI_PROJECT_ID (or GITOPS_CI_GITLAB_PROJECT)"])];
-  if (missing.length > 0) throw new UserError(`a GitLab token is set but ${missing.join(" and ")} ${missing.length === 1 ? "is" : "are"} not`, { hint: "drift runs in a GitLab CI job, where GitLab sets both; elsewhere set them yourself" });
-  const labels = (env["GITOPS_CI_DRIFT_LABELS"] ?? "gitops-drift").split(",").map((label) => label.trim()).filter(Boolean);
+  const missing = [
+    ...(apiUrl ? [] : ["CI_SERVER_URL (or GITOPS_CI_GITLAB_URL)"]),
+    ...(projectId ? [] : ["CI_PROJECT_ID (or GITOPS_CI_GITLAB_PROJECT)"]),
+  ];
+  if (missing.length > 0)
+    throw new UserError(`a GitLab token is set but ${missing.join(" and ")} ${missing.length === 1 ? "is" : "are"} not`, {
+      hint: "drift runs in a GitLab CI job, where GitLab sets both; elsewhere set them yourself",
+    });
+  const labels = (env["GITOPS_CI_DRIFT_LABELS"] ?? "gitops-drift")
+    .split(",")
+    .map((label) => label.trim())
+    .filter(Boolean);
   return { apiUrl: apiUrl!, projectId: projectId!, token: env[tokenVariable]!, tokenVariable, labels };
 }
 
@@ -133,7 +164,10 @@ export function gitLabDriftSettings(env: Readonly<Record<string, string | undefi
  * their labels and told apart by the marker in their description; GitLab's `search` is not used
  * for that, since it matches words of a full-text index, not a hidden comment.
  */
-export function createGitLabDriftIssueTracker(api: IssuesApi, settings: Pick<GitLabDriftSettings, "projectId" | "labels">): DriftIssueTracker {
+export function createGitLabDriftIssueTracker(
+  api: IssuesApi,
+  settings: Pick<GitLabDriftSettings, "projectId" | "labels">,
+): DriftIssueTracker {
   return {
     async listDriftIssues() {
       return (await api.listIssues(settings.projectId, { labels: settings.labels, state: "all" })).map(toDriftIssue);
@@ -151,5 +185,12 @@ export function createGitLabDriftIssueTracker(api: IssuesApi, settings: Pick<Git
 }
 
 function toDriftIssue(issue: GitLabIssue): DriftIssue {
-  return { iid: issue.iid, state: issue.state, title: issue.title, description: issue.description, webUrl: issue.web_url, updatedAt: issue.updated_at };
+  return {
+    iid: issue.iid,
+    state: issue.state,
+    title: issue.title,
+    description: issue.description,
+    webUrl: issue.web_url,
+    updatedAt: issue.updated_at,
+  };
 }

@@ -3,7 +3,14 @@
 // An environment whose cluster could not be read leaves its issue alone: no drift is never assumed.
 import path from "node:path";
 import type { TaskContext } from "../../core/context.ts";
-import { createGitLabDriftIssueTracker, DRIFT_TOKEN_ADVICE, gitLabDriftSettings, syncDriftIssue, type DriftIssueOutcome, type DriftIssueTracker } from "./drift-issues.ts";
+import {
+  createGitLabDriftIssueTracker,
+  DRIFT_TOKEN_ADVICE,
+  gitLabDriftSettings,
+  syncDriftIssue,
+  type DriftIssueOutcome,
+  type DriftIssueTracker,
+} from "./drift-issues.ts";
 import { openGitLabClient } from "../../core/gitlab/task-client-options.ts";
 import { formatDiffMarkdown } from "../../core/report/diff-markdown.ts";
 import { formatDiffForTerminal } from "../../core/report/diff-terminal.ts";
@@ -51,7 +58,9 @@ export async function drift(context: TaskContext, options: DriftOptions): Promis
         issues.push({ environment: env.environment, outcome: "not-touched" });
         continue;
       }
-      const markdown = context.redactor.redact(formatDiffMarkdown(env.changes, { title: `Drift in ${env.environment}`, maxLength: ISSUE_REPORT_LIMIT }));
+      const markdown = context.redactor.redact(
+        formatDiffMarkdown(env.changes, { title: `Drift in ${env.environment}`, maxLength: ISSUE_REPORT_LIMIT }),
+      );
       const { outcome, issue } = await syncDriftIssue(tracker, {
         environment: env.environment,
         changes: env.changes,
@@ -69,6 +78,11 @@ export async function drift(context: TaskContext, options: DriftOptions): Promis
 function gitLabIssueTracker(context: TaskContext): DriftIssueTracker | undefined {
   const settings = gitLabDriftSettings(context.env);
   if (!settings) return undefined;
-  const client = openGitLabClient(context, { apiUrl: settings.apiUrl, token: settings.token, tokenVariable: settings.tokenVariable, tokenAdvice: DRIFT_TOKEN_ADVICE });
+  const client = openGitLabClient(context, {
+    apiUrl: settings.apiUrl,
+    token: settings.token,
+    tokenVariable: settings.tokenVariable,
+    tokenAdvice: DRIFT_TOKEN_ADVICE,
+  });
   return createGitLabDriftIssueTracker(client, settings);
 }

@@ -28,8 +28,20 @@ export interface EnvironmentCopy {
 
 /** Kustomization fields that point at files or configure kustomize itself: never values of an environment. */
 const KUSTOMIZATION_REFERENCES = new Set([
-  "apiVersion", "kind", "resources", "components", "bases", "configurations", "crds", "generators", "transformers", "validators", "openapi",
-  "helmGlobals", "buildMetadata", "sortOptions",
+  "apiVersion",
+  "kind",
+  "resources",
+  "components",
+  "bases",
+  "configurations",
+  "crds",
+  "generators",
+  "transformers",
+  "validators",
+  "openapi",
+  "helmGlobals",
+  "buildMetadata",
+  "sortOptions",
 ]);
 
 const ANY_MARKER = /\s*gitops-ci: set for \S+ \(copied from \S+?\)\s*(;\s*)?/;

@@ -47,15 +47,20 @@ export async function envAdd(context: TaskContext, options: EnvAddOptions): Prom
   const { fleet } = discovery;
   const known = fleet.environments.map((environment) => environment.name);
   if (!ENVIRONMENT_NAME.test(options.name)) {
-    throw new UserError(`"${options.name}" is not a usable environment name`, { hint: "lowercase letters, digits and dashes: it becomes a folder and the nameSuffix -<name>" });
+    throw new UserError(`"${options.name}" is not a usable environment name`, {
+      hint: "lowercase letters, digits and dashes: it becomes a folder and the nameSuffix -<name>",
+    });
   }
-  if (known.includes(options.name)) throw new UserError(`environment ${options.name} already exists`, { hint: `environments: ${known.join(", ")}` });
-  if (!known.includes(options.from)) throw new UserError(`--from ${options.from} is not an environment of this repository`, { hint: `one of: ${known.join(", ")}` });
+  if (known.includes(options.name))
+    throw new UserError(`environment ${options.name} already exists`, { hint: `environments: ${known.join(", ")}` });
+  if (!known.includes(options.from))
+    throw new UserError(`--from ${options.from} is not an environment of this repository`, { hint: `one of: ${known.join(", ")}` });
 
   const sources = fleet.overlays.filter((overlay) => overlay.environment === options.from);
   const plans = sources.map((overlay) => ({ overlay, path: newOverlayPath(discovery, overlay, options.name) }));
   for (const plan of plans) {
-    if (await isDirectory(path.join(root, plan.path))) throw new UserError(`${plan.path} already exists`, { hint: "remove it, or pick another name" });
+    if (await isDirectory(path.join(root, plan.path)))
+      throw new UserError(`${plan.path} already exists`, { hint: "remove it, or pick another name" });
   }
 
   const files: string[] = [];
@@ -102,7 +107,11 @@ export async function envAdd(context: TaskContext, options: EnvAddOptions): Prom
       `${values.length} value${values.length === 1 ? "" : "s"} to set for ${options.name}, each marked "# gitops-ci: set for ${options.name} (copied from ${options.from})":`,
       formatTable(
         ["FILE:LINE", "KIND", "VALUE"],
-        values.map((value) => [`${value.file}:${value.line}`, value.kind, value.kind === "secret" ? "(whole file: re-create and encrypt it)" : value.value]),
+        values.map((value) => [
+          `${value.file}:${value.line}`,
+          value.kind,
+          value.kind === "secret" ? "(whole file: re-create and encrypt it)" : value.value,
+        ]),
       ),
       "",
       `Set each value, then remove its marker; \`gitops-ci check\` reports every marker left as standards/unfilled-env-value.`,
@@ -129,9 +138,12 @@ function newOverlayPath(discovery: FleetDiscovery, overlay: Overlay, name: strin
     if (layer?.path) return `${layer.path}/overlays/${name}`;
   }
   if (fleet.source === "layout-b") return `clusters/${name}/${overlay.layer}`;
-  throw new UserError(`env add cannot place a new environment in a fleet found from ${fleet.source === "flux-clusters" ? "the clusters Flux bootstraps" : fleet.source}`, {
-    hint: "copy the cluster's Flux Kustomizations and overlays by hand, or declare the layers (with overlays: <path with {env}>) in gitops-ci.yaml",
-  });
+  throw new UserError(
+    `env add cannot place a new environment in a fleet found from ${fleet.source === "flux-clusters" ? "the clusters Flux bootstraps" : fleet.source}`,
+    {
+      hint: "copy the cluster's Flux Kustomizations and overlays by hand, or declare the layers (with overlays: <path with {env}>) in gitops-ci.yaml",
+    },
+  );
 }
 
 /** A config that lists its environments gets the new one, in the list's own style. */
@@ -146,8 +158,6 @@ async function addToConfig(root: string, discovery: FleetDiscovery, name: string
   await writeFile(path.join(root, config.file), serialize([document], text));
   return config.file;
 }
-
-
 
 function unique(values: readonly string[]): string[] {
   return [...new Set(values)];

@@ -29,7 +29,12 @@ const STATIC_INPUTS = ["controllers-layer", "configs-layer", "apps-layer"] as co
 export function ciInclude(fleet: Fleet, config: GitopsCiConfig | undefined, options: CiIncludeOptions): CiInclude {
   const component = options.component ?? `$CI_SERVER_FQDN/platform/gitops-ci/gitops-ci@${options.version}`;
   const image = options.image ?? `$CI_REGISTRY/platform/gitops-ci:${options.version}`;
-  const environments = config?.promote.order.length ? orderLike(fleet.environments.map((env) => env.name), config.promote.order) : promotionOrder(fleet.environments.map((env) => env.name));
+  const environments = config?.promote.order.length
+    ? orderLike(
+        fleet.environments.map((env) => env.name),
+        config.promote.order,
+      )
+    : promotionOrder(fleet.environments.map((env) => env.name));
   const chain = staticChain(fleet);
   const inputs: Record<string, unknown> = { image, environments };
   const notes: string[] = [];
@@ -43,9 +48,15 @@ export function ciInclude(fleet: Fleet, config: GitopsCiConfig | undefined, opti
       `mode generated: ${fleet.layers.length} layers (${describeLayers(fleet)}) are not one controllers -> configs -> apps chain in every environment, so a child pipeline runs one job per overlay; it needs the report token`,
     );
   }
-  if (!options.component) notes.push("platform/gitops-ci is where the gitops-ci project lives on your GitLab: change both references (or pass --component and --image) if it lives elsewhere");
+  if (!options.component)
+    notes.push(
+      "platform/gitops-ci is where the gitops-ci project lives on your GitLab: change both references (or pass --component and --image) if it lives elsewhere",
+    );
   const entry = { component, inputs };
-  const body = stringify({ include: [entry] }, { flowCollectionPadding: false, lineWidth: 0 }).replace(/environments:\n((?:\s+- .*\n)+)/, () => `environments: [${environments.join(", ")}]\n`);
+  const body = stringify({ include: [entry] }, { flowCollectionPadding: false, lineWidth: 0 }).replace(
+    /environments:\n((?:\s+- .*\n)+)/,
+    () => `environments: [${environments.join(", ")}]\n`,
+  );
   const yaml = [
     "# gitops-ci: checks every overlay in merge requests, one note per merge request (written by `gitops-ci init`).",
     `# Environments are in promotion order: promote takes each one's default --from from it.`,
@@ -66,7 +77,13 @@ function staticChain(fleet: Fleet): string[] | undefined {
     const b = of(second);
     const c = of(third);
     if (!a || !b || !c) return undefined;
-    if (a.dependsOn.length !== 0 || b.dependsOn.join() !== first || !c.dependsOn.includes(second) || c.dependsOn.some((layer) => layer !== first && layer !== second)) return undefined;
+    if (
+      a.dependsOn.length !== 0 ||
+      b.dependsOn.join() !== first ||
+      !c.dependsOn.includes(second) ||
+      c.dependsOn.some((layer) => layer !== first && layer !== second)
+    )
+      return undefined;
   }
   return [first, second, third];
 }

@@ -28,13 +28,16 @@ export function ciVariables(fleet: Fleet, include: CiInclude, sops: readonly Sop
           : "the merge request note, updated in place (without it the note is written to gitops-ci-note.md in the report job's artifacts); drift's one issue per environment",
     },
   ];
-  const ageRules = sops.flatMap((config) => config.rules ?? []).filter((rule) => allRecipients(rule.groups).some((recipient) => recipient.type === "age"));
+  const ageRules = sops
+    .flatMap((config) => config.rules ?? [])
+    .filter((rule) => allRecipients(rule.groups).some((recipient) => recipient.type === "age"));
   if (ageRules.length > 0) {
     variables.push({
       name: "SOPS_AGE_KEY",
       required: false,
       how: "the AGE-SECRET-KEY-1... line of the age key the creation rules encrypt to; variable masked (one line); protected, unless merge request pipelines must decrypt and you trust every author (a merge request can change the pipeline)",
-      unlocks: "decrypting the SOPS files: their MACs are verified and decrypted values are checked (without it, decryption is reported as skipped, never as passed)",
+      unlocks:
+        "decrypting the SOPS files: their MACs are verified and decrypted values are checked (without it, decryption is reported as skipped, never as passed)",
     });
   }
   for (const environment of fleet.environments) {
@@ -53,7 +56,11 @@ export function ciVariables(fleet: Fleet, include: CiInclude, sops: readonly Sop
 export function formatVariables(variables: readonly CiVariable[]): string {
   const lines = ["CI/CD variables to create (Settings > CI/CD > Variables):"];
   for (const variable of variables) {
-    lines.push(`  ${variable.name}  ${variable.required ? "required" : "optional"}`, `      how:     ${variable.how}`, `      unlocks: ${variable.unlocks}`);
+    lines.push(
+      `  ${variable.name}  ${variable.required ? "required" : "optional"}`,
+      `      how:     ${variable.how}`,
+      `      unlocks: ${variable.unlocks}`,
+    );
   }
   return lines.join("\n");
 }

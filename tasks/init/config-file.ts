@@ -20,7 +20,8 @@ export interface ConfigReason {
 export const WRITTEN_CONFIG_FILE = "gitops-ci.yaml";
 
 /** Terraform reading every .tf file would be a parser of its own: a Flux Kustomization in one is enough to say so. */
-const TERRAFORM_KUSTOMIZATION = /kustomize\.toolkit\.fluxcd\.io\/[^"\s]*"?[\s\S]{0,400}?kind\s*=\s*"Kustomization"|kind\s*=\s*"Kustomization"[\s\S]{0,400}?kustomize\.toolkit\.fluxcd\.io/;
+const TERRAFORM_KUSTOMIZATION =
+  /kustomize\.toolkit\.fluxcd\.io\/[^"\s]*"?[\s\S]{0,400}?kind\s*=\s*"Kustomization"|kind\s*=\s*"Kustomization"[\s\S]{0,400}?kustomize\.toolkit\.fluxcd\.io/;
 const MAX_TERRAFORM_BYTES = 1024 * 1024;
 
 export async function configReason(root: string, fleet: Fleet, findings: readonly Finding[]): Promise<ConfigReason | undefined> {
@@ -31,10 +32,16 @@ export async function configReason(root: string, fleet: Fleet, findings: readonl
     if ((await stat(absolute)).size > MAX_TERRAFORM_BYTES) continue;
     if (TERRAFORM_KUSTOMIZATION.test(await readFile(absolute, "utf8"))) terraform.push(file);
   }
-  const unknownOrder = findings.filter((finding) => finding.check === "fleet/unknown-layer-order" && finding.layer).map((finding) => finding.layer!);
+  const unknownOrder = findings
+    .filter((finding) => finding.check === "fleet/unknown-layer-order" && finding.layer)
+    .map((finding) => finding.layer!);
   if (terraform.length === 0 && unknownOrder.length === 0) return undefined;
   const parts = [
-    ...(terraform.length ? [`Terraform declares the Flux Kustomizations (${terraform.length === 1 ? terraform[0] : `${terraform[0]} and ${terraform.length - 1} more`})`] : []),
+    ...(terraform.length
+      ? [
+          `Terraform declares the Flux Kustomizations (${terraform.length === 1 ? terraform[0] : `${terraform[0]} and ${terraform.length - 1} more`})`,
+        ]
+      : []),
     ...(unknownOrder.length ? [`the reconcile order of ${unknownOrder.join(", ")} is not known from the folder names`] : []),
   ];
   return { summary: parts.join("; "), terraform, unknownOrder };
@@ -66,14 +73,16 @@ export async function writeConfigFile(root: string, fleet: Fleet, reason: Config
       lines.push(`    path: ${(layer.path ?? "").padEnd(width)}   # base/ and overlays/<env>/`);
     }
     if (dependsOn.length > 0 || guessed) {
-      lines.push(`    dependsOn: [${dependsOn.join(", ")}]${guessed ? "   # a guess: the folder name does not say where this layer goes" : ""}`);
+      lines.push(
+        `    dependsOn: [${dependsOn.join(", ")}]${guessed ? "   # a guess: the folder name does not say where this layer goes" : ""}`,
+      );
     }
     previous = layer.name;
   }
   lines.push("# Every environment's overlays; promote takes its default --from from this order.");
   lines.push(`environments: [${promotionOrder(fleet.environments.map((env) => env.name)).join(", ")}]`);
   lines.push(
-    "# kubernetesVersion: \"1.35.0\"   # validate against this release (default: the version gitops-ci pins)",
+    '# kubernetesVersion: "1.35.0"   # validate against this release (default: the version gitops-ci pins)',
     "# crds:",
     "#   preinstalled: [cilium.io]  # API groups installed before Flux (e.g. the CNI by Terraform)",
     "",

@@ -77,7 +77,9 @@ export async function init(context: TaskContext, options: InitOptions): Promise<
       const before = discovery.fleet.overlays.map((overlay) => `${overlay.environment}/${overlay.layer} ${overlay.path}`);
       const after = again.fleet.overlays.map((overlay) => `${overlay.environment}/${overlay.layer} ${overlay.path}`);
       if (again.fleet.source !== "config" || JSON.stringify(before.sort()) !== JSON.stringify(after.sort())) {
-        throw new UserError(`${file} was written but does not give the same fleet (source ${again.fleet.source})`, { hint: `check ${file} by hand, or delete it` });
+        throw new UserError(`${file} was written but does not give the same fleet (source ${again.fleet.source})`, {
+          hint: `check ${file} by hand, or delete it`,
+        });
       }
       discovery = again;
       configLine = `${file}: written (${reason.summary}); review it and commit it`;
@@ -92,16 +94,25 @@ export async function init(context: TaskContext, options: InitOptions): Promise<
   const rendered = await progress.phase("Rendering", () => renderFleet(context, fleet));
   const helmReleases = rendered.flatMap((result) =>
     result.manifests
-      .filter((manifest) => manifest.object["kind"] === "HelmRelease" && scalarText(manifest.object["apiVersion"]).startsWith("helm.toolkit.fluxcd.io/"))
+      .filter(
+        (manifest) =>
+          manifest.object["kind"] === "HelmRelease" && scalarText(manifest.object["apiVersion"]).startsWith("helm.toolkit.fluxcd.io/"),
+      )
       .map((manifest) => helmReleaseInfo(result.overlay.environment, manifest.object)),
   );
   const sops = await sopsConfigs(root);
-  const include = ciInclude(fleet, discovery.config, { version: options.version, ...(options.component ? { component: options.component } : {}), ...(options.image ? { image: options.image } : {}) });
+  const include = ciInclude(fleet, discovery.config, {
+    version: options.version,
+    ...(options.component ? { component: options.component } : {}),
+    ...(options.image ? { image: options.image } : {}),
+  });
 
   out(formatFleet(fleet, helmReleases));
   const failed = rendered.filter((result) => !result.ok);
   if (failed.length > 0) {
-    out(`\n${failed.length} of ${rendered.length} overlays did not render, so their HelmReleases are not listed: ${failed.map((result) => `${result.overlay.environment}/${result.overlay.layer}`).join(", ")} (\`gitops-ci check\` says why)`);
+    out(
+      `\n${failed.length} of ${rendered.length} overlays did not render, so their HelmReleases are not listed: ${failed.map((result) => `${result.overlay.environment}/${result.overlay.layer}`).join(", ")} (\`gitops-ci check\` says why)`,
+    );
   }
   out(`\n${formatSops(sops)}`);
   out(`\n${configLine}`);
@@ -149,7 +160,10 @@ function formatFleet(fleet: Fleet, helmReleases: readonly HelmReleaseInfo[]): st
   for (const environment of fleet.environments) {
     const overlays = fleet.overlays.filter((overlay) => overlay.environment === environment.name);
     const releases = helmReleases.filter((release) => release.cluster === environment.name);
-    lines.push("", `${environment.name}: ${overlays.length} ${fleet.source === "flux-clusters" ? "Flux Kustomizations" : "layers"} in reconcile order, ${releases.length} HelmReleases`);
+    lines.push(
+      "",
+      `${environment.name}: ${overlays.length} ${fleet.source === "flux-clusters" ? "Flux Kustomizations" : "layers"} in reconcile order, ${releases.length} HelmReleases`,
+    );
     const rows = overlays.map((overlay) => [
       `  ${overlay.order}`,
       overlay.flux ? `${overlay.flux.namespace}/${overlay.flux.name}` : overlay.layer,
@@ -193,9 +207,16 @@ function formatSops(configs: readonly SopsConfig[]): string {
     }
     for (const rule of config.rules) {
       const keys = allRecipients(rule.groups).map(recipientLabel);
-      lines.push(`  ${config.file}:${rule.line}  ${rule.pathRegex ? `path_regex ${rule.pathRegex}` : "every file"} -> ${keys.join(", ") || "no keys"}`);
+      lines.push(
+        `  ${config.file}:${rule.line}  ${rule.pathRegex ? `path_regex ${rule.pathRegex}` : "every file"} -> ${keys.join(", ") || "no keys"}`,
+      );
     }
-    if (config.findings.length > 0) lines.push(...formatFindingsForTerminal(config.findings).split("\n").map((line) => `  ${line}`));
+    if (config.findings.length > 0)
+      lines.push(
+        ...formatFindingsForTerminal(config.findings)
+          .split("\n")
+          .map((line) => `  ${line}`),
+      );
   }
   return lines.join("\n");
 }
@@ -205,7 +226,9 @@ function parseCiFile(text: string): Document {
   const document = parseDocument(text);
   if (document.errors.length > 0) {
     const error = document.errors[0]!;
-    throw new UserError(`${CI_FILE}:${error.linePos?.[0].line ?? 1}: ${error.message.split("\n")[0]}`, { hint: "fix the file, then run init again" });
+    throw new UserError(`${CI_FILE}:${error.linePos?.[0].line ?? 1}: ${error.message.split("\n")[0]}`, {
+      hint: "fix the file, then run init again",
+    });
   }
   return document;
 }

@@ -21,7 +21,9 @@ export interface PlanResult {
 
 export async function plan(context: TaskContext, options: PlanOptions): Promise<PlanResult> {
   const root = path.resolve(context.cwd, options.dir);
-  const { fleet, findings } = await context.progress.phase("Discovering the fleet", () => discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {}));
+  const { fleet, findings } = await context.progress.phase("Discovering the fleet", () =>
+    discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {}),
+  );
   if (options.json) {
     context.output.out(JSON.stringify(planAsJson(fleet, findings), null, 2));
   } else {

@@ -34,7 +34,10 @@ export class Git {
   }
 
   /** Runs git; a non-zero exit is a ToolError unless `allowFailure`. */
-  async run(args: readonly string[], options: { env?: Record<string, string | undefined>; allowFailure?: boolean } = {}): Promise<RunResult> {
+  async run(
+    args: readonly string[],
+    options: { env?: Record<string, string | undefined>; allowFailure?: boolean } = {},
+  ): Promise<RunResult> {
     const result = await this.#context.runner.run("git", args, { cwd: this.#cwd, ...(options.env ? { env: options.env } : {}) });
     if (result.exitCode !== 0 && !options.allowFailure) {
       throw new ToolError(`git ${args[0]} failed`, { command: result.command, exitCode: result.exitCode, stderr: result.stderr });
@@ -49,7 +52,9 @@ export class Git {
   async topLevel(): Promise<string> {
     const result = await this.run(["rev-parse", "--show-toplevel"], { allowFailure: true });
     if (result.exitCode !== 0) {
-      throw new UserError(`${this.#cwd} is not inside a git repository`, { hint: "promote pushes a branch: run it in a clone of the GitOps repository, or pass --dry-run" });
+      throw new UserError(`${this.#cwd} is not inside a git repository`, {
+        hint: "promote pushes a branch: run it in a clone of the GitOps repository, or pass --dry-run",
+      });
     }
     return result.stdout.trim();
   }
@@ -88,7 +93,10 @@ export async function pushPromotionBranch(git: Git, options: PushOptions): Promi
     const remoteEnv = options.remote.env ?? {};
     const ref = `refs/heads/${options.branch}`;
     const listed = await git.output(["ls-remote", "--heads", options.remote.name, ref], remoteEnv);
-    const remoteCommit = listed.split("\n").find((line) => line.endsWith(`\t${ref}`))?.split("\t")[0];
+    const remoteCommit = listed
+      .split("\n")
+      .find((line) => line.endsWith(`\t${ref}`))
+      ?.split("\t")[0];
     if (remoteCommit) {
       await git.run(["fetch", "--no-tags", "--quiet", options.remote.name, ref], { env: remoteEnv });
       const remoteTree = await git.output(["rev-parse", "FETCH_HEAD^{tree}"]);
@@ -103,7 +111,9 @@ export async function pushPromotionBranch(git: Git, options: PushOptions): Promi
     };
     const commit = await git.output(["commit-tree", tree, "-p", "HEAD", "-m", options.message], identity);
     // The branch is gitops-ci's own: replace it, unless someone else pushed since we looked.
-    await git.run(["push", "--quiet", `--force-with-lease=${ref}:${remoteCommit ?? ""}`, options.remote.name, `${commit}:${ref}`], { env: remoteEnv });
+    await git.run(["push", "--quiet", `--force-with-lease=${ref}:${remoteCommit ?? ""}`, options.remote.name, `${commit}:${ref}`], {
+      env: remoteEnv,
+    });
     return { branch: options.branch, pushed: true, commit, created: remoteCommit === undefined };
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -19,7 +19,15 @@ import { promoteOverlay, type OverlayPromotion } from "../../core/promote/promot
 import { formatTable } from "../../core/report/terminal.ts";
 import { check } from "../check/index.ts";
 import { Git, gitLabRemote, pushPromotionBranch, type PromotionBranch } from "./git-branch.ts";
-import { KEPT_REASONS, mergeRequestDescription, mergeRequestTitle, PROMOTION_REASONS, readPromoteGitLabAccess, upsertPromotionMergeRequest, type MergeRequestOutcome } from "./merge-request.ts";
+import {
+  KEPT_REASONS,
+  mergeRequestDescription,
+  mergeRequestTitle,
+  PROMOTION_REASONS,
+  readPromoteGitLabAccess,
+  upsertPromotionMergeRequest,
+  type MergeRequestOutcome,
+} from "./merge-request.ts";
 import { readOverlayFiles, writeOverlayFiles } from "../../core/promote/overlay-files.ts";
 import { diffRendered, renderOverlaysAsText, type OverlayDiff } from "./rendered-diff.ts";
 
@@ -110,7 +118,12 @@ async function promoteInTree(context: TaskContext, options: PromoteOptions, tree
       context.output.err(`  ${layer}: ${!source ? from : to} has no overlay for this layer, skipped`);
       continue;
     }
-    const result = promoteOverlay(layer, await readOverlayFiles(root, source.path, from), await readOverlayFiles(root, target.path, to), rules);
+    const result = promoteOverlay(
+      layer,
+      await readOverlayFiles(root, source.path, from),
+      await readOverlayFiles(root, target.path, to),
+      rules,
+    );
     for (const problem of result.problems) context.output.err(`  ${layer}: ${problem}`);
     planned.push({ overlay: target, result });
   }
@@ -118,7 +131,9 @@ async function promoteInTree(context: TaskContext, options: PromoteOptions, tree
   const kept = planned.flatMap(({ result }) => result.kept);
   if (options.component && !planned.some(({ result }) => result.subjects.some((subject) => matchesComponent(subject, options.component)))) {
     const known = [...new Set(planned.flatMap(({ result }) => result.subjects.map((subject) => subject.name)))].sort();
-    context.output.err(`warning: no overlay of ${from} or ${to} sets anything on a HelmRelease or image named ${options.component}${known.length ? ` (they set: ${known.join(", ")})` : ""}`);
+    context.output.err(
+      `warning: no overlay of ${from} or ${to} sets anything on a HelmRelease or image named ${options.component}${known.length ? ` (they set: ${known.join(", ")})` : ""}`,
+    );
   }
   const base: PromoteResult = { exitCode: ExitCode.ok, from, to, branch, promotions, kept, files: [], diffs: [] };
 
@@ -158,12 +173,15 @@ async function promoteInTree(context: TaskContext, options: PromoteOptions, tree
   }
 
   // Validate the target as the merge request pipeline will: its check output goes to stderr.
-  const validation = await check({ ...context, output: { out: (text) => context.output.err(text), err: (text) => context.output.err(text) } }, {
-    dir: root,
-    json: false,
-    only: targets.map((overlay) => `${overlay.environment}/${overlay.layer}`),
-    ...(options.configFile ? { configFile: options.configFile } : {}),
-  });
+  const validation = await check(
+    { ...context, output: { out: (text) => context.output.err(text), err: (text) => context.output.err(text) } },
+    {
+      dir: root,
+      json: false,
+      only: targets.map((overlay) => `${overlay.environment}/${overlay.layer}`),
+      ...(options.configFile ? { configFile: options.configFile } : {}),
+    },
+  );
   result.validated = validation.exitCode === ExitCode.ok;
   if (!result.validated) {
     context.output.err(
@@ -186,8 +204,10 @@ async function promoteInTree(context: TaskContext, options: PromoteOptions, tree
     return result;
   }
 
-  const targetBranch = options.targetBranch ?? context.env["CI_COMMIT_BRANCH"] ?? context.env["CI_DEFAULT_BRANCH"] ?? (await git.currentBranch());
-  if (!targetBranch) throw new UserError("cannot tell which branch the merge request targets (detached HEAD)", { hint: "pass --target-branch BRANCH" });
+  const targetBranch =
+    options.targetBranch ?? context.env["CI_COMMIT_BRANCH"] ?? context.env["CI_DEFAULT_BRANCH"] ?? (await git.currentBranch());
+  if (!targetBranch)
+    throw new UserError("cannot tell which branch the merge request targets (detached HEAD)", { hint: "pass --target-branch BRANCH" });
   result.push = await pushPromotionBranch(git, {
     branch,
     files: files.map((file) => path.join(root, file)),
@@ -195,10 +215,22 @@ async function promoteInTree(context: TaskContext, options: PromoteOptions, tree
     remote: gitLabRemote(context.env, gitlab.token),
     author: { name: context.env["GITLAB_USER_NAME"] || "gitops-ci", email: context.env["GITLAB_USER_EMAIL"] || "gitops-ci@localhost" },
   });
-  context.output.err(result.push.pushed ? `Pushed ${branch} (${result.push.commit.slice(0, 12)})` : `Branch ${branch} already holds this promotion: nothing pushed`);
+  context.output.err(
+    result.push.pushed
+      ? `Pushed ${branch} (${result.push.commit.slice(0, 12)})`
+      : `Branch ${branch} already holds this promotion: nothing pushed`,
+  );
 
   const client = openGitLabClient(context, { apiUrl: gitlab.apiUrl, token: gitlab.token, tokenVariable: gitlab.tokenVariable });
-  const summary = { from, to, promotions, kept, diffs, ...(options.component ? { component: options.component } : {}), ...(options.layer ? { layer: options.layer } : {}) };
+  const summary = {
+    from,
+    to,
+    promotions,
+    kept,
+    diffs,
+    ...(options.component ? { component: options.component } : {}),
+    ...(options.layer ? { layer: options.layer } : {}),
+  };
   const outcome = await upsertPromotionMergeRequest(client, gitlab.projectId, {
     sourceBranch: branch,
     targetBranch,
@@ -207,23 +239,36 @@ async function promoteInTree(context: TaskContext, options: PromoteOptions, tree
   });
   result.mergeRequest = { action: outcome.action, iid: outcome.mergeRequest.iid, webUrl: outcome.mergeRequest.web_url };
   context.output.err(`Merge request !${outcome.mergeRequest.iid} ${outcome.action}: ${outcome.mergeRequest.web_url}`);
-  if (outcome.duplicates.length > 0) context.output.err(`warning: other open merge requests from ${branch}: ${outcome.duplicates.map((iid) => `!${iid}`).join(", ")} (left alone)`);
+  if (outcome.duplicates.length > 0)
+    context.output.err(
+      `warning: other open merge requests from ${branch}: ${outcome.duplicates.map((iid) => `!${iid}`).join(", ")} (left alone)`,
+    );
   if (options.json) context.output.out(JSON.stringify(jsonResult(result), null, 2));
   return result;
 }
 
 /** `gitops-ci/promote-<from>-to-<to>[-<component>][-<layer>]`, safe as a git ref. */
 export function branchName(from: string, to: string, component?: string, layer?: string): string {
-  const safe = (text: string) => text.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "").replace(/\.{2,}/g, ".");
-  return `gitops-ci/promote-${[from, "to", to, component, layer].filter((part): part is string => Boolean(part)).map(safe).join("-")}`;
+  const safe = (text: string) =>
+    text
+      .replace(/[^A-Za-z0-9._-]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .replace(/\.{2,}/g, ".");
+  return `gitops-ci/promote-${[from, "to", to, component, layer]
+    .filter((part): part is string => Boolean(part))
+    .map(safe)
+    .join("-")}`;
 }
 
 function requireEnvironment(fleet: Fleet, name: string | undefined, option: string): string {
   const known = fleet.environments.map((environment) => environment.name);
   if (name === undefined) {
-    throw new UserError(`${option} is required`, { hint: `name one of ${known.join(", ")}, or list the promotion order in gitops-ci.yaml (promote.order) to default --from` });
+    throw new UserError(`${option} is required`, {
+      hint: `name one of ${known.join(", ")}, or list the promotion order in gitops-ci.yaml (promote.order) to default --from`,
+    });
   }
-  if (!known.includes(name)) throw new UserError(`${option} ${name} is not an environment of this repository`, { hint: `one of: ${known.join(", ")}` });
+  if (!known.includes(name))
+    throw new UserError(`${option} ${name} is not an environment of this repository`, { hint: `one of: ${known.join(", ")}` });
   return name;
 }
 
@@ -247,7 +292,8 @@ function previousInOrder(order: readonly string[], to: string): string | undefin
 function selectLayers(fleet: Fleet, layer: string | undefined): string[] {
   const names = fleet.layers.map((candidate) => candidate.name);
   if (layer === undefined) return names;
-  if (!names.includes(layer)) throw new UserError(`--layer ${layer} is not a layer of this repository`, { hint: `one of: ${names.join(", ")}` });
+  if (!names.includes(layer))
+    throw new UserError(`--layer ${layer} is not a layer of this repository`, { hint: `one of: ${names.join(", ")}` });
   return [layer];
 }
 
@@ -270,7 +316,12 @@ function formatPromotions(from: string, to: string, promotions: readonly Promoti
 
 function formatKept(kept: readonly KeptDifference[]): string {
   if (kept.length === 0) return "";
-  const rows = kept.map((difference) => [difference.layer, describeSubject(difference.subject), formatFieldPath(difference.path) || "(object)", KEPT_REASONS[difference.reason]]);
+  const rows = kept.map((difference) => [
+    difference.layer,
+    describeSubject(difference.subject),
+    formatFieldPath(difference.path) || "(object)",
+    KEPT_REASONS[difference.reason],
+  ]);
   return `\n\n${kept.length} difference${kept.length === 1 ? "" : "s"} left alone:\n${formatTable(["LAYER", "OBJECT", "FIELD", "WHY"], rows)}`;
 }
 
@@ -280,17 +331,30 @@ function show(value: unknown): string {
 }
 
 function commitMessage(from: string, to: string, component: string | undefined, promotions: readonly Promotion[]): string {
-  const lines = promotions.map((promotion) => `- ${promotion.layer}: ${describeSubject(promotion.subject)} ${formatFieldPath(promotion.path)} = ${show(promotion.value)}`);
+  const lines = promotions.map(
+    (promotion) =>
+      `- ${promotion.layer}: ${describeSubject(promotion.subject)} ${formatFieldPath(promotion.path)} = ${show(promotion.value)}`,
+  );
   return `Promote ${from} to ${to}${component ? `: ${component}` : ""}\n\n${lines.join("\n")}\n`;
 }
 
 function jsonResult(result: PromoteResult): Record<string, unknown> {
-  const field = (entry: { subject: Promotion["subject"]; path: Promotion["path"] }) => ({ object: describeSubject(entry.subject), field: formatFieldPath(entry.path) });
+  const field = (entry: { subject: Promotion["subject"]; path: Promotion["path"] }) => ({
+    object: describeSubject(entry.subject),
+    field: formatFieldPath(entry.path),
+  });
   return {
     from: result.from,
     to: result.to,
     branch: result.branch,
-    promotions: result.promotions.map((promotion) => ({ layer: promotion.layer, ...field(promotion), previous: promotion.previous ?? null, value: promotion.value, reason: promotion.reason, file: promotion.targetFile ?? null })),
+    promotions: result.promotions.map((promotion) => ({
+      layer: promotion.layer,
+      ...field(promotion),
+      previous: promotion.previous ?? null,
+      value: promotion.value,
+      reason: promotion.reason,
+      file: promotion.targetFile ?? null,
+    })),
     kept: result.kept.map((difference) => ({ layer: difference.layer, ...field(difference), reason: difference.reason })),
     files: result.files,
     diffs: result.diffs.filter((diff) => diff.diff !== ""),

@@ -22,7 +22,11 @@ export function readPromoteGitLabAccess(env: Readonly<Record<string, string | un
   const projectText = value("CI_PROJECT_ID");
   const tokenVariable = TOKEN_VARIABLES.find((name) => value(name));
   if (!apiUrl && !projectText && !tokenVariable) return undefined;
-  const missing = [...(apiUrl ? [] : ["CI_API_V4_URL"]), ...(projectText ? [] : ["CI_PROJECT_ID"]), ...(tokenVariable ? [] : [TOKEN_VARIABLES[0]])];
+  const missing = [
+    ...(apiUrl ? [] : ["CI_API_V4_URL"]),
+    ...(projectText ? [] : ["CI_PROJECT_ID"]),
+    ...(tokenVariable ? [] : [TOKEN_VARIABLES[0]]),
+  ];
   if (missing.length > 0 || !apiUrl || !projectText || !tokenVariable) {
     throw new UserError(`cannot open the promotion merge request: missing ${missing.join(", ")}`, {
       hint: "in a GitLab job CI_API_V4_URL and CI_PROJECT_ID are predefined; store a project access token (api scope, Developer role to push the branch) as GITOPS_CI_GITLAB_TOKEN; or pass --dry-run",
@@ -43,7 +47,11 @@ export interface MergeRequestOutcome {
   duplicates: number[];
 }
 
-export async function upsertPromotionMergeRequest(api: MergeRequestsApi, projectId: string | number, fields: MergeRequestFields): Promise<MergeRequestOutcome> {
+export async function upsertPromotionMergeRequest(
+  api: MergeRequestsApi,
+  projectId: string | number,
+  fields: MergeRequestFields,
+): Promise<MergeRequestOutcome> {
   const open = await api.listOpenMergeRequests(projectId, fields.sourceBranch, fields.targetBranch);
   const [existing, ...others] = open;
   const duplicates = others.map((mergeRequest) => mergeRequest.iid);
@@ -75,7 +83,9 @@ export function mergeRequestTitle(summary: Pick<PromotionSummary, "from" | "to" 
 }
 
 export function mergeRequestDescription(summary: PromotionSummary): string {
-  const scope = [summary.component ? `component=${summary.component}` : "", summary.layer ? `layer=${summary.layer}` : ""].filter(Boolean).join(" ");
+  const scope = [summary.component ? `component=${summary.component}` : "", summary.layer ? `layer=${summary.layer}` : ""]
+    .filter(Boolean)
+    .join(" ");
   const lines = [
     `<!-- gitops-ci:promote ${summary.from}->${summary.to}${scope ? ` ${scope}` : ""} -->`,
     `Promotes what **${cell(summary.from)}** runs to **${cell(summary.to)}**${summary.component ? `, component ${codeSpan(summary.component)}` : ""}. Made by \`gitops-ci promote\`; a new run replaces this branch and description.`,
@@ -106,10 +116,22 @@ export function mergeRequestDescription(summary: PromotionSummary): string {
   let budget = MAX_DIFF_CHARACTERS;
   for (const diff of summary.diffs) {
     if (diff.diff === "") continue;
-    const shown = diff.diff.length <= budget ? diff.diff : `${diff.diff.slice(0, Math.max(0, budget))}\n… cut: run gitops-ci promote --dry-run to see the whole diff`;
+    const shown =
+      diff.diff.length <= budget
+        ? diff.diff
+        : `${diff.diff.slice(0, Math.max(0, budget))}\n… cut: run gitops-ci promote --dry-run to see the whole diff`;
     budget -= shown.length;
     const fence = fenceFor(shown);
-    lines.push(`<details open><summary>${escapeHtml(`${diff.environment}/${diff.layer}`)}</summary>`, "", `${fence}diff`, shown, fence, "", "</details>", "");
+    lines.push(
+      `<details open><summary>${escapeHtml(`${diff.environment}/${diff.layer}`)}</summary>`,
+      "",
+      `${fence}diff`,
+      shown,
+      fence,
+      "",
+      "</details>",
+      "",
+    );
   }
   return `${lines.join("\n").trimEnd()}\n`;
 }

@@ -18,9 +18,18 @@ export interface RenderedOverlayText {
   findings: Finding[];
 }
 
-export async function renderOverlaysAsText(context: TaskContext, fleet: Fleet, overlays: readonly Overlay[]): Promise<RenderedOverlayText[]> {
+export async function renderOverlaysAsText(
+  context: TaskContext,
+  fleet: Fleet,
+  overlays: readonly Overlay[],
+): Promise<RenderedOverlayText[]> {
   const rendered = await renderFleet(context, fleet, (overlay) => overlays.includes(overlay));
-  return rendered.map((result) => ({ overlay: result.overlay, ok: result.ok, text: manifestsText(result.manifests), findings: result.findings }));
+  return rendered.map((result) => ({
+    overlay: result.overlay,
+    ok: result.ok,
+    text: manifestsText(result.manifests),
+    findings: result.findings,
+  }));
 }
 
 export function manifestsText(manifests: readonly Manifest[]): string {

@@ -16,7 +16,6 @@ import { renderHelmReleases } from "./render-helm-releases.ts";
 import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
 import { impliedKustomization, renderedFromBuild } from "./render-overlay.ts";
 
-
 export interface RenderOptions {
   dir: string;
   configFile?: string;
@@ -36,8 +35,11 @@ export interface RenderResult {
 
 export async function render(context: TaskContext, options: RenderOptions): Promise<RenderResult> {
   const root = path.resolve(context.cwd, options.dir);
-  const discovery = await context.progress.phase("Discovering the fleet", () => discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {}));
-  const kubeVersion = options.kubernetesVersion?.replace(/^v/, "") ?? discovery.config?.kubernetesVersion ?? (await defaultKubernetesVersion());
+  const discovery = await context.progress.phase("Discovering the fleet", () =>
+    discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {}),
+  );
+  const kubeVersion =
+    options.kubernetesVersion?.replace(/^v/, "") ?? discovery.config?.kubernetesVersion ?? (await defaultKubernetesVersion());
   const rendered = await context.progress.phase("Rendering", () => renderFleet(context, discovery.fleet, options.only, { kubeVersion }));
   if (options.outDir) await writeRenderedArtifacts(path.resolve(context.cwd, options.outDir), rendered, context.redactor);
   const findings = [...discovery.findings, ...rendered.flatMap((r) => r.findings)];
@@ -66,7 +68,12 @@ export async function renderFleet(
   const results = await runEngine(
     context,
     fleet.root,
-    unbuilt.map((overlay, index) => ({ id: String(index), kustomization: impliedKustomization(overlay), resolveSubstituteFrom: false, origins: true })),
+    unbuilt.map((overlay, index) => ({
+      id: String(index),
+      kustomization: impliedKustomization(overlay),
+      resolveSubstituteFrom: false,
+      origins: true,
+    })),
   );
   const builds = new Map<Overlay, OverlayBuild>(unbuilt.map((overlay, index) => [overlay, { result: results[index]!, unresolved: [] }]));
   context.progress.expect("overlays rendered", overlays.length);
@@ -77,7 +84,10 @@ export async function renderFleet(
       return result;
     }),
   );
-  const rendered = await renderHelmReleases(context, fleet, built, { ...context.charts, ...(options.kubeVersion ? { kubeVersion: options.kubeVersion } : {}) });
+  const rendered = await renderHelmReleases(context, fleet, built, {
+    ...context.charts,
+    ...(options.kubeVersion ? { kubeVersion: options.kubeVersion } : {}),
+  });
   for (const result of rendered) registerSecretValues(result.manifests, context.redactor);
   return rendered;
 }
@@ -90,6 +100,9 @@ export async function writeRenderedArtifacts(outDir: string, rendered: readonly 
     await mkdir(dir, { recursive: true });
     const text = formatManifestsYaml(result.manifests, redactor);
     // A layer of a Flux layout may be namespace/name.
-    await writeFile(path.join(dir, `${String(result.overlay.order).padStart(2, "0")}-${result.overlay.layer.replaceAll("/", "_")}.yaml`), text);
+    await writeFile(
+      path.join(dir, `${String(result.overlay.order).padStart(2, "0")}-${result.overlay.layer.replaceAll("/", "_")}.yaml`),
+      text,
+    );
   }
 }

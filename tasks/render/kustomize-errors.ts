@@ -27,11 +27,18 @@ export async function describeKustomizeError(stderr: string, where: { root: stri
 }
 
 function classify(message: string): string {
-  if (/no matches for (Id|OriginalId)|failed to find unique target for patch|no resource matches strategic merge patch|patch target/i.test(message)) {
+  if (
+    /no matches for (Id|OriginalId)|failed to find unique target for patch|no resource matches strategic merge patch|patch target/i.test(
+      message,
+    )
+  ) {
     return "render/patch-target";
   }
-  if (/must build at directory|no such file or directory|evalsymlink failure|unable to find one of/i.test(message)) return "render/missing-base";
-  if (/yaml: |mapping values are not allowed|did not find expected|cannot unmarshal|MalformedYAMLError|invalid Kustomization/i.test(message)) {
+  if (/must build at directory|no such file or directory|evalsymlink failure|unable to find one of/i.test(message))
+    return "render/missing-base";
+  if (
+    /yaml: |mapping values are not allowed|did not find expected|cannot unmarshal|MalformedYAMLError|invalid Kustomization/i.test(message)
+  ) {
     return "render/invalid-yaml";
   }
   return "render/kustomize";

@@ -21,12 +21,35 @@ const SOURCE_KINDS = new Set(["HelmRepository", "GitRepository", "OCIRepository"
 
 /** Kubernetes' cluster-scoped kinds: an object of any other kind is applied in the release namespace. */
 const CLUSTER_SCOPED = new Set([
-  "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
-  "StorageClass", "VolumeAttachment", "CSIDriver", "CSINode", "PriorityClass", "RuntimeClass", "IngressClass",
-  "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
-  "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "APIService",
-  "PodSecurityPolicy", "FlowSchema", "PriorityLevelConfiguration", "CertificateSigningRequest", "ComponentStatus",
-  "DeviceClass", "ResourceSlice", "IPAddress", "ServiceCIDR",
+  "Namespace",
+  "Node",
+  "PersistentVolume",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "CustomResourceDefinition",
+  "StorageClass",
+  "VolumeAttachment",
+  "CSIDriver",
+  "CSINode",
+  "PriorityClass",
+  "RuntimeClass",
+  "IngressClass",
+  "MutatingWebhookConfiguration",
+  "ValidatingWebhookConfiguration",
+  "ValidatingAdmissionPolicy",
+  "ValidatingAdmissionPolicyBinding",
+  "MutatingAdmissionPolicy",
+  "MutatingAdmissionPolicyBinding",
+  "APIService",
+  "PodSecurityPolicy",
+  "FlowSchema",
+  "PriorityLevelConfiguration",
+  "CertificateSigningRequest",
+  "ComponentStatus",
+  "DeviceClass",
+  "ResourceSlice",
+  "IPAddress",
+  "ServiceCIDR",
 ]);
 
 export interface HelmReleaseOptions extends ChartOptions {
@@ -46,7 +69,12 @@ interface Pending {
  * versions of the CRDs rendered before it, its charts' included), and returns each overlay with the
  * charts' objects and findings added.
  */
-export async function renderHelmReleases(context: TaskContext, fleet: Fleet, rendered: readonly RenderedOverlay[], options: HelmReleaseOptions): Promise<RenderedOverlay[]> {
+export async function renderHelmReleases(
+  context: TaskContext,
+  fleet: Fleet,
+  rendered: readonly RenderedOverlay[],
+  options: HelmReleaseOptions,
+): Promise<RenderedOverlay[]> {
   const added = new Map<RenderedOverlay, { manifests: Manifest[]; findings: Finding[]; durationMs: number }>();
   const locator = new SourceLocator(fleet.root);
   const orders = [...new Set(rendered.map((result) => result.overlay.order))].sort((a, b) => a - b);
@@ -69,7 +97,12 @@ export async function renderHelmReleases(context: TaskContext, fleet: Fleet, ren
       }
     }
     if (pending.length === 0) continue;
-    const results = await runReleases(context, fleet.root, pending.map((item) => item.request), chartOptions);
+    const results = await runReleases(
+      context,
+      fleet.root,
+      pending.map((item) => item.request),
+      chartOptions,
+    );
     for (const [index, item] of pending.entries()) {
       const release = results[index]!;
       for (const value of release.secretValues ?? []) context.redactor.add(value);
@@ -83,7 +116,12 @@ export async function renderHelmReleases(context: TaskContext, fleet: Fleet, ren
   return rendered.map((result) => {
     const entry = added.get(result);
     if (!entry) return result;
-    return { ...result, manifests: [...result.manifests, ...entry.manifests], findings: [...result.findings, ...entry.findings], durationMs: result.durationMs + entry.durationMs };
+    return {
+      ...result,
+      manifests: [...result.manifests, ...entry.manifests],
+      findings: [...result.findings, ...entry.findings],
+      durationMs: result.durationMs + entry.durationMs,
+    };
   });
 }
 
@@ -108,7 +146,10 @@ function releaseRequest(
   // ConfigMap of another release changes neither this request nor its cache key).
   const wanted = new Set(referencedObjects(spec, namespace, sources));
   const objects = cluster
-    .filter((other) => (other.ref.kind === "ConfigMap" || other.ref.kind === "Secret") && other.ref.apiVersion === "v1" && !holdsSopsMask(other.object))
+    .filter(
+      (other) =>
+        (other.ref.kind === "ConfigMap" || other.ref.kind === "Secret") && other.ref.apiVersion === "v1" && !holdsSopsMask(other.object),
+    )
     .filter((other) => wanted.has(`${other.ref.kind}/${other.ref.namespace ?? ""}/${other.ref.name}`))
     .map((other) => other.object);
   // A valuesFrom source this cluster does not render (created outside Git) or cannot read (SOPS):
@@ -117,7 +158,9 @@ function releaseRequest(
   if (Array.isArray(spec["valuesFrom"])) {
     for (const ref of spec["valuesFrom"]) {
       if (!isRecord(ref)) continue;
-      const found = cluster.find((other) => other.ref.kind === ref["kind"] && other.ref.name === ref["name"] && other.ref.namespace === namespace);
+      const found = cluster.find(
+        (other) => other.ref.kind === ref["kind"] && other.ref.name === ref["name"] && other.ref.namespace === namespace,
+      );
       if (found && !holdsSopsMask(found.object)) continue;
       if (ref["optional"] !== true) unresolved.push(`${String(ref["kind"])}/${String(ref["name"])}`);
       ref["optional"] = true;
@@ -154,7 +197,11 @@ function registryHosts(rendered: readonly RenderedOverlay[]): string[] {
   const hosts = new Set<string>();
   for (const result of rendered) {
     for (const manifest of result.manifests) {
-      if (apiGroupOf(manifest.ref.apiVersion) !== SOURCE_GROUP || (manifest.ref.kind !== "HelmRepository" && manifest.ref.kind !== "OCIRepository")) continue;
+      if (
+        apiGroupOf(manifest.ref.apiVersion) !== SOURCE_GROUP ||
+        (manifest.ref.kind !== "HelmRepository" && manifest.ref.kind !== "OCIRepository")
+      )
+        continue;
       const spec = isRecord(manifest.object["spec"]) ? manifest.object["spec"] : {};
       if (typeof spec["url"] !== "string" || !spec["url"].startsWith("oci://")) continue;
       try {
@@ -203,21 +250,38 @@ function manifestsOf(item: Pending, release: ReleaseResult, environment: readonl
   for (const manifest of [...environment, ...release.objects.map((object) => ({ ref: resourceRefOf(object), object }))]) {
     const spec = isRecord(manifest.object["spec"]) ? manifest.object["spec"] : {};
     const names = isRecord(spec["names"]) ? spec["names"] : {};
-    if (manifest.ref.kind === "CustomResourceDefinition" && spec["scope"] === "Cluster" && typeof names["kind"] === "string") clusterScoped.add(names["kind"]);
+    if (manifest.ref.kind === "CustomResourceDefinition" && spec["scope"] === "Cluster" && typeof names["kind"] === "string")
+      clusterScoped.add(names["kind"]);
   }
   const chart = release.chart ? `${release.chart.name} ${release.chart.version}` : "";
-  const helmRelease: ResourceRef = { apiVersion: item.manifest.ref.apiVersion, kind: "HelmRelease", name: item.manifest.ref.name, ...(item.manifest.ref.namespace ? { namespace: item.manifest.ref.namespace } : {}) };
+  const helmRelease: ResourceRef = {
+    apiVersion: item.manifest.ref.apiVersion,
+    kind: "HelmRelease",
+    name: item.manifest.ref.name,
+    ...(item.manifest.ref.namespace ? { namespace: item.manifest.ref.namespace } : {}),
+  };
   const secret = new Set(release.secretValues ?? []);
   const plainValues = new Set(stringsOf(release.values).filter((value) => !secret.has(value)));
   return release.objects.map((object) => {
     const metadata = isRecord(object["metadata"]) ? object["metadata"] : (object["metadata"] = {});
     // Helm applies a namespaced object that names no namespace in the release namespace.
-    if (typeof metadata["namespace"] !== "string" && !clusterScoped.has(String(object["kind"])) && release.namespace) metadata["namespace"] = release.namespace;
-    return { ref: resourceRefOf(object), object, ...(item.manifest.origin ? { origin: item.manifest.origin } : {}), chart: { helmRelease, chart, plainValues } };
+    if (typeof metadata["namespace"] !== "string" && !clusterScoped.has(String(object["kind"])) && release.namespace)
+      metadata["namespace"] = release.namespace;
+    return {
+      ref: resourceRefOf(object),
+      object,
+      ...(item.manifest.origin ? { origin: item.manifest.origin } : {}),
+      chart: { helmRelease, chart, plainValues },
+    };
   });
 }
 
-async function findingsOf(item: Pending, release: ReleaseResult, locator: SourceLocator, rendered: readonly RenderedOverlay[]): Promise<Finding[]> {
+async function findingsOf(
+  item: Pending,
+  release: ReleaseResult,
+  locator: SourceLocator,
+  rendered: readonly RenderedOverlay[],
+): Promise<Finding[]> {
   const { overlay } = item.overlay;
   const ref = item.manifest.ref;
   const file = item.manifest.origin?.file ?? overlay.path;
@@ -245,24 +309,79 @@ async function findingsOf(item: Pending, release: ReleaseResult, locator: Source
           severity: "error",
           check: "helm/values-schema",
           message: `the values of ${name} break the values.schema.json of chart ${release.chart ? `${release.chart.name} ${release.chart.version}` : chart}: ${violation.path ? `at ${violation.path}: ` : ""}${violation.message} (${describeOrigin(violation.from)})`,
-          hint: "helm-controller refuses to install or upgrade the release with these values (\"Helm chart values are invalid\"); fix the value, or the chart version it is checked against",
+          hint: 'helm-controller refuses to install or upgrade the release with these values ("Helm chart values are invalid"); fix the value, or the chart version it is checked against',
         });
       }
-      if ((release.schemaErrors ?? []).length === 0) findings.push({ ...scope, severity: "error", check: "helm/values-schema", message: message });
+      if ((release.schemaErrors ?? []).length === 0)
+        findings.push({ ...scope, severity: "error", check: "helm/values-schema", message: message });
       return findings;
     case "template":
-      return [...findings, { ...scope, severity: "error", check: "helm/template", message: `chart ${release.chart ? `${release.chart.name} ${release.chart.version}` : chart} fails to render: ${message}`, hint: "helm-controller fails the install with this error" }];
+      return [
+        ...findings,
+        {
+          ...scope,
+          severity: "error",
+          check: "helm/template",
+          message: `chart ${release.chart ? `${release.chart.name} ${release.chart.version}` : chart} fails to render: ${message}`,
+          hint: "helm-controller fails the install with this error",
+        },
+      ];
     case "source-not-found":
       // It may be created outside Git (Terraform, a bootstrap script), or by a layer not rendered in this run.
-      return [...findings, { ...scope, severity: "warning", check: "helm/source-not-found", message: `chart ${chart} was not rendered, so what it creates was not checked: ${message}`, hint: "define the chart's source in the repository; a source created outside Git cannot be read here" }];
+      return [
+        ...findings,
+        {
+          ...scope,
+          severity: "warning",
+          check: "helm/source-not-found",
+          message: `chart ${chart} was not rendered, so what it creates was not checked: ${message}`,
+          hint: "define the chart's source in the repository; a source created outside Git cannot be read here",
+        },
+      ];
     case "fetch":
-      return [...findings, { ...scope, severity: "error", check: "helm/chart-fetch", message: `chart ${chart} cannot be fetched: ${message}`, hint: "helm-controller waits for the chart's artifact and never installs the release; check the source's URL, the chart name and version" }];
+      return [
+        ...findings,
+        {
+          ...scope,
+          severity: "error",
+          check: "helm/chart-fetch",
+          message: `chart ${chart} cannot be fetched: ${message}`,
+          hint: "helm-controller waits for the chart's artifact and never installs the release; check the source's URL, the chart name and version",
+        },
+      ];
     case "offline-miss":
-      return [...findings, { ...scope, severity: "warning", check: "helm/chart-not-cached", message: `chart ${chart} was not rendered, so what it creates was not checked: ${message}`, hint: "run once without --offline (with the same --cache-dir) to fill the chart cache" }];
+      return [
+        ...findings,
+        {
+          ...scope,
+          severity: "warning",
+          check: "helm/chart-not-cached",
+          message: `chart ${chart} was not rendered, so what it creates was not checked: ${message}`,
+          hint: "run once without --offline (with the same --cache-dir) to fill the chart cache",
+        },
+      ];
     case "source-unsupported":
-      return [...findings, { ...scope, severity: "warning", check: "helm/source-not-rendered", message: `${message}; what the chart creates was not checked`, hint: "vendor the chart into this repository (a chart path of its GitRepository), or use an HTTP or OCI HelmRepository or an OCIRepository with credentials from a secretRef or the CI variables" }];
+      return [
+        ...findings,
+        {
+          ...scope,
+          severity: "warning",
+          check: "helm/source-not-rendered",
+          message: `${message}; what the chart creates was not checked`,
+          hint: "vendor the chart into this repository (a chart path of its GitRepository), or use an HTTP or OCI HelmRepository or an OCIRepository with credentials from a secretRef or the CI variables",
+        },
+      ];
     case "values-reference":
-      return [...findings, { ...scope, severity: "error", check: "helm/values-from", message: message, hint: "helm-controller fails the release when a valuesFrom reference that is not optional cannot be resolved" }];
+      return [
+        ...findings,
+        {
+          ...scope,
+          severity: "error",
+          check: "helm/values-from",
+          message: message,
+          hint: "helm-controller fails the release when a valuesFrom reference that is not optional cannot be resolved",
+        },
+      ];
     default:
       return [...findings, { ...scope, severity: "error", check: "helm/chart", message: `chart ${chart}: ${message}` }];
   }
@@ -318,7 +437,9 @@ async function whereValueCameFrom(
     const source = rendered
       .filter((result) => result.overlay.environment === item.overlay.overlay.environment)
       .flatMap((result) => result.manifests)
-      .find((manifest) => manifest.ref.kind === kind && manifest.ref.name === name && manifest.ref.namespace === item.manifest.ref.namespace);
+      .find(
+        (manifest) => manifest.ref.kind === kind && manifest.ref.name === name && manifest.ref.namespace === item.manifest.ref.namespace,
+      );
     if (source?.origin) {
       const line = await locator.lineOf(source.origin.file, source.ref, ["data", key ?? "values.yaml"]);
       return { ...base, resource: source.ref, file: source.origin.file, ...(line ? { line } : {}) };
@@ -344,7 +465,10 @@ function stringsOf(node: unknown, out: string[] = []): string[] {
 async function overlayYamlFiles(root: string, overlayPath: string): Promise<string[]> {
   try {
     const entries = await readdir(path.join(root, overlayPath), { withFileTypes: true });
-    return entries.filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name) && !/^kustomization\.ya?ml$/.test(entry.name)).map((entry) => path.posix.join(overlayPath, entry.name)).sort();
+    return entries
+      .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name) && !/^kustomization\.ya?ml$/.test(entry.name))
+      .map((entry) => path.posix.join(overlayPath, entry.name))
+      .sort();
   } catch {
     return [];
   }

@@ -121,7 +121,6 @@ async function locate(root: string, overlay: Overlay, message: string): Promise<
   return { file: finding.file ?? overlay.path, ...(finding.line ? { line: finding.line } : {}) };
 }
 
-
 function variableList(names: readonly string[] | undefined): string {
   return names && names.length > 0 ? ` (${names.slice(0, 10).join(", ")}${names.length > 10 ? ", …" : ""})` : "";
 }

@@ -75,7 +75,10 @@ export async function report(context: TaskContext, options: ReportOptions): Prom
   await writeFile(path.join(outDir, REPORT_ARTIFACTS.merged), context.redactor.redact(formatJson(input.check)));
 
   const parts = splitNote(safeNote, { ...(fullReportUrl ? { fullReportUrl } : {}), title: "gitops-ci report" });
-  const run: ReportRun = { ...(links.pipelineId !== undefined ? { pipelineId: links.pipelineId } : {}), ...(links.jobId !== undefined ? { jobId: links.jobId } : {}) };
+  const run: ReportRun = {
+    ...(links.pipelineId !== undefined ? { pipelineId: links.pipelineId } : {}),
+    ...(links.jobId !== undefined ? { jobId: links.jobId } : {}),
+  };
   const bodies = parts.map((part, index) => composeNoteBody(key, index + 1, parts.length, part, run));
 
   if (options.dryRun !== undefined) {
@@ -92,7 +95,11 @@ export async function report(context: TaskContext, options: ReportOptions): Prom
     throw new UserError(message, { hint });
   }
   const environment = ci.environment;
-  const client = openGitLabClient(context, { apiUrl: environment.apiUrl, token: environment.token, tokenVariable: environment.tokenVariable });
+  const client = openGitLabClient(context, {
+    apiUrl: environment.apiUrl,
+    token: environment.token,
+    tokenVariable: environment.tokenVariable,
+  });
   const target = { projectId: environment.projectId, mergeRequestIid: environment.mergeRequestIid };
 
   // Fails early, with GitLab's 404 explained, when the project or merge request is not visible.
@@ -102,15 +109,25 @@ export async function report(context: TaskContext, options: ReportOptions): Prom
   if (posted.outcome === "superseded") {
     context.output.out(`Not posted: a later pipeline's report is already on merge request !${mergeRequest.iid}; it was left as it is.`);
   } else {
-    const actions = posted.notes.map((entry) => `part ${entry.part} ${entry.action}${mergeRequest.web_url ? ` (${mergeRequest.web_url}#note_${entry.id})` : ` (note ${entry.id})`}`);
-    const removed = posted.deleted.length > 0 ? `; removed ${posted.deleted.length} stale or duplicate note${posted.deleted.length === 1 ? "" : "s"}` : "";
+    const actions = posted.notes.map(
+      (entry) =>
+        `part ${entry.part} ${entry.action}${mergeRequest.web_url ? ` (${mergeRequest.web_url}#note_${entry.id})` : ` (note ${entry.id})`}`,
+    );
+    const removed =
+      posted.deleted.length > 0
+        ? `; removed ${posted.deleted.length} stale or duplicate note${posted.deleted.length === 1 ? "" : "s"}`
+        : "";
     context.output.out(`Posted the report to merge request !${mergeRequest.iid}: ${actions.join(", ")}${removed}.`);
   }
   return { exitCode: ExitCode.ok, bodies, posted };
 }
 
 /** The plan's overlays without a report, each with its reason, told in the job log too. */
-async function notCheckedOfPlan(context: TaskContext, options: ReportOptions, summary: readonly CheckSummaryRow[]): Promise<NotCheckedOverlay[]> {
+async function notCheckedOfPlan(
+  context: TaskContext,
+  options: ReportOptions,
+  summary: readonly CheckSummaryRow[],
+): Promise<NotCheckedOverlay[]> {
   const root = path.resolve(context.cwd, options.plan!);
   const { fleet, config } = await discoverFleet(context, root, options.configFile ? { configFile: options.configFile } : {});
   let affected: Set<string> | undefined;
@@ -121,7 +138,9 @@ async function notCheckedOfPlan(context: TaskContext, options: ReportOptions, su
   }
   const entries = overlaysNotChecked(fleet.overlays, summary, affected);
   const missed = entries.filter((entry) => entry.reason !== "unchanged");
-  context.output.err(`Plan: ${fleet.overlays.length} overlays, ${summary.length} checked, ${entries.length - missed.length} left out by changed-only, ${missed.length} not checked`);
+  context.output.err(
+    `Plan: ${fleet.overlays.length} overlays, ${summary.length} checked, ${entries.length - missed.length} left out by changed-only, ${missed.length} not checked`,
+  );
   for (const entry of missed) context.output.err(`  ${entry.environment}/${entry.layer}: ${describeNotChecked(entry)}`);
   return entries;
 }
@@ -153,10 +172,16 @@ function artifactUrl(context: TaskContext, links: CiLinks, file: string): string
 /** The parts exactly as they would be posted, one after another. */
 function joinForDryRun(bodies: readonly string[]): string {
   if (bodies.length === 1) return bodies[0]!;
-  return bodies.map((body, index) => `${index === 0 ? "" : `\n<!-- gitops-ci dry run: note ${index + 1} of ${bodies.length} starts below -->\n`}${body}`).join("");
+  return bodies
+    .map(
+      (body, index) => `${index === 0 ? "" : `\n<!-- gitops-ci dry run: note ${index + 1} of ${bodies.length} starts below -->\n`}${body}`,
+    )
+    .join("");
 }
 
 function describeParts(bodies: readonly string[]): string {
   const longest = Math.max(...bodies.map((body) => body.length));
-  return bodies.length === 1 ? `${longest.toLocaleString("en-US")} characters` : `${bodies.length} notes, the longest ${longest.toLocaleString("en-US")} characters`;
+  return bodies.length === 1
+    ? `${longest.toLocaleString("en-US")} characters`
+    : `${bodies.length} notes, the longest ${longest.toLocaleString("en-US")} characters`;
 }

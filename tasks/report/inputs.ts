@@ -26,18 +26,25 @@ export interface ReportSource {
 }
 
 export async function readReportSources(cwd: string, dirs: readonly string[]): Promise<ReportSource[]> {
-  if (dirs.length === 0) throw new UserError("--from is required", { hint: "gitops-ci report --from check-artifacts/ [--from diff-artifacts/ ...]" });
+  if (dirs.length === 0)
+    throw new UserError("--from is required", { hint: "gitops-ci report --from check-artifacts/ [--from diff-artifacts/ ...]" });
   return Promise.all(
     dirs.map(async (dir): Promise<ReportSource> => {
       const root = path.resolve(cwd, dir);
       const folder = await stat(root).catch(() => undefined);
       if (!folder?.isDirectory()) {
-        throw new UserError(`--from ${dir}: no such folder`, { hint: "list the check jobs' artifact folders with needs: or dependencies: in the report job" });
+        throw new UserError(`--from ${dir}: no such folder`, {
+          hint: "list the check jobs' artifact folders with needs: or dependencies: in the report job",
+        });
       }
       const checkFile = path.join(root, REPORT_FILES.json);
       const diffFile = path.join(root, DIFF_FILE);
       const gitDiffFile = path.join(root, GIT_DIFF_FILE);
-      const [checkText, diffText, gitDiffText] = await Promise.all([readOptional(checkFile), readOptional(diffFile), readOptional(gitDiffFile)]);
+      const [checkText, diffText, gitDiffText] = await Promise.all([
+        readOptional(checkFile),
+        readOptional(diffFile),
+        readOptional(gitDiffFile),
+      ]);
       if (checkText === undefined && diffText === undefined && gitDiffText === undefined) {
         throw new UserError(`${dir} holds none of ${REPORT_FILES.json}, ${DIFF_FILE} and ${GIT_DIFF_FILE}`, {
           hint: "point --from at the folder a job wrote with `gitops-ci check --out DIR`, and list that folder in the job's artifacts:paths",
@@ -57,16 +64,33 @@ export async function readReportSources(cwd: string, dirs: readonly string[]): P
 export function mergeReportSources(sources: readonly ReportSource[]): MergeRequestNoteInput {
   const checks = sources.flatMap((source) => (source.check ? [source.check] : []));
   // The most complete order first: a job that checked only some layers knows only their order.
-  const layerOrder = unique([...checks].sort((a, b) => (b.layerOrder?.length ?? 0) - (a.layerOrder?.length ?? 0)).flatMap((check) => check.layerOrder ?? []));
+  const layerOrder = unique(
+    [...checks].sort((a, b) => (b.layerOrder?.length ?? 0) - (a.layerOrder?.length ?? 0)).flatMap((check) => check.layerOrder ?? []),
+  );
   const rank = (layer: string) => (layerOrder.includes(layer) ? layerOrder.indexOf(layer) : layerOrder.length);
 
   const rows = new Map<string, CheckSummaryRow>();
-  for (const check of checks) for (const row of check.summary) if (!rows.has(`${row.layer}\u0000${row.environment}`)) rows.set(`${row.layer}\u0000${row.environment}`, row);
-  const summary = [...rows.values()].sort((a, b) => rank(a.layer) - rank(b.layer) || a.order - b.order || compareText(a.environment, b.environment));
+  for (const check of checks)
+    for (const row of check.summary)
+      if (!rows.has(`${row.layer}\u0000${row.environment}`)) rows.set(`${row.layer}\u0000${row.environment}`, row);
+  const summary = [...rows.values()].sort(
+    (a, b) => rank(a.layer) - rank(b.layer) || a.order - b.order || compareText(a.environment, b.environment),
+  );
 
   const findings = uniqueBy(
     [...checks.flatMap((check) => check.findings), ...sources.flatMap((source) => source.diff?.problems ?? [])],
-    (finding) => JSON.stringify([finding.severity, finding.check, finding.layer, finding.environment, finding.resource, finding.file, finding.line, finding.message, finding.hint]),
+    (finding) =>
+      JSON.stringify([
+        finding.severity,
+        finding.check,
+        finding.layer,
+        finding.environment,
+        finding.resource,
+        finding.file,
+        finding.line,
+        finding.message,
+        finding.hint,
+      ]),
   );
   const families = checks.every((check) => check.checks) ? unique(checks.flatMap((check) => check.checks ?? [])) : undefined;
   const origins = unique(checks.flatMap((check) => (check.source ? [check.source] : [])));
@@ -84,7 +108,16 @@ export function mergeReportSources(sources: readonly ReportSource[]): MergeReque
   if (diffs.length === 0) return { check, ...(gitDiff ? { gitDiff } : {}) };
   const changes = uniqueBy(
     diffs.flatMap((source) => source.diff?.changes ?? []),
-    (change) => JSON.stringify([change.layer, change.environment, change.ref.apiVersion, change.ref.kind, change.ref.namespace, change.ref.name, change.action]),
+    (change) =>
+      JSON.stringify([
+        change.layer,
+        change.environment,
+        change.ref.apiVersion,
+        change.ref.kind,
+        change.ref.namespace,
+        change.ref.name,
+        change.action,
+      ]),
   );
   return { check, changes, ...(gitDiff ? { gitDiff } : {}) };
 }
@@ -92,10 +125,12 @@ export function mergeReportSources(sources: readonly ReportSource[]): MergeReque
 /** git-diff.json as `diff --against --out` writes it; its shape is checked where the note reads it. */
 export function parseGitDiff(text: string, file: string): GitDiffReport {
   const document = parseJson(text, file);
-  if (!isRecord(document) || document["tool"] !== "gitops-ci" || document["command"] !== "diff --against") throw invalid(file, 'is not a gitops-ci git-diff.json (no "command": "diff --against")');
+  if (!isRecord(document) || document["tool"] !== "gitops-ci" || document["command"] !== "diff --against")
+    throw invalid(file, 'is not a gitops-ci git-diff.json (no "command": "diff --against")');
   for (const key of ["clusters", "risks", "changes", "problems"]) arrayField(document, key, file);
   const against = document["against"];
-  if (!isRecord(against) || typeof against["rev"] !== "string" || typeof against["base"] !== "string") throw invalid(file, 'has no "against" revision');
+  if (!isRecord(against) || typeof against["rev"] !== "string" || typeof against["base"] !== "string")
+    throw invalid(file, 'has no "against" revision');
   if (!isRecord(document["rendered"])) throw invalid(file, 'has no "rendered" counts');
   (document["changes"] as unknown[]).forEach((change, index) => {
     const where = `${file}: changes[${index}]`;
@@ -111,7 +146,8 @@ export function parseGitDiff(text: string, file: string): GitDiffReport {
 
 export function parseCheckReport(text: string, file: string): CheckReportInput {
   const document = parseJson(text, file);
-  if (!isRecord(document) || document["tool"] !== "gitops-ci") throw invalid(file, "is not a gitops-ci report.json (no \"tool\": \"gitops-ci\")");
+  if (!isRecord(document) || document["tool"] !== "gitops-ci")
+    throw invalid(file, 'is not a gitops-ci report.json (no "tool": "gitops-ci")');
   const version = document["schemaVersion"];
   if (typeof version !== "number") throw invalid(file, "has no schemaVersion");
   if (version > REPORT_SCHEMA_VERSION) {
@@ -160,7 +196,8 @@ export function parseChanges(text: string, file: string): ParsedDiff {
     const where = `${file}: changes[${index}]`;
     if (!isRecord(item)) throw invalid(where, "is not an object");
     const action = item["action"];
-    if (typeof action !== "string" || !ACTIONS.includes(action as ObjectChange["action"])) throw invalid(where, `has an unknown action ${JSON.stringify(action)}`);
+    if (typeof action !== "string" || !ACTIONS.includes(action as ObjectChange["action"]))
+      throw invalid(where, `has an unknown action ${JSON.stringify(action)}`);
     const ref = resourceRef(item["ref"], `${where}.ref`);
     const change: ObjectChange = {
       layer: stringField(item, "layer", where),
@@ -178,7 +215,12 @@ export function parseChanges(text: string, file: string): ParsedDiff {
       if (!isRecord(problem)) throw invalid(where, "is not an object");
       // Findings of `diff/*` checks since diff wrote problems as findings; before, without severity and check.
       if (problem["severity"] !== undefined) return parseFinding(problem, where);
-      const finding: Finding = { severity: "error", check: "diff/incomplete", environment: stringField(problem, "environment", where), message: stringField(problem, "message", where) };
+      const finding: Finding = {
+        severity: "error",
+        check: "diff/incomplete",
+        environment: stringField(problem, "environment", where),
+        message: stringField(problem, "message", where),
+      };
       if (typeof problem["layer"] === "string") finding.layer = problem["layer"];
       if (problem["ref"] !== undefined) finding.resource = resourceRef(problem["ref"], `${where}.ref`);
       if (typeof problem["hint"] === "string") finding.hint = problem["hint"];
@@ -206,8 +248,13 @@ const SEVERITIES: readonly Severity[] = ["error", "warning", "info"];
 function parseFinding(value: unknown, where: string): Finding {
   if (!isRecord(value)) throw invalid(where, "is not an object");
   const severity = value["severity"];
-  if (typeof severity !== "string" || !SEVERITIES.includes(severity as Severity)) throw invalid(where, `has an unknown severity ${JSON.stringify(severity)}`);
-  const finding: Finding = { severity: severity as Severity, check: stringField(value, "check", where), message: stringField(value, "message", where) };
+  if (typeof severity !== "string" || !SEVERITIES.includes(severity as Severity))
+    throw invalid(where, `has an unknown severity ${JSON.stringify(severity)}`);
+  const finding: Finding = {
+    severity: severity as Severity,
+    check: stringField(value, "check", where),
+    message: stringField(value, "message", where),
+  };
   for (const key of ["layer", "environment", "file", "hint"] as const) if (typeof value[key] === "string") finding[key] = value[key];
   if (typeof value["line"] === "number") finding.line = value["line"];
   if (value["resource"] !== undefined) finding.resource = resourceRef(value["resource"], `${where}.resource`);
@@ -226,7 +273,10 @@ function parseJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UserError(`${file} is not valid JSON: ${(error as Error).message}`, { hint: "was the job that wrote it cancelled mid-write?", cause: error });
+    throw new UserError(`${file} is not valid JSON: ${(error as Error).message}`, {
+      hint: "was the job that wrote it cancelled mid-write?",
+      cause: error,
+    });
   }
 }
 
@@ -255,7 +305,9 @@ function optionalStrings(value: unknown, where: string): string[] | undefined {
 }
 
 function invalid(where: string, what: string): UserError {
-  return new UserError(`${where} ${what}`, { hint: "the file must be written by `gitops-ci check --out DIR` or `gitops-ci diff --out DIR`" });
+  return new UserError(`${where} ${what}`, {
+    hint: "the file must be written by `gitops-ci check --out DIR` or `gitops-ci diff --out DIR`",
+  });
 }
 
 async function readOptional(file: string): Promise<string | undefined> {

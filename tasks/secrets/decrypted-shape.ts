@@ -21,8 +21,15 @@ export function secretShapeFindings(file: string, document: unknown, lineOf: (pa
     }
     for (const [key, value] of Object.entries(values)) {
       if (value === null) continue;
-      if (typeof value !== "string") findings.push(problem(`${field}.${key} is a ${Array.isArray(value) ? "list" : typeof value}, Kubernetes requires a string (quote it)`, [field, key]));
-      else if (field === "data" && !BASE64.test(value)) findings.push(problem(`data.${key} is not valid base64 (use stringData for plain values)`, [field, key]));
+      if (typeof value !== "string")
+        findings.push(
+          problem(`${field}.${key} is a ${Array.isArray(value) ? "list" : typeof value}, Kubernetes requires a string (quote it)`, [
+            field,
+            key,
+          ]),
+        );
+      else if (field === "data" && !BASE64.test(value))
+        findings.push(problem(`data.${key} is not valid base64 (use stringData for plain values)`, [field, key]));
     }
   }
   return findings;

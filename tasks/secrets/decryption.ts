@@ -68,7 +68,11 @@ export interface DecryptionOutcome {
  * Decrypts every file that has an age recipient with the CI key. Without a key the result says
  * so, with one info finding: skipped is never reported as passed.
  */
-export async function checkDecryption(context: TaskContext, root: string, files: readonly SopsFileInspection[]): Promise<DecryptionOutcome> {
+export async function checkDecryption(
+  context: TaskContext,
+  root: string,
+  files: readonly SopsFileInspection[],
+): Promise<DecryptionOutcome> {
   const key = ageKeyFrom(context);
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
   if (!key) {
@@ -87,7 +91,12 @@ export async function checkDecryption(context: TaskContext, root: string, files:
   }
   const withAge = files.filter((inspection) => inspection.metadata!.recipients.some((recipient) => recipient.type === "age"));
   const keyProblem = await prepareAgeKey(context, key);
-  if (keyProblem) return { status: "skipped-no-key", findings: withAge.length > 0 ? [keyProblem] : [], summary: "decryption skipped (age key unreadable)" };
+  if (keyProblem)
+    return {
+      status: "skipped-no-key",
+      findings: withAge.length > 0 ? [keyProblem] : [],
+      summary: "decryption skipped (age key unreadable)",
+    };
   const results = await mapWithConcurrency(withAge, context.concurrency, (inspection) => decryptFile(context, root, inspection, key));
   const findings = results.flatMap((result) => result.findings);
   const withoutAge = files.filter((inspection) => !withAge.includes(inspection));
@@ -102,7 +111,12 @@ export async function checkDecryption(context: TaskContext, root: string, files:
   return { status: "checked", findings, summary: `${decrypted} decrypted with ${key.describe}` };
 }
 
-async function decryptFile(context: TaskContext, root: string, inspection: SopsFileInspection, key: AgeKey): Promise<{ ok: boolean; findings: Finding[] }> {
+async function decryptFile(
+  context: TaskContext,
+  root: string,
+  inspection: SopsFileInspection,
+  key: AgeKey,
+): Promise<{ ok: boolean; findings: Finding[] }> {
   const { file, format } = inspection;
   const outputType = format === "yaml" || format === "binary" ? format : "json";
   // --config /dev/null: decryption needs only the file's own metadata, and a broken .sops.yaml
@@ -126,7 +140,9 @@ function readDecrypted(stdout: string, outputType: string): unknown[] {
     if (outputType === "json") return [JSON.parse(stdout) as unknown];
     const documents = parseAllDocuments(stdout);
     if (!Array.isArray(documents) || documents.some((document) => document.errors.length > 0)) return [];
-    return documents.map((document) => document.toJS({ maxAliasCount: 1000 }) as unknown).filter((value) => value !== null && value !== undefined);
+    return documents
+      .map((document) => document.toJS({ maxAliasCount: 1000 }) as unknown)
+      .filter((value) => value !== null && value !== undefined);
   } catch {
     return [];
   }
@@ -137,7 +153,12 @@ function readDecrypted(stdout: string, outputType: string): unknown[] {
  * metadata, type) is left out even when encrypted: it names the object in every other finding and
  * is not secret; masking a namespace such as `gitlab` would blank it out of the whole report.
  */
-function registerDecryptedValues(context: TaskContext, inspection: SopsFileInspection, documents: readonly unknown[], stdout: string): void {
+function registerDecryptedValues(
+  context: TaskContext,
+  inspection: SopsFileInspection,
+  documents: readonly unknown[],
+  stdout: string,
+): void {
   const metadata = inspection.metadata!;
   const register = (value: string) => context.redactor.add(value);
   if (documents.length === 0) {
@@ -150,7 +171,10 @@ function registerDecryptedValues(context: TaskContext, inspection: SopsFileInspe
     const kubernetes = isRecord(document) && typeof document["kind"] === "string" && typeof document["apiVersion"] === "string";
     const walk = (value: unknown, keys: string[]) => {
       if (value === null || value === undefined) return;
-      if (Array.isArray(value)) { value.forEach((item) => walk(item, keys)); return; }
+      if (Array.isArray(value)) {
+        value.forEach((item) => walk(item, keys));
+        return;
+      }
       if (isRecord(value)) {
         for (const [key, child] of Object.entries(value)) {
           if (kubernetes && keys.length === 0 && ["apiVersion", "kind", "metadata", "type"].includes(key)) continue;
@@ -163,7 +187,8 @@ function registerDecryptedValues(context: TaskContext, inspection: SopsFileInspe
     };
     walk(document, []);
     if (isSecretObject(document) && isRecord(document["data"])) {
-      for (const value of Object.values(document["data"])) if (typeof value === "string") register(Buffer.from(value, "base64").toString("utf8"));
+      for (const value of Object.values(document["data"]))
+        if (typeof value === "string") register(Buffer.from(value, "base64").toString("utf8"));
     }
   }
 }
@@ -198,7 +223,12 @@ function failureFinding(context: TaskContext, inspection: SopsFileInspection, ex
       hint: "restore the value from Git history, or re-encrypt the file from its plaintext",
     };
   }
-  return { ...base, check: "secrets/decrypt-failed", message: `sops could not decrypt ${file} (exit code ${exitCode})${detail}`, hint: `run \`sops --decrypt ${file}\` locally with the CI key to see why` };
+  return {
+    ...base,
+    check: "secrets/decrypt-failed",
+    message: `sops could not decrypt ${file} (exit code ${exitCode})${detail}`,
+    hint: `run \`sops --decrypt ${file}\` locally with the CI key to see why`,
+  };
 }
 
 /**

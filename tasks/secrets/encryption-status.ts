@@ -10,13 +10,23 @@ const ROTATE = "the values are in the Git history now: rotate them after encrypt
 const MAX_LISTED = 5;
 
 /** Findings for a file that must be encrypted but has no sops metadata (or metadata sops cannot find). */
-export function unencryptedFileFindings(inspection: SopsFileInspection, reasons: readonly EncryptionReason[], sealedSecretsBeside: boolean): Finding[] {
+export function unencryptedFileFindings(
+  inspection: SopsFileInspection,
+  reasons: readonly EncryptionReason[],
+  sealedSecretsBeside: boolean,
+): Finding[] {
   const { file } = inspection;
   const why = reasons.map(describeReason).join("; ");
   const manifest = reasons.find((reason) => reason.kind === "secret-manifest");
   const line = manifest?.line ?? inspection.parseError?.line ?? inspection.values.find((value) => value.state === "plaintext")?.line;
   const at = line !== undefined ? { line } : {};
-  if (inspection.values.length === 0 && !inspection.binaryContent && !inspection.parseError && inspection.metadataNotInFirstDocument === undefined) return [];
+  if (
+    inspection.values.length === 0 &&
+    !inspection.binaryContent &&
+    !inspection.parseError &&
+    inspection.metadataNotInFirstDocument === undefined
+  )
+    return [];
   if (manifest && sealedSecretsBeside) {
     return [
       {
@@ -31,11 +41,18 @@ export function unencryptedFileFindings(inspection: SopsFileInspection, reasons:
     ];
   }
   let state: string;
-  if (inspection.binaryContent) state = "it is a binary file, not a sops document (sops stores binary files as JSON with data and sops keys)";
-  else if (inspection.metadataNotInFirstDocument !== undefined) state = `only document ${inspection.metadataNotInFirstDocument + 1} carries sops metadata; sops reads it from the first document, so it cannot decrypt this file`;
-  else if (inspection.parseError && inspection.format === "binary") state = "it is not encrypted (sops stores an encrypted binary file as JSON with data and sops keys)";
-  else if (inspection.parseError) state = `sops cannot read it: ${inspection.parseError.message}${inspection.parseError.line !== undefined ? ` at line ${inspection.parseError.line}` : ""}`;
-  else state = manifest ? "it has no sops metadata: its data/stringData values are in plaintext" : `it has no sops metadata (${countValues(inspection.values, "plaintext")} in plaintext)`;
+  if (inspection.binaryContent)
+    state = "it is a binary file, not a sops document (sops stores binary files as JSON with data and sops keys)";
+  else if (inspection.metadataNotInFirstDocument !== undefined)
+    state = `only document ${inspection.metadataNotInFirstDocument + 1} carries sops metadata; sops reads it from the first document, so it cannot decrypt this file`;
+  else if (inspection.parseError && inspection.format === "binary")
+    state = "it is not encrypted (sops stores an encrypted binary file as JSON with data and sops keys)";
+  else if (inspection.parseError)
+    state = `sops cannot read it: ${inspection.parseError.message}${inspection.parseError.line !== undefined ? ` at line ${inspection.parseError.line}` : ""}`;
+  else
+    state = manifest
+      ? "it has no sops metadata: its data/stringData values are in plaintext"
+      : `it has no sops metadata (${countValues(inspection.values, "plaintext")} in plaintext)`;
   return [
     {
       severity: "error",

@@ -45,7 +45,9 @@ export async function checkSecrets(context: TaskContext, input: SecretsInput): P
   const findings: Finding[] = [];
 
   // Which files must be encrypted, and why.
-  const generators = scanned.filter((entry) => isKustomizationFile(entry.file) && entry.text).flatMap((entry) => readSecretGenerators(entry.file, entry.text!));
+  const generators = scanned
+    .filter((entry) => isKustomizationFile(entry.file) && entry.text)
+    .flatMap((entry) => readSecretGenerators(entry.file, entry.text!));
   const reasons = new Map<string, { entry: CatalogEntry; reasons: EncryptionReason[] }>();
   for (const entry of scanned) {
     if (path.posix.basename(entry.file) === SOPS_CONFIG_FILE) await resolver.configFor(entry.file);
@@ -86,7 +88,10 @@ export async function checkSecrets(context: TaskContext, input: SecretsInput): P
   // Recipients against .sops.yaml, for every encrypted file and every Secret manifest.
   const usesSops = encrypted.length > 0 || (await resolver.loadedConfigs()).length > 0;
   if (usesSops) {
-    const subjects = considered.filter((entry) => isSopsEncryptedFile(entry.inspection) || reasons.get(entry.file)?.reasons.some((reason) => reason.kind === "secret-manifest"));
+    const subjects = considered.filter(
+      (entry) =>
+        isSopsEncryptedFile(entry.inspection) || reasons.get(entry.file)?.reasons.some((reason) => reason.kind === "secret-manifest"),
+    );
     for (const entry of subjects) {
       const manifest = reasons.get(entry.file)?.reasons.find((reason) => reason.kind === "secret-manifest");
       findings.push(
@@ -115,7 +120,10 @@ export async function checkSecrets(context: TaskContext, input: SecretsInput): P
 
   // SealedSecrets, Secrets of references, and committed private keys.
   for (const entry of scanned) findings.push(...sealedSecretFindings(entry), ...secretReferenceFindings(entry));
-  const recipientsOfKey = (publicKey: string) => encrypted.filter((entry) => entry.inspection.metadata!.recipients.some((recipient) => recipient.id === publicKey)).map((entry) => entry.file);
+  const recipientsOfKey = (publicKey: string) =>
+    encrypted
+      .filter((entry) => entry.inspection.metadata!.recipients.some((recipient) => recipient.id === publicKey))
+      .map((entry) => entry.file);
   for (const entry of scanned) findings.push(...privateKeyFindings(entry, context.redactor, recipientsOfKey));
 
   // Rendered output: what would reach the cluster.

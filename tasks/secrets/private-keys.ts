@@ -28,7 +28,10 @@ export function privateKeyFindings(entry: CatalogEntry, redactor: Redactor, reci
   const example = EXAMPLE_MARKER.test(text);
   const publicKey = PUBLIC_KEY_COMMENT.exec(text)?.[1];
   const readable = publicKey ? recipientsOfKey(publicKey) : [];
-  const exposure = readable.length > 0 ? `; ${readable.length} encrypted file${readable.length === 1 ? " is" : "s are"} encrypted to its public key ${publicKey}` : "";
+  const exposure =
+    readable.length > 0
+      ? `; ${readable.length} encrypted file${readable.length === 1 ? " is" : "s are"} encrypted to its public key ${publicKey}`
+      : "";
   return found.map(({ line, label }) => ({
     severity: example ? ("info" as const) : ("error" as const),
     check: "secrets/private-key",

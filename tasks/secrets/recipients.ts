@@ -22,7 +22,9 @@ export async function recipientFindings(subject: RecipientSubject, resolver: Sop
   const resource = subject.resource ? { resource: subject.resource } : {};
   // An unusable .sops.yaml has its own finding; what its rules would say is unknown.
   if (config && !config.usable) return [];
-  const noRule = (message: string, hint: string): Finding[] => [{ severity: "warning", check: "secrets/no-creation-rule", file, ...at, ...resource, message, hint }];
+  const noRule = (message: string, hint: string): Finding[] => [
+    { severity: "warning", check: "secrets/no-creation-rule", file, ...at, ...resource, message, hint },
+  ];
   if (!config || !config.rules) {
     return noRule(
       `no .sops.yaml with creation_rules governs ${file}: sops cannot tell which keys it must be encrypted to`,

@@ -66,7 +66,15 @@ export async function renderedSecretFindings(rendered: readonly RenderedOverlay[
       const file = origin ?? overlay.path;
       // One finding per source document, however many overlays render it (under whatever name).
       const key = origin ? `${file}:${line ?? ""}` : `${file}:${manifest.ref.namespace ?? ""}/${manifest.ref.name}`;
-      const exposure = exposures.get(key) ?? { file, ...(line !== undefined ? { line } : {}), resource: manifest.ref, names: [], overlays: [], cause: verdict.cause, besideSealedSecrets: false };
+      const exposure = exposures.get(key) ?? {
+        file,
+        ...(line !== undefined ? { line } : {}),
+        resource: manifest.ref,
+        names: [],
+        overlays: [],
+        cause: verdict.cause,
+        besideSealedSecrets: false,
+      };
       exposure.overlays.push(overlay);
       const name = `${manifest.ref.namespace ? `${manifest.ref.namespace}/` : ""}${manifest.ref.name}`;
       if (!exposure.names.includes(name)) exposure.names.push(name);
@@ -79,22 +87,37 @@ export async function renderedSecretFindings(rendered: readonly RenderedOverlay[
 }
 
 /** Why a rendered Secret carries plaintext, or undefined when its source is encrypted. */
-async function plaintextSource(manifest: Manifest, origin: string | undefined, options: RenderedSecretsOptions): Promise<{ cause: string; line?: number } | undefined> {
+async function plaintextSource(
+  manifest: Manifest,
+  origin: string | undefined,
+  options: RenderedSecretsOptions,
+): Promise<{ cause: string; line?: number } | undefined> {
   // A SOPS-encrypted Secret renders as it is stored: ENC[…] values and the sops block.
   if (isRecord(manifest.object["sops"]) && allValuesEncrypted(manifest.object)) return undefined;
   if (manifest.chart) return chartSecretSource(manifest, manifest.chart);
-  if (!origin) return allValuesEncrypted(manifest.object) ? undefined : { cause: "its source file is unknown and its values are not encrypted" };
+  if (!origin)
+    return allValuesEncrypted(manifest.object) ? undefined : { cause: "its source file is unknown and its values are not encrypted" };
   if (isKustomizationFile(origin)) return generatedSecretSource(manifest, origin, options);
   const entry = await options.catalog.get(origin);
   if (entry && isSopsEncryptedFile(entry.inspection)) {
     // The render masks every value of a SOPS Secret as Flux does: the source file tells which are encrypted.
-    const stored = sourceDocument(entry.inspection.documents.map((document) => document.value), manifest.ref.name);
+    const stored = sourceDocument(
+      entry.inspection.documents.map((document) => document.value),
+      manifest.ref.name,
+    );
     if (allValuesEncrypted(manifest.object) && (!stored || allValuesEncrypted(stored))) return undefined;
-    return { cause: `${origin} is SOPS-encrypted, but some data/stringData values are not (left out by its sops rule, or added by a patch)` };
+    return {
+      cause: `${origin} is SOPS-encrypted, but some data/stringData values are not (left out by its sops rule, or added by a patch)`,
+    };
   }
   // Values that only exist after Flux's postBuild substitution (`${var}` in the source) come from
   // a substituteFrom source, which is checked as a file of its own.
-  const source = entry ? sourceDocument(entry.inspection.documents.map((document) => document.value), manifest.ref.name) : undefined;
+  const source = entry
+    ? sourceDocument(
+        entry.inspection.documents.map((document) => document.value),
+        manifest.ref.name,
+      )
+    : undefined;
   if (source && !hasSecretValues(source)) return undefined;
   return { cause: `${origin} is neither SOPS-encrypted nor a SealedSecret` };
 }
@@ -105,21 +128,30 @@ async function plaintextSource(manifest: Manifest, origin: string | undefined, o
  * (certificates, random passwords) or takes from a valuesFrom Secret are not in Git as plaintext.
  */
 function chartSecretSource(manifest: Manifest, chart: NonNullable<Manifest["chart"]>): { cause: string } | undefined {
-  for (const [field, decode] of [["data", true], ["stringData", false]] as const) {
+  for (const [field, decode] of [
+    ["data", true],
+    ["stringData", false],
+  ] as const) {
     const values = manifest.object[field];
     if (!isRecord(values)) continue;
     for (const value of Object.values(values)) {
       if (typeof value !== "string" || value === "") continue;
       const plain = decode ? Buffer.from(value, "base64").toString("utf8") : value;
       if (chart.plainValues.has(plain)) {
-        return { cause: `chart ${chart.chart} of HelmRelease ${chart.helmRelease.namespace ? `${chart.helmRelease.namespace}/` : ""}${chart.helmRelease.name} copies it from the release's values, which are plaintext in Git (spec.values or a valuesFrom ConfigMap)` };
+        return {
+          cause: `chart ${chart.chart} of HelmRelease ${chart.helmRelease.namespace ? `${chart.helmRelease.namespace}/` : ""}${chart.helmRelease.name} copies it from the release's values, which are plaintext in Git (spec.values or a valuesFrom ConfigMap)`,
+        };
       }
     }
   }
   return undefined;
 }
 
-async function generatedSecretSource(manifest: Manifest, kustomization: string, options: RenderedSecretsOptions): Promise<{ cause: string; line?: number } | undefined> {
+async function generatedSecretSource(
+  manifest: Manifest,
+  kustomization: string,
+  options: RenderedSecretsOptions,
+): Promise<{ cause: string; line?: number } | undefined> {
   // The file checks report on generators of scanned kustomizations (literals and unencrypted inputs).
   if (options.scannedFiles.has(kustomization)) return undefined;
   const entry = await options.catalog.get(kustomization);
@@ -128,10 +160,12 @@ async function generatedSecretSource(manifest: Manifest, kustomization: string, 
   const named = generators.filter((generator) => manifest.ref.name.includes(generator.name)).sort((a, b) => b.name.length - a.name.length);
   const generator: SecretGenerator | undefined = named[0] ?? (generators.length === 1 ? generators[0] : undefined);
   if (!generator) return undefined;
-  if (generator.plaintextLiteralsLine !== undefined) return { cause: `secretGenerator ${generator.name} has literals`, line: generator.plaintextLiteralsLine };
+  if (generator.plaintextLiteralsLine !== undefined)
+    return { cause: `secretGenerator ${generator.name} has literals`, line: generator.plaintextLiteralsLine };
   for (const input of generator.inputs) {
     const inputEntry = await options.catalog.get(input.file);
-    if (inputEntry && !isSopsEncryptedFile(inputEntry.inspection)) return { cause: `secretGenerator ${generator.name} reads ${input.file}, which is not SOPS-encrypted`, line: input.line };
+    if (inputEntry && !isSopsEncryptedFile(inputEntry.inspection))
+      return { cause: `secretGenerator ${generator.name} reads ${input.file}, which is not SOPS-encrypted`, line: input.line };
   }
   return undefined;
 }
@@ -139,10 +173,13 @@ async function generatedSecretSource(manifest: Manifest, kustomization: string, 
 /** The Secret in the source file a rendered one came from: overlays may have prefixed or suffixed its name. */
 function sourceDocument(documents: readonly unknown[], renderedName: string): Record<string, unknown> | undefined {
   const secrets = documents.filter(isSecretObject);
-  const nameOf = (secret: Record<string, unknown>) => (isRecord(secret["metadata"]) && typeof secret["metadata"]["name"] === "string" ? secret["metadata"]["name"] : "");
+  const nameOf = (secret: Record<string, unknown>) =>
+    isRecord(secret["metadata"]) && typeof secret["metadata"]["name"] === "string" ? secret["metadata"]["name"] : "";
   return (
     secrets.find((secret) => nameOf(secret) === renderedName) ??
-    secrets.filter((secret) => nameOf(secret) !== "" && renderedName.includes(nameOf(secret))).sort((a, b) => nameOf(b).length - nameOf(a).length)[0] ??
+    secrets
+      .filter((secret) => nameOf(secret) !== "" && renderedName.includes(nameOf(secret)))
+      .sort((a, b) => nameOf(b).length - nameOf(a).length)[0] ??
     (secrets.length === 1 ? secrets[0] : undefined)
   );
 }
@@ -150,7 +187,10 @@ function sourceDocument(documents: readonly unknown[], renderedName: string): Re
 function allValuesEncrypted(object: Record<string, unknown>): boolean {
   return ["data", "stringData"].every((field) => {
     const values = object[field];
-    return !isRecord(values) || Object.values(values).every((value) => value === null || value === "" || looksEncrypted(value) || isSopsMask(value));
+    return (
+      !isRecord(values) ||
+      Object.values(values).every((value) => value === null || value === "" || looksEncrypted(value) || isSopsMask(value))
+    );
   });
 }
 

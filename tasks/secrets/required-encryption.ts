@@ -48,7 +48,8 @@ export async function encryptionReasons(entry: CatalogEntry, resolver: SopsConfi
     if (config) {
       const match = matchCreationRule(config, SopsConfigResolver.pathForRule(config, file));
       // A rule without path_regex is sops's fallback for whatever one chooses to encrypt, not a claim on every file.
-      if (match.kind === "rule" && match.rule.pathRegex !== undefined) reasons.push({ kind: "creation-rule", config: config.file, rule: match.rule.index, line: match.rule.line });
+      if (match.kind === "rule" && match.rule.pathRegex !== undefined)
+        reasons.push({ kind: "creation-rule", config: config.file, rule: match.rule.index, line: match.rule.line });
     }
   }
   if (path.posix.dirname(file).split("/").includes("secrets") && !notSecretMaterial(entry)) reasons.push({ kind: "secrets-folder" });

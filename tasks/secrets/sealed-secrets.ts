@@ -44,7 +44,9 @@ export function sealedSecretFindings(entry: CatalogEntry): Finding[] {
       }
       continue;
     }
-    const unsealed = entries.filter(([, value]) => typeof value !== "string" || !CIPHERTEXT.test(value.replace(/\s+/g, ""))).map(([key]) => key);
+    const unsealed = entries
+      .filter(([, value]) => typeof value !== "string" || !CIPHERTEXT.test(value.replace(/\s+/g, "")))
+      .map(([key]) => key);
     if (entries.length === 0 || unsealed.length > 0) {
       findings.push({
         severity: "error",
@@ -68,7 +70,13 @@ export function sealedSecretFindings(entry: CatalogEntry): Finding[] {
  * plaintext in Git, unless it is one of the controller's templates over the sealed values
  * (`{{ index . "password" }}`).
  */
-function templatePlaintextFindings(entry: CatalogEntry, index: number, line: number, object: Record<string, unknown>, resource: ResourceRef): Finding[] {
+function templatePlaintextFindings(
+  entry: CatalogEntry,
+  index: number,
+  line: number,
+  object: Record<string, unknown>,
+  resource: ResourceRef,
+): Finding[] {
   const spec = isRecord(object["spec"]) ? object["spec"] : {};
   const template = isRecord(spec["template"]) ? spec["template"] : {};
   const plaintext: { field: string; key: string }[] = [];

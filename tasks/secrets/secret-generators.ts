@@ -34,7 +34,12 @@ export function readSecretGenerators(kustomization: string, text: string): Secre
   document.value["secretGenerator"].forEach((raw: unknown, index: number) => {
     if (!isRecord(raw)) return;
     const at = (...keys: (string | number)[]) => parsed.lineAt(document, ["secretGenerator", index, ...keys]) ?? document.line;
-    const generator: SecretGenerator = { kustomization, name: typeof raw["name"] === "string" ? raw["name"] : `#${index + 1}`, line: at(), inputs: [] };
+    const generator: SecretGenerator = {
+      kustomization,
+      name: typeof raw["name"] === "string" ? raw["name"] : `#${index + 1}`,
+      line: at(),
+      inputs: [],
+    };
     const add = (entry: unknown, ...keys: (string | number)[]) => {
       if (typeof entry !== "string" || entry.trim() === "" || /^[a-z]+:\/\//.test(entry)) return;
       const source = entry.includes("=") ? entry.slice(entry.indexOf("=") + 1) : entry;

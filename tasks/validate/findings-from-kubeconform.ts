@@ -48,7 +48,9 @@ export async function findingsFromKubeconform(
       for (const error of errors) {
         // Point an unknown field at its own line, not at the object that holds it.
         const extra = /additional properties '([^']+)'/.exec(error.msg)?.[1];
-        const line = await lineFor(extra && !extra.includes("'") ? `${error.path}/${extra.replace(/~/g, "~0").replace(/\//g, "~1")}` : error.path);
+        const line = await lineFor(
+          extra && !extra.includes("'") ? `${error.path}/${extra.replace(/~/g, "~0").replace(/\//g, "~1")}` : error.path,
+        );
         findings.push({
           ...base,
           severity: "error",

@@ -48,7 +48,11 @@ export async function detectFluxVersions(
   for (const environment of checked) {
     const found: FoundPin[] = [];
     for (const result of rendered.filter((r) => r.ok && r.overlay.environment === environment)) {
-      const objects = result.manifests.map((manifest) => ({ object: manifest.object, file: manifest.origin?.file ?? result.overlay.path, line: manifest.origin?.line }));
+      const objects = result.manifests.map((manifest) => ({
+        object: manifest.object,
+        file: manifest.origin?.file ?? result.overlay.path,
+        line: manifest.origin?.line,
+      }));
       found.push(...pinsOfObjects(objects, controllers).map((pin) => ({ ...pin, rank: 0 })));
     }
     for (const pin of repositoryPins) {
@@ -58,7 +62,10 @@ export async function detectFluxVersions(
     }
     const best = [...found].sort((a, b) => a.rank - b.rank || strength(a.pin) - strength(b.pin))[0];
     const choice = chooseFluxSchemas(store, best?.pin);
-    const selection: FluxSelection = { ...choice, ...(best ? { source: { file: best.file, ...(best.line ? { line: best.line } : {}), says: best.says } } : {}) };
+    const selection: FluxSelection = {
+      ...choice,
+      ...(best ? { source: { file: best.file, ...(best.line ? { line: best.line } : {}), says: best.says } } : {}),
+    };
     byEnvironment.set(environment, selection);
     if (best && choice.problem) {
       findings.push({
@@ -77,7 +84,9 @@ export async function detectFluxVersions(
 
 /** How a choice is described: `Flux v2.6.x (clusters/prod/flux-system/gotk-components.yaml: Flux Version v2.6.1)`. */
 export function describeFluxSelection(selection: FluxSelection): string {
-  const pinned = selection.source ? `${selection.source.file}: ${selection.source.says}` : "newest: nothing in the repository pins a Flux version";
+  const pinned = selection.source
+    ? `${selection.source.file}: ${selection.source.says}`
+    : "newest: nothing in the repository pins a Flux version";
   return `Flux ${formatMinor(selection.schemas)} (${pinned})`;
 }
 
@@ -106,7 +115,9 @@ async function repositoryFluxPins(root: string, controllers: ReadonlySet<string>
     // The header already says what the images would; only a FluxInstance can say more.
     if (!FLUX_INSTANCE_KIND.test(text) && (header || !mentionsImage.test(text))) continue;
     const parsed = parseYaml(text, file);
-    const objects = parsed.documents.filter((document) => isRecord(document.value)).map((document) => ({ object: document.value as Record<string, unknown>, file, line: document.line }));
+    const objects = parsed.documents
+      .filter((document) => isRecord(document.value))
+      .map((document) => ({ object: document.value as Record<string, unknown>, file, line: document.line }));
     pins.push(...pinsOfObjects(objects, controllers).filter((pin) => !header || pin.pin.kind !== "images"));
   }
   return pins;
@@ -126,7 +137,10 @@ function escapeRegExp(text: string): string {
 }
 
 /** The FluxInstance versions and Flux controller images among these objects. */
-function pinsOfObjects(objects: readonly { object: Record<string, unknown>; file: string; line: number | undefined }[], controllers: ReadonlySet<string>): Omit<FoundPin, "rank">[] {
+function pinsOfObjects(
+  objects: readonly { object: Record<string, unknown>; file: string; line: number | undefined }[],
+  controllers: ReadonlySet<string>,
+): Omit<FoundPin, "rank">[] {
   const pins: Omit<FoundPin, "rank">[] = [];
   const imagesByFile = new Map<string, { line: number | undefined; images: { controller: string; tag: string }[] }>();
   for (const { object, file, line } of objects) {
@@ -136,7 +150,12 @@ function pinsOfObjects(objects: readonly { object: Record<string, unknown>; file
       const distribution = isRecord(spec["distribution"]) ? spec["distribution"] : {};
       const version = distribution["version"];
       if (typeof version === "string" && version.trim() !== "") {
-        pins.push({ pin: { kind: "constraint", text: version.trim() }, file, ...(line ? { line } : {}), says: `FluxInstance distribution.version "${version.trim()}"` });
+        pins.push({
+          pin: { kind: "constraint", text: version.trim() },
+          file,
+          ...(line ? { line } : {}),
+          says: `FluxInstance distribution.version "${version.trim()}"`,
+        });
       }
       continue;
     }

@@ -46,7 +46,8 @@ export async function validateRendered(
     const description = describeFluxSelection(flux.byEnvironment.get(environment)!);
     described.set(description, [...(described.get(description) ?? []), environment]);
   }
-  if (described.size > 0) context.output.err(`Flux schemas: ${[...described].map(([description, names]) => `${names.join(", ")}: ${description}`).join("; ")}`);
+  if (described.size > 0)
+    context.output.err(`Flux schemas: ${[...described].map(([description, names]) => `${names.join(", ")}: ${description}`).join("; ")}`);
   const kubernetesApi = loadKubernetesApi(toolsDir, kubernetesVersion);
   const repositoryCrds = await writeRepositoryCrdSchemas(rendered);
   const locator = new SourceLocator(fleet.root);
@@ -69,7 +70,10 @@ export async function validateRendered(
         kubernetesVersion,
         generatedCrdDirs: repositoryCrds.dir ? [{ dir: repositoryCrds.dir, origin: repositoryCrds.origin }] : [],
         configured: options.configuredSchemaLocations,
-        flux: { dir: fluxReleaseSchemaDir(fluxStore, selection.schemas), origin: (group, kind) => `${fluxComponentOf(group, kind) ?? group} from ${fluxName}` },
+        flux: {
+          dir: fluxReleaseSchemaDir(fluxStore, selection.schemas),
+          origin: (group, kind) => `${fluxComponentOf(group, kind) ?? group} from ${fluxName}`,
+        },
       });
       const keyOf = (result: RenderedOverlay) => `${result.overlay.environment}/${result.overlay.layer}`;
       context.progress.expect("overlays validated", overlays.length);
@@ -90,7 +94,9 @@ export async function validateRendered(
             flux: {
               name: fluxName,
               pinned: selection.source && !selection.problem ? describeFluxSelection(selection) : undefined,
-              standIn: selection.source ? `the nearest release gitops-ci has to ${selection.source.says}` : "the newest Flux release gitops-ci knows",
+              standIn: selection.source
+                ? `the nearest release gitops-ci has to ${selection.source.says}`
+                : "the newest Flux release gitops-ci knows",
             },
           })),
         );

@@ -63,7 +63,12 @@ export async function runKubeconform(
       parsed = JSON.parse(result.stdout) as { resources?: KubeconformResource[] };
     } catch (error) {
       // Exit 1 means "some resources invalid" and still prints JSON; anything unparseable is a failure to run.
-      throw new ToolError("kubeconform did not produce JSON output", { command: result.command, exitCode: result.exitCode, stderr: result.stderr, cause: error });
+      throw new ToolError("kubeconform did not produce JSON output", {
+        command: result.command,
+        exitCode: result.exitCode,
+        stderr: result.stderr,
+        cause: error,
+      });
     }
     for (const resource of parsed.resources ?? []) {
       const key = files.get(resource.filename);

@@ -45,13 +45,27 @@ export function checkLayerContracts(fleet: Fleet, rendered: readonly RenderedOve
   for (const environment of fleet.environments) {
     const results = rendered.filter((result) => result.overlay.environment === environment.name);
     // Layers of this environment that did not render (or were not rendered): their objects are unknown.
-    const unknownLayers = new Set(fleet.layers.map((layer) => layer.name).filter((layer) => !results.some((result) => result.ok && result.overlay.layer === layer)));
-    findings.push(...checkEnvironment(fleet, results.filter((result) => result.ok), unknownLayers, options));
+    const unknownLayers = new Set(
+      fleet.layers.map((layer) => layer.name).filter((layer) => !results.some((result) => result.ok && result.overlay.layer === layer)),
+    );
+    findings.push(
+      ...checkEnvironment(
+        fleet,
+        results.filter((result) => result.ok),
+        unknownLayers,
+        options,
+      ),
+    );
   }
   return findings;
 }
 
-function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], unknownLayers: ReadonlySet<string>, options: ContractOptions): Finding[] {
+function checkEnvironment(
+  fleet: Fleet,
+  overlays: readonly RenderedOverlay[],
+  unknownLayers: ReadonlySet<string>,
+  options: ContractOptions,
+): Finding[] {
   const findings: Finding[] = [];
   const charts = options.providedBy;
   const groups = new Map<string, Provision[]>();
@@ -67,7 +81,16 @@ function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], un
         if (typeof spec["group"] === "string" && typeof names["kind"] === "string") {
           const chart = manifest.chart;
           const provision: Provision = chart
-            ? { overlay, how: "chart", source: manifest.origin?.file, release: { name: chart.helmRelease.name, ...(chart.helmRelease.namespace ? { namespace: chart.helmRelease.namespace } : {}), chart: chart.chart } }
+            ? {
+                overlay,
+                how: "chart",
+                source: manifest.origin?.file,
+                release: {
+                  name: chart.helmRelease.name,
+                  ...(chart.helmRelease.namespace ? { namespace: chart.helmRelease.namespace } : {}),
+                  chart: chart.chart,
+                },
+              }
             : { overlay, how: "crd", source: manifest.origin?.file };
           add(kinds, `${names["kind"]}.${spec["group"]}`, provision);
         }
@@ -75,11 +98,17 @@ function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], un
         add(namespaces, manifest.ref.name, { overlay, how: "namespace", source: manifest.origin?.file });
       } else if (manifest.ref.kind === "HelmRelease" && isFluxGroup(apiGroupOf(manifest.ref.apiVersion))) {
         const chart = chartNameOf(spec);
-        const release = { name: manifest.ref.name, ...(manifest.ref.namespace ? { namespace: manifest.ref.namespace } : {}), chart: chart ?? "" };
-        for (const group of (chart && charts[chart]) || []) add(groups, group, { overlay, how: "chart", source: manifest.origin?.file, release });
+        const release = {
+          name: manifest.ref.name,
+          ...(manifest.ref.namespace ? { namespace: manifest.ref.namespace } : {}),
+          chart: chart ?? "",
+        };
+        for (const group of (chart && charts[chart]) || [])
+          add(groups, group, { overlay, how: "chart", source: manifest.origin?.file, release });
         const install = isRecord(spec["install"]) ? spec["install"] : {};
         const target = typeof spec["targetNamespace"] === "string" ? spec["targetNamespace"] : manifest.ref.namespace;
-        if (install["createNamespace"] === true && target) add(namespaces, target, { overlay, how: "helm-create-namespace", source: manifest.origin?.file });
+        if (install["createNamespace"] === true && target)
+          add(namespaces, target, { overlay, how: "helm-create-namespace", source: manifest.origin?.file });
       }
     }
   }
@@ -88,7 +117,16 @@ function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], un
   const unrendered: Provision[] = overlays.flatMap(({ overlay, findings: overlayFindings }) =>
     overlayFindings
       .filter((finding) => finding.check.startsWith("helm/") && finding.severity !== "info" && finding.resource?.kind === "HelmRelease")
-      .map((finding) => ({ overlay, how: "chart" as const, source: finding.file, release: { name: finding.resource!.name, ...(finding.resource!.namespace ? { namespace: finding.resource!.namespace } : {}), chart: "its chart" } })),
+      .map((finding) => ({
+        overlay,
+        how: "chart" as const,
+        source: finding.file,
+        release: {
+          name: finding.resource!.name,
+          ...(finding.resource!.namespace ? { namespace: finding.resource!.namespace } : {}),
+          chart: "its chart",
+        },
+      })),
   );
   const seen = new Map<string, { overlay: Overlay; manifest: Manifest }>();
   for (const { overlay, manifests } of overlays) {
@@ -117,12 +155,20 @@ function checkEnvironment(fleet: Fleet, overlays: readonly RenderedOverlay[], un
       const group = apiGroupOf(manifest.ref.apiVersion);
       const kind = manifest.ref.kind;
       // Kubernetes' own groups need no CRD; an unserved kind there is validate/unserved-api.
-      const needsCrd = !isKubernetesOwnGroup(group) && !isFluxGroup(group) && !options.isBuiltIn(manifest.ref.apiVersion, kind) && !isPreinstalled(options.preinstalled, group, kind);
+      const needsCrd =
+        !isKubernetesOwnGroup(group) &&
+        !isFluxGroup(group) &&
+        !options.isBuiltIn(manifest.ref.apiVersion, kind) &&
+        !isPreinstalled(options.preinstalled, group, kind);
       if (needsCrd) {
         const crds = kinds.get(`${kind}.${group}`) ?? [];
         const chartProvisions = groups.get(group) ?? [];
         if (!inTime(crds, (p) => p.how === "crd") && !inTime(chartProvisions, () => false) && failedBefore.length === 0) {
-          findings.push(crds.length > 0 ? crdTooLate(where, overlay, kind, group, crds) : crdNotRendered(where, overlay, kind, group, chartProvisions, unrendered, options));
+          findings.push(
+            crds.length > 0
+              ? crdTooLate(where, overlay, kind, group, crds)
+              : crdNotRendered(where, overlay, kind, group, chartProvisions, unrendered, options),
+          );
         }
       }
 
@@ -165,7 +211,9 @@ function crdTooLate(where: Located, overlay: Overlay, kind: string, group: strin
     message: earlier
       ? `${kind} (${group}) is applied in layer ${overlay.layer}, but its CRD comes from layer ${describeProvisions(crds)}, which ${overlay.layer} does not depend on`
       : `${kind} (${group}) is applied in layer ${overlay.layer}, but its CRD only arrives with layer ${describeProvisions(crds)}`,
-    hint: earlier ? `add ${first.overlay.layer} to the dependsOn of ${overlay.layer}` : "move the resource to a later layer, or the CRD to an earlier one",
+    hint: earlier
+      ? `add ${first.overlay.layer} to the dependsOn of ${overlay.layer}`
+      : "move the resource to a later layer, or the CRD to an earlier one",
   };
 }
 
@@ -199,12 +247,20 @@ function crdNotRendered(
     );
   }
   if (later.length > 0) parts.push(later.map((p) => `${describeRelease(p)} arrives only with layer ${p.overlay.layer}`).join("; "));
-  const unknown = unrendered.filter((p) => p.overlay.order <= overlay.order && !candidates.some((c) => c.release?.name === p.release?.name && c.overlay === p.overlay));
+  const unknown = unrendered.filter(
+    (p) => p.overlay.order <= overlay.order && !candidates.some((c) => c.release?.name === p.release?.name && c.overlay === p.overlay),
+  );
   if (unknown.length > 0) {
-    parts.push(`not rendered, so what their charts install is unknown: ${unknown.map((p) => `HelmRelease ${p.release!.namespace ? `${p.release!.namespace}/` : ""}${p.release!.name} (layer ${p.overlay.layer})`).join(", ")}`);
+    parts.push(
+      `not rendered, so what their charts install is unknown: ${unknown.map((p) => `HelmRelease ${p.release!.namespace ? `${p.release!.namespace}/` : ""}${p.release!.name} (layer ${p.overlay.layer})`).join(", ")}`,
+    );
   }
   if (parts.length === 0) {
-    parts.push(known.length > 0 ? `no layer of ${overlay.environment} has a HelmRelease of a chart that installs it (${known.join(", ")})` : `no layer of ${overlay.environment} installs it`);
+    parts.push(
+      known.length > 0
+        ? `no layer of ${overlay.environment} has a HelmRelease of a chart that installs it (${known.join(", ")})`
+        : `no layer of ${overlay.environment} installs it`,
+    );
   }
   return {
     ...where,

@@ -26,7 +26,11 @@ export interface StandardsOptions {
   concurrency?: number;
 }
 
-export async function checkRepositoryStandards(fleet: Fleet, rendered: readonly RenderedOverlay[], options: StandardsOptions = {}): Promise<Finding[]> {
+export async function checkRepositoryStandards(
+  fleet: Fleet,
+  rendered: readonly RenderedOverlay[],
+  options: StandardsOptions = {},
+): Promise<Finding[]> {
   const findings: Finding[] = [];
   const files = await layerFiles(fleet, rendered);
   const parsed = new Map<string, ParsedYaml>();
@@ -53,7 +57,10 @@ export async function checkRepositoryStandards(fleet: Fleet, rendered: readonly 
     parsed.set(file, yaml);
     syntax.push(...yaml.findings);
   }
-  if (syntax.length > 0) findings.push(...attributeToReadingOverlays(fleet, syntax, options.overlayInputs ?? (await overlayInputsByPath(fleet, options.concurrency))));
+  if (syntax.length > 0)
+    findings.push(
+      ...attributeToReadingOverlays(fleet, syntax, options.overlayInputs ?? (await overlayInputsByPath(fleet, options.concurrency))),
+    );
   findings.push(...checkOverlaysUseBase(fleet, rendered));
   findings.push(...checkNameSuffixes(fleet, parsed));
   findings.push(...checkListedFiles(parsed, generatedRoots(fleet, parsed)));
@@ -64,11 +71,17 @@ export async function checkRepositoryStandards(fleet: Fleet, rendered: readonly 
  * A finding about a file alone (a YAML syntax error) belongs to every overlay whose build reads the
  * file: one copy per overlay, so each overlay's row counts it. A file no overlay reads stays fleet-wide.
  */
-export function attributeToReadingOverlays(fleet: Fleet, findings: readonly Finding[], inputsByPath: ReadonlyMap<string, OverlayInputs>): Finding[] {
+export function attributeToReadingOverlays(
+  fleet: Fleet,
+  findings: readonly Finding[],
+  inputsByPath: ReadonlyMap<string, OverlayInputs>,
+): Finding[] {
   return findings.flatMap((finding) => {
     if (!finding.file || finding.environment !== undefined || finding.layer !== undefined) return [finding];
     const readers = overlaysReadingFile(fleet, inputsByPath, finding.file);
-    return readers.length === 0 ? [finding] : readers.map((overlay) => ({ ...finding, environment: overlay.environment, layer: overlay.layer }));
+    return readers.length === 0
+      ? [finding]
+      : readers.map((overlay) => ({ ...finding, environment: overlay.environment, layer: overlay.layer }));
   });
 }
 
@@ -134,7 +147,10 @@ function checkNameSuffixes(fleet: Fleet, parsed: Map<string, ParsedYaml>): Findi
       layer: overlay.layer,
       file,
       ...(suffix !== undefined && line ? { line } : {}),
-      message: suffix === undefined ? `nameSuffix is missing; other overlays use -<environment> (expected ${expected})` : `nameSuffix is ${suffix}, expected ${expected}`,
+      message:
+        suffix === undefined
+          ? `nameSuffix is missing; other overlays use -<environment> (expected ${expected})`
+          : `nameSuffix is ${suffix}, expected ${expected}`,
       hint: "a copied overlay that keeps another environment's suffix creates that environment's names in this cluster",
     });
   }
@@ -152,7 +168,9 @@ function generatedRoots(fleet: Fleet, parsed: Map<string, ParsedYaml>): string[]
 }
 
 function checkListedFiles(parsed: Map<string, ParsedYaml>, generated: readonly string[] = []): Finding[] {
-  const kustomizations = [...parsed.values()].filter((yaml) => (KUSTOMIZATION_FILES as readonly string[]).includes(path.posix.basename(yaml.file)));
+  const kustomizations = [...parsed.values()].filter((yaml) =>
+    (KUSTOMIZATION_FILES as readonly string[]).includes(path.posix.basename(yaml.file)),
+  );
   const referenced = new Set<string>();
   for (const yaml of kustomizations) {
     const dir = path.posix.dirname(yaml.file);
@@ -166,7 +184,8 @@ function checkListedFiles(parsed: Map<string, ParsedYaml>, generated: readonly s
   for (const yaml of parsed.values()) {
     if (kustomizeDirs.has(path.posix.dirname(yaml.file)) && kustomizations.includes(yaml)) continue;
     if (TEMPLATE_FILE.test(yaml.file) || referenced.has(yaml.file)) continue;
-    if (!yaml.documents.some((document) => isRecord(document.value) && "apiVersion" in document.value && "kind" in document.value)) continue;
+    if (!yaml.documents.some((document) => isRecord(document.value) && "apiVersion" in document.value && "kind" in document.value))
+      continue;
     const dir = path.posix.dirname(yaml.file);
     if (kustomizeDirs.has(dir)) {
       const kustomization = kustomizations.find((k) => path.posix.dirname(k.file) === dir)!;
@@ -198,12 +217,23 @@ function checkListedFiles(parsed: Map<string, ParsedYaml>, generated: readonly s
 function referencedPaths(kustomization: Record<string, unknown>): string[] {
   const paths: string[] = [];
   const strings = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : []);
-  for (const key of ["resources", "bases", "components", "patchesStrategicMerge", "crds", "configurations", "transformers", "generators", "validators"]) {
+  for (const key of [
+    "resources",
+    "bases",
+    "components",
+    "patchesStrategicMerge",
+    "crds",
+    "configurations",
+    "transformers",
+    "generators",
+    "validators",
+  ]) {
     paths.push(...strings(kustomization[key]));
   }
   for (const key of ["patches", "patchesJson6902", "replacements"]) {
     const entries = kustomization[key];
-    if (Array.isArray(entries)) for (const entry of entries) if (isRecord(entry) && typeof entry["path"] === "string") paths.push(entry["path"]);
+    if (Array.isArray(entries))
+      for (const entry of entries) if (isRecord(entry) && typeof entry["path"] === "string") paths.push(entry["path"]);
   }
   for (const key of ["configMapGenerator", "secretGenerator"]) {
     const entries = kustomization[key];
@@ -216,7 +246,8 @@ function referencedPaths(kustomization: Record<string, unknown>): string[] {
     }
   }
   const helmCharts = kustomization["helmCharts"];
-  if (Array.isArray(helmCharts)) for (const chart of helmCharts) if (isRecord(chart) && typeof chart["valuesFile"] === "string") paths.push(chart["valuesFile"]);
+  if (Array.isArray(helmCharts))
+    for (const chart of helmCharts) if (isRecord(chart) && typeof chart["valuesFile"] === "string") paths.push(chart["valuesFile"]);
   const openapi = kustomization["openapi"];
   if (isRecord(openapi) && typeof openapi["path"] === "string") paths.push(openapi["path"]);
   return paths.filter((entry) => !/^[a-z]+:\/\//i.test(entry) && !entry.startsWith("git@"));

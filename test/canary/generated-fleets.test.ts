@@ -112,7 +112,12 @@ function fleetTree(fleet: GeneratedFleet): Tree {
         resources.push(file);
         break;
       case "secret-multiline":
-        tree[`${apps}/${file}`] = secret(`stringData:\n  key.pem: |\n    -----BEGIN KEY-----\n${value.split("\n").map((line) => `    ${line}`).join("\n")}\n    -----END KEY-----\n`);
+        tree[`${apps}/${file}`] = secret(
+          `stringData:\n  key.pem: |\n    -----BEGIN KEY-----\n${value
+            .split("\n")
+            .map((line) => `    ${line}`)
+            .join("\n")}\n    -----END KEY-----\n`,
+        );
         resources.push(file);
         break;
       case "secret-list-item":
@@ -158,8 +163,12 @@ function fleetTree(fleet: GeneratedFleet): Tree {
     `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${resources.map((resource) => `  - ${resource}\n`).join("")}nameSuffix: -prod\n` +
     (generators.length > 0 ? `secretGenerator:\n${generators.join("")}` : "") +
     (fleet.breakage === "broken-kustomization" ? "patches: {not: [a list\n" : "");
-  if (fleet.breakage === "unresolved-alias") tree["gitops/flux/apps/base/service.yaml"] = tree["gitops/flux/apps/base/service.yaml"]! + "  labels: *nowhere\n".replace("  labels", "metadataLabels");
-  if (fleet.breakage === "tab-indent") tree["gitops/flux/infrastructure/configs/base/configmap.yaml"] = tree["gitops/flux/infrastructure/configs/base/configmap.yaml"]! + "\tbroken: true\n";
+  if (fleet.breakage === "unresolved-alias")
+    tree["gitops/flux/apps/base/service.yaml"] =
+      tree["gitops/flux/apps/base/service.yaml"]! + "  labels: *nowhere\n".replace("  labels", "metadataLabels");
+  if (fleet.breakage === "tab-indent")
+    tree["gitops/flux/infrastructure/configs/base/configmap.yaml"] =
+      tree["gitops/flux/infrastructure/configs/base/configmap.yaml"]! + "\tbroken: true\n";
   return tree;
 }
 
@@ -170,43 +179,45 @@ function commands(root: string, out: string) {
     { label: "render", args: ["render", root, "--out", path.join(out, "render")], allowed: [0, 1] },
     // A planted canary is plaintext in Git: check must fail, whatever else is broken.
     { label: "check", args: ["check", root, "--out", path.join(out, "check")], allowed: [1] },
-    { label: "report --dry-run", args: ["report", "--from", path.join(out, "check"), "--dry-run", path.join(out, "note", "note.md"), "--out", path.join(out, "note")], allowed: [0] },
+    {
+      label: "report --dry-run",
+      args: ["report", "--from", path.join(out, "check"), "--dry-run", path.join(out, "note", "note.md"), "--out", path.join(out, "note")],
+      allowed: [0],
+    },
     { label: "diff (no cluster)", args: ["diff", root, "--out", path.join(out, "diff")], allowed: [2] },
   ];
 }
 
 describe("no secret value reaches any output, for generated fleets", () => {
-  it(
-    "holds for random valid and broken fleets with canaries in random secret-bearing places",
-    async () => {
-      await fc.assert(
-        fc.asyncProperty(fleetArbitrary, async (fleet) => {
-          const root = await mkdtemp(path.join(tmpdir(), "gitops-ci-property-"));
-          const out = await mkdtemp(path.join(tmpdir(), "gitops-ci-property-out-"));
-          try {
-            await writeTree(root, fleetTree(fleet));
-            if (fleet.breakage === "symlink-loop") await symlink("loop.yaml", path.join(root, overlayPath("apps", "prod"), "loop.yaml"));
-            const env = { PATH: process.env["PATH"], HOME: process.env["HOME"], KUBECONFIG: path.join(out, "no-such-kubeconfig") };
-            const runs = commands(root, out);
-            const transcript = await runCommands(root, env, runs, out);
-            for (const [index, outcome] of transcript.outcomes.entries()) {
-              expect(runs[index]!.allowed, `${outcome.label} exited ${outcome.exitCode}:\n${outcome.output.slice(0, 2000)}`).toContain(outcome.exitCode);
-              expect(outcome.output, `${outcome.label} crashed`).not.toMatch(/internal error/);
-            }
-            expect(transcript.artifacts.some((file) => file.endsWith("report.json"))).toBe(true);
-            for (const canary of fleet.canaries) {
-              const value = valueOf(canary);
-              const leak = findLeak(transcript.text, value) ?? findLeak(transcript.text, `canary-${canary.core}`);
-              expect(leak, `${canary.placement}/${canary.shape}${canary.quoted ? "/quoted" : ""} canary leaked as ${leak}`).toBeUndefined();
-            }
-          } finally {
-            await rm(root, { recursive: true, force: true });
-            await rm(out, { recursive: true, force: true });
+  it("holds for random valid and broken fleets with canaries in random secret-bearing places", async () => {
+    await fc.assert(
+      fc.asyncProperty(fleetArbitrary, async (fleet) => {
+        const root = await mkdtemp(path.join(tmpdir(), "gitops-ci-property-"));
+        const out = await mkdtemp(path.join(tmpdir(), "gitops-ci-property-out-"));
+        try {
+          await writeTree(root, fleetTree(fleet));
+          if (fleet.breakage === "symlink-loop") await symlink("loop.yaml", path.join(root, overlayPath("apps", "prod"), "loop.yaml"));
+          const env = { PATH: process.env["PATH"], HOME: process.env["HOME"], KUBECONFIG: path.join(out, "no-such-kubeconfig") };
+          const runs = commands(root, out);
+          const transcript = await runCommands(root, env, runs, out);
+          for (const [index, outcome] of transcript.outcomes.entries()) {
+            expect(runs[index]!.allowed, `${outcome.label} exited ${outcome.exitCode}:\n${outcome.output.slice(0, 2000)}`).toContain(
+              outcome.exitCode,
+            );
+            expect(outcome.output, `${outcome.label} crashed`).not.toMatch(/internal error/);
           }
-        }),
-        { seed: SEED, numRuns: RUNS, endOnFailure: true },
-      );
-    },
-    600_000,
-  );
+          expect(transcript.artifacts.some((file) => file.endsWith("report.json"))).toBe(true);
+          for (const canary of fleet.canaries) {
+            const value = valueOf(canary);
+            const leak = findLeak(transcript.text, value) ?? findLeak(transcript.text, `canary-${canary.core}`);
+            expect(leak, `${canary.placement}/${canary.shape}${canary.quoted ? "/quoted" : ""} canary leaked as ${leak}`).toBeUndefined();
+          }
+        } finally {
+          await rm(root, { recursive: true, force: true });
+          await rm(out, { recursive: true, force: true });
+        }
+      }),
+      { seed: SEED, numRuns: RUNS, endOnFailure: true },
+    );
+  }, 600_000);
 });

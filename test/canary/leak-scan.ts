@@ -50,7 +50,12 @@ export function findLeak(text: string, value: string): string | undefined {
   return leakForms(value).find((form) => text.includes(form));
 }
 
-export async function runCommands(cwd: string, env: Record<string, string | undefined>, runs: readonly Omit<CommandRun, "exitCode">[], outDir?: string): Promise<Transcript> {
+export async function runCommands(
+  cwd: string,
+  env: Record<string, string | undefined>,
+  runs: readonly Omit<CommandRun, "exitCode">[],
+  outDir?: string,
+): Promise<Transcript> {
   const outcomes: CommandOutcome[] = [];
   let text = "";
   for (const run of runs) {
@@ -90,7 +95,11 @@ export function repositoryCommands(root: string, out: string): CommandRun[] {
     { label: "render", args: ["render", root, "--out", path.join(out, "render")], exitCode: 1 },
     { label: "check", args: ["check", root, "--out", path.join(out, "check")], exitCode: 1 },
     { label: "check --json", args: ["check", root, "--json"], exitCode: 1 },
-    { label: "report --dry-run", args: ["report", "--from", path.join(out, "check"), "--dry-run", path.join(out, "note", "note.md"), "--out", path.join(out, "note")], exitCode: 0 },
+    {
+      label: "report --dry-run",
+      args: ["report", "--from", path.join(out, "check"), "--dry-run", path.join(out, "note", "note.md"), "--out", path.join(out, "note")],
+      exitCode: 0,
+    },
     { label: "diff (no cluster)", args: ["diff", root, "--out", path.join(out, "diff")], exitCode: 2 },
   ];
 }

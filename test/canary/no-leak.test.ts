@@ -45,7 +45,8 @@ async function canaryFleet(): Promise<string> {
   tree[`${apps}/db-secret.yaml`] =
     `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: ingress\ndata:\n  password: ${Buffer.from(CANARIES.data).toString("base64")}\nstringData:\n  url: postgres://app:${CANARIES.stringData}@db:5432/app\n`;
   // Fails validation (unknown field, wrong type) while carrying a value.
-  tree[`${apps}/broken-secret.yaml`] = `apiVersion: v1\nkind: Secret\nmetadata:\n  name: broken\n  namespace: ingress\ntypo: true\nstringData:\n  token: ${CANARIES.invalid}\n  count: 3\n`;
+  tree[`${apps}/broken-secret.yaml`] =
+    `apiVersion: v1\nkind: Secret\nmetadata:\n  name: broken\n  namespace: ingress\ntypo: true\nstringData:\n  token: ${CANARIES.invalid}\n  count: 3\n`;
   tree["gitops/flux/apps/base/secrets/admin.env"] = `ADMIN_PASSWORD=${CANARIES.plaintextFile}\n`;
   return makeRepo(tree);
 }
@@ -70,8 +71,16 @@ describe("no secret value reaches any output", () => {
       ["check --strict", ["check", root, "--strict"], 1],
       ["schemas --from-rendered", ["schemas", "--from-rendered", path.join(out, "render"), "--out", path.join(out, "schemas")], 0],
       ["doctor", ["doctor"], 0],
-      ["report --dry-run", ["report", "--from", path.join(out, "check"), "--dry-run", path.join(out, "note", "note.md"), "--out", path.join(out, "note")], 0],
-      ["pipeline --from-plan", ["pipeline", "--from-plan", root, "--image", "registry.example.com/gitops-ci:1", "--out", path.join(out, "pipeline", "child.yml")], 0],
+      [
+        "report --dry-run",
+        ["report", "--from", path.join(out, "check"), "--dry-run", path.join(out, "note", "note.md"), "--out", path.join(out, "note")],
+        0,
+      ],
+      [
+        "pipeline --from-plan",
+        ["pipeline", "--from-plan", root, "--image", "registry.example.com/gitops-ci:1", "--out", path.join(out, "pipeline", "child.yml")],
+        0,
+      ],
       // Without a cluster: diff must fail (exit 2) without leaking what it rendered.
       ["diff (no cluster)", ["diff", root, "--out", path.join(out, "diff")], 2],
     ];
@@ -79,7 +88,13 @@ describe("no secret value reaches any output", () => {
     const exitCodes: Record<string, number> = {};
     for (const [label, args] of runs) {
       let text = "";
-      exitCodes[label] = await runCli(args, { cwd: root, env, stdout: { write: (t: string) => (text += t) }, stderr: { write: (t: string) => (text += t) }, cpus: 2 });
+      exitCodes[label] = await runCli(args, {
+        cwd: root,
+        env,
+        stdout: { write: (t: string) => (text += t) },
+        stderr: { write: (t: string) => (text += t) },
+        cpus: 2,
+      });
       transcript += `\n### ${label}\n${text}`;
     }
     expect(exitCodes).toEqual(Object.fromEntries(runs.map(([label, , code]) => [label, code])));

@@ -16,7 +16,10 @@ describe("registry credentials from CI variables", () => {
     const root = await makeRepo(
       fleet({
         "repository.yaml": `apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: private\n  namespace: apps\nspec:\n  type: oci\n  interval: 1h\n  url: oci://${host}/charts\n  insecure: true\n`,
-        "release.yaml": release("webapp", '  chart:\n    spec:\n      chart: webapp\n      version: "1.x"\n      sourceRef:\n        kind: HelmRepository\n        name: private\n'),
+        "release.yaml": release(
+          "webapp",
+          '  chart:\n    spec:\n      chart: webapp\n      version: "1.x"\n      sourceRef:\n        kind: HelmRepository\n        name: private\n',
+        ),
       }),
     );
     const prefix = registryVariablePrefix(host);
@@ -24,9 +27,29 @@ describe("registry credentials from CI variables", () => {
     const wrong = "canary-3e9a-wrong-registry-password";
     const malformed = `{"auths": {"${host}": {"password": "canary-77b1-malformed-json"`;
     const cases = [
-      { label: "accepted", env: { ...base, [`${prefix}_USERNAME`]: credentials.username, [`${prefix}_PASSWORD`]: credentials.password }, secrets: [credentials.password], exit: 0 },
-      { label: "refused", env: { ...base, [`${prefix}_USERNAME`]: credentials.username, [`${prefix}_PASSWORD`]: wrong }, secrets: [wrong], exit: 1 },
-      { label: "docker config", env: { ...base, [REGISTRY_AUTH_CONFIG]: JSON.stringify({ auths: { [host]: { auth: Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64") } } }) }, secrets: [credentials.password, Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")], exit: 0 },
+      {
+        label: "accepted",
+        env: { ...base, [`${prefix}_USERNAME`]: credentials.username, [`${prefix}_PASSWORD`]: credentials.password },
+        secrets: [credentials.password],
+        exit: 0,
+      },
+      {
+        label: "refused",
+        env: { ...base, [`${prefix}_USERNAME`]: credentials.username, [`${prefix}_PASSWORD`]: wrong },
+        secrets: [wrong],
+        exit: 1,
+      },
+      {
+        label: "docker config",
+        env: {
+          ...base,
+          [REGISTRY_AUTH_CONFIG]: JSON.stringify({
+            auths: { [host]: { auth: Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64") } },
+          }),
+        },
+        secrets: [credentials.password, Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")],
+        exit: 0,
+      },
       { label: "malformed", env: { ...base, [REGISTRY_AUTH_CONFIG]: malformed }, secrets: ["canary-77b1-malformed-json"], exit: 2 },
     ];
     for (const { label, env, secrets, exit } of cases) {

@@ -10,7 +10,8 @@ import { exitCodes, expectedExitCodes, findLeak, repositoryCommands, runCommands
 const apps = overlayPath("apps", "prod");
 
 function withOverlayResources(tree: Tree, resources: string[], extra = ""): Tree {
-  tree[`${apps}/kustomization.yaml`] = `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\n${resources.map((r) => `  - ${r}\n`).join("")}nameSuffix: -prod\n${extra}`;
+  tree[`${apps}/kustomization.yaml`] =
+    `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\n${resources.map((r) => `  - ${r}\n`).join("")}nameSuffix: -prod\n${extra}`;
   return tree;
 }
 
@@ -36,18 +37,24 @@ describe("values that break parsers are never echoed", () => {
   it("a Secret value starting with } (a YAML error) stays out of stdout, report.json, junit.xml, report.md and Code Quality", async () => {
     const value = "}canary-brace-6d21f0aa";
     const tree = withOverlayResources(smallFleet(["prod"]), ["secret.yaml"]);
-    tree[`${apps}/secret.yaml`] = `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: ingress\nstringData:\n  password: ${value}\n`;
+    tree[`${apps}/secret.yaml`] =
+      `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: ingress\nstringData:\n  password: ${value}\n`;
     const root = await makeRepo(tree);
     const { transcript, planned } = await runAll(root);
     expect(exitCodes(transcript)).toEqual(expectedExitCodes(planned));
-    for (const name of ["report.json", "junit.xml", "report.md", "gl-code-quality-report.json"]) expect(transcript.artifacts.some((file) => file.endsWith(name))).toBe(true);
+    for (const name of ["report.json", "junit.xml", "report.md", "gl-code-quality-report.json"])
+      expect(transcript.artifacts.some((file) => file.endsWith(name))).toBe(true);
     expect(transcript.text).toContain(`${apps}/secret.yaml`);
     expectNoLeak(transcript.text, [value, value.slice(1)]);
   });
 
   it("a secretGenerator literal without = is not echoed from kustomize's error", async () => {
     const value = "canary-literal-typo-91ce0d";
-    const tree = withOverlayResources(smallFleet(["prod"]), [], `secretGenerator:\n  - name: api\n    namespace: ingress\n    literals:\n      - "password ${value}"\n`);
+    const tree = withOverlayResources(
+      smallFleet(["prod"]),
+      [],
+      `secretGenerator:\n  - name: api\n    namespace: ingress\n    literals:\n      - "password ${value}"\n`,
+    );
     const root = await makeRepo(tree);
     const { transcript, planned } = await runAll(root);
     expect(exitCodes(transcript)).toEqual(expectedExitCodes(planned));
@@ -58,7 +65,8 @@ describe("values that break parsers are never echoed", () => {
   it("an alias-looking Secret value (*VALUE) is a finding, not a stack trace that carries it", async () => {
     const value = "canaryAlias7c02be";
     const tree = withOverlayResources(smallFleet(["prod"]), ["secret.yaml"]);
-    tree[`${apps}/secret.yaml`] = `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: ingress\nstringData:\n  password: *${value}\n`;
+    tree[`${apps}/secret.yaml`] =
+      `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: ingress\nstringData:\n  password: *${value}\n`;
     const root = await makeRepo(tree);
     const { transcript, planned } = await runAll(root);
     expect(exitCodes(transcript)).toEqual(expectedExitCodes(planned));
@@ -72,7 +80,8 @@ describe("values that break parsers are never echoed", () => {
 describe("no input crashes the run", () => {
   it("an unresolved alias in any YAML file is a finding naming the file, and every other overlay is reported", async () => {
     const tree = smallFleet(["prod"]);
-    tree["gitops/flux/apps/base/service.yaml"] = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: ingress\n  labels: *missing\nspec:\n  ports:\n    - port: 80\n";
+    tree["gitops/flux/apps/base/service.yaml"] =
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: ingress\n  labels: *missing\nspec:\n  ports:\n    - port: 80\n";
     tree["docs/notes.yaml"] = "notes: *nowhere\n";
     const root = await makeRepo(tree);
     const { transcript, planned } = await runAll(root);
@@ -107,7 +116,15 @@ describe("no input crashes the run", () => {
     expect(transcript.text).not.toMatch(/internal error|\n\s+at /);
     const json = transcript.outcomes.find((outcome) => outcome.label === "check --json")!.output;
     const report = JSON.parse(json.slice(json.indexOf("{"))) as { findings: { check: string; message: string; layer?: string }[] };
-    expect(report.findings).toContainEqual(expect.objectContaining({ check: "flux/post-build", layer: "apps", message: expect.stringMatching(/\$\{token\} \(Secret vars\).*Kustomization flux-system\/apps|Kustomization flux-system\/apps.*\$\{token\} \(Secret vars\)/) }));
+    expect(report.findings).toContainEqual(
+      expect.objectContaining({
+        check: "flux/post-build",
+        layer: "apps",
+        message: expect.stringMatching(
+          /\$\{token\} \(Secret vars\).*Kustomization flux-system\/apps|Kustomization flux-system\/apps.*\$\{token\} \(Secret vars\)/,
+        ),
+      }),
+    );
     expect(transcript.text).toMatch(/other\s+\S+\s+1\s+0\s+0\s+ok/);
     expectNoLeak(transcript.text, [value, "colon-4b7e19 value"]);
   });
@@ -116,7 +133,9 @@ describe("no input crashes the run", () => {
     const value = "canary-first-line-0f3a\ncanary-second-line-8e2d";
     const root = await makeRepo(postBuildFleet(value));
     // Flux's substitution folds the lines into the ConfigMap: the build succeeds, the plaintext Secret is the error.
-    const { transcript, planned } = await runAll(root, (out) => repositoryCommands(root, out).map((run) => (run.label === "render" ? { ...run, exitCode: 0 } : run)));
+    const { transcript, planned } = await runAll(root, (out) =>
+      repositoryCommands(root, out).map((run) => (run.label === "render" ? { ...run, exitCode: 0 } : run)),
+    );
     expect(exitCodes(transcript)).toEqual(expectedExitCodes(planned));
     expect(transcript.text).not.toMatch(/internal error|\n\s+at /);
     expect(transcript.text).toContain("secrets/plaintext-secret");
@@ -148,7 +167,9 @@ describe("SealedSecret templates", () => {
     ].join("\n");
     const root = await makeRepo(tree);
     // The render itself succeeds: the plaintext is a secrets finding.
-    const { transcript, planned } = await runAll(root, (out) => repositoryCommands(root, out).map((run) => (run.label === "render" ? { ...run, exitCode: 0 } : run)));
+    const { transcript, planned } = await runAll(root, (out) =>
+      repositoryCommands(root, out).map((run) => (run.label === "render" ? { ...run, exitCode: 0 } : run)),
+    );
     expect(exitCodes(transcript)).toEqual(expectedExitCodes(planned));
     expect(transcript.text).toContain("secrets/sealed-secret-plaintext");
     expect(transcript.artifacts.some((file) => file.includes(`${path.sep}rendered${path.sep}`))).toBe(true);
@@ -174,10 +195,15 @@ describe("secret references", () => {
     ].join("\n");
     const root = await makeRepo(tree);
     const { transcript } = await runAll(root, () => [{ label: "check --json", args: ["check", root, "--json"], exitCode: 0 }]);
-    const report = JSON.parse(transcript.outcomes[0]!.output.slice(transcript.outcomes[0]!.output.indexOf("{"))) as { findings: { check: string; file?: string; message: string; hint?: string; severity: string }[] };
+    const report = JSON.parse(transcript.outcomes[0]!.output.slice(transcript.outcomes[0]!.output.indexOf("{"))) as {
+      findings: { check: string; file?: string; message: string; hint?: string; severity: string }[];
+    };
     const about = report.findings.filter((finding) => finding.file === `${apps}/refs.yaml`);
     expect(about.map((finding) => finding.check)).toEqual(["secrets/secret-references"]);
-    expect(about[0]).toMatchObject({ severity: "warning", message: expect.stringMatching(/references.*committed unencrypted|committed unencrypted.*references/) });
+    expect(about[0]).toMatchObject({
+      severity: "warning",
+      message: expect.stringMatching(/references.*committed unencrypted|committed unencrypted.*references/),
+    });
     expect(JSON.stringify(about)).not.toMatch(/rotate/i);
     expect(transcript.outcomes[0]!.exitCode).toBe(0);
   });
@@ -185,7 +211,8 @@ describe("secret references", () => {
   it("a Secret with a reference beside a real value is still a plaintext secret", async () => {
     const value = "canary-real-value-3f9a1c";
     const tree = withOverlayResources(smallFleet(["prod"]), ["mixed.yaml"]);
-    tree[`${apps}/mixed.yaml`] = `apiVersion: v1\nkind: Secret\nmetadata:\n  name: mixed\n  namespace: ingress\nstringData:\n  password: op://platform/postgres/password\n  token: ${value}\n`;
+    tree[`${apps}/mixed.yaml`] =
+      `apiVersion: v1\nkind: Secret\nmetadata:\n  name: mixed\n  namespace: ingress\nstringData:\n  password: op://platform/postgres/password\n  token: ${value}\n`;
     const root = await makeRepo(tree);
     const { transcript } = await runAll(root, () => [{ label: "check", args: ["check", root], exitCode: 1 }]);
     expect(transcript.outcomes[0]!.exitCode).toBe(1);

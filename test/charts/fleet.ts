@@ -65,7 +65,9 @@ export function fleet(apps: Tree, options: { prodPatch?: string } = {}): Tree {
     "configs/base/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: placeholder\n  namespace: apps\n",
     ...overlay("configs", "staging"),
     ...overlay("configs", "prod"),
-    "apps/base/kustomization.yaml": `resources: [${Object.keys(apps).map((file) => path.basename(file)).join(", ")}]\n`,
+    "apps/base/kustomization.yaml": `resources: [${Object.keys(apps)
+      .map((file) => path.basename(file))
+      .join(", ")}]\n`,
     ...Object.fromEntries(Object.entries(apps).map(([file, text]) => [`apps/base/${file}`, text])),
     ...overlay("apps", "staging"),
     ...overlay("apps", "prod", options.prodPatch ? `patches:\n  - path: patch.yaml\n` : ""),
@@ -73,15 +75,37 @@ export function fleet(apps: Tree, options: { prodPatch?: string } = {}): Tree {
   };
 }
 
-export async function helmTemplate(releaseName: string, namespace: string, chartArchive: string, values: Record<string, unknown>, extra: string[] = []): Promise<Record<string, unknown>[]> {
+export async function helmTemplate(
+  releaseName: string,
+  namespace: string,
+  chartArchive: string,
+  values: Record<string, unknown>,
+  extra: string[] = [],
+): Promise<Record<string, unknown>[]> {
   const helm = await createToolchain(process.env).resolve("helm");
   const dir = await makeTempDir();
   const valuesFile = path.join(dir, "values.yaml");
   await writeFile(valuesFile, dump(values));
   // The Kubernetes version gitops-ci renders with (the config's, else the pinned one), unless the test sets one.
   const kubeVersion = extra.includes("--kube-version") ? [] : ["--kube-version", await defaultKubernetesVersion()];
-  const { stdout } = await run(helm, ["template", releaseName, chartArchive, "--namespace", namespace, "--values", valuesFile, "--include-crds", "--skip-tests", ...kubeVersion, ...extra], { maxBuffer: 64 << 20 });
-  return (loadAll(stdout)).filter((doc): doc is Record<string, unknown> => typeof doc === "object" && doc !== null);
+  const { stdout } = await run(
+    helm,
+    [
+      "template",
+      releaseName,
+      chartArchive,
+      "--namespace",
+      namespace,
+      "--values",
+      valuesFile,
+      "--include-crds",
+      "--skip-tests",
+      ...kubeVersion,
+      ...extra,
+    ],
+    { maxBuffer: 64 << 20 },
+  );
+  return loadAll(stdout).filter((doc): doc is Record<string, unknown> => typeof doc === "object" && doc !== null);
 }
 
 export function key(object: Record<string, unknown>): string {
@@ -100,4 +124,3 @@ export function asHelmTemplates(object: Record<string, unknown>): Record<string,
   else delete metadata["labels"];
   return copy;
 }
-

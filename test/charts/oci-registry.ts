@@ -31,7 +31,11 @@ const HTPASSWD = "ci-puller:$2b$04$RVdbpC48Q0baRqj8XgVW/.etvU9lPpArKmYewUVuTrx4o
  * Starts both registries and pushes every chart version to each, under `charts/` (so a chart is
  * oci://host/charts/<name>:<version>).
  */
-export async function startOciRegistries(registryBinary: string, helmBinary: string, charts: readonly ChartToServe[]): Promise<OciRegistries> {
+export async function startOciRegistries(
+  registryBinary: string,
+  helmBinary: string,
+  charts: readonly ChartToServe[],
+): Promise<OciRegistries> {
   const work = await mkdtemp(path.join(tmpdir(), "gitops-ci-oci-registry-"));
   const helmEnv = {
     PATH: process.env["PATH"] ?? "",
@@ -64,7 +68,16 @@ export async function startOciRegistries(registryBinary: string, helmBinary: str
         const out = await helm(["package", source, "--destination", packaged]);
         const archive = out.trim().split(": ").pop()!;
         await helm(["push", archive, `oci://${open}/charts`, "--plain-http"]);
-        await helm(["push", archive, `oci://${closed}/charts`, "--plain-http", "--username", CREDENTIALS.username, "--password", CREDENTIALS.password]);
+        await helm([
+          "push",
+          archive,
+          `oci://${closed}/charts`,
+          "--plain-http",
+          "--username",
+          CREDENTIALS.username,
+          "--password",
+          CREDENTIALS.password,
+        ]);
       }
     }
     return { open, private: closed, credentials: CREDENTIALS, helm, close };

@@ -83,7 +83,15 @@ describe("gitops-ci command line", () => {
   it("doctor reports every tool with its version, pin and origin", async () => {
     const { code, stdout } = await cli(["doctor", "--json"]);
     const report = JSON.parse(stdout) as { tools: { name: string; version?: string; pinned?: string; source?: string }[] };
-    expect(report.tools.map((tool) => tool.name)).toEqual(["kustomize", "kubeconform", "sops", "age", "age-keygen", "helm", "gitops-ci-engine"]);
+    expect(report.tools.map((tool) => tool.name)).toEqual([
+      "kustomize",
+      "kubeconform",
+      "sops",
+      "age",
+      "age-keygen",
+      "helm",
+      "gitops-ci-engine",
+    ]);
     for (const tool of report.tools) {
       if (tool.name === "gitops-ci-engine") {
         // Ours, built from toolchain/engine: found, but no upstream version to pin.
@@ -106,7 +114,13 @@ describe("gitops-ci diff --against", () => {
     expect(clean).toMatchObject({ code: 0, stdout: expect.stringContaining("No change to what Flux applies.") });
     const json = await cli(["diff", "--against", "HEAD", root, "--json"]);
     expect(JSON.parse(json.stdout)).toMatchObject({ command: "diff --against", changes: [], problems: [] });
-    expect(await cli(["diff", "--against", "no-such-branch", root])).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown revision no-such-branch") });
-    expect(await cli(["diff", "--against", "HEAD", "--env", "prod", root])).toMatchObject({ code: 2, stderr: expect.stringContaining("--against compares two renders and reads no cluster") });
+    expect(await cli(["diff", "--against", "no-such-branch", root])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("unknown revision no-such-branch"),
+    });
+    expect(await cli(["diff", "--against", "HEAD", "--env", "prod", root])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("--against compares two renders and reads no cluster"),
+    });
   });
 });

@@ -33,7 +33,10 @@ async function piped(args: string[], env: Record<string, string> = {}): Promise<
 /** The CLI on a pseudo-terminal: `script` gives it one for stdout and stderr and copies what it shows. */
 async function onTerminal(shellCommand: string, env: Record<string, string> = {}): Promise<Outcome> {
   const quoted = [process.execPath, CLI].map((word) => `'${word}'`).join(" ");
-  return run("script", ["-qefc", `${quoted} ${shellCommand}`, "/dev/null"], { env: { ...baseEnv(env), TERM: "xterm" }, maxBuffer: 64 * 1024 * 1024 })
+  return run("script", ["-qefc", `${quoted} ${shellCommand}`, "/dev/null"], {
+    env: { ...baseEnv(env), TERM: "xterm" },
+    maxBuffer: 64 * 1024 * 1024,
+  })
     .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }))
     .catch((caught: unknown) => {
       const error = caught as { code?: number; stdout?: string; stderr?: string };
@@ -154,7 +157,10 @@ describe("progress in a GitLab CI job", () => {
       ["gitops_ci_cluster_staging", true],
     ]);
     expect(starts[1]!.header).toMatch(/^production {2}3 overlays, \d+ objects, [1-9]\d* errors?/);
-    const production = stdout.slice(stdout.indexOf("section_start:", stdout.indexOf("gitops_ci_cluster_local")), stdout.indexOf("section_end", stdout.indexOf("gitops_ci_cluster_production")));
+    const production = stdout.slice(
+      stdout.indexOf("section_start:", stdout.indexOf("gitops_ci_cluster_local")),
+      stdout.indexOf("section_end", stdout.indexOf("gitops_ci_cluster_production")),
+    );
     expect(production).toMatch(/error clusters\/production\/applications.*missing\.yaml/);
     expect(stdout + stderr).not.toContain(CLEAR_LINE);
   });

@@ -32,7 +32,8 @@ export function clusterFleet(options: ClusterFleetOptions): Tree {
       `  kustomizationName: "${id}-{layer}"`,
       "",
     ].join("\n"),
-    "gitops/controllers/base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - namespace.yaml\n  - deployment.yaml\n",
+    "gitops/controllers/base/kustomization.yaml":
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - namespace.yaml\n  - deployment.yaml\n",
     "gitops/controllers/base/namespace.yaml": `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${id}\n`,
     "gitops/controllers/base/deployment.yaml": [
       "apiVersion: apps/v1",
@@ -54,11 +55,13 @@ export function clusterFleet(options: ClusterFleetOptions): Tree {
       "",
     ].join("\n"),
     "gitops/controllers/overlays/test/kustomization.yaml": overlay,
-    "gitops/configs/base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - settings.yaml\n  - credentials.yaml\n",
+    "gitops/configs/base/kustomization.yaml":
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - settings.yaml\n  - credentials.yaml\n",
     "gitops/configs/base/settings.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ${id}\ndata:\n  mode: strict\n`,
     "gitops/configs/base/credentials.yaml": `apiVersion: v1\nkind: Secret\nmetadata:\n  name: credentials\n  namespace: ${id}\ntype: Opaque\nstringData:\n  password: ${options.password ?? "initial-password-value"}\n  username: admin\n`,
     "gitops/configs/overlays/test/kustomization.yaml": overlay,
-    "gitops/apps/base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - service.yaml\n  - legacy.yaml\n",
+    "gitops/apps/base/kustomization.yaml":
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - service.yaml\n  - legacy.yaml\n",
     "gitops/apps/base/service.yaml": `apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: ${id}\nspec:\n  selector: { app: web }\n  ports:\n    - port: 80\n`,
     "gitops/apps/base/legacy.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: legacy\n  namespace: ${id}\ndata:\n  old: "true"\n`,
     "gitops/apps/overlays/test/kustomization.yaml": overlay,
@@ -91,4 +94,3 @@ export function widgetCrd(group: string): string {
     "",
   ].join("\n");
 }
-

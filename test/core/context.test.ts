@@ -13,6 +13,11 @@ describe("the environment subprocesses see", () => {
       GITLAB_TOKEN: "another",
       UNSET: undefined,
     });
-    expect(env).toEqual({ PATH: "/usr/bin", HTTPS_PROXY: "http://proxy:3128", SOPS_AGE_KEY_FILE: "/keys/age.txt", AWS_REGION: "eu-west-1" });
+    expect(env).toEqual({
+      PATH: "/usr/bin",
+      HTTPS_PROXY: "http://proxy:3128",
+      SOPS_AGE_KEY_FILE: "/keys/age.txt",
+      AWS_REGION: "eu-west-1",
+    });
   });
 });

@@ -15,9 +15,46 @@ const CANARY = "canary-3b9f1d-yaml-artifact";
 
 /** Strings YAML 1.1 (kubectl's and Flux's Go YAML), 1.2 or js-yaml read as something else unquoted. */
 const LOOKALIKES = [
-  "No", "no", "NO", "off", "Off", "OFF", "yes", "Yes", "on", "On", "y", "Y", "n", "N", "true", "False",
-  "1e3", "0x1F", "0X1F", "012", "1_000", "0o17", "-0o17", "0b101", "+12", "-0", ".5", "1.", "1:20",
-  ".inf", "-.Inf", ".NaN", "~", "null", "Null", "NULL", "", "2001-12-14", "2001-12-14 21:59:43.10 -5", "<<",
+  "No",
+  "no",
+  "NO",
+  "off",
+  "Off",
+  "OFF",
+  "yes",
+  "Yes",
+  "on",
+  "On",
+  "y",
+  "Y",
+  "n",
+  "N",
+  "true",
+  "False",
+  "1e3",
+  "0x1F",
+  "0X1F",
+  "012",
+  "1_000",
+  "0o17",
+  "-0o17",
+  "0b101",
+  "+12",
+  "-0",
+  ".5",
+  "1.",
+  "1:20",
+  ".inf",
+  "-.Inf",
+  ".NaN",
+  "~",
+  "null",
+  "Null",
+  "NULL",
+  "",
+  "2001-12-14",
+  "2001-12-14 21:59:43.10 -5",
+  "<<",
 ];
 
 function redactorFor(...secrets: string[]): Redactor {
@@ -54,7 +91,10 @@ function readBack(text: string): unknown[] {
 
 describe("formatRedactedDocument", () => {
   it("masks a secret inside a host name and keeps the YAML valid", () => {
-    const text = formatRedactedDocument(configMap({ tunnel: "abc123def.cfargotunnel.com", hosts: ["abc123def.cfargotunnel.com"] }), redactorFor("abc123def"));
+    const text = formatRedactedDocument(
+      configMap({ tunnel: "abc123def.cfargotunnel.com", hosts: ["abc123def.cfargotunnel.com"] }),
+      redactorFor("abc123def"),
+    );
     expect(text).not.toContain("abc123def");
     expect(readBack(text)).toEqual([configMap({ tunnel: `${REDACTED}.cfargotunnel.com`, hosts: [`${REDACTED}.cfargotunnel.com`] })]);
     // The text-replacement output this replaces, `- [REDACTED].cfargotunnel.com`, is not YAML.
@@ -79,7 +119,10 @@ describe("formatRedactedDocument", () => {
   });
 
   it("replaces a value that is exactly a secret, and keeps masked keys of one map distinct", () => {
-    const text = formatRedactedDocument({ token: CANARY, [CANARY]: "a", "other-secret-value": "b", [REDACTED]: "c" }, redactorFor(CANARY, "other-secret-value"));
+    const text = formatRedactedDocument(
+      { token: CANARY, [CANARY]: "a", "other-secret-value": "b", [REDACTED]: "c" },
+      redactorFor(CANARY, "other-secret-value"),
+    );
     expect(text).not.toContain(CANARY);
     expect(text).not.toContain("other-secret-value");
     expect(readBack(text)).toEqual([{ token: REDACTED, [REDACTED]: "a", [`${REDACTED} (2)`]: "b", [`${REDACTED} (3)`]: "c" }]);
@@ -101,15 +144,18 @@ describe("formatRedactedDocument", () => {
   });
 
   it("leaves ordinary strings plain", () => {
-    expect(formatRedactedDocument({ image: "nginx:1.25.3", version: "1.25.3", mode: "strict", host: "a.example.com" }, new Redactor())).toBe(
-      "image: nginx:1.25.3\nversion: 1.25.3\nmode: strict\nhost: a.example.com\n",
-    );
+    expect(
+      formatRedactedDocument({ image: "nginx:1.25.3", version: "1.25.3", mode: "strict", host: "a.example.com" }, new Redactor()),
+    ).toBe("image: nginx:1.25.3\nversion: 1.25.3\nmode: strict\nhost: a.example.com\n");
   });
 
   it("masks a whole map when only its keys and values together show a registered value", () => {
     // A Secret holding a config file registers each of its long lines, `password: hunter2pass` too.
     const redactor = redactorFor("user: admin\npassword: hunter2pass\n");
-    const text = formatRedactedDocument({ kind: "ConfigMap", data: { user: "admin", password: "hunter2pass" }, other: { mode: "strict" } }, redactor);
+    const text = formatRedactedDocument(
+      { kind: "ConfigMap", data: { user: "admin", password: "hunter2pass" }, other: { mode: "strict" } },
+      redactor,
+    );
     expect(text).not.toContain("password: hunter2pass");
     expect(readBack(text)).toEqual([{ kind: "ConfigMap", data: REDACTED, other: { mode: "strict" } }]);
   });
@@ -139,8 +185,10 @@ describe("rendered artifacts", () => {
   it("are YAML every reader parses, with the secret masked and look-alike strings kept as strings", async () => {
     const tree = smallFleet(["prod"]);
     const configs = "gitops/flux/infrastructure/configs/base";
-    tree[`${configs}/kustomization.yaml`] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - configmap.yaml\n  - secret.yaml\n";
-    tree[`${configs}/secret.yaml`] = `apiVersion: v1\nkind: Secret\nmetadata:\n  name: tunnel\n  namespace: ingress\nstringData:\n  id: ${CANARY}\n`;
+    tree[`${configs}/kustomization.yaml`] =
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - configmap.yaml\n  - secret.yaml\n";
+    tree[`${configs}/secret.yaml`] =
+      `apiVersion: v1\nkind: Secret\nmetadata:\n  name: tunnel\n  namespace: ingress\nstringData:\n  id: ${CANARY}\n`;
     tree[`${configs}/configmap.yaml`] = [
       "apiVersion: v1",
       "kind: ConfigMap",
@@ -170,7 +218,10 @@ describe("rendered artifacts", () => {
     expect(text).not.toContain(CANARY);
     expect(text).not.toContain(Buffer.from(CANARY).toString("base64"));
     const documents = readBack(text) as { kind: string; metadata: { name: string }; data?: unknown; stringData?: unknown }[];
-    expect(documents.map((document) => `${document.kind}/${document.metadata.name}`).sort()).toEqual(["ConfigMap/settings-prod", "Secret/tunnel-prod"]);
+    expect(documents.map((document) => `${document.kind}/${document.metadata.name}`).sort()).toEqual([
+      "ConfigMap/settings-prod",
+      "Secret/tunnel-prod",
+    ]);
     expect(documents.find((document) => document.kind === "ConfigMap")?.data).toEqual({
       tunnel: `${REDACTED}.cfargotunnel.com`,
       hosts: `- ${REDACTED}.cfargotunnel.com`,

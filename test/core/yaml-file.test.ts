@@ -19,13 +19,23 @@ describe("parseYaml", () => {
   });
 
   it("reports a duplicate key as its own check", () => {
-    expect(parseYaml("a: 1\na: 2\n", "f.yaml").findings).toEqual([{ severity: "error", check: "yaml/duplicate-key", file: "f.yaml", line: 2, message: expect.any(String) }]);
+    expect(parseYaml("a: 1\na: 2\n", "f.yaml").findings).toEqual([
+      { severity: "error", check: "yaml/duplicate-key", file: "f.yaml", line: 2, message: expect.any(String) },
+    ]);
   });
 
   it("an alias to no anchor is a finding at its line that does not quote the alias (it may be a secret value)", () => {
     const parsed = parseYaml("stringData:\n  user: app\n  password: *hunter2-canary\n", "secret.yaml");
     expect(parsed.documents).toEqual([]);
-    expect(parsed.findings).toEqual([{ severity: "error", check: "yaml/syntax", file: "secret.yaml", line: 3, message: "an alias (*name) refers to no anchor (&name) defined before it" }]);
+    expect(parsed.findings).toEqual([
+      {
+        severity: "error",
+        check: "yaml/syntax",
+        file: "secret.yaml",
+        line: 3,
+        message: "an alias (*name) refers to no anchor (&name) defined before it",
+      },
+    ]);
   });
 
   it("never quotes the token it stopped at", () => {

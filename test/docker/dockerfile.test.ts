@@ -62,7 +62,10 @@ describe("docker/Dockerfile", async () => {
 
   it("starts from the official images unless told otherwise, so the pipeline's build is unchanged", () => {
     // test:image builds with local stand-ins for both: only these defaults decide what GitLab pulls.
-    const globalArgs = text.split("\n").slice(0, text.split("\n").findIndex((line) => /^FROM\s/i.test(line)));
+    const globalArgs = text.split("\n").slice(
+      0,
+      text.split("\n").findIndex((line) => /^FROM\s/i.test(line)),
+    );
     expect(globalArgs).toContain("ARG NODE_IMAGE=node:24-bookworm-slim");
     expect(globalArgs).toContain("ARG GO_IMAGE=golang:1.26-bookworm");
     expect(stages.map((stage) => stage.from)).toEqual(["${NODE_IMAGE}", "${GO_IMAGE}", "${NODE_IMAGE}"]);
@@ -71,9 +74,13 @@ describe("docker/Dockerfile", async () => {
   it("copies only the toolchain pins before it builds the tools, so an app change reuses the tools layer", () => {
     expect(tools, "a stage named tools").toBeDefined();
     const instructions = tools!.instructions;
-    const install = instructions.findIndex((instruction) => instruction.keyword === "RUN" && runCommands(instruction).includes("bash toolchain/install.sh"));
+    const install = instructions.findIndex(
+      (instruction) => instruction.keyword === "RUN" && runCommands(instruction).includes("bash toolchain/install.sh"),
+    );
     expect(install).toBeGreaterThanOrEqual(0);
-    const copies = instructions.slice(0, install).filter((instruction) => instruction.keyword === "COPY" && !instruction.args.startsWith("--from="));
+    const copies = instructions
+      .slice(0, install)
+      .filter((instruction) => instruction.keyword === "COPY" && !instruction.args.startsWith("--from="));
     expect(copies.map((instruction) => instruction.args)).toEqual(["toolchain/ toolchain/"]);
   });
 });

@@ -35,19 +35,32 @@ describe("the quick start's two commands", async () => {
   });
 
   it("refuses an unknown argument, naming it, with exit code 1", async () => {
-    const failed = await run("bash", [examplePath("scripts/setup.sh"), "mian"]).catch((error: unknown) => error as { code: number; stderr: string });
+    const failed = await run("bash", [examplePath("scripts/setup.sh"), "mian"]).catch(
+      (error: unknown) => error as { code: number; stderr: string },
+    );
     expect(failed).toMatchObject({ code: 1, stderr: expect.stringContaining("unknown argument 'mian'") });
   });
 
   it("lists the test suite's install.sh groups and Debian packages one per line", async () => {
     const script = await read("scripts/setup.sh");
-    const list = (name: string) => /\(([\s\S]*?)\n\)/.exec(script.slice(script.indexOf(`${name}=(`)))![1]!.split("\n").slice(1).map((line) => line.replace(/#.*$/, "").trim()).filter(Boolean);
+    const list = (name: string) =>
+      /\(([\s\S]*?)\n\)/
+        .exec(script.slice(script.indexOf(`${name}=(`)))![1]!
+        .split("\n")
+        .slice(1)
+        .map((line) => line.replace(/#.*$/, "").trim())
+        .filter(Boolean);
     // (Other entries may join: one line each.)
     expect(list("TEST_TOOL_GROUPS")).toEqual(expect.arrayContaining(["cluster", "oracle"]));
     expect(list("TEST_APT_PACKAGES")).toEqual(expect.arrayContaining(["rsync:rsync", "xmllint:libxml2-utils"]));
     for (const entry of list("TEST_APT_PACKAGES")) expect(entry).toMatch(/^[\w.+-]+:[a-z0-9][a-z0-9.+-]+$/);
     // Every group is one install.sh knows, and the cluster binaries and the oracle are among them.
     const { stdout } = await run("bash", [examplePath("toolchain/install.sh"), "--list", ...list("TEST_TOOL_GROUPS")]);
-    expect(stdout.split("\n").filter(Boolean).map((line) => line.split(" ")[0])).toEqual(expect.arrayContaining(["kube-apiserver", "kubectl", "etcd", "flux", "registry"]));
+    expect(
+      stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => line.split(" ")[0]),
+    ).toEqual(expect.arrayContaining(["kube-apiserver", "kubectl", "etcd", "flux", "registry"]));
   });
 });

@@ -79,14 +79,20 @@ describe.each(FIXTURES)("%s renders as flux build kustomization does", (fixture)
       const overlays = fleet.overlays.filter((overlay) => overlay.environment === environment.name);
       const entry = overlays.find((overlay) => overlay.order === 1)!;
       const ours = await buildEach(context, overlays, artifacts.rootOf);
-      const recursive = await fluxBuild(context, root, impliedKustomization(entry), { localSources: artifacts.localSources(environment.name) });
+      const recursive = await fluxBuild(context, root, impliedKustomization(entry), {
+        localSources: artifacts.localSources(environment.name),
+      });
       if (recursive.exitCode !== 0) {
         // flux cannot follow a source that is not local; we warn and skip the same Kustomizations.
         expect(recursive.stderr).toMatch(/cannot get local path|ExternalArtifact/);
         continue;
       }
       // flux build follows a suspended Kustomization; Flux itself does not apply it, nor do we.
-      const suspended = new Set(kustomizationsOf(recursive.objects).filter((k) => isRecord(k["spec"]) && k["spec"]["suspend"] === true).map(nameOf));
+      const suspended = new Set(
+        kustomizationsOf(recursive.objects)
+          .filter((k) => isRecord(k["spec"]) && k["spec"]["suspend"] === true)
+          .map(nameOf),
+      );
       const expected = byIdentity(recursive.objects.filter((object) => !suspended.has(ownerOf(object))));
       const actual = byIdentity(ours.flatMap((result) => result.objects));
       expect([...actual.keys()].sort(), environment.name).toEqual([...expected.keys()].sort());
@@ -101,7 +107,9 @@ describe("regressions a naive renderer got wrong", () => {
     const context = quietContext(root);
     const { fleet } = await discoverFleet(context, root);
     const issuers = fleet.overlays.flatMap((overlay) =>
-      (overlay.build?.result.objects ?? []).filter((object) => object["kind"] === "ClusterIssuer").map((object) => ({ env: overlay.environment, object })),
+      (overlay.build?.result.objects ?? [])
+        .filter((object) => object["kind"] === "ClusterIssuer")
+        .map((object) => ({ env: overlay.environment, object })),
     );
     const production = issuers.filter((issuer) => issuer.env === "production");
     expect(production.length).toBeGreaterThan(0);
@@ -119,7 +127,17 @@ describe("regressions a naive renderer got wrong", () => {
     expect(findings.filter((finding) => finding.check === "fleet/missing-overlay")).toEqual([]);
     expect(findings.filter((finding) => finding.check === "fleet/dangling-depends-on")).toEqual([]);
     expect(fleet.overlays.length).toBeGreaterThanOrEqual(30);
-    const namespaced = new Set(["HelmRelease", "OCIRepository", "HelmRepository", "ConfigMap", "Secret", "Deployment", "Service", "PersistentVolumeClaim", "Kustomization"]);
+    const namespaced = new Set([
+      "HelmRelease",
+      "OCIRepository",
+      "HelmRepository",
+      "ConfigMap",
+      "Secret",
+      "Deployment",
+      "Service",
+      "PersistentVolumeClaim",
+      "Kustomization",
+    ]);
     for (const overlay of fleet.overlays) {
       for (const object of overlay.build?.result.objects ?? []) {
         if (!namespaced.has(String(object["kind"]))) continue;
@@ -130,13 +148,16 @@ describe("regressions a naive renderer got wrong", () => {
     // The apps tree comes after the Kustomization that applies it.
     const order = new Map(fleet.overlays.map((overlay) => [overlay.layer, overlay.order]));
     for (const overlay of fleet.overlays) {
-      for (const dependency of overlay.dependsOn) expect(order.get(dependency)!, `${overlay.layer} after ${dependency}`).toBeLessThan(overlay.order);
+      for (const dependency of overlay.dependsOn)
+        expect(order.get(dependency)!, `${overlay.layer} after ${dependency}`).toBeLessThan(overlay.order);
     }
   });
 });
 
 function kustomizationsOf(objects: readonly Record<string, unknown>[]): Record<string, unknown>[] {
-  return objects.filter((object) => object["kind"] === "Kustomization" && String(object["apiVersion"]).startsWith("kustomize.toolkit.fluxcd.io/"));
+  return objects.filter(
+    (object) => object["kind"] === "Kustomization" && String(object["apiVersion"]).startsWith("kustomize.toolkit.fluxcd.io/"),
+  );
 }
 
 function nameOf(object: Record<string, unknown>): string {
@@ -167,27 +188,40 @@ async function artifactRoots(root: string, discovered: readonly ClusterKustomiza
     made.set(key, into);
   }
   const itemOf = (overlay: Overlay) =>
-    discovered.find((item) => item.cluster === overlay.environment && item.name === overlay.flux?.name && item.namespace === overlay.flux.namespace);
+    discovered.find(
+      (item) => item.cluster === overlay.environment && item.name === overlay.flux?.name && item.namespace === overlay.flux.namespace,
+    );
   return {
     rootOf: (overlay: Overlay): string => {
       const source = itemOf(overlay)?.externalArtifact;
       return source ? made.get(`${overlay.environment}\u0000${source.key}`)! : root;
     },
     localSources: (cluster: string): string[] =>
-      [...made].filter(([key]) => key.startsWith(`${cluster}\u0000`)).map(([key, into]) => `ExternalArtifact/${key.split("\u0000")[1]}=${into}`),
+      [...made]
+        .filter(([key]) => key.startsWith(`${cluster}\u0000`))
+        .map(([key, into]) => `ExternalArtifact/${key.split("\u0000")[1]}=${into}`),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }
 
 /** Our dry-run build of each overlay, in the root it is built in; results in overlay order. */
-async function buildEach(context: TaskContext, overlays: readonly Overlay[], rootOf: (overlay: Overlay) => string): Promise<EngineResult[]> {
+async function buildEach(
+  context: TaskContext,
+  overlays: readonly Overlay[],
+  rootOf: (overlay: Overlay) => string,
+): Promise<EngineResult[]> {
   const results: EngineResult[] = [];
   for (const buildRoot of new Set(overlays.map(rootOf))) {
     const group = overlays.map((overlay, index) => ({ overlay, index })).filter(({ overlay }) => rootOf(overlay) === buildRoot);
     const built = await runEngine(
       context,
       buildRoot,
-      group.map(({ overlay, index }) => ({ id: String(index), kustomization: impliedKustomization(overlay), resolveSubstituteFrom: false, origins: false })),
+      group.map(({ overlay, index }) => ({
+        id: String(index),
+        kustomization: impliedKustomization(overlay),
+        resolveSubstituteFrom: false,
+        origins: false,
+      })),
     );
     group.forEach(({ index }, position) => (results[index] = built[position]!));
   }
@@ -204,15 +238,22 @@ describe("a kustomization's openapi: field", () => {
           properties: {
             spec: {
               properties: {
-                ports: { type: "array", "x-kubernetes-patch-merge-key": "name", "x-kubernetes-patch-strategy": "merge", items: { type: "object" } },
+                ports: {
+                  type: "array",
+                  "x-kubernetes-patch-merge-key": "name",
+                  "x-kubernetes-patch-strategy": "merge",
+                  items: { type: "object" },
+                },
               },
             },
           },
         },
       },
     };
-    const widget = "apiVersion: example.com/v1alpha1\nkind: Widget\nmetadata:\n  name: w\n  namespace: default\nspec:\n  ports:\n    - name: a\n      port: 1\n";
-    const patch = "apiVersion: example.com/v1alpha1\nkind: Widget\nmetadata:\n  name: w\n  namespace: default\nspec:\n  ports:\n    - name: b\n      port: 2\n";
+    const widget =
+      "apiVersion: example.com/v1alpha1\nkind: Widget\nmetadata:\n  name: w\n  namespace: default\nspec:\n  ports:\n    - name: a\n      port: 1\n";
+    const patch =
+      "apiVersion: example.com/v1alpha1\nkind: Widget\nmetadata:\n  name: w\n  namespace: default\nspec:\n  ports:\n    - name: b\n      port: 2\n";
     const root = await makeRepo({
       "with/kustomization.yaml": "resources: [widget.yaml]\nopenapi:\n  path: schema.json\npatches:\n  - path: patch.yaml\n",
       "with/schema.json": JSON.stringify(schema),
@@ -230,9 +271,15 @@ describe("a kustomization's openapi: field", () => {
       spec: { interval: "10m", path: `./${name}`, prune: true, sourceRef: { kind: "GitRepository", name: "flux-system" } },
     });
     // One process, in this order: the custom schema first, then a build that must not see it.
-    const builds = ["with", "without", "with", "without"].map((name, index) => ({ id: String(index), kustomization: kustomization(name), resolveSubstituteFrom: false, origins: false }));
+    const builds = ["with", "without", "with", "without"].map((name, index) => ({
+      id: String(index),
+      kustomization: kustomization(name),
+      resolveSubstituteFrom: false,
+      origins: false,
+    }));
     const results = await runEngine({ ...context, concurrency: 1 }, root, builds);
-    const ports = (objects: readonly Record<string, unknown>[]) => JSON.stringify((objects[0]?.["spec"] as Record<string, unknown>)["ports"]);
+    const ports = (objects: readonly Record<string, unknown>[]) =>
+      JSON.stringify((objects[0]?.["spec"] as Record<string, unknown>)["ports"]);
     for (const [index, build] of builds.entries()) {
       const oracle = await fluxBuild(context, root, build.kustomization);
       expect(oracle.exitCode, oracle.stderr).toBe(0);

@@ -22,7 +22,12 @@ export interface RecursiveBuild {
  * Builds one Kustomization in dry-run mode, confined to `root` (flux's cwd). With `recursive`,
  * every Kustomization it applies too, its GitRepository being `root`.
  */
-export async function fluxBuild(context: TaskContext, root: string, kustomization: Record<string, unknown>, recursive?: RecursiveBuild): Promise<OracleBuild> {
+export async function fluxBuild(
+  context: TaskContext,
+  root: string,
+  kustomization: Record<string, unknown>,
+  recursive?: RecursiveBuild,
+): Promise<OracleBuild> {
   const metadata = isRecord(kustomization["metadata"]) ? kustomization["metadata"] : {};
   const spec = isRecord(kustomization["spec"]) ? kustomization["spec"] : {};
   const sourceRef = isRecord(spec["sourceRef"]) ? spec["sourceRef"] : {};
@@ -32,7 +37,14 @@ export async function fluxBuild(context: TaskContext, root: string, kustomizatio
     const file = path.join(dir, "kustomization.json");
     await writeFile(file, JSON.stringify(kustomization));
     const recursion = recursive
-      ? ["--recursive", "--local-sources", [`GitRepository/${(sourceRef["namespace"] as string | undefined) ?? namespace}/${String(sourceRef["name"])}=${root}`, ...recursive.localSources].join(",")]
+      ? [
+          "--recursive",
+          "--local-sources",
+          [
+            `GitRepository/${(sourceRef["namespace"] as string | undefined) ?? namespace}/${String(sourceRef["name"])}=${root}`,
+            ...recursive.localSources,
+          ].join(","),
+        ]
       : [];
     // In memory, flux confines reads to its cwd (the repository), where no artifact is: with
     // artifacts it builds in its temporary copy, as kustomize-controller does.
@@ -40,10 +52,18 @@ export async function fluxBuild(context: TaskContext, root: string, kustomizatio
     const result = await context.runner.run(
       "flux",
       [
-        "build", "kustomization", String(metadata["name"]), "--namespace", namespace,
-        "--path", path.join(root, typeof spec["path"] === "string" ? spec["path"] : "."),
-        "--kustomization-file", file,
-        "--dry-run", ...inMemory, ...recursion,
+        "build",
+        "kustomization",
+        String(metadata["name"]),
+        "--namespace",
+        namespace,
+        "--path",
+        path.join(root, typeof spec["path"] === "string" ? spec["path"] : "."),
+        "--kustomization-file",
+        file,
+        "--dry-run",
+        ...inMemory,
+        ...recursion,
       ],
       { cwd: root },
     );

@@ -14,7 +14,11 @@ export interface CapturedContext {
  * public chart repositories, which tests never reach (their releases get helm/chart-not-cached).
  * The *.charts.test.ts files fetch from the Helm repository on loopback.
  */
-export function captureContext(cwd: string, env: Record<string, string | undefined> = {}, options: { fetchCharts?: boolean } = {}): CapturedContext {
+export function captureContext(
+  cwd: string,
+  env: Record<string, string | undefined> = {},
+  options: { fetchCharts?: boolean } = {},
+): CapturedContext {
   let stdout = "";
   let stderr = "";
   const context = createTaskContext({

@@ -206,19 +206,43 @@ export class FakeGitLab {
   }
 
   addProject(pathWithNamespace: string, id = this.#id()): FakeProject {
-    const project: FakeProject = { id, path_with_namespace: pathWithNamespace, mergeRequests: new Map(), issues: new Map(), pipelines: new Map() };
+    const project: FakeProject = {
+      id,
+      path_with_namespace: pathWithNamespace,
+      mergeRequests: new Map(),
+      issues: new Map(),
+      pipelines: new Map(),
+    };
     this.#projects.set(id, project);
     return project;
   }
 
   addMergeRequest(project: FakeProject, iid: number, title = `Merge request ${iid}`): FakeMergeRequest {
-    const mergeRequest: FakeMergeRequest = { id: this.#id(), iid, project_id: project.id, title, state: "opened", source_branch: "feature", target_branch: "main", notes: [] };
+    const mergeRequest: FakeMergeRequest = {
+      id: this.#id(),
+      iid,
+      project_id: project.id,
+      title,
+      state: "opened",
+      source_branch: "feature",
+      target_branch: "main",
+      notes: [],
+    };
     project.mergeRequests.set(iid, mergeRequest);
     return mergeRequest;
   }
 
-  addToken(token: string, user: Partial<FakeUser> & { username: string }, options: { scopes?: ("api" | "read_api")[]; projects?: number[] } = {}): FakeUser {
-    const full: FakeUser = { id: user.id ?? this.#id(), username: user.username, name: user.name ?? user.username, ...(user.bot !== undefined ? { bot: user.bot } : {}) };
+  addToken(
+    token: string,
+    user: Partial<FakeUser> & { username: string },
+    options: { scopes?: ("api" | "read_api")[]; projects?: number[] } = {},
+  ): FakeUser {
+    const full: FakeUser = {
+      id: user.id ?? this.#id(),
+      username: user.username,
+      name: user.name ?? user.username,
+      ...(user.bot !== undefined ? { bot: user.bot } : {}),
+    };
     this.#tokens.set(token, { user: full, scopes: options.scopes ?? ["api"], ...(options.projects ? { projects: options.projects } : {}) });
     return full;
   }
@@ -233,7 +257,10 @@ export class FakeGitLab {
   }
 
   /** Seeds an issue, as if someone (or an earlier job) had opened it. */
-  addIssue(project: FakeProject, fields: { title: string; description?: string | null; labels?: string[]; state?: FakeIssue["state"] }): FakeIssue {
+  addIssue(
+    project: FakeProject,
+    fields: { title: string; description?: string | null; labels?: string[]; state?: FakeIssue["state"] },
+  ): FakeIssue {
     const iid = Math.max(0, ...project.issues.keys()) + 1;
     const now = this.#now();
     const state = fields.state ?? "opened";
@@ -272,7 +299,10 @@ export class FakeGitLab {
   }
 
   /** A job of the pipeline; `artifacts` maps paths inside the job's artifacts archive to contents. */
-  addJob(pipeline: FakePipeline, fields: { name: string; stage?: string; status?: string; retried?: boolean; artifacts?: Record<string, string> }): FakeJob {
+  addJob(
+    pipeline: FakePipeline,
+    fields: { name: string; stage?: string; status?: string; retried?: boolean; artifacts?: Record<string, string> },
+  ): FakeJob {
     const job: FakeJob = {
       id: this.#id(),
       name: fields.name,
@@ -286,7 +316,13 @@ export class FakeGitLab {
   }
 
   addBridge(pipeline: FakePipeline, fields: { name: string; stage?: string; status?: string; downstream?: FakePipeline }): FakeBridge {
-    const bridge: FakeBridge = { id: this.#id(), name: fields.name, stage: fields.stage ?? "test", status: fields.status ?? "success", ...(fields.downstream ? { downstream: fields.downstream } : {}) };
+    const bridge: FakeBridge = {
+      id: this.#id(),
+      name: fields.name,
+      stage: fields.stage ?? "test",
+      status: fields.status ?? "success",
+      ...(fields.downstream ? { downstream: fields.downstream } : {}),
+    };
     pipeline.bridges.push(bridge);
     return bridge;
   }
@@ -307,7 +343,9 @@ export class FakeGitLab {
 
   /** Every request body and URL that reached the server, for leak checks. */
   sentText(): string {
-    return this.requests.map((request) => `${request.method} ${request.path}?${new URLSearchParams(request.query).toString()}\n${request.body}`).join("\n");
+    return this.requests
+      .map((request) => `${request.method} ${request.path}?${new URLSearchParams(request.query).toString()}\n${request.body}`)
+      .join("\n");
   }
 
   #id(): number {
@@ -320,16 +358,41 @@ export class FakeGitLab {
     return new Date(START + this.#clock * 1_000).toISOString();
   }
 
-  #newNote(body: string, author: FakeUser, type: FakeNote["noteable_type"], noteableId: number, noteableIid: number, projectId: number, system: boolean): FakeNote {
+  #newNote(
+    body: string,
+    author: FakeUser,
+    type: FakeNote["noteable_type"],
+    noteableId: number,
+    noteableIid: number,
+    projectId: number,
+    system: boolean,
+  ): FakeNote {
     const now = this.#now();
-    return { id: this.#id(), body, author, created_at: now, updated_at: now, system, noteable_id: noteableId, noteable_type: type, noteable_iid: noteableIid, project_id: projectId };
+    return {
+      id: this.#id(),
+      body,
+      author,
+      created_at: now,
+      updated_at: now,
+      system,
+      noteable_id: noteableId,
+      noteable_type: type,
+      noteable_iid: noteableIid,
+      project_id: projectId,
+    };
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     // Links are built on the host the client asked for (through a proxy, a name only it resolves).
     const url = new URL(request.url ?? "/", request.headers.host ? `http://${request.headers.host}` : this.url);
     const body = await readBody(request);
-    const recorded: RecordedRequest = { method: request.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), headers: request.headers, body };
+    const recorded: RecordedRequest = {
+      method: request.method ?? "GET",
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: request.headers,
+      body,
+    };
     this.requests.push(recorded);
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       recorded.status = status;
@@ -338,12 +401,20 @@ export class FakeGitLab {
         return;
       }
       const text = typeof payload === "string" ? payload : JSON.stringify(payload);
-      response.writeHead(status, { "content-type": typeof payload === "string" ? (headers["content-type"] ?? "text/plain") : "application/json", ...headers }).end(text);
+      response
+        .writeHead(status, {
+          "content-type": typeof payload === "string" ? (headers["content-type"] ?? "text/plain") : "application/json",
+          ...headers,
+        })
+        .end(text);
     };
 
     await this.#passBarriers(recorded);
     const fault = this.#takeFault(recorded);
-    if (fault) { sendFault(fault, send); return; }
+    if (fault) {
+      sendFault(fault, send);
+      return;
+    }
 
     try {
       this.#route(recorded, url, send);
@@ -373,46 +444,90 @@ export class FakeGitLab {
   }
 
   #route(request: RecordedRequest, url: URL, send: Send): void {
-    if (!request.path.startsWith("/api/v4/")) { send(404, { error: "404 Not Found" }); return; }
+    if (!request.path.startsWith("/api/v4/")) {
+      send(404, { error: "404 Not Found" });
+      return;
+    }
     const segments = request.path.slice("/api/v4/".length).split("/").map(decodeURIComponent);
     const token = this.#authenticate(request.headers);
-    if (!token) { send(401, { message: "401 Unauthorized" }); return; }
+    if (!token) {
+      send(401, { message: "401 Unauthorized" });
+      return;
+    }
     const writing = request.method !== "GET" && request.method !== "HEAD";
     if (writing && !token.scopes.includes("api")) {
-      send(403, { error: "insufficient_scope", error_description: "The request requires higher privileges than provided by the access token.", scope: "api" }); return;
+      send(403, {
+        error: "insufficient_scope",
+        error_description: "The request requires higher privileges than provided by the access token.",
+        scope: "api",
+      });
+      return;
     }
 
     const [resource, projectRef, kind, iidText, sub, noteText, ...rest] = segments;
-    if (resource === "user" && segments.length === 1 && request.method === "GET") { send(200, userJson(token.user, this.url)); return; }
-    if (resource !== "projects" || projectRef === undefined) { send(404, { error: "404 Not Found" }); return; }
+    if (resource === "user" && segments.length === 1 && request.method === "GET") {
+      send(200, userJson(token.user, this.url));
+      return;
+    }
+    if (resource !== "projects" || projectRef === undefined) {
+      send(404, { error: "404 Not Found" });
+      return;
+    }
     const project = this.#findProject(projectRef);
-    if (!project || (token.projects && !token.projects.includes(project.id))) { send(404, { message: "404 Project Not Found" }); return; }
+    if (!project || (token.projects && !token.projects.includes(project.id))) {
+      send(404, { message: "404 Project Not Found" });
+      return;
+    }
     // GET /projects/:id/jobs/:job_id/artifacts/*artifact_path: the path may have any depth.
     if (kind === "jobs" && iidText !== undefined && sub === "artifacts" && noteText !== undefined && request.method === "GET") {
-      this.#artifact(project, Number(iidText), [noteText, ...rest].join("/"), send); return;
+      this.#artifact(project, Number(iidText), [noteText, ...rest].join("/"), send);
+      return;
     }
-    if (rest.length > 0) { send(404, { error: "404 Not Found" }); return; }
+    if (rest.length > 0) {
+      send(404, { error: "404 Not Found" });
+      return;
+    }
     const params = { ...request.query, ...parseParams(request) };
 
-    if (kind === "pipelines" && iidText !== undefined && (sub === "jobs" || sub === "bridges") && noteText === undefined && request.method === "GET") {
+    if (
+      kind === "pipelines" &&
+      iidText !== undefined &&
+      (sub === "jobs" || sub === "bridges") &&
+      noteText === undefined &&
+      request.method === "GET"
+    ) {
       const pipeline = project.pipelines.get(Number(iidText));
-      if (!pipeline) { send(404, { message: "404 Not found" }); return; }
+      if (!pipeline) {
+        send(404, { message: "404 Not found" });
+        return;
+      }
       const scopes = labelsOf(params["scope"] ?? params["scope[]"]);
       const inScope = (status: string) => scopes.length === 0 || scopes.includes(status);
       if (sub === "bridges") {
         const bridges = pipeline.bridges.filter((bridge) => inScope(bridge.status)).sort((a, b) => b.id - a.id);
-        this.#paginate(url, bridges, send, (bridge) => this.#bridgeJson(project, pipeline, bridge)); return;
+        this.#paginate(url, bridges, send, (bridge) => this.#bridgeJson(project, pipeline, bridge));
+        return;
       }
       const includeRetried = params["include_retried"] === "true" || params["include_retried"] === true;
       const jobs = pipeline.jobs.filter((job) => (includeRetried || !job.retried) && inScope(job.status)).sort((a, b) => b.id - a.id);
-      this.#paginate(url, jobs, send, (job) => this.#jobJson(project, pipeline, job)); return;
+      this.#paginate(url, jobs, send, (job) => this.#jobJson(project, pipeline, job));
+      return;
     }
 
-    if (kind === "merge_requests" && iidText === undefined) { this.#mergeRequests(request, url, params, send, project); return; }
+    if (kind === "merge_requests" && iidText === undefined) {
+      this.#mergeRequests(request, url, params, send, project);
+      return;
+    }
     if (kind === "merge_requests" && iidText !== undefined) {
       const mergeRequest = project.mergeRequests.get(Number(iidText));
-      if (!mergeRequest) { send(404, { message: sub === "notes" ? "404 MergeRequest Not Found" : "404 Merge Request Not Found" }); return; }
-      if (sub === undefined && request.method === "GET") { send(200, this.#mergeRequestJson(project, mergeRequest)); return; }
+      if (!mergeRequest) {
+        send(404, { message: sub === "notes" ? "404 MergeRequest Not Found" : "404 Merge Request Not Found" });
+        return;
+      }
+      if (sub === undefined && request.method === "GET") {
+        send(200, this.#mergeRequestJson(project, mergeRequest));
+        return;
+      }
       if (sub === undefined && request.method === "PUT") {
         if (typeof params["title"] === "string") mergeRequest.title = params["title"];
         if (typeof params["description"] === "string") mergeRequest.description = params["description"];
@@ -420,7 +535,8 @@ export class FakeGitLab {
         if (params["state_event"] === "close") mergeRequest.state = "closed";
         if (params["state_event"] === "reopen") mergeRequest.state = "opened";
         mergeRequest.updated_at = this.#now();
-        send(200, this.#mergeRequestJson(project, mergeRequest)); return;
+        send(200, this.#mergeRequestJson(project, mergeRequest));
+        return;
       }
       if (sub === "notes") {
         const create = (body: string) => {
@@ -428,9 +544,11 @@ export class FakeGitLab {
           mergeRequest.updated_at = note.created_at;
           return note;
         };
-        this.#notes(request, url, params, send, token.user, mergeRequest.notes, create, noteText); return;
+        this.#notes(request, url, params, send, token.user, mergeRequest.notes, create, noteText);
+        return;
       }
-      send(404, { error: "404 Not Found" }); return;
+      send(404, { error: "404 Not Found" });
+      return;
     }
 
     if (kind === "issues") {
@@ -439,39 +557,71 @@ export class FakeGitLab {
           // Default order: created_at desc; updated_at ties broken by id, as GitLab's tie breaker does.
           const direction = params["sort"] === "asc" ? 1 : -1;
           const byUpdate = params["order_by"] === "updated_at";
-          const matching = [...project.issues.values()].filter((issue) => issueMatches(issue, params)).sort((a, b) => direction * (byUpdate ? a.updated_at.localeCompare(b.updated_at) || a.id - b.id : a.id - b.id));
-          this.#paginate(url, matching, send, (issue) => this.#issueJson(project, issue)); return;
+          const matching = [...project.issues.values()]
+            .filter((issue) => issueMatches(issue, params))
+            .sort((a, b) => direction * (byUpdate ? a.updated_at.localeCompare(b.updated_at) || a.id - b.id : a.id - b.id));
+          this.#paginate(url, matching, send, (issue) => this.#issueJson(project, issue));
+          return;
         }
         if (request.method === "POST") {
           const title = params["title"];
-          if (typeof title !== "string") { send(400, { error: "title is missing" }); return; }
+          if (typeof title !== "string") {
+            send(400, { error: "title is missing" });
+            return;
+          }
           const iid = Math.max(0, ...project.issues.keys()) + 1;
           const now = this.#now();
-          const issue: FakeIssue = { id: this.#id(), iid, project_id: project.id, title, description: stringOr(params["description"], null), state: "opened", labels: labelsOf(params["labels"]), created_at: now, updated_at: now, closed_at: null, notes: [] };
+          const issue: FakeIssue = {
+            id: this.#id(),
+            iid,
+            project_id: project.id,
+            title,
+            description: stringOr(params["description"], null),
+            state: "opened",
+            labels: labelsOf(params["labels"]),
+            created_at: now,
+            updated_at: now,
+            closed_at: null,
+            notes: [],
+          };
           project.issues.set(iid, issue);
-          send(201, this.#issueJson(project, issue)); return;
+          send(201, this.#issueJson(project, issue));
+          return;
         }
-        send(405, { message: "405 Method Not Allowed" }); return;
+        send(405, { message: "405 Method Not Allowed" });
+        return;
       }
       const issue = project.issues.get(Number(iidText));
-      if (!issue) { send(404, { message: "404 Issue Not Found" }); return; }
+      if (!issue) {
+        send(404, { message: "404 Issue Not Found" });
+        return;
+      }
       if (sub === undefined) {
-        if (request.method === "GET") { send(200, this.#issueJson(project, issue)); return; }
+        if (request.method === "GET") {
+          send(200, this.#issueJson(project, issue));
+          return;
+        }
         if (request.method === "PUT") {
           const stateEvent = params["state_event"];
           // Grape's `values: %w[reopen close]` validation, before anything changes.
-          if (stateEvent !== undefined && stateEvent !== "close" && stateEvent !== "reopen") { send(400, { error: "state_event does not have a valid value" }); return; }
+          if (stateEvent !== undefined && stateEvent !== "close" && stateEvent !== "reopen") {
+            send(400, { error: "state_event does not have a valid value" });
+            return;
+          }
           if (typeof params["title"] === "string") issue.title = params["title"];
           if (typeof params["description"] === "string") issue.description = params["description"];
           if (params["labels"] !== undefined) issue.labels = labelsOf(params["labels"]);
           if (params["add_labels"] !== undefined) issue.labels = [...new Set([...issue.labels, ...labelsOf(params["add_labels"])])];
-          if (params["remove_labels"] !== undefined) issue.labels = issue.labels.filter((label) => !labelsOf(params["remove_labels"]).includes(label));
+          if (params["remove_labels"] !== undefined)
+            issue.labels = issue.labels.filter((label) => !labelsOf(params["remove_labels"]).includes(label));
           issue.updated_at = this.#now();
           if (stateEvent === "close" && issue.state !== "closed") Object.assign(issue, { state: "closed", closed_at: issue.updated_at });
           if (stateEvent === "reopen" && issue.state !== "opened") Object.assign(issue, { state: "opened", closed_at: null });
-          send(200, this.#issueJson(project, issue)); return;
+          send(200, this.#issueJson(project, issue));
+          return;
         }
-        send(405, { message: "405 Method Not Allowed" }); return;
+        send(405, { message: "405 Method Not Allowed" });
+        return;
       }
       if (sub === "notes") {
         const create = (body: string) => {
@@ -479,7 +629,8 @@ export class FakeGitLab {
           issue.updated_at = note.created_at;
           return note;
         };
-        this.#notes(request, url, params, send, token.user, issue.notes, create, noteText); return;
+        this.#notes(request, url, params, send, token.user, issue.notes, create, noteText);
+        return;
       }
     }
     send(404, { error: "404 Not Found" });
@@ -493,18 +644,30 @@ export class FakeGitLab {
         .filter((mergeRequest) => params["state"] === undefined || params["state"] === "all" || mergeRequest.state === params["state"])
         .filter((mergeRequest) => params["source_branch"] === undefined || mergeRequest.source_branch === params["source_branch"])
         .filter((mergeRequest) => params["target_branch"] === undefined || mergeRequest.target_branch === params["target_branch"])
-        .sort((a, b) => direction * (orderBy === "updated_at" ? (a.updated_at ?? "").localeCompare(b.updated_at ?? "") || a.id - b.id : a.id - b.id));
-      this.#paginate(url, matching, send, (mergeRequest) => this.#mergeRequestJson(project, mergeRequest)); return;
+        .sort(
+          (a, b) =>
+            direction * (orderBy === "updated_at" ? (a.updated_at ?? "").localeCompare(b.updated_at ?? "") || a.id - b.id : a.id - b.id),
+        );
+      this.#paginate(url, matching, send, (mergeRequest) => this.#mergeRequestJson(project, mergeRequest));
+      return;
     }
     if (request.method === "POST") {
       // Grape validates required parameters before anything else (400 "<name> is missing").
       for (const required of ["source_branch", "target_branch", "title"]) {
-        if (typeof params[required] !== "string" || params[required] === "") { send(400, { error: `${required} is missing` }); return; }
+        if (typeof params[required] !== "string" || params[required] === "") {
+          send(400, { error: `${required} is missing` });
+          return;
+        }
       }
       const source = String(params["source_branch"]);
       const target = String(params["target_branch"]);
-      const open = [...project.mergeRequests.values()].find((mergeRequest) => mergeRequest.state === "opened" && mergeRequest.source_branch === source && mergeRequest.target_branch === target);
-      if (open) { send(409, { message: [`Another open merge request already exists for this source branch: !${open.iid}`] }); return; }
+      const open = [...project.mergeRequests.values()].find(
+        (mergeRequest) => mergeRequest.state === "opened" && mergeRequest.source_branch === source && mergeRequest.target_branch === target,
+      );
+      if (open) {
+        send(409, { message: [`Another open merge request already exists for this source branch: !${open.iid}`] });
+        return;
+      }
       const iid = Math.max(0, ...project.mergeRequests.keys()) + 1;
       const now = this.#now();
       const mergeRequest: FakeMergeRequest = {
@@ -521,50 +684,88 @@ export class FakeGitLab {
         updated_at: now,
       };
       project.mergeRequests.set(iid, mergeRequest);
-      send(201, this.#mergeRequestJson(project, mergeRequest)); return;
+      send(201, this.#mergeRequestJson(project, mergeRequest));
+      return;
     }
     send(405, { message: "405 Method Not Allowed" });
   }
 
-  #notes(request: RecordedRequest, url: URL, params: Params, send: Send, user: FakeUser, notes: FakeNote[], create: (body: string) => FakeNote, noteText: string | undefined): void {
+  #notes(
+    request: RecordedRequest,
+    url: URL,
+    params: Params,
+    send: Send,
+    user: FakeUser,
+    notes: FakeNote[],
+    create: (body: string) => FakeNote,
+    noteText: string | undefined,
+  ): void {
     if (noteText === undefined) {
       if (request.method === "GET") {
         const orderBy = params["order_by"] === "updated_at" ? "updated_at" : "created_at";
         const direction = params["sort"] === "asc" ? 1 : -1;
         // created_at is ordered by id, as GitLab's order_options_with_tie_breaker does.
-        const sorted = [...notes].sort((a, b) => direction * (orderBy === "updated_at" ? a.updated_at.localeCompare(b.updated_at) || a.id - b.id : a.id - b.id));
-        this.#paginate(url, sorted, send, noteJson); return;
+        const sorted = [...notes].sort(
+          (a, b) => direction * (orderBy === "updated_at" ? a.updated_at.localeCompare(b.updated_at) || a.id - b.id : a.id - b.id),
+        );
+        this.#paginate(url, sorted, send, noteJson);
+        return;
       }
       if (request.method === "POST") {
         const body = params["body"];
-        if (typeof body !== "string") { send(400, { error: "body is missing" }); return; }
+        if (typeof body !== "string") {
+          send(400, { error: "body is missing" });
+          return;
+        }
         const invalid = validateNoteBody(body);
-        if (invalid) { send(400, { message: invalid }); return; }
+        if (invalid) {
+          send(400, { message: invalid });
+          return;
+        }
         const note = create(body);
         notes.push(note);
-        send(201, noteJson(note)); return;
+        send(201, noteJson(note));
+        return;
       }
-      send(405, { message: "405 Method Not Allowed" }); return;
+      send(405, { message: "405 Method Not Allowed" });
+      return;
     }
     const note = notes.find((candidate) => candidate.id === Number(noteText));
-    if (!note) { send(404, { message: "404 Not found" }); return; }
-    if (request.method === "GET") { send(200, noteJson(note)); return; }
+    if (!note) {
+      send(404, { message: "404 Not found" });
+      return;
+    }
+    if (request.method === "GET") {
+      send(200, noteJson(note));
+      return;
+    }
     // admin_note: only the author may edit or delete a note (maintainers are not modelled); never a system note.
-    if (note.system || note.author.id !== user.id) { send(403, { message: "403 Forbidden" }); return; }
+    if (note.system || note.author.id !== user.id) {
+      send(403, { message: "403 Forbidden" });
+      return;
+    }
     if (request.method === "PUT") {
       const body = params["body"];
-      if (body !== undefined && (typeof body !== "string" || body === "")) { send(400, { error: "body is empty" }); return; }
+      if (body !== undefined && (typeof body !== "string" || body === "")) {
+        send(400, { error: "body is empty" });
+        return;
+      }
       if (typeof body === "string") {
         const invalid = validateNoteBody(body);
-        if (invalid) { send(400, { message: invalid }); return; }
+        if (invalid) {
+          send(400, { message: invalid });
+          return;
+        }
         note.body = body;
         note.updated_at = this.#now();
       }
-      send(200, noteJson(note)); return;
+      send(200, noteJson(note));
+      return;
     }
     if (request.method === "DELETE") {
       notes.splice(notes.indexOf(note), 1);
-      send(204, undefined); return;
+      send(204, undefined);
+      return;
     }
     send(405, { message: "405 Method Not Allowed" });
   }
@@ -580,7 +781,12 @@ export class FakeGitLab {
       query.set("per_page", String(perPage));
       return `<${url.origin}${url.pathname}?${query.toString()}>; rel="${rel}"`;
     };
-    const links = [page > 1 ? link(page - 1, "prev") : "", page < totalPages ? link(page + 1, "next") : "", link(1, "first"), link(totalPages, "last")].filter(Boolean);
+    const links = [
+      page > 1 ? link(page - 1, "prev") : "",
+      page < totalPages ? link(page + 1, "next") : "",
+      link(1, "first"),
+      link(totalPages, "last"),
+    ].filter(Boolean);
     send(200, slice.map(toJson), {
       "x-page": String(page),
       "x-per-page": String(perPage),
@@ -627,10 +833,19 @@ export class FakeGitLab {
    */
   #artifact(project: FakeProject, jobId: number, artifactPath: string, send: Send): void {
     const job = [...project.pipelines.values()].flatMap((pipeline) => pipeline.jobs).find((candidate) => candidate.id === jobId);
-    if (!job) { send(404, { message: "404 Not found" }); return; }
-    if (!job.artifacts) { send(404, { message: "404 Artifact Not Found" }); return; }
+    if (!job) {
+      send(404, { message: "404 Not found" });
+      return;
+    }
+    if (!job.artifacts) {
+      send(404, { message: "404 Artifact Not Found" });
+      return;
+    }
     const content = job.artifacts.get(artifactPath);
-    if (content === undefined) { send(404, "Not Found\n", { "content-type": "text/plain; charset=utf-8" }); return; }
+    if (content === undefined) {
+      send(404, "Not Found\n", { "content-type": "text/plain; charset=utf-8" });
+      return;
+    }
     const name = artifactPath.slice(artifactPath.lastIndexOf("/") + 1);
     send(200, content, { "content-type": contentTypeByExtension(name), "content-disposition": `attachment; filename="${name}"` });
   }
@@ -760,14 +975,22 @@ function sendFault(fault: Fault, send: Send): void {
       "ratelimit-reset": String(reset),
       "ratelimit-resettime": new Date(reset * 1000).toUTCString(),
       ...retryAfter,
-    }); return;
+    });
+    return;
   }
-  if (fault.status === 500) { send(500, { message: "500 Internal Server Error" }, retryAfter); return; }
+  if (fault.status === 500) {
+    send(500, { message: "500 Internal Server Error" }, retryAfter);
+    return;
+  }
   const title = fault.status === 502 ? "502 Bad Gateway" : "503 Service Unavailable";
-  send(fault.status, `<!DOCTYPE html>\n<html><head><title>${title}</title></head><body><h1>${title}</h1><p>Whoops, GitLab is taking too much time to respond.</p></body></html>\n`, {
-    "content-type": "text/html; charset=utf-8",
-    ...retryAfter,
-  });
+  send(
+    fault.status,
+    `<!DOCTYPE html>\n<html><head><title>${title}</title></head><body><h1>${title}</h1><p>Whoops, GitLab is taking too much time to respond.</p></body></html>\n`,
+    {
+      "content-type": "text/html; charset=utf-8",
+      ...retryAfter,
+    },
+  );
 }
 
 function matches(match: RequestMatch, request: RecordedRequest): boolean {
@@ -808,7 +1031,11 @@ function issueMatches(issue: FakeIssue, params: Params): boolean {
 
 function labelsOf(value: unknown): string[] {
   if (Array.isArray(value)) return value.map(String);
-  if (typeof value === "string") return value.split(",").map((label) => label.trim()).filter(Boolean);
+  if (typeof value === "string")
+    return value
+      .split(",")
+      .map((label) => label.trim())
+      .filter(Boolean);
   return [];
 }
 

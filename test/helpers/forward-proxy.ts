@@ -29,13 +29,19 @@ export function startForwardProxy(options: { hosts?: Record<string, string> } = 
     }
     forwarded.push(target.href);
     const upstream = http.request(
-      { hostname: resolve(target.hostname), port: target.port || 80, path: `${target.pathname}${target.search}`, method: request.method, headers: { ...request.headers, host: target.host } },
+      {
+        hostname: resolve(target.hostname),
+        port: target.port || 80,
+        path: `${target.pathname}${target.search}`,
+        method: request.method,
+        headers: { ...request.headers, host: target.host },
+      },
       (answer) => {
         response.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(response);
       },
     );
-    upstream.on("error", () => response.headersSent ? response.destroy() : response.writeHead(502).end("proxy: upstream failed"));
+    upstream.on("error", () => (response.headersSent ? response.destroy() : response.writeHead(502).end("proxy: upstream failed")));
     request.pipe(upstream);
   });
   server.on("connect", (request: http.IncomingMessage, client: net.Socket, head: Buffer) => {
@@ -62,11 +68,12 @@ export function startForwardProxy(options: { hosts?: Record<string, string> } = 
         url: `http://127.0.0.1:${port}`,
         tunnels,
         forwarded,
-        close: () => new Promise((closed) => {
-          server.closeAllConnections();
-          for (const socket of open) socket.destroy();
-          server.close(() => closed());
-        }),
+        close: () =>
+          new Promise((closed) => {
+            server.closeAllConnections();
+            for (const socket of open) socket.destroy();
+            server.close(() => closed());
+          }),
       });
     });
   });

@@ -27,14 +27,27 @@ export interface StartedGitLab {
  * The GitLab API stand-in with one project, its tokens and (optionally) an open merge request,
  * closed when the test ends (from a test or a beforeEach alike).
  */
-export async function startGitLab(options: { project?: string; projectId?: number; mergeRequest?: number; tokens: Record<string, TokenGrant>; host?: string }): Promise<StartedGitLab> {
+export async function startGitLab(options: {
+  project?: string;
+  projectId?: number;
+  mergeRequest?: number;
+  tokens: Record<string, TokenGrant>;
+  host?: string;
+}): Promise<StartedGitLab> {
   const gitlab = await FakeGitLab.start(options.host ? { host: options.host } : {});
   onTestFinished(() => gitlab.close());
-  const project = options.projectId !== undefined ? gitlab.addProject(options.project ?? "platform/fleet", options.projectId) : gitlab.addProject(options.project ?? "platform/fleet");
+  const project =
+    options.projectId !== undefined
+      ? gitlab.addProject(options.project ?? "platform/fleet", options.projectId)
+      : gitlab.addProject(options.project ?? "platform/fleet");
   if (options.mergeRequest !== undefined) gitlab.addMergeRequest(project, options.mergeRequest);
   const users: Record<string, FakeUser> = {};
   for (const [token, grant] of Object.entries(options.tokens)) {
-    users[token] = gitlab.addToken(token, { username: grant.username, ...(grant.bot !== undefined ? { bot: grant.bot } : {}) }, grant.scopes ? { scopes: grant.scopes } : {});
+    users[token] = gitlab.addToken(
+      token,
+      { username: grant.username, ...(grant.bot !== undefined ? { bot: grant.bot } : {}) },
+      grant.scopes ? { scopes: grant.scopes } : {},
+    );
   }
   return { gitlab, project, users };
 }

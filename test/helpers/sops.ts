@@ -33,7 +33,11 @@ export interface EncryptOptions {
 export function sopsEncrypt(root: string, file: string, options: EncryptOptions = {}): void {
   const args = options.age ? ["--config", "/dev/null", "--age", options.age.join(",")] : [];
   if (options.encryptedRegex) args.push("--encrypted-regex", options.encryptedRegex);
-  execFileSync(path.join(BIN, "sops"), [...args, "--encrypt", "--in-place", file], { cwd: root, stdio: "pipe", env: { PATH: process.env["PATH"] ?? "" } });
+  execFileSync(path.join(BIN, "sops"), [...args, "--encrypt", "--in-place", file], {
+    cwd: root,
+    stdio: "pipe",
+    env: { PATH: process.env["PATH"] ?? "" },
+  });
 }
 
 /** Writes `content` to `file` and encrypts it in place. */

@@ -29,14 +29,21 @@ export interface UnprivilegedRun {
  * Runs `gitops-ci <args>` as an unprivileged user: `nobody` when the tests run as root, else the
  * current user. `prepare` runs after the tree is opened, to take permissions away again.
  */
-export async function runGitopsCiUnprivileged(root: string, args: readonly string[], prepare: () => Promise<void>): Promise<UnprivilegedRun> {
+export async function runGitopsCiUnprivileged(
+  root: string,
+  args: readonly string[],
+  prepare: () => Promise<void>,
+): Promise<UnprivilegedRun> {
   await openTree(root);
   await prepare();
   const command = [process.execPath, path.join(PROJECT_ROOT, "bin", "gitops-ci.js"), ...args];
   const asRoot = process.getuid?.() === 0;
   const [file, ...rest] = asRoot ? ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "--", ...command] : command;
   try {
-    const { stdout, stderr } = await promisify(execFile)(file!, rest, { env: { PATH: process.env["PATH"] ?? "", HOME: root }, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await promisify(execFile)(file!, rest, {
+      env: { PATH: process.env["PATH"] ?? "", HOME: root },
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return { exitCode: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number | string; stdout?: string; stderr?: string };

@@ -39,12 +39,19 @@ async function buildah(args: readonly string[]): Promise<string> {
 }
 
 /** A command inside the image: its non-root user unless `user` says otherwise; `volumes` are HOST:DEST[:ro]. */
-async function inImage(command: readonly string[], options: { volumes?: string[]; env?: string[]; input?: string; user?: string | null } = {}): Promise<Run> {
+async function inImage(
+  command: readonly string[],
+  options: { volumes?: string[]; env?: string[]; input?: string; user?: string | null } = {},
+): Promise<Run> {
   const args = ["run"];
   if (options.user !== null) args.push("--user", options.user ?? USER);
   for (const volume of options.volumes ?? []) args.push("--volume", volume);
   for (const env of options.env ?? []) args.push("--env", env);
-  const result = await execa("buildah", [...args, container, "--", ...command], { reject: false, ...(options.input !== undefined ? { input: options.input } : {}), stripFinalNewline: false });
+  const result = await execa("buildah", [...args, container, "--", ...command], {
+    reject: false,
+    ...(options.input !== undefined ? { input: options.input } : {}),
+    stripFinalNewline: false,
+  });
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -53,7 +60,12 @@ async function onHost(command: readonly string[], options: { env?: Record<string
   const [name, ...args] = command;
   const executable = name === "gitops-ci" ? process.execPath : path.join(PROJECT_ROOT, ".tools", "bin", name!);
   const argv = name === "gitops-ci" ? [path.join(PROJECT_ROOT, "bin", "gitops-ci.js"), ...args] : args;
-  const result = await execa(executable, argv, { reject: false, ...(options.input !== undefined ? { input: options.input } : {}), env: { ...options.env, SOPS_DISABLE_VERSION_CHECK: "1" }, stripFinalNewline: false });
+  const result = await execa(executable, argv, {
+    reject: false,
+    ...(options.input !== undefined ? { input: options.input } : {}),
+    env: { ...options.env, SOPS_DISABLE_VERSION_CHECK: "1" },
+    stripFinalNewline: false,
+  });
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -119,13 +131,19 @@ describe.runIf(IMAGE)(`the task image ${IMAGE ?? ""}`, () => {
     const parts = new Map<string, number>();
     for (const file of files) {
       const segments = file.path.split("/").filter(Boolean);
-      const depth = file.path.startsWith("/usr/local/bin/") ? 4 : file.path.startsWith("/opt/") || file.path.startsWith("/usr/local/") ? 3 : 2;
+      const depth = file.path.startsWith("/usr/local/bin/")
+        ? 4
+        : file.path.startsWith("/opt/") || file.path.startsWith("/usr/local/")
+          ? 3
+          : 2;
       const key = `/${segments.slice(0, Math.min(depth, segments.length)).join("/")}`;
       parts.set(key, (parts.get(key) ?? 0) + file.size);
     }
     const mb = (bytes: number): string => (bytes / 1e6).toFixed(1).padStart(7);
     const biggest = [...parts].sort((a, b) => b[1] - a[1]).slice(0, 16);
-    console.log(`image ${IMAGE}: ${mb(total).trim()} MB unpacked, ${files.length} files (target ${SIZE_TARGET_MB} MB)\n${biggest.map(([key, size]) => `${mb(size)} MB  ${key}`).join("\n")}`);
+    console.log(
+      `image ${IMAGE}: ${mb(total).trim()} MB unpacked, ${files.length} files (target ${SIZE_TARGET_MB} MB)\n${biggest.map(([key, size]) => `${mb(size)} MB  ${key}`).join("\n")}`,
+    );
     expect(total / 1e6).toBeLessThanOrEqual(SIZE_TARGET_MB);
   });
 
@@ -144,7 +162,10 @@ describe.runIf(IMAGE)(`the task image ${IMAGE ?? ""}`, () => {
   it("gitops-ci doctor: every tool found in the image, at its pin", async () => {
     const doctor = await inImage(["gitops-ci", "doctor", "--json"]);
     expect(doctor.exitCode, doctor.stderr).toBe(0);
-    const report = JSON.parse(doctor.stdout) as { toolsDir: string; tools: { name: string; pinned?: string; version?: string; path?: string; problem?: string }[] };
+    const report = JSON.parse(doctor.stdout) as {
+      toolsDir: string;
+      tools: { name: string; pinned?: string; version?: string; path?: string; problem?: string }[];
+    };
     expect(report.toolsDir).toBe(TOOLS_DIR_IN_IMAGE);
     expect(report.tools.map((tool) => tool.name)).toEqual(TOOLS.map((tool) => tool.name));
     for (const tool of report.tools) {
@@ -155,15 +176,26 @@ describe.runIf(IMAGE)(`the task image ${IMAGE ?? ""}`, () => {
     }
     // The pins as install.sh reads them in this checkout: the image's versions.txt is made of exactly those.
     const list = await execa("bash", [path.join(PROJECT_ROOT, "toolchain", "install.sh"), "--list", "core"]);
-    const pins = new Map(list.stdout.split("\n").map((line) => line.split(" ")).map(([name, , version]) => [name!, version!]));
+    const pins = new Map(
+      list.stdout
+        .split("\n")
+        .map((line) => line.split(" "))
+        .map(([name, , version]) => [name!, version!]),
+    );
     pins.set("age-keygen", pins.get("age")!);
-    const shipped = (await readFile(path.join(rootfs, TOOLS_DIR_IN_IMAGE, "bin", "versions.txt"), "utf8")).trim().split("\n").map((line) => line.split(" "));
+    const shipped = (await readFile(path.join(rootfs, TOOLS_DIR_IN_IMAGE, "bin", "versions.txt"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((line) => line.split(" "));
     expect(new Map(shipped.map(([name, version]) => [name!, version!]))).toEqual(pins);
   });
 
   it.each(EXAMPLES)("gitops-ci check examples/%s, mounted read-only: the same exit code and findings as this checkout", async (example) => {
     const dir = path.join(PROJECT_ROOT, "examples", example);
-    const [image, host] = await Promise.all([inImage(["gitops-ci", "check", dir, "--json"], { volumes: [exampleVolume(example)] }), onHost(["gitops-ci", "check", dir, "--json"])]);
+    const [image, host] = await Promise.all([
+      inImage(["gitops-ci", "check", dir, "--json"], { volumes: [exampleVolume(example)] }),
+      onHost(["gitops-ci", "check", dir, "--json"]),
+    ]);
     expect([0, 1], host.stderr).toContain(host.exitCode);
     expect(image.exitCode, image.stderr).toBe(host.exitCode);
     const findings = (run: Run): unknown => {
@@ -177,24 +209,43 @@ describe.runIf(IMAGE)(`the task image ${IMAGE ?? ""}`, () => {
     const overlay = path.join(PROJECT_ROOT, "examples", "layout-a", "gitops", "flux", "apps", "overlays", "staging");
 
     it("kustomize build: the same output", async () => {
-      const [image, host] = await Promise.all([inImage(["kustomize", "build", overlay], { volumes: [exampleVolume("layout-a")] }), onHost(["kustomize", "build", overlay])]);
+      const [image, host] = await Promise.all([
+        inImage(["kustomize", "build", overlay], { volumes: [exampleVolume("layout-a")] }),
+        onHost(["kustomize", "build", overlay]),
+      ]);
       expect(host.exitCode, host.stderr).toBe(0);
       expect(image.exitCode, image.stderr).toBe(0);
       expect(image.stdout).toBe(host.stdout);
     });
 
     it("kubeconform with the image's offline schemas: the same summary", async () => {
-      const manifests = (await onHost(["kustomize", "build", path.join(PROJECT_ROOT, "examples", "layout-b", "clusters", "base", "applications", "podinfo")])).stdout;
+      const manifests = (
+        await onHost(["kustomize", "build", path.join(PROJECT_ROOT, "examples", "layout-b", "clusters", "base", "applications", "podinfo")])
+      ).stdout;
       expect(manifests).toContain("kind: Deployment");
       const kubeconform = (toolsDir: string): string[] => [
-        "kubeconform", "-strict", "-summary", "-output", "json", "-kubernetes-version", "1.35.0",
-        "-schema-location", `${toolsDir}/schemas/kubernetes/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json`, "-",
+        "kubeconform",
+        "-strict",
+        "-summary",
+        "-output",
+        "json",
+        "-kubernetes-version",
+        "1.35.0",
+        "-schema-location",
+        `${toolsDir}/schemas/kubernetes/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json`,
+        "-",
       ];
       const hostToolsDir = path.join(PROJECT_ROOT, ".tools");
       const schemasDirs = await readdir(path.join(hostToolsDir, "schemas", "kubernetes"));
-      const version = schemasDirs.find((name) => name.endsWith("-standalone-strict"))!.replace(/^v/, "").replace(/-standalone-strict$/, "");
+      const version = schemasDirs
+        .find((name) => name.endsWith("-standalone-strict"))!
+        .replace(/^v/, "")
+        .replace(/-standalone-strict$/, "");
       const withVersion = (args: string[]): string[] => args.map((arg) => (arg === "1.35.0" ? version : arg));
-      const [image, host] = await Promise.all([inImage(withVersion(kubeconform(TOOLS_DIR_IN_IMAGE)), { input: manifests }), onHost(withVersion(kubeconform(hostToolsDir)), { input: manifests })]);
+      const [image, host] = await Promise.all([
+        inImage(withVersion(kubeconform(TOOLS_DIR_IN_IMAGE)), { input: manifests }),
+        onHost(withVersion(kubeconform(hostToolsDir)), { input: manifests }),
+      ]);
       expect(host.exitCode, host.stdout).toBe(0);
       expect(image.exitCode, image.stdout).toBe(0);
       const summary = (run: Run): unknown => (JSON.parse(run.stdout) as { summary: unknown }).summary;
@@ -220,7 +271,10 @@ describe.runIf(IMAGE)(`the task image ${IMAGE ?? ""}`, () => {
       const chart = path.join(scratch, "demo");
       const created = await onHost(["helm", "create", chart]);
       expect(created.exitCode, created.stderr).toBe(0);
-      const [image, host] = await Promise.all([inImage(["helm", "template", "demo", chart], { volumes: [`${scratch}:${scratch}:ro`] }), onHost(["helm", "template", "demo", chart])]);
+      const [image, host] = await Promise.all([
+        inImage(["helm", "template", "demo", chart], { volumes: [`${scratch}:${scratch}:ro`] }),
+        onHost(["helm", "template", "demo", chart]),
+      ]);
       expect(host.exitCode, host.stderr).toBe(0);
       expect(image.exitCode, image.stderr).toBe(0);
       expect(image.stdout).toContain("kind: Deployment");
@@ -233,10 +287,22 @@ describe.runIf(IMAGE)(`the task image ${IMAGE ?? ""}`, () => {
         apiVersion: "kustomize.toolkit.fluxcd.io/v1",
         kind: "Kustomization",
         metadata: { name: "apps", namespace: "flux-system" },
-        spec: { interval: "10m", path: "./gitops/flux/apps/overlays/staging", prune: true, sourceRef: { kind: "GitRepository", name: "flux-system" } },
+        spec: {
+          interval: "10m",
+          path: "./gitops/flux/apps/overlays/staging",
+          prune: true,
+          sourceRef: { kind: "GitRepository", name: "flux-system" },
+        },
       };
-      const input = JSON.stringify({ root, workers: 1, builds: [{ id: "apps", kustomization, resolveSubstituteFrom: false, placeholders: true, origins: true }] });
-      const [image, host] = await Promise.all([inImage(["gitops-ci-engine"], { volumes: [exampleVolume("layout-a")], input }), onHost(["gitops-ci-engine"], { input })]);
+      const input = JSON.stringify({
+        root,
+        workers: 1,
+        builds: [{ id: "apps", kustomization, resolveSubstituteFrom: false, placeholders: true, origins: true }],
+      });
+      const [image, host] = await Promise.all([
+        inImage(["gitops-ci-engine"], { volumes: [exampleVolume("layout-a")], input }),
+        onHost(["gitops-ci-engine"], { input }),
+      ]);
       expect(host.exitCode, host.stderr).toBe(0);
       expect(image.exitCode, image.stderr).toBe(0);
       const response = JSON.parse(image.stdout) as { results: { id: string; error?: unknown }[] };
@@ -248,7 +314,9 @@ describe.runIf(IMAGE)(`the task image ${IMAGE ?? ""}`, () => {
   });
 
   it("holds no dev dependency, no Go toolchain, no test binary, no tests", async () => {
-    const lock = JSON.parse(await readFile(path.join(PROJECT_ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean; optional?: boolean }> };
+    const lock = JSON.parse(await readFile(path.join(PROJECT_ROOT, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { dev?: boolean; optional?: boolean }>;
+    };
     const app = "/opt/gitops-ci";
     const present = new Set(files.map((file) => file.path));
     const installed = (key: string): boolean => present.has(`${app}/${key}/package.json`);
@@ -257,23 +325,45 @@ describe.runIf(IMAGE)(`the task image ${IMAGE ?? ""}`, () => {
     const runtime = packages.filter(([, entry]) => !entry.dev && !entry.optional).map(([key]) => key);
     expect(dev.length).toBeGreaterThan(0);
     expect(dev.filter(installed), "dev dependencies in the image").toEqual([]);
-    expect(runtime.filter((key) => !installed(key)), "runtime dependencies missing from the image").toEqual([]);
+    expect(
+      runtime.filter((key) => !installed(key)),
+      "runtime dependencies missing from the image",
+    ).toEqual([]);
 
     const names = (file: Entry): string => path.posix.basename(file.path);
     // The Go toolchain: the go command, the compiler, the standard library's sources.
-    expect(files.filter((file) => names(file) === "go" || /\/pkg\/tool\/[^/]+\/compile$/.test(file.path) || file.path.endsWith("/src/runtime/runtime.go")).map((file) => file.path)).toEqual([]);
-    expect(files.filter((file) => file.path.startsWith("/go/") || file.path.startsWith("/usr/local/go/")).length, "GOPATH or GOROOT files").toBe(0);
+    expect(
+      files
+        .filter(
+          (file) => names(file) === "go" || /\/pkg\/tool\/[^/]+\/compile$/.test(file.path) || file.path.endsWith("/src/runtime/runtime.go"),
+        )
+        .map((file) => file.path),
+    ).toEqual([]);
+    expect(
+      files.filter((file) => file.path.startsWith("/go/") || file.path.startsWith("/usr/local/go/")).length,
+      "GOPATH or GOROOT files",
+    ).toBe(0);
     // Test-only binaries: the oracle and the local test cluster.
-    expect(files.filter((file) => ["flux", "kube-apiserver", "kubectl", "etcd"].includes(names(file))).map((file) => file.path)).toEqual([]);
+    expect(files.filter((file) => ["flux", "kube-apiserver", "kubectl", "etcd"].includes(names(file))).map((file) => file.path)).toEqual(
+      [],
+    );
     // The app holds what it runs, not its tests, benches, examples or build caches.
-    const appFiles = files.filter((file) => file.path.startsWith(`${app}/`) && !file.path.startsWith(`${app}/node_modules/`)).map((file) => file.path.slice(app.length + 1));
-    expect(appFiles.filter((file) => /^(test|bench|examples|scripts|docs|\.tools|\.git|\.image|coverage)\//.test(file) || /\.test\.ts$/.test(file))).toEqual([]);
+    const appFiles = files
+      .filter((file) => file.path.startsWith(`${app}/`) && !file.path.startsWith(`${app}/node_modules/`))
+      .map((file) => file.path.slice(app.length + 1));
+    expect(
+      appFiles.filter(
+        (file) => /^(test|bench|examples|scripts|docs|\.tools|\.git|\.image|coverage)\//.test(file) || /\.test\.ts$/.test(file),
+      ),
+    ).toEqual([]);
     expect(appFiles).toContain("bin/gitops-ci.js");
   });
 });
 
 describe.skipIf(IMAGE)("the task image", () => {
   it("is tested by npm run test:image, which builds it first", () => {
-    throw new Error("GITOPS_CI_TEST_IMAGE is not set: run `npm run test:image` (docker/test-image.sh builds the image, then runs this project)");
+    throw new Error(
+      "GITOPS_CI_TEST_IMAGE is not set: run `npm run test:image` (docker/test-image.sh builds the image, then runs this project)",
+    );
   });
 });

@@ -81,7 +81,14 @@ describe("affectedOverlays on layout A (layers from gitops-ci.yaml)", () => {
     await edit(root, file);
     commitAll(root);
     const affected = await affectedSince(root);
-    expect(Object.keys(affected).sort()).toEqual(["prod/apps", "prod/configs", "prod/controllers", "staging/apps", "staging/configs", "staging/controllers"]);
+    expect(Object.keys(affected).sort()).toEqual([
+      "prod/apps",
+      "prod/configs",
+      "prod/controllers",
+      "staging/apps",
+      "staging/configs",
+      "staging/controllers",
+    ]);
     for (const reasons of Object.values(affected)) expect(reasons).toEqual([reason]);
   });
 });
@@ -128,7 +135,9 @@ describe("affectedOverlays on layout B (the example copied into a git repository
     branch(repo);
     await edit(root, "clusters/staging/applications/patches/podinfo-patch.yaml");
     commitAll(repo);
-    expect(await affectedSince(root)).toEqual({ "staging/applications": ["changed: clusters/staging/applications/patches/podinfo-patch.yaml"] });
+    expect(await affectedSince(root)).toEqual({
+      "staging/applications": ["changed: clusters/staging/applications/patches/podinfo-patch.yaml"],
+    });
   });
 });
 
@@ -147,7 +156,9 @@ describe("affectedOverlays on Flux Kustomizations", () => {
     // Three Kustomizations and the sync that applies them, in two clusters.
     expect(Object.keys(affected)).toHaveLength(8);
     // The cluster's sync also reads it as an input of its own.
-    expect(new Set(Object.values(affected).flat())).toEqual(new Set(["Flux Kustomization changed: clusters/staging/apps.yaml", "changed: clusters/staging/apps.yaml"]));
+    expect(new Set(Object.values(affected).flat())).toEqual(
+      new Set(["Flux Kustomization changed: clusters/staging/apps.yaml", "changed: clusters/staging/apps.yaml"]),
+    );
   });
 
   it("a shared folder affects the layer in every environment that points at it", async () => {
@@ -181,7 +192,10 @@ describe("affectedOverlays without git", () => {
 
   it("treats an overlay whose inputs are unknown as affected, with its dependents", () => {
     const inputs = new Map<string, OverlayInputs>([
-      ["controllers/prod", { ...clean([]), problems: [{ severity: "warning", check: "changes/unreadable-kustomization", message: "bad YAML" }] }],
+      [
+        "controllers/prod",
+        { ...clean([]), problems: [{ severity: "warning", check: "changes/unreadable-kustomization", message: "bad YAML" }] },
+      ],
       ["apps/prod", clean(["apps/prod/kustomization.yaml"])],
     ]);
     expect(affectedOverlays(fleet, inputs, []).map((a) => [a.overlay.layer, a.reasons])).toEqual([
@@ -191,7 +205,10 @@ describe("affectedOverlays without git", () => {
   });
 
   it("counts a newly added gitops-ci.yaml as a config change", () => {
-    const inputs = new Map([["controllers/prod", clean([])], ["apps/prod", clean([])]]);
+    const inputs = new Map([
+      ["controllers/prod", clean([])],
+      ["apps/prod", clean([])],
+    ]);
     expect(affectedOverlays(fleet, inputs, ["gitops-ci.yaml"])).toHaveLength(2);
     expect(affectedOverlays(fleet, inputs, ["sub/gitops-ci.yaml"])).toEqual([]);
   });

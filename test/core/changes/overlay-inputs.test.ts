@@ -133,7 +133,9 @@ describe("overlayInputs", () => {
       "list/kustomization.yaml": "- a\n- b\n",
     });
     const broken = await overlayInputs(root, "prod");
-    expect(broken.problems).toMatchObject([{ check: "changes/unreadable-kustomization", file: "base/kustomization.yaml", severity: "warning" }]);
+    expect(broken.problems).toMatchObject([
+      { check: "changes/unreadable-kustomization", file: "base/kustomization.yaml", severity: "warning" },
+    ]);
     expect(broken.files.has("base/kustomization.yaml")).toBe(true);
     expect((await overlayInputs(root, "dup")).problems).toHaveLength(1);
     expect((await overlayInputs(root, "list")).problems[0]?.message).toContain("not a kustomization");

@@ -2,7 +2,12 @@
 import { describe, expect, it } from "vitest";
 import { crdPolicy, crdSkipReason, isReleased } from "../../../core/diff/chart-crds.ts";
 
-const helmRelease = (spec: Record<string, unknown> = {}) => ({ apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name: "operator", namespace: "apps" }, spec });
+const helmRelease = (spec: Record<string, unknown> = {}) => ({
+  apiVersion: "helm.toolkit.fluxcd.io/v2",
+  kind: "HelmRelease",
+  metadata: { name: "operator", namespace: "apps" },
+  spec,
+});
 
 describe("chart CRD policy", () => {
   it("is the install's (default Create) before the release exists, the upgrade's (default Skip) after", () => {

@@ -7,10 +7,23 @@ const ref = (kind: string, name: string, namespace = "apps") => ({ apiVersion: "
 const changes: ObjectChange[] = [
   { environment: "prod", layer: "controllers", ref: ref("Namespace", "apps"), action: "unchanged" },
   { environment: "prod", layer: "apps", ref: ref("ConfigMap", "new"), action: "create", file: "apps/base/new.yaml" },
-  { environment: "prod", layer: "apps", ref: ref("Deployment", "web"), action: "update", diff: "--- live\n+++ after apply\n@@ -1 +1 @@\n-replicas: 1\n+replicas: 2\n```inside```" },
+  {
+    environment: "prod",
+    layer: "apps",
+    ref: ref("Deployment", "web"),
+    action: "update",
+    diff: "--- live\n+++ after apply\n@@ -1 +1 @@\n-replicas: 1\n+replicas: 2\n```inside```",
+  },
   { environment: "prod", layer: "apps", ref: ref("Secret", "creds"), action: "update", diff: "data.password: changed" },
   { environment: "prod", layer: "apps", ref: ref("ConfigMap", "old"), action: "prune" },
-  { environment: "prod", layer: "apps", ref: ref("Widget", "w"), action: "wait", waitingOn: "controllers", reason: "needs CustomResourceDefinition widgets.acme.io" },
+  {
+    environment: "prod",
+    layer: "apps",
+    ref: ref("Widget", "w"),
+    action: "wait",
+    waitingOn: "controllers",
+    reason: "needs CustomResourceDefinition widgets.acme.io",
+  },
 ];
 
 describe("formatDiffMarkdown", () => {
@@ -29,7 +42,11 @@ describe("formatDiffMarkdown", () => {
   });
 
   it("says it is incomplete, and lists the problems, when anything could not be compared", () => {
-    const markdown = formatDiffMarkdown([], { problems: [diffProblem("diff/cluster", { environment: "prod", message: "unreachable: connect ECONNREFUSED", hint: "is the cluster up?" })] });
+    const markdown = formatDiffMarkdown([], {
+      problems: [
+        diffProblem("diff/cluster", { environment: "prod", message: "unreachable: connect ECONNREFUSED", hint: "is the cluster up?" }),
+      ],
+    });
     expect(markdown).toContain("**Incomplete:** 1 problem kept the diff from being complete.");
     expect(markdown).toContain("- `prod`: unreachable: connect ECONNREFUSED (hint: is the cluster up?)");
     expect(markdown).not.toMatch(/no changes/i);
@@ -43,19 +60,37 @@ describe("formatDiffMarkdown", () => {
     const markdown = formatDiffMarkdown(long, { maxLength: 3000 });
     expect(markdown.length).toBeLessThanOrEqual(3000);
     expect(markdown).toContain("diff of 2001 lines left out to fit: see the JSON report artifact");
-    expect(formatDiffMarkdown(long)).toContain("+x\n".repeat(2000).trimEnd().split("\n").map((line) => `  ${line}`).join("\n"));
+    expect(formatDiffMarkdown(long)).toContain(
+      "+x\n"
+        .repeat(2000)
+        .trimEnd()
+        .split("\n")
+        .map((line) => `  ${line}`)
+        .join("\n"),
+    );
     expect(markdown).toContain("  +y");
   });
 });
 
 describe("the terminal report", () => {
   it("shows changes with their diffs and never says 'no changes' when there are problems", () => {
-    const text = formatDiffForTerminal([{ environment: "prod", context: "ctx", server: "https://k", layers: ["controllers", "apps"], changes, problems: [] }]);
+    const text = formatDiffForTerminal([
+      { environment: "prod", context: "ctx", server: "https://k", layers: ["controllers", "apps"], changes, problems: [] },
+    ]);
     expect(text).toContain("prod (context ctx, https://k)");
     expect(text).toContain("  controllers: 1 unchanged");
     expect(text).toMatch(/~ Deployment\/apps\/web\s+to change\n {8}--- live/);
     expect(text.trimEnd().split("\n").at(-1)).toBe("changes: prod: 1 to create, 2 to change, 1 to prune, 1 waiting, 1 unchanged");
-    expect(summaryLine([{ environment: "prod", layers: [], changes: [changes[0]!], problems: [diffProblem("diff/cluster", { environment: "prod", message: "x" })] }])).toMatch(/^INCOMPLETE/);
+    expect(
+      summaryLine([
+        {
+          environment: "prod",
+          layers: [],
+          changes: [changes[0]!],
+          problems: [diffProblem("diff/cluster", { environment: "prod", message: "x" })],
+        },
+      ]),
+    ).toMatch(/^INCOMPLETE/);
     expect(summaryLine([{ environment: "prod", layers: [], changes: [changes[0]!], problems: [] }])).toBe("no changes: prod: 1 unchanged");
   });
 });

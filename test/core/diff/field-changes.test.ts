@@ -6,7 +6,10 @@ const pod = (containers: unknown[], volumes: unknown[] = []) => ({ spec: { templ
 describe("diffFields", () => {
   it("matches containers by name: an added sidecar is one addition, not a shift of every entry", () => {
     const before = pod([{ name: "app", image: "app:1" }]);
-    const after = pod([{ name: "proxy", image: "envoy:1" }, { name: "app", image: "app:2" }]);
+    const after = pod([
+      { name: "proxy", image: "envoy:1" },
+      { name: "app", image: "app:2" },
+    ]);
     expect(diffFields(before, after)).toEqual([
       { path: "spec.template.spec.containers[name=app].image", kind: "changed", before: "app:1", after: "app:2" },
       { path: "spec.template.spec.containers[name=proxy]", kind: "added", after: { name: "proxy", image: "envoy:1" } },
@@ -17,8 +20,14 @@ describe("diffFields", () => {
     const before = pod([
       {
         name: "app",
-        env: [{ name: "A", value: "1" }, { name: "B", value: "2" }],
-        volumeMounts: [{ name: "data", mountPath: "/a" }, { name: "data", mountPath: "/b", readOnly: true }],
+        env: [
+          { name: "A", value: "1" },
+          { name: "B", value: "2" },
+        ],
+        volumeMounts: [
+          { name: "data", mountPath: "/a" },
+          { name: "data", mountPath: "/b", readOnly: true },
+        ],
         ports: [{ containerPort: 80 }, { containerPort: 443 }],
       },
     ]);
@@ -26,7 +35,10 @@ describe("diffFields", () => {
       {
         name: "app",
         env: [{ name: "B", value: "3" }],
-        volumeMounts: [{ name: "data", mountPath: "/a" }, { name: "data", mountPath: "/b", readOnly: false }],
+        volumeMounts: [
+          { name: "data", mountPath: "/a" },
+          { name: "data", mountPath: "/b", readOnly: false },
+        ],
         ports: [{ containerPort: 443 }, { containerPort: 8080 }],
       },
     ]);
@@ -65,6 +77,8 @@ describe("diffFields", () => {
   });
 
   it("shows a list whose length changes without keys as one change of the list", () => {
-    expect(diffFields({ args: ["a"] }, { args: ["a", "b"] })).toEqual([{ path: "args", kind: "changed", before: ["a"], after: ["a", "b"] }]);
+    expect(diffFields({ args: ["a"] }, { args: ["a", "b"] })).toEqual([
+      { path: "args", kind: "changed", before: ["a"], after: ["a", "b"] },
+    ]);
   });
 });

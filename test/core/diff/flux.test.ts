@@ -5,28 +5,43 @@ import { pruneChanges } from "../../../core/diff/prune.ts";
 import type { Overlay } from "../../../core/model/fleet.ts";
 import { objectKey, resourceRefOf, type Manifest } from "../../../core/manifests.ts";
 
-const overlay = (fields: Partial<Overlay> = {}): Overlay => ({ environment: "prod", layer: "apps", path: "apps/prod", dependsOn: [], order: 3, ...fields });
+const overlay = (fields: Partial<Overlay> = {}): Overlay => ({
+  environment: "prod",
+  layer: "apps",
+  path: "apps/prod",
+  dependsOn: [],
+  order: 3,
+  ...fields,
+});
 const withMeta = (annotations: Record<string, string>) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", annotations } });
 const manifest = (object: Record<string, unknown>): Manifest => ({ ref: resourceRefOf(object), object });
 
 describe("Flux Kustomization names and owner labels", () => {
   it("uses the repository's Flux Kustomization, else the configured naming ({layer}, {env}; default {layer} in flux-system)", () => {
-    expect(kustomizationOf(overlay({ flux: { name: "apps", namespace: "flux-system", location: { file: "clusters/prod/apps.yaml" } } }))).toEqual({ name: "apps", namespace: "flux-system" });
+    expect(
+      kustomizationOf(overlay({ flux: { name: "apps", namespace: "flux-system", location: { file: "clusters/prod/apps.yaml" } } })),
+    ).toEqual({ name: "apps", namespace: "flux-system" });
     expect(kustomizationOf(overlay())).toEqual({ name: "apps", namespace: "flux-system" });
     expect(kustomizationOf(overlay(), { name: "{env}-{layer}", namespace: "flux" })).toEqual({ name: "prod-apps", namespace: "flux" });
-    expect(ownerSelector({ name: "apps", namespace: "flux-system" })).toBe("kustomize.toolkit.fluxcd.io/name=apps,kustomize.toolkit.fluxcd.io/namespace=flux-system");
+    expect(ownerSelector({ name: "apps", namespace: "flux-system" })).toBe(
+      "kustomize.toolkit.fluxcd.io/name=apps,kustomize.toolkit.fluxcd.io/namespace=flux-system",
+    );
   });
 
   it("adds the owner labels to a copy", () => {
     const object = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", labels: { app: "x" } } };
     expect(withOwnerLabels(object, { name: "apps", namespace: "flux-system" })).toMatchObject({
-      metadata: { labels: { app: "x", "kustomize.toolkit.fluxcd.io/name": "apps", "kustomize.toolkit.fluxcd.io/namespace": "flux-system" } },
+      metadata: {
+        labels: { app: "x", "kustomize.toolkit.fluxcd.io/name": "apps", "kustomize.toolkit.fluxcd.io/namespace": "flux-system" },
+      },
     });
     expect(object.metadata.labels).toEqual({ app: "x" });
   });
 
   it("skips like kustomize-controller: reconcile disabled in Git or cluster, ssa Ignore, ssa IfNotPresent on an existing object", () => {
-    expect(skipReason(withMeta({ "kustomize.toolkit.fluxcd.io/reconcile": "disabled" }), undefined)).toMatch(/reconcile: disabled \(in Git\)/);
+    expect(skipReason(withMeta({ "kustomize.toolkit.fluxcd.io/reconcile": "disabled" }), undefined)).toMatch(
+      /reconcile: disabled \(in Git\)/,
+    );
     expect(skipReason(withMeta({}), withMeta({ "kustomize.toolkit.fluxcd.io/reconcile": "disabled" }))).toMatch(/in the cluster/);
     expect(skipReason(withMeta({ "kustomize.toolkit.fluxcd.io/ssa": "Ignore" }), undefined)).toMatch(/ssa: Ignore/);
     expect(skipReason(withMeta({ "kustomize.toolkit.fluxcd.io/ssa": "IfNotPresent" }), undefined)).toBeUndefined();
@@ -37,7 +52,11 @@ describe("Flux Kustomization names and owner labels", () => {
 });
 
 describe("prune", () => {
-  const live = (name: string, metadata: Record<string, unknown> = {}) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "apps", ...metadata } });
+  const live = (name: string, metadata: Record<string, unknown> = {}) => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name, namespace: "apps", ...metadata },
+  });
 
   it("reports labelled objects no overlay of the environment renders; keeps prune-disabled, terminating and controller-owned ones", () => {
     const rendered = new Set([objectKey(resourceRefOf(live("kept")))]);
@@ -67,12 +86,35 @@ describe("pending definitions", () => {
     pending.record(manifest({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team" } }), "create", "controllers");
     pending.record(manifest({ apiVersion: "v1", kind: "Namespace", metadata: { name: "existing" } }), "unchanged", "controllers");
     pending.record(
-      manifest({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: "widgets.acme.io" }, spec: { group: "acme.io", names: { kind: "Widget" }, versions: [{ name: "v1", served: true }] } }),
+      manifest({
+        apiVersion: "apiextensions.k8s.io/v1",
+        kind: "CustomResourceDefinition",
+        metadata: { name: "widgets.acme.io" },
+        spec: { group: "acme.io", names: { kind: "Widget" }, versions: [{ name: "v1", served: true }] },
+      }),
       "create",
       "controllers",
     );
-    pending.record(manifest({ apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name: "cert-manager", namespace: "cert-manager" }, spec: { chart: { spec: { chart: "cert-manager" } } } }), "create", "controllers");
-    pending.record(manifest({ apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name: "op" }, spec: { chart: { spec: { chart: "my-operator" } } } }), "update", "configs");
+    pending.record(
+      manifest({
+        apiVersion: "helm.toolkit.fluxcd.io/v2",
+        kind: "HelmRelease",
+        metadata: { name: "cert-manager", namespace: "cert-manager" },
+        spec: { chart: { spec: { chart: "cert-manager" } } },
+      }),
+      "create",
+      "controllers",
+    );
+    pending.record(
+      manifest({
+        apiVersion: "helm.toolkit.fluxcd.io/v2",
+        kind: "HelmRelease",
+        metadata: { name: "op" },
+        spec: { chart: { spec: { chart: "my-operator" } } },
+      }),
+      "update",
+      "configs",
+    );
 
     expect(pending.namespace("team")).toEqual({ layer: "controllers", what: "Namespace team" });
     expect(pending.namespace("existing")).toBeUndefined();

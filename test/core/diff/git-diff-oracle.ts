@@ -8,7 +8,11 @@ import path from "node:path";
 export function gitDiffNoIndex(cwd: string, a: string, b: string, context = 3): string {
   let text = "";
   try {
-    execFileSync("git", ["diff", "--no-index", "--no-color", "--diff-algorithm=myers", "--no-indent-heuristic", `-U${context}`, a, b], { cwd, stdio: "pipe", maxBuffer: 256 * 1024 * 1024 });
+    execFileSync("git", ["diff", "--no-index", "--no-color", "--diff-algorithm=myers", "--no-indent-heuristic", `-U${context}`, a, b], {
+      cwd,
+      stdio: "pipe",
+      maxBuffer: 256 * 1024 * 1024,
+    });
   } catch (error) {
     // Exit 1: the files differ.
     const failed = error as { status?: number; stdout: Buffer };

@@ -29,7 +29,13 @@ describe("risks of a Git diff", () => {
     ];
     const after = [
       object("apiextensions.k8s.io/v1", "CustomResourceDefinition", "widgets.example.com", { group: "example.com", version: "v2" }),
-      object("helm.toolkit.fluxcd.io/v2", "HelmRelease", "web", { chart: { spec: { chart: "web", version: "1.1.0" } }, values: { image: { tag: "2.0" } } }, "apps"),
+      object(
+        "helm.toolkit.fluxcd.io/v2",
+        "HelmRelease",
+        "web",
+        { chart: { spec: { chart: "web", version: "1.1.0" } }, values: { image: { tag: "2.0" } } },
+        "apps",
+      ),
       object("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "apps", { prune: true, suspend: true }, "flux-system"),
       object("apps/v1", "Deployment", "api", { replicas: 0 }, "apps"),
       object("source.toolkit.fluxcd.io/v1", "OCIRepository", "charts", { ref: { tag: "1.1.0" } }, "flux-system"),
@@ -60,7 +66,12 @@ describe("risks of a Git diff", () => {
 
   it("finds nothing to flag in a plain ConfigMap change", () => {
     const result = compareRenders([
-      { cluster: "prod", layer: "infra", base: side([{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" }, data: { x: "1" } }]), head: side([{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" }, data: { x: "2" } }]) },
+      {
+        cluster: "prod",
+        layer: "infra",
+        base: side([{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" }, data: { x: "1" } }]),
+        head: side([{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" }, data: { x: "2" } }]),
+      },
     ]);
     expect(result.changes).toHaveLength(1);
     expect(result.risks).toEqual([]);

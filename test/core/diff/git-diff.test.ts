@@ -6,11 +6,20 @@ import type { Overlay } from "../../../core/model/fleet.ts";
 import { resourceRefOf, type Manifest } from "../../../core/manifests.ts";
 
 const overlay: Overlay = { environment: "prod", layer: "apps", path: "apps", dependsOn: [], order: 1 };
-const release = { apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name: "web", namespace: "apps" }, spec: { values: { replicas: 1 } } };
+const release = {
+  apiVersion: "helm.toolkit.fluxcd.io/v2",
+  kind: "HelmRelease",
+  metadata: { name: "web", namespace: "apps" },
+  spec: { values: { replicas: 1 } },
+};
 const chartDeployment = (replicas: number) => ({
   apiVersion: "apps/v1",
   kind: "Deployment",
-  metadata: { name: "web", namespace: "apps", labels: { "helm.toolkit.fluxcd.io/name": "web", "helm.toolkit.fluxcd.io/namespace": "apps" } },
+  metadata: {
+    name: "web",
+    namespace: "apps",
+    labels: { "helm.toolkit.fluxcd.io/name": "web", "helm.toolkit.fluxcd.io/namespace": "apps" },
+  },
   spec: { replicas },
 });
 
@@ -20,14 +29,28 @@ function side(objects: Record<string, unknown>[]): RenderSide {
 
 describe("compareRenders and HelmReleases", () => {
   it("puts a chart's objects under their HelmRelease, inside the Kustomization", () => {
-    const result = compareRenders([{ cluster: "prod", layer: "apps", base: side([release, chartDeployment(1)]), head: side([release, chartDeployment(2)]) }]);
-    expect(result.changes).toEqual([expect.objectContaining({ kustomization: "flux-system/apps", helmRelease: "apps/web", action: "update", ref: expect.objectContaining({ kind: "Deployment" }) })]);
+    const result = compareRenders([
+      { cluster: "prod", layer: "apps", base: side([release, chartDeployment(1)]), head: side([release, chartDeployment(2)]) },
+    ]);
+    expect(result.changes).toEqual([
+      expect.objectContaining({
+        kustomization: "flux-system/apps",
+        helmRelease: "apps/web",
+        action: "update",
+        ref: expect.objectContaining({ kind: "Deployment" }),
+      }),
+    ]);
   });
 
   it("calls a chart whose output is on one side only a problem, not a wholesale delete", () => {
     const result = compareRenders([{ cluster: "prod", layer: "apps", base: side([release, chartDeployment(1)]), head: side([release]) }]);
     expect(result.changes).toEqual([]);
-    expect(result.problems).toEqual([expect.objectContaining({ layer: "apps", message: expect.stringContaining("HelmRelease apps/web renders no objects on the merge request side") })]);
+    expect(result.problems).toEqual([
+      expect.objectContaining({
+        layer: "apps",
+        message: expect.stringContaining("HelmRelease apps/web renders no objects on the merge request side"),
+      }),
+    ]);
   });
 
   it("deletes, as Helm uninstalls them, the objects of a HelmRelease the change removes", () => {

@@ -52,12 +52,19 @@ describe("Secret changes", () => {
   });
 
   it("drops value fields for the rest of the diff, and finds values for the redactor in both encodings", () => {
-    expect(withoutSecretValues({ ...after, stringData: { x: "y" }, type: "Opaque" })).toEqual({ apiVersion: "v1", kind: "Secret", type: "Opaque" });
-    expect(secretValuesOf({ apiVersion: "v1", kind: "Secret", data: { a: Buffer.from("hunter2-value").toString("base64") }, stringData: { b: "plain-value" } })).toEqual([
-      Buffer.from("hunter2-value").toString("base64"),
-      "hunter2-value",
-      "plain-value",
-    ]);
+    expect(withoutSecretValues({ ...after, stringData: { x: "y" }, type: "Opaque" })).toEqual({
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "Opaque",
+    });
+    expect(
+      secretValuesOf({
+        apiVersion: "v1",
+        kind: "Secret",
+        data: { a: Buffer.from("hunter2-value").toString("base64") },
+        stringData: { b: "plain-value" },
+      }),
+    ).toEqual([Buffer.from("hunter2-value").toString("base64"), "hunter2-value", "plain-value"]);
     expect(secretValuesOf({ apiVersion: "v1", kind: "ConfigMap", data: { a: "b" } })).toEqual([]);
   });
 });

@@ -14,7 +14,19 @@ describe("unifiedDiff", () => {
     const after = [...before];
     after[5] = "changed 6";
     expect(unifiedDiff(`${before.join("\n")}\n`, `${after.join("\n")}\n`, { oldLabel: "live", newLabel: "after apply" })).toBe(
-      ["--- live", "+++ after apply", "@@ -3,7 +3,7 @@", " line 3", " line 4", " line 5", "-line 6", "+changed 6", " line 7", " line 8", " line 9"].join("\n"),
+      [
+        "--- live",
+        "+++ after apply",
+        "@@ -3,7 +3,7 @@",
+        " line 3",
+        " line 4",
+        " line 5",
+        "-line 6",
+        "+changed 6",
+        " line 7",
+        " line 8",
+        " line 9",
+      ].join("\n"),
     );
   });
 
@@ -50,7 +62,8 @@ describe("unifiedDiff", () => {
       ["no newline at the end", "no newline at the end, changed"],
       ["spec:\n  replicas: 2\n  replicas: 2\n", "spec:\n  replicas: 3\n  replicas: 2\n  replicas: 2\n"],
     ];
-    for (const [before, after] of cases) expect(unifiedHunks(before, after), JSON.stringify([before, after])).toBe(await gitDiffOfTexts(before, after));
+    for (const [before, after] of cases)
+      expect(unifiedHunks(before, after), JSON.stringify([before, after])).toBe(await gitDiffOfTexts(before, after));
   });
 
   it("diffs a CRD-size object (20,000 lines, scattered changes) as git does, in bounded memory", async () => {
@@ -64,7 +77,10 @@ describe("unifiedDiff", () => {
     expect(hunks.match(/^@@/gm)!.length).toBeGreaterThan(30);
     expect(hunks).toBe(await gitDiffOfTexts(before, after));
     // A change every 13 lines: some 3,000 edits, where the hand-written diff held 1 GB.
-    const dense = before.split("\n").map((line, index) => (index % 13 === 3 ? `${line} # changed` : line)).join("\n");
+    const dense = before
+      .split("\n")
+      .map((line, index) => (index % 13 === 3 ? `${line} # changed` : line))
+      .join("\n");
     expect(unifiedHunks(before, dense)).toBe(await gitDiffOfTexts(before, dense));
   });
 

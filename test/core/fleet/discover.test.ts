@@ -9,11 +9,16 @@ const kustomization = (resources: string[] = [], extra = "") =>
 
 function layoutA(envs: Record<string, string[]>): Tree {
   const tree: Tree = {};
-  const layers = { controllers: "gitops/flux/infrastructure/controllers", configs: "gitops/flux/infrastructure/configs", apps: "gitops/flux/apps" };
+  const layers = {
+    controllers: "gitops/flux/infrastructure/controllers",
+    configs: "gitops/flux/infrastructure/configs",
+    apps: "gitops/flux/apps",
+  };
   for (const [layer, dir] of Object.entries(layers)) {
     tree[`${dir}/base/kustomization.yaml`] = kustomization();
     for (const [env, layersOfEnv] of Object.entries(envs)) {
-      if (layersOfEnv.includes(layer)) tree[`${dir}/overlays/${env}/kustomization.yaml`] = kustomization(["../../base"], `nameSuffix: -${env}\n`);
+      if (layersOfEnv.includes(layer))
+        tree[`${dir}/overlays/${env}/kustomization.yaml`] = kustomization(["../../base"], `nameSuffix: -${env}\n`);
     }
   }
   return tree;
@@ -55,7 +60,9 @@ describe("discoverFleet on the bundled examples", () => {
     expect(fleet.source).toBe("layout-b");
     expect(fleet.layers.map((l) => l.name)).toEqual(["infrastructure", "observability", "applications"]);
     expect(fleet.environments.map((e) => e.name)).toEqual(["local", "production", "staging"]);
-    expect(fleet.overlays.find((o) => o.environment === "staging" && o.layer === "observability")?.path).toBe("clusters/staging/observability");
+    expect(fleet.overlays.find((o) => o.environment === "staging" && o.layer === "observability")?.path).toBe(
+      "clusters/staging/observability",
+    );
     expect(fleet.overlays.find((o) => o.layer === "applications")?.dependsOn).toEqual(["observability"]);
   });
 
@@ -118,7 +125,9 @@ describe("discoverFleet on layout A without a config", () => {
     tree["gitops/flux/extras/overlays/prod/kustomization.yaml"] = kustomization();
     tree["gitops/flux/extras/base/kustomization.yaml"] = kustomization();
     const { findings } = await discoverFleet(quietContext(), await makeRepo(tree));
-    expect(findings).toEqual([expect.objectContaining({ check: "fleet/unknown-layer-order", layer: "extras", hint: expect.stringContaining("gitops-ci.yaml") })]);
+    expect(findings).toEqual([
+      expect.objectContaining({ check: "fleet/unknown-layer-order", layer: "extras", hint: expect.stringContaining("gitops-ci.yaml") }),
+    ]);
   });
 });
 
@@ -139,9 +148,16 @@ describe("discoverFleet from Flux Kustomizations under clusters/<name>/ without 
     });
     const { fleet, findings } = await discoverFleet(quietContext(), root);
     expect(findings).toHaveLength(1);
-    expect(findings[0]).toMatchObject({ severity: "error", check: "fleet/dependency-cycle", environment: "prod", file: expect.stringMatching(/^clusters\/prod\//) });
+    expect(findings[0]).toMatchObject({
+      severity: "error",
+      check: "fleet/dependency-cycle",
+      environment: "prod",
+      file: expect.stringMatching(/^clusters\/prod\//),
+    });
     expect(findings[0]?.line).toBeGreaterThan(0);
-    expect(findings[0]?.message).toMatch(/infra-controllers -> apps -> infra-configs -> infra-controllers|apps -> infra-configs -> infra-controllers -> apps/);
+    expect(findings[0]?.message).toMatch(
+      /infra-controllers -> apps -> infra-configs -> infra-controllers|apps -> infra-configs -> infra-controllers -> apps/,
+    );
     // Every overlay is still planned so the other checks run (with the sync, implied as flux bootstrap would create it).
     expect(fleet.overlays).toHaveLength(4);
   });
@@ -153,14 +169,25 @@ describe("discoverFleet from Flux Kustomizations under clusters/<name>/ without 
     });
     const { findings } = await discoverFleet(quietContext(), root);
     expect(findings).toEqual([
-      expect.objectContaining({ check: "fleet/dangling-depends-on", file: "clusters/prod/apps.yaml", line: 2, message: expect.stringContaining('"infra-configz"') }),
+      expect.objectContaining({
+        check: "fleet/dangling-depends-on",
+        file: "clusters/prod/apps.yaml",
+        line: 2,
+        message: expect.stringContaining('"infra-configz"'),
+      }),
     ]);
   });
 
   it("reports a Kustomization whose path does not exist", async () => {
     const root = await makeRepo({ ...base, "clusters/prod/apps.yaml": fluxKustomization("apps", "./apps/production") });
     const { findings } = await discoverFleet(quietContext(), root);
-    expect(findings).toEqual([expect.objectContaining({ check: "fleet/missing-path", file: "clusters/prod/apps.yaml", message: expect.stringContaining("apps/production") })]);
+    expect(findings).toEqual([
+      expect.objectContaining({
+        check: "fleet/missing-path",
+        file: "clusters/prod/apps.yaml",
+        message: expect.stringContaining("apps/production"),
+      }),
+    ]);
   });
 });
 

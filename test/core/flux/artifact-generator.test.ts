@@ -14,10 +14,20 @@ import {
 } from "../../../core/flux/artifact-generator.ts";
 import { makeRepo, makeTempDir, type Tree } from "../../helpers/temp-repo.ts";
 
-const op = (from: string, to: string, extra: Partial<CopyOperation> = {}): CopyOperation => ({ from, to, exclude: [], strategy: "Overwrite", ...extra });
+const op = (from: string, to: string, extra: Partial<CopyOperation> = {}): CopyOperation => ({
+  from,
+  to,
+  exclude: [],
+  strategy: "Overwrite",
+  ...extra,
+});
 
 /** Makes the artifact from one source tree (alias `source`) and lists its files with their contents. */
-async function make(tree: Tree, copy: CopyOperation[], prepare?: (root: string) => Promise<void>): Promise<{ result: MaterializeResult; files: Record<string, string>; root: string }> {
+async function make(
+  tree: Tree,
+  copy: CopyOperation[],
+  prepare?: (root: string) => Promise<void>,
+): Promise<{ result: MaterializeResult; files: Record<string, string>; root: string }> {
   const root = await makeRepo(tree);
   await prepare?.(root);
   const dir = path.join(await makeTempDir(), "artifact");
@@ -56,13 +66,24 @@ describe("copy operations: cp-like semantics", () => {
 
   it("a file to a path that is already a directory goes into it", async () => {
     const { files } = await make(configs, [op("@source/configs/", "@artifact/"), op("@source/config.yaml", "@artifact/configs")]);
-    expect(Object.keys(files).sort()).toEqual(["configs/config.yaml", "configs/notes.md", "configs/one.yaml", "configs/sub/three.yaml", "configs/two.yaml"]);
+    expect(Object.keys(files).sort()).toEqual([
+      "configs/config.yaml",
+      "configs/notes.md",
+      "configs/one.yaml",
+      "configs/sub/three.yaml",
+      "configs/two.yaml",
+    ]);
   });
 
   it("a directory, with or without a trailing slash, is copied as a subdirectory (like `cp -r source/configs/ artifact/apps/`)", async () => {
     for (const from of ["@source/configs/", "@source/configs"]) {
       const { files } = await make(configs, [op(from, "@artifact/apps/")]);
-      expect(Object.keys(files).sort(), from).toEqual(["apps/configs/notes.md", "apps/configs/one.yaml", "apps/configs/sub/three.yaml", "apps/configs/two.yaml"]);
+      expect(Object.keys(files).sort(), from).toEqual([
+        "apps/configs/notes.md",
+        "apps/configs/one.yaml",
+        "apps/configs/sub/three.yaml",
+        "apps/configs/two.yaml",
+      ]);
     }
   });
 
@@ -84,21 +105,31 @@ describe("copy operations: cp-like semantics", () => {
   });
 
   it("`**` in `from` is Go's fs.Glob: one segment, like `*` (a matched folder is copied whole)", async () => {
-    const { files } = await make({ ...configs, "deep/a/b/c.yaml": "c: 1\n", "deep/a/top.yaml": "top: 1\n" }, [op("@source/deep/**/*.yaml", "@artifact/")]);
+    const { files } = await make({ ...configs, "deep/a/b/c.yaml": "c: 1\n", "deep/a/top.yaml": "top: 1\n" }, [
+      op("@source/deep/**/*.yaml", "@artifact/"),
+    ]);
     expect(Object.keys(files)).toEqual(["deep/a/top.yaml"]);
   });
 
   it("operations run in order: later ones overwrite files, folders are merged", async () => {
-    const { files } = await make({ "one/config/app.yaml": "one: app\n", "one/config/db.yaml": "one: db\n", "two/config/app.yaml": "two: app\n", "two/config/net.yaml": "two: net\n" }, [
-      op("@source/one/**", "@artifact/"),
-      op("@source/two/**", "@artifact/"),
-    ]);
+    const { files } = await make(
+      {
+        "one/config/app.yaml": "one: app\n",
+        "one/config/db.yaml": "one: db\n",
+        "two/config/app.yaml": "two: app\n",
+        "two/config/net.yaml": "two: net\n",
+      },
+      [op("@source/one/**", "@artifact/"), op("@source/two/**", "@artifact/")],
+    );
     expect(files).toEqual({ "config/app.yaml": "two: app\n", "config/db.yaml": "one: db\n", "config/net.yaml": "two: net\n" });
   });
 
   it("records where each file and folder came from", async () => {
     const tree: Tree = { "apps/base/podinfo/release.yaml": "r: 1\n", "apps/production/kustomization.yaml": "k: 1\n" };
-    const { result } = await make(tree, [op("@source/apps/base/**", "@artifact/base/"), op("@source/apps/production/**", "@artifact/production/")]);
+    const { result } = await make(tree, [
+      op("@source/apps/base/**", "@artifact/base/"),
+      op("@source/apps/production/**", "@artifact/production/"),
+    ]);
     if (!result.ok) throw new Error(result.message);
     const { artifact } = result;
     expect(copiedFileOf(artifact, "base/podinfo/release.yaml")).toEqual({ alias: "source", path: "apps/base/podinfo/release.yaml" });
@@ -118,7 +149,10 @@ describe("exclude", () => {
   });
 
   it("`**/testdata/**` leaves a whole folder out", async () => {
-    const { files } = await make({ "app.yaml": "a\n", "testdata/t.yaml": "t\n", "configs/testdata/x.yaml": "x\n", "configs/prod.yaml": "p\n" }, [op("@source/**", "@artifact/", { exclude: ["**/testdata/**"] })]);
+    const { files } = await make(
+      { "app.yaml": "a\n", "testdata/t.yaml": "t\n", "configs/testdata/x.yaml": "x\n", "configs/prod.yaml": "p\n" },
+      [op("@source/**", "@artifact/", { exclude: ["**/testdata/**"] })],
+    );
     expect(Object.keys(files).sort()).toEqual(["app.yaml", "configs/prod.yaml"]);
   });
 
@@ -152,9 +186,17 @@ describe("strategies", () => {
       "chart/values.yaml": "image:\n  repository: podinfo\n  tag: '1'\nhosts: [a, b]\nreplicas: 1\n",
       "prod/values.yaml": "image:\n  tag: '2'\nhosts: [c]\n---\nextra: true\n",
     };
-    const { files } = await make(tree, [op("@source/chart/", "@artifact/"), op("@source/prod/values.yaml", "@artifact/chart/values.yaml", { strategy: "Merge" })]);
+    const { files } = await make(tree, [
+      op("@source/chart/", "@artifact/"),
+      op("@source/prod/values.yaml", "@artifact/chart/values.yaml", { strategy: "Merge" }),
+    ]);
     const { parse } = await import("yaml");
-    expect(parse(files["chart/values.yaml"]!)).toEqual({ image: { repository: "podinfo", tag: "2" }, hosts: ["c"], replicas: 1, extra: true });
+    expect(parse(files["chart/values.yaml"]!)).toEqual({
+      image: { repository: "podinfo", tag: "2" },
+      hosts: ["c"],
+      replicas: 1,
+      extra: true,
+    });
   });
 
   it("Merge without an earlier file copies", async () => {
@@ -190,11 +232,15 @@ describe("the source as source-controller's artifact holds it", () => {
   it("symlinks are left out and recorded, those pointing outside the source marked; their targets are never read", async () => {
     const outside = await makeTempDir();
     await writeFile(path.join(outside, "secret.yaml"), "secret: 1\n");
-    const { result, files } = await make({ "apps/cm.yaml": "cm: 1\n", "apps/real/x.yaml": "x: 1\n" }, [op("@source/apps/**", "@artifact/")], async (root) => {
-      await symlink(path.join(outside, "secret.yaml"), path.join(root, "apps/secret.yaml"));
-      await symlink("../cm.yaml", path.join(root, "apps/real/inside.yaml"));
-      await symlink("real", path.join(root, "apps/linked-dir"));
-    });
+    const { result, files } = await make(
+      { "apps/cm.yaml": "cm: 1\n", "apps/real/x.yaml": "x: 1\n" },
+      [op("@source/apps/**", "@artifact/")],
+      async (root) => {
+        await symlink(path.join(outside, "secret.yaml"), path.join(root, "apps/secret.yaml"));
+        await symlink("../cm.yaml", path.join(root, "apps/real/inside.yaml"));
+        await symlink("real", path.join(root, "apps/linked-dir"));
+      },
+    );
     expect(files).toEqual({ "cm.yaml": "cm: 1\n", "real/x.yaml": "x: 1\n" });
     if (!result.ok) throw new Error(result.message);
     expect(result.artifact.skipped.map(({ path, outside }) => ({ path, outside })).sort((a, b) => a.path.localeCompare(b.path))).toEqual([
@@ -205,15 +251,25 @@ describe("the source as source-controller's artifact holds it", () => {
   });
 
   it("a path through a symlink does not exist", async () => {
-    const { result } = await make(configs, [op("@source/linked/one.yaml", "@artifact/")], (root) => symlink("configs", path.join(root, "linked")));
-    expect(result).toMatchObject({ ok: false, message: expect.stringContaining("does not exist"), skipped: [expect.objectContaining({ path: "linked", outside: false })] });
+    const { result } = await make(configs, [op("@source/linked/one.yaml", "@artifact/")], (root) =>
+      symlink("configs", path.join(root, "linked")),
+    );
+    expect(result).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("does not exist"),
+      skipped: [expect.objectContaining({ path: "linked", outside: false })],
+    });
   });
 
   it("VCS and CI files are not in a GitRepository artifact (fluxcd/pkg sourceignore defaults)", async () => {
-    const { files } = await make({ "app.yaml": "a\n", ".github/workflows/ci.yaml": "x\n", "sub/.sops.yaml": "x\n", ".gitignore": "x\n" }, [op("@source/**", "@artifact/")], async (root) => {
-      await mkdir(path.join(root, ".git"));
-      await writeFile(path.join(root, ".git/HEAD"), "ref\n");
-    });
+    const { files } = await make(
+      { "app.yaml": "a\n", ".github/workflows/ci.yaml": "x\n", "sub/.sops.yaml": "x\n", ".gitignore": "x\n" },
+      [op("@source/**", "@artifact/")],
+      async (root) => {
+        await mkdir(path.join(root, ".git"));
+        await writeFile(path.join(root, ".git/HEAD"), "ref\n");
+      },
+    );
     expect(Object.keys(files)).toEqual(["app.yaml"]);
   });
 });
@@ -226,8 +282,19 @@ describe("readArtifactGenerator", () => {
         kind: "ArtifactGenerator",
         metadata: { name: "gen" },
         spec: {
-          sources: [{ alias: "repo", kind: "GitRepository", name: "flux-system" }, { alias: "chart", kind: "OCIRepository", name: "podinfo", namespace: "apps" }],
-          artifacts: [{ name: "apps", copy: [{ from: "@repo/apps/**", to: "@artifact/", exclude: ["*.md"] }, { from: "@chart/values.yaml", to: "@artifact/values.yaml", strategy: "Merge" }] }],
+          sources: [
+            { alias: "repo", kind: "GitRepository", name: "flux-system" },
+            { alias: "chart", kind: "OCIRepository", name: "podinfo", namespace: "apps" },
+          ],
+          artifacts: [
+            {
+              name: "apps",
+              copy: [
+                { from: "@repo/apps/**", to: "@artifact/", exclude: ["*.md"] },
+                { from: "@chart/values.yaml", to: "@artifact/values.yaml", strategy: "Merge" },
+              ],
+            },
+          ],
         },
       },
       "flux-system",

@@ -15,7 +15,9 @@ describe("registry credentials from CI variables", () => {
     const redactor = new Redactor();
     const config = registryAuthConfig(
       {
-        [REGISTRY_AUTH_CONFIG]: JSON.stringify({ auths: { "ghcr.io": { auth: "Y2Fucnk6Y2FuYXJ5LWF1dGg=" }, "quay.io": { username: "q", password: "canary-quay-password" } } }),
+        [REGISTRY_AUTH_CONFIG]: JSON.stringify({
+          auths: { "ghcr.io": { auth: "Y2Fucnk6Y2FuYXJ5LWF1dGg=" }, "quay.io": { username: "q", password: "canary-quay-password" } },
+        }),
         GITOPS_CI_REGISTRY_GHCR_IO_USERNAME: "bot",
         GITOPS_CI_REGISTRY_GHCR_IO_PASSWORD: "canary-ghcr-password",
         GITOPS_CI_REGISTRY_UNUSED_IO_PASSWORD: "not-a-source-host",
@@ -23,7 +25,12 @@ describe("registry credentials from CI variables", () => {
       ["ghcr.io", "unused.example"],
       redactor,
     );
-    expect(JSON.parse(config!)).toEqual({ auths: { "ghcr.io": { username: "bot", password: "canary-ghcr-password" }, "quay.io": { username: "q", password: "canary-quay-password" } } });
+    expect(JSON.parse(config!)).toEqual({
+      auths: {
+        "ghcr.io": { username: "bot", password: "canary-ghcr-password" },
+        "quay.io": { username: "q", password: "canary-quay-password" },
+      },
+    });
     const text = redactor.redact("canary-ghcr-password canary-quay-password Y2Fucnk6Y2FuYXJ5LWF1dGg=");
     expect(text).not.toMatch(/canary|Y2Fucnk6/);
   });

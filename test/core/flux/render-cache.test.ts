@@ -33,7 +33,10 @@ function cachedContext(root: string, cacheDir: string): CountingContext {
   let engineCalls = 0;
   const runner: ProcessRunner = {
     run(tool, args, request) {
-      const input = tool === ENGINE ? (JSON.parse(request?.input ?? "{}") as { builds?: EngineBuild[]; releases?: ReleaseRender[]; resolveOnly?: boolean }) : {};
+      const input =
+        tool === ENGINE
+          ? (JSON.parse(request?.input ?? "{}") as { builds?: EngineBuild[]; releases?: ReleaseRender[]; resolveOnly?: boolean })
+          : {};
       const builds = input.builds;
       // Kustomization builds count as engine calls; HelmRelease renders apart (a chart's resolution is neither).
       if (builds && builds.length > 0) {
@@ -49,15 +52,31 @@ function cachedContext(root: string, cacheDir: string): CountingContext {
       return context.runner.run(tool, args, request);
     },
   };
-  return { context: { ...context, runner, renderCache: createRenderCache(cacheDir) }, built: () => [...built].sort(), engineCalls: () => engineCalls, rendered: () => [...rendered].sort() };
+  return {
+    context: { ...context, runner, renderCache: createRenderCache(cacheDir) },
+    built: () => [...built].sort(),
+    engineCalls: () => engineCalls,
+    rendered: () => [...rendered].sort(),
+  };
 }
 
 /** What a render produced, without timings: equal renders are equal values. */
 async function renderOnce(root: string, cacheDir: string) {
   const counting = cachedContext(root, cacheDir);
   const result = await render(counting.context, { dir: root });
-  const rendered = result.rendered.map((r) => ({ overlay: `${r.overlay.environment}/${r.overlay.layer}`, ok: r.ok, manifests: r.manifests, findings: r.findings }));
-  return { rendered, findings: result.findings, built: counting.built(), engineCalls: counting.engineCalls(), releases: counting.rendered() };
+  const rendered = result.rendered.map((r) => ({
+    overlay: `${r.overlay.environment}/${r.overlay.layer}`,
+    ok: r.ok,
+    manifests: r.manifests,
+    findings: r.findings,
+  }));
+  return {
+    rendered,
+    findings: result.findings,
+    built: counting.built(),
+    engineCalls: counting.engineCalls(),
+    releases: counting.rendered(),
+  };
 }
 
 /** An entry is its checksum line, then JSON. */
@@ -114,7 +133,10 @@ describe("render cache", () => {
     const root = await copyExample(FIXTURE);
     const cacheDir = await makeTempDir();
     await renderOnce(root, cacheDir);
-    await writeFile(path.join(root, "clusters/staging/extra.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: flux-system\ndata:\n  a: b\n");
+    await writeFile(
+      path.join(root, "clusters/staging/extra.yaml"),
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: flux-system\ndata:\n  a: b\n",
+    );
 
     const after = await renderOnce(root, cacheDir);
     expect(after.built).toEqual(["./clusters/staging"]);
@@ -156,7 +178,14 @@ describe("render cache", () => {
         apiVersion: "kustomize.toolkit.fluxcd.io/v1",
         kind: "Kustomization",
         metadata: { name: "apps", namespace: "flux-system" },
-        spec: { interval: "10m", path: "./apps/staging", prune: true, sourceRef: { kind: "GitRepository", name: "flux-system" }, components: ["../components/extra"], ignoreMissingComponents: true },
+        spec: {
+          interval: "10m",
+          path: "./apps/staging",
+          prune: true,
+          sourceRef: { kind: "GitRepository", name: "flux-system" },
+          components: ["../components/extra"],
+          ignoreMissingComponents: true,
+        },
       },
       resolveSubstituteFrom: false,
       origins: true,
@@ -164,7 +193,8 @@ describe("render cache", () => {
     const [without] = await runEngine(counting.context, root, [build]);
     expect(without!.error).toBeUndefined();
     await writeTree(root, {
-      "apps/components/extra/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - configmap.yaml\n",
+      "apps/components/extra/kustomization.yaml":
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - configmap.yaml\n",
       "apps/components/extra/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-the-component\n",
     });
     const [withComponent] = await runEngine(counting.context, root, [build]);
@@ -176,7 +206,9 @@ describe("render cache", () => {
     const root = await copyExample(FIXTURE);
     const cacheDir = await makeTempDir();
     const cold = await renderOnce(root, cacheDir);
-    const entries = await Promise.all((await entryFiles(cacheDir)).map(async (file) => ({ file, entry: entryOf(await readFile(file, "utf8")) })));
+    const entries = await Promise.all(
+      (await entryFiles(cacheDir)).map(async (file) => ({ file, entry: entryOf(await readFile(file, "utf8")) })),
+    );
     const victim = entries.find(({ entry }) => entry.result.inputs.trees.includes("apps/staging"))!.file;
     await truncate(victim, Math.floor((await stat(victim)).size / 2));
 
@@ -202,7 +234,13 @@ describe("render cache", () => {
     const root = await copyExample(FIXTURE);
     const cacheDir = await makeTempDir();
     const apps = path.join(root, "clusters/staging/apps.yaml");
-    await writeFile(apps, (await readFile(apps, "utf8")).replace("        name: cluster-vars", "        name: cluster-vars\n      - kind: Secret\n        name: cluster-secrets"));
+    await writeFile(
+      apps,
+      (await readFile(apps, "utf8")).replace(
+        "        name: cluster-vars",
+        "        name: cluster-vars\n      - kind: Secret\n        name: cluster-secrets",
+      ),
+    );
     await writeFile(
       path.join(root, "clusters/staging/cluster-secrets.yaml"),
       "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secrets\n  namespace: flux-system\nstringData:\n  cluster_token: s3cr3t-from-the-secret\n",
@@ -211,7 +249,9 @@ describe("render cache", () => {
     const again = await renderOnce(root, cacheDir);
     expect(again.built).toEqual(["./apps/staging"]);
     // The cluster's own build (which renders the Secret from the repository) is kept; staging's apps is not.
-    const cachedTrees = await Promise.all((await entryFiles(cacheDir)).map(async (file) => entryOf(await readFile(file, "utf8")).result.inputs.trees));
+    const cachedTrees = await Promise.all(
+      (await entryFiles(cacheDir)).map(async (file) => entryOf(await readFile(file, "utf8")).result.inputs.trees),
+    );
     expect(cachedTrees.flat()).toContain("clusters/staging");
     expect(cachedTrees.flat()).toContain("apps/production");
     expect(cachedTrees.flat()).not.toContain("apps/staging");
@@ -234,12 +274,17 @@ describe("render cache: HelmRelease renders", () => {
   valuesFrom:
 ${valuesFrom}`,
     );
-  const configMap = (greeting: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: webapp-values\n  namespace: apps\ndata:\n  values.yaml: |\n    greeting: ${greeting}\n`;
+  const configMap = (greeting: string) =>
+    `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: webapp-values\n  namespace: apps\ndata:\n  values.yaml: |\n    greeting: ${greeting}\n`;
 
   async function chartFleet(extra: Record<string, string> = {}): Promise<string> {
     const root = await makeRepo(
       fleet(
-        { "values.yaml": configMap("hello"), "release.yaml": chartRelease("webapp", "    - kind: ConfigMap\n      name: webapp-values\n"), ...extra },
+        {
+          "values.yaml": configMap("hello"),
+          "release.yaml": chartRelease("webapp", "    - kind: ConfigMap\n      name: webapp-values\n"),
+          ...extra,
+        },
         { prodPatch: configMap("hello-prod") },
       ),
     );
@@ -259,25 +304,31 @@ ${valuesFrom}`,
     expect(warm.findings).toEqual(cold.findings);
   });
 
-  it("templates again only the release whose values changed, and every release of a chart whose file changed", { timeout: TIMEOUT }, async () => {
-    const root = await chartFleet();
-    const cacheDir = await makeTempDir();
-    await renderOnce(root, cacheDir);
-    await writeFile(path.join(root, "apps/overlays/prod/patch.yaml"), configMap("changed-in-prod"));
-    const valuesChanged = await renderOnce(root, cacheDir);
-    expect(valuesChanged.releases).toEqual(["apps/webapp"]);
-    const prod = valuesChanged.rendered.find((r) => r.overlay === "prod/apps")!;
-    expect(JSON.stringify(prod.manifests)).toContain("changed-in-prod");
+  it(
+    "templates again only the release whose values changed, and every release of a chart whose file changed",
+    { timeout: TIMEOUT },
+    async () => {
+      const root = await chartFleet();
+      const cacheDir = await makeTempDir();
+      await renderOnce(root, cacheDir);
+      await writeFile(path.join(root, "apps/overlays/prod/patch.yaml"), configMap("changed-in-prod"));
+      const valuesChanged = await renderOnce(root, cacheDir);
+      expect(valuesChanged.releases).toEqual(["apps/webapp"]);
+      const prod = valuesChanged.rendered.find((r) => r.overlay === "prod/apps")!;
+      expect(JSON.stringify(prod.manifests)).toContain("changed-in-prod");
 
-    const template = path.join(root, "charts/webapp/templates/service.yaml");
-    await writeFile(template, `${await readFile(template, "utf8")}\n# edited\n`);
-    expect((await renderOnce(root, cacheDir)).releases).toEqual(["apps/webapp", "apps/webapp"]);
-    await writeFile(path.join(root, "charts/webapp/templates/extra.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n");
-    const added = await renderOnce(root, cacheDir);
-    expect(added.releases).toEqual(["apps/webapp", "apps/webapp"]);
-    expect(added.rendered.find((r) => r.overlay === "staging/apps")!.manifests.some((manifest) => manifest.ref.name === "extra")).toBe(true);
-    expect((await renderOnce(root, cacheDir)).releases).toEqual([]);
-  });
+      const template = path.join(root, "charts/webapp/templates/service.yaml");
+      await writeFile(template, `${await readFile(template, "utf8")}\n# edited\n`);
+      expect((await renderOnce(root, cacheDir)).releases).toEqual(["apps/webapp", "apps/webapp"]);
+      await writeFile(path.join(root, "charts/webapp/templates/extra.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n");
+      const added = await renderOnce(root, cacheDir);
+      expect(added.releases).toEqual(["apps/webapp", "apps/webapp"]);
+      expect(added.rendered.find((r) => r.overlay === "staging/apps")!.manifests.some((manifest) => manifest.ref.name === "extra")).toBe(
+        true,
+      );
+      expect((await renderOnce(root, cacheDir)).releases).toEqual([]);
+    },
+  );
 
   it("templates again when the Kubernetes version changes", { timeout: TIMEOUT }, async () => {
     const root = await chartFleet();
@@ -299,7 +350,9 @@ ${valuesFrom}`,
     await renderOnce(root, cacheDir);
     expect((await renderOnce(root, cacheDir)).releases).toEqual(["apps/other", "apps/other"]);
     // (The build of the layer holds the Secret as the repository does; the release renders are what must not.)
-    const entries = (await Promise.all((await entryFiles(cacheDir)).map((file) => readFile(file, "utf8")))).filter((entry) => entry.includes('"releaseName"'));
+    const entries = (await Promise.all((await entryFiles(cacheDir)).map((file) => readFile(file, "utf8")))).filter((entry) =>
+      entry.includes('"releaseName"'),
+    );
     expect(entries).toHaveLength(2);
     expect(entries.join("\n")).not.toContain(secret);
     expect(entries.join("\n")).not.toContain(Buffer.from(secret).toString("base64"));

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { describeCiEnvironmentProblems, missingCiVariables, readCiLinks, readMergeRequestCiEnvironment } from "../../../core/gitlab/ci-environment.ts";
+import {
+  describeCiEnvironmentProblems,
+  missingCiVariables,
+  readCiLinks,
+  readMergeRequestCiEnvironment,
+} from "../../../core/gitlab/ci-environment.ts";
 
 const complete = {
   CI_API_V4_URL: "https://gitlab.example.com/api/v4",
@@ -33,7 +38,10 @@ describe("readMergeRequestCiEnvironment", () => {
   it("falls back to GITLAB_TOKEN, and keeps a project path as a string", () => {
     const { GITOPS_CI_GITLAB_TOKEN: _, ...rest } = complete;
     const result = readMergeRequestCiEnvironment({ ...rest, GITLAB_TOKEN: "glpat-fallback", CI_PROJECT_ID: "platform/fleet" });
-    expect(result).toMatchObject({ ok: true, environment: { tokenVariable: "GITLAB_TOKEN", token: "glpat-fallback", projectId: "platform/fleet" } });
+    expect(result).toMatchObject({
+      ok: true,
+      environment: { tokenVariable: "GITLAB_TOKEN", token: "glpat-fallback", projectId: "platform/fleet" },
+    });
   });
 
   it("never takes CI_JOB_TOKEN for the token: it cannot post notes", () => {
@@ -54,7 +62,12 @@ describe("readMergeRequestCiEnvironment", () => {
   });
 
   it("rejects malformed values instead of guessing", () => {
-    const result = readMergeRequestCiEnvironment({ ...complete, CI_API_V4_URL: "gitlab.example.com", CI_MERGE_REQUEST_IID: "7a", CI_JOB_URL: "not a url" });
+    const result = readMergeRequestCiEnvironment({
+      ...complete,
+      CI_API_V4_URL: "gitlab.example.com",
+      CI_MERGE_REQUEST_IID: "7a",
+      CI_JOB_URL: "not a url",
+    });
     expect(result).toEqual({
       ok: false,
       missing: [],

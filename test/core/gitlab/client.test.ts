@@ -1,6 +1,13 @@
 import { beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { createGitLabClient } from "../../../core/gitlab/client.ts";
-import { backoffDelay, DEFAULT_RETRY_POLICY, GitLabApiError, gitbeakerHost, parseRetryAfter, type GitLabClientOptions } from "../../../core/gitlab/request-handler.ts";
+import {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  GitLabApiError,
+  gitbeakerHost,
+  parseRetryAfter,
+  type GitLabClientOptions,
+} from "../../../core/gitlab/request-handler.ts";
 import { FakeGitLab, type FakeProject } from "../../helpers/fake-gitlab.ts";
 import { startGitLab } from "../../helpers/gitlab.ts";
 import { fakeClock, type FakeClock } from "./fake-clock.ts";
@@ -13,7 +20,11 @@ let project: FakeProject;
 let clock: FakeClock;
 
 beforeEach(async () => {
-  ({ gitlab, project } = await startGitLab({ projectId: 42, mergeRequest: 7, tokens: { [TOKEN]: { username: "project_42_bot" }, [READ_ONLY]: { username: "reader", scopes: ["read_api"] } } }));
+  ({ gitlab, project } = await startGitLab({
+    projectId: 42,
+    mergeRequest: 7,
+    tokens: { [TOKEN]: { username: "project_42_bot" }, [READ_ONLY]: { username: "reader", scopes: ["read_api"] } },
+  }));
   clock = fakeClock();
 });
 
@@ -76,7 +87,9 @@ describe("retries", () => {
     expect(error.attempts).toBe(4);
     expect(error.method).toBe("GET");
     expect(error.path).toBe("/projects/42/merge_requests/7/notes");
-    expect(error.message).toBe("GitLab failed on GET /projects/42/merge_requests/7/notes: HTTP 503 after 4 attempts (GitLab said: 503 Service Unavailable Whoops, GitLab is taking too much time to respond.)");
+    expect(error.message).toBe(
+      "GitLab failed on GET /projects/42/merge_requests/7/notes: HTTP 503 after 4 attempts (GitLab said: 503 Service Unavailable Whoops, GitLab is taking too much time to respond.)",
+    );
     expect(error.hint).toMatch(/re-run the job later/);
     expect(clock.sleeps).toHaveLength(3);
   });
@@ -113,15 +126,28 @@ describe("retries", () => {
     const { createServer } = await import("node:http");
     const hanging = createServer(() => {});
     await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
-    onTestFinished(() => new Promise<void>((resolve) => { hanging.closeAllConnections(); hanging.close(() => resolve()); }));
+    onTestFinished(
+      () =>
+        new Promise<void>((resolve) => {
+          hanging.closeAllConnections();
+          hanging.close(() => resolve());
+        }),
+    );
     const { port } = hanging.address() as import("node:net").AddressInfo;
     const budget = 1_500;
-    const api = createGitLabClient({ apiUrl: `http://127.0.0.1:${port}/api/v4`, token: TOKEN, retry: { maxTotalMs: budget, attemptTimeoutMs: 1_000, baseDelayMs: 100 }, random: () => 0 });
+    const api = createGitLabClient({
+      apiUrl: `http://127.0.0.1:${port}/api/v4`,
+      token: TOKEN,
+      retry: { maxTotalMs: budget, attemptTimeoutMs: 1_000, baseDelayMs: 100 },
+      random: () => 0,
+    });
     const started = Date.now();
     const error = await failure(api.listNotes(target));
     const elapsed = Date.now() - started;
     expect(error.status).toBeUndefined();
-    expect(error.message).toMatch(/^(could not reach GitLab for GET .*: no answer within 0\.\d s|GitLab did not answer GET .* within the 1\.5 s time budget)/);
+    expect(error.message).toMatch(
+      /^(could not reach GitLab for GET .*: no answer within 0\.\d s|GitLab did not answer GET .* within the 1\.5 s time budget)/,
+    );
     // The bound the budget promises (plus scheduling slack), where per-attempt timeouts alone would take 2 s and more.
     expect(elapsed).toBeLessThan(budget + 400);
   });
@@ -132,7 +158,9 @@ describe("retries", () => {
     await closed.close();
     const error = await failure(client({ apiUrl, retry: { maxAttempts: 3 } }).listNotes(target));
     expect(error.status).toBeUndefined();
-    expect(error.message).toMatch(/^could not reach GitLab for GET \/projects\/42\/merge_requests\/7\/notes: .*ECONNREFUSED.* after 3 attempts$/);
+    expect(error.message).toMatch(
+      /^could not reach GitLab for GET \/projects\/42\/merge_requests\/7\/notes: .*ECONNREFUSED.* after 3 attempts$/,
+    );
     expect(error.hint).toContain("check CI_API_V4_URL");
     expect(clock.sleeps).toHaveLength(2);
   });
@@ -142,7 +170,9 @@ describe("errors a person can act on", () => {
   it("401: names the token variable and the scope it needs, without retrying", async () => {
     const error = await failure(client({ token: "glpat-wrong", tokenVariable: "GITLAB_TOKEN" }).listNotes(target));
     expect(error.status).toBe(401);
-    expect(error.message).toBe("GitLab rejected the access token: HTTP 401 on GET /projects/42/merge_requests/7/notes (GitLab said: 401 Unauthorized)");
+    expect(error.message).toBe(
+      "GitLab rejected the access token: HTTP 401 on GET /projects/42/merge_requests/7/notes (GitLab said: 401 Unauthorized)",
+    );
     expect(error.hint).toContain("the token in GITLAB_TOKEN is wrong, expired or revoked");
     expect(error.hint).toContain("`api` scope and at least the Reporter role");
     expect(gitlab.requests).toHaveLength(1);
@@ -151,7 +181,9 @@ describe("errors a person can act on", () => {
   it("403 insufficient_scope: a read_api token cannot write", async () => {
     const error = await failure(client({ token: READ_ONLY }).createNote(target, "x"));
     expect(error.status).toBe(403);
-    expect(error.message).toMatch(/^the access token lacks the api scope: HTTP 403 on POST \/projects\/42\/merge_requests\/7\/notes \(GitLab said: insufficient_scope: The request requires/);
+    expect(error.message).toMatch(
+      /^the access token lacks the api scope: HTTP 403 on POST \/projects\/42\/merge_requests\/7\/notes \(GitLab said: insufficient_scope: The request requires/,
+    );
     expect(error.hint).toContain("recreate the token");
   });
 
@@ -160,14 +192,18 @@ describe("errors a person can act on", () => {
     const note = gitlab.addNote(project, 7, "a person's comment", person);
     const error = await failure(client().editNote(target, note.id, "overwritten"));
     expect(error.status).toBe(403);
-    expect(error.message).toBe(`the access token may not do this: HTTP 403 on PUT /projects/42/merge_requests/7/notes/${note.id} (GitLab said: 403 Forbidden)`);
+    expect(error.message).toBe(
+      `the access token may not do this: HTTP 403 on PUT /projects/42/merge_requests/7/notes/${note.id} (GitLab said: 403 Forbidden)`,
+    );
     expect(error.hint).toContain("Reporter role");
   });
 
   it("404: points at CI_PROJECT_ID and CI_MERGE_REQUEST_IID and the token's access", async () => {
     const error = await failure(client().listNotes({ projectId: 99, mergeRequestIid: 7 }));
     expect(error.status).toBe(404);
-    expect(error.message).toBe("GitLab found nothing at GET /projects/99/merge_requests/7/notes: HTTP 404 (GitLab said: 404 Project Not Found)");
+    expect(error.message).toBe(
+      "GitLab found nothing at GET /projects/99/merge_requests/7/notes: HTTP 404 (GitLab said: 404 Project Not Found)",
+    );
     expect(error.hint).toContain("check CI_PROJECT_ID and CI_MERGE_REQUEST_IID");
     const missingMergeRequest = await failure(client().showMergeRequest({ projectId: 42, mergeRequestIid: 8 }));
     expect(missingMergeRequest.gitlabMessage).toBe("404 Merge Request Not Found");
@@ -220,7 +256,12 @@ describe("the notes API", () => {
   });
 
   it("shows the merge request", async () => {
-    expect(await client().showMergeRequest(target)).toEqual({ iid: 7, title: "Merge request 7", state: "opened", web_url: `${gitlab.url}/platform/fleet/-/merge_requests/7` });
+    expect(await client().showMergeRequest(target)).toEqual({
+      iid: 7,
+      title: "Merge request 7",
+      state: "opened",
+      web_url: `${gitlab.url}/platform/fleet/-/merge_requests/7`,
+    });
   });
 });
 

@@ -1,6 +1,12 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { createGitLabClient, type GitLabClient } from "../../../core/gitlab/client.ts";
-import { composeNoteBody, findReportNotes, markerLine, upsertReportNotes, type ReportRun } from "../../../core/gitlab/merge-request-note.ts";
+import {
+  composeNoteBody,
+  findReportNotes,
+  markerLine,
+  upsertReportNotes,
+  type ReportRun,
+} from "../../../core/gitlab/merge-request-note.ts";
 import { FakeGitLab, type FakeProject, type FakeUser } from "../../helpers/fake-gitlab.ts";
 import { startGitLab } from "../../helpers/gitlab.ts";
 import { wrapTransport } from "../../helpers/http-transport.ts";
@@ -16,14 +22,19 @@ let api: GitLabClient;
 
 beforeEach(async () => {
   let users: Record<string, FakeUser>;
-  ({ gitlab, project, users } = await startGitLab({ projectId: 42, mergeRequest: 7, tokens: { [TOKEN]: { username: "project_42_bot" }, "glpat-alice-0123456789": { username: "alice" } } }));
+  ({ gitlab, project, users } = await startGitLab({
+    projectId: 42,
+    mergeRequest: 7,
+    tokens: { [TOKEN]: { username: "project_42_bot" }, "glpat-alice-0123456789": { username: "alice" } },
+  }));
   bot = users[TOKEN]!;
   person = users["glpat-alice-0123456789"]!;
   api = createGitLabClient({ apiUrl: gitlab.apiUrl, token: TOKEN, clock: fakeClock() });
 });
 
 const target = { projectId: 42, mergeRequestIid: 7 };
-const upsert = (bodies: string[], run: ReportRun = {}, client: GitLabClient = api) => upsertReportNotes(client, { ...target, marker: "default", bodies, run });
+const upsert = (bodies: string[], run: ReportRun = {}, client: GitLabClient = api) =>
+  upsertReportNotes(client, { ...target, marker: "default", bodies, run });
 const ours = () => findReportNotes(gitlab.notesOf(project, 7), "default");
 const writes = () => gitlab.requests.filter((request) => request.method !== "GET");
 
@@ -56,7 +67,9 @@ describe("upsertReportNotes", () => {
     expect(result.notes).toEqual([{ part: 1, id: old.id, action: "updated" }]);
     expect(ours()).toEqual([expect.objectContaining({ id: old.id, body: expect.stringContaining("new report") })]);
     expect(gitlab.notesOf(project, 7)).toHaveLength(251);
-    const pages = gitlab.requests.filter((request) => request.method === "GET" && request.path.endsWith("/notes")).map((request) => request.query["page"] ?? "1");
+    const pages = gitlab.requests
+      .filter((request) => request.method === "GET" && request.path.endsWith("/notes"))
+      .map((request) => request.query["page"] ?? "1");
     expect(pages).toEqual(["1", "2", "3", "1", "2", "3"]);
   });
 
@@ -96,16 +109,33 @@ describe("upsertReportNotes", () => {
 
   it("a forged marker note from another user is not ours: ignored, never taken for a later run", async () => {
     // Anyone who can comment can copy the marker and claim a later pipeline with an "all clear".
-    const forged = gitlab.addNote(project, 7, composeNoteBody("default", 1, 1, "### ✅ all clear\n", { pipelineId: 999_999, jobId: 1 }), person);
+    const forged = gitlab.addNote(
+      project,
+      7,
+      composeNoteBody("default", 1, 1, "### ✅ all clear\n", { pipelineId: 999_999, jobId: 1 }),
+      person,
+    );
     const logged: string[] = [];
-    const result = await upsertReportNotes(api, { ...target, marker: "default", bodies: ["### ❌ 2 errors\n"], run: { pipelineId: 100, jobId: 5 }, log: (text) => logged.push(text) });
-    expect(result).toMatchObject({ outcome: "posted", notes: [{ part: 1, action: "created" }], author: { id: bot.id, username: "project_42_bot" } });
+    const result = await upsertReportNotes(api, {
+      ...target,
+      marker: "default",
+      bodies: ["### ❌ 2 errors\n"],
+      run: { pipelineId: 100, jobId: 5 },
+      log: (text) => logged.push(text),
+    });
+    expect(result).toMatchObject({
+      outcome: "posted",
+      notes: [{ part: 1, action: "created" }],
+      author: { id: bot.id, username: "project_42_bot" },
+    });
     // Ours is the bot's note; the forged one stays as its author wrote it, and nothing tried to edit it.
     const mine = findReportNotes(gitlab.notesOf(project, 7), "default", bot.id);
     expect(mine.map((note) => note.body)).toEqual([expect.stringContaining("2 errors")]);
     expect(gitlab.notesOf(project, 7).find((note) => note.id === forged.id)!.body).toContain("all clear");
     expect(gitlab.requests.some((request) => request.path.endsWith(`/notes/${forged.id}`))).toBe(false);
-    expect(logged.join("\n")).toContain(`note ${forged.id} by @alice carries this report's marker, but this token's user is @project_42_bot: not ours, left as it is`);
+    expect(logged.join("\n")).toContain(
+      `note ${forged.id} by @alice carries this report's marker, but this token's user is @project_42_bot: not ours, left as it is`,
+    );
     // The token's user came from GET /user.
     expect(gitlab.requests.filter((request) => request.path === "/api/v4/user")).toHaveLength(1);
   });

@@ -39,7 +39,11 @@ describe("splitNote", () => {
   });
 
   it("splits between top-level sections, each part within the limit, saying which part it is and linking the report", () => {
-    const report = ["### ❌ gitops-ci: 30 errors", "| a | b |\n| --- | --- |\n| 1 | 2 |", ...["apps/prod", "apps/staging", "configs/prod", "configs/staging"].map((name) => section(name, 30))].join("\n\n");
+    const report = [
+      "### ❌ gitops-ci: 30 errors",
+      "| a | b |\n| --- | --- |\n| 1 | 2 |",
+      ...["apps/prod", "apps/staging", "configs/prod", "configs/staging"].map((name) => section(name, 30)),
+    ].join("\n\n");
     const parts = splitNote(report, { limit: 6_000, reserve: 200, fullReportUrl: URL });
     expect(parts.length).toBeGreaterThan(1);
     for (const [index, part] of parts.entries()) {
@@ -104,6 +108,11 @@ describe("splitNote", () => {
 describe("sectionsOf", () => {
   it("keeps a <details> block whole, ignores tags inside code fences, and keeps lines between blocks apart", () => {
     const text = "heading\n\n<details>\n<summary>s</summary>\n\n```\n</details>\n```\n\n</details>\nafter\n";
-    expect(sectionsOf(text).map((unit) => unit.text)).toEqual(["heading\n", "\n", "<details>\n<summary>s</summary>\n\n```\n</details>\n```\n\n</details>\n", "after\n"]);
+    expect(sectionsOf(text).map((unit) => unit.text)).toEqual([
+      "heading\n",
+      "\n",
+      "<details>\n<summary>s</summary>\n\n```\n</details>\n```\n\n</details>\n",
+      "after\n",
+    ]);
   });
 });

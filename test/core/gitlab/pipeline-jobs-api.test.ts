@@ -29,7 +29,13 @@ describe("the pipeline jobs API", () => {
     expect(bridges.find((bridge) => bridge.name === "checks")).toMatchObject({ downstream_pipeline: { id: child.id } });
     expect(bridges.find((bridge) => bridge.name === "trigger-0")).toMatchObject({ downstream_pipeline: null, status: "success" });
     expect(await api.listPipelineJobs("platform/fleet", child.id)).toHaveLength(120);
-    expect(gitlab.requests.map((request) => [request.path.replace(/^.*\/pipelines\/\d+\//, ""), request.query["page"] ?? "1", request.query["per_page"]])).toEqual([
+    expect(
+      gitlab.requests.map((request) => [
+        request.path.replace(/^.*\/pipelines\/\d+\//, ""),
+        request.query["page"] ?? "1",
+        request.query["per_page"],
+      ]),
+    ).toEqual([
       ["bridges", "1", "100"],
       ["bridges", "2", "100"],
       ["jobs", "1", "100"],
@@ -51,6 +57,9 @@ describe("the pipeline jobs API", () => {
     const job = gitlab.addJob(pipeline, { name: "aggregate", artifacts: { "report.json": "{}" } });
     const denied = createGitLabClient({ apiUrl: gitlab.apiUrl, token: "glpat-wrong", clock: fakeClock() });
     await expect(denied.downloadJobArtifact(42, job.id, "report.json")).rejects.toBeInstanceOf(GitLabApiError);
-    await expect(api.downloadJobArtifact(99, job.id, "report.json")).rejects.toMatchObject({ status: 404, gitlabMessage: "404 Project Not Found" });
+    await expect(api.downloadJobArtifact(99, job.id, "report.json")).rejects.toMatchObject({
+      status: 404,
+      gitlabMessage: "404 Project Not Found",
+    });
   });
 });

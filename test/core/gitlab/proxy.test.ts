@@ -15,7 +15,12 @@ const TOKEN = "glpat-report-bot-0123456789";
 const PROXIED_HOST = "gitlab.example.test";
 
 async function gitLabWithNotes(options: { host?: string } = {}) {
-  const { gitlab, project, users } = await startGitLab({ projectId: 42, mergeRequest: 7, tokens: { [TOKEN]: { username: "project_42_bot" } }, ...options });
+  const { gitlab, project, users } = await startGitLab({
+    projectId: 42,
+    mergeRequest: 7,
+    tokens: { [TOKEN]: { username: "project_42_bot" } },
+    ...options,
+  });
   const bot = users[TOKEN]!;
   // Three pages at 100 a page: the Link header's next page goes through the proxy too.
   for (let index = 0; index < 250; index += 1) gitlab.addNote(project, 7, `note ${index}`, bot);
@@ -34,7 +39,9 @@ function clientFor(apiUrl: string, env: Record<string, string>) {
 }
 
 /** An address of this machine that is not loopback, if it has one. */
-const externalAddress = Object.values(networkInterfaces()).flat().find((entry) => entry && entry.family === "IPv4" && !entry.internal)?.address;
+const externalAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((entry) => entry && entry.family === "IPv4" && !entry.internal)?.address;
 
 describe("GitLab through HTTP_PROXY", () => {
   it("sends every request, pages included, through the proxy named by the task's environment", async () => {
@@ -65,18 +72,25 @@ describe("GitLab through HTTP_PROXY", () => {
   it("goes around the proxy for loopback, as Go and curl do", async () => {
     const gitlab = await gitLabWithNotes();
     const forward = await proxy();
-    expect(await clientFor(gitlab.apiUrl, { HTTP_PROXY: forward.url, HTTPS_PROXY: forward.url }).currentUser()).toMatchObject({ username: "project_42_bot" });
+    expect(await clientFor(gitlab.apiUrl, { HTTP_PROXY: forward.url, HTTPS_PROXY: forward.url }).currentUser()).toMatchObject({
+      username: "project_42_bot",
+    });
     expect(forward.forwarded).toEqual([]);
   });
 
-  it.skipIf(externalAddress === undefined)("on a non-loopback address: through the proxy, and around it when a NO_PROXY range covers the address", async () => {
-    const gitlab = await gitLabWithNotes({ host: externalAddress! });
-    const forward = await proxy();
-    expect(await clientFor(gitlab.apiUrl, { http_proxy: forward.url }).currentUser()).toMatchObject({ username: "project_42_bot" });
-    expect(forward.forwarded).toEqual([`${gitlab.apiUrl}/user`]);
-    const range = `${externalAddress!.split(".").slice(0, 3).join(".")}.0/24`;
-    expect(await clientFor(gitlab.apiUrl, { http_proxy: forward.url, no_proxy: range }).currentUser()).toMatchObject({ username: "project_42_bot" });
-    expect(forward.forwarded).toHaveLength(1);
-    expect(gitlab.requests).toHaveLength(2);
-  });
+  it.skipIf(externalAddress === undefined)(
+    "on a non-loopback address: through the proxy, and around it when a NO_PROXY range covers the address",
+    async () => {
+      const gitlab = await gitLabWithNotes({ host: externalAddress! });
+      const forward = await proxy();
+      expect(await clientFor(gitlab.apiUrl, { http_proxy: forward.url }).currentUser()).toMatchObject({ username: "project_42_bot" });
+      expect(forward.forwarded).toEqual([`${gitlab.apiUrl}/user`]);
+      const range = `${externalAddress!.split(".").slice(0, 3).join(".")}.0/24`;
+      expect(await clientFor(gitlab.apiUrl, { http_proxy: forward.url, no_proxy: range }).currentUser()).toMatchObject({
+        username: "project_42_bot",
+      });
+      expect(forward.forwarded).toHaveLength(1);
+      expect(gitlab.requests).toHaveLength(2);
+    },
+  );
 });

@@ -40,7 +40,13 @@ function shapeMismatches(actual: unknown, documented: unknown, at = "", allowed:
 
 /** The fields gitops-ci reads, present in GitLab's reply and in the stand-in's. */
 function expectFields(actual: unknown, documented: unknown, fields: readonly string[]): void {
-  const at = (value: unknown, field: string) => field.split(".").reduce<unknown>((node, key) => (node !== null && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined), value);
+  const at = (value: unknown, field: string) =>
+    field
+      .split(".")
+      .reduce<unknown>(
+        (node, key) => (node !== null && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined),
+        value,
+      );
   for (const field of fields) {
     expect(at(documented, field), `GitLab's ${field}`).not.toBeUndefined();
     expect(at(actual, field), `the stand-in's ${field}`).not.toBeUndefined();
@@ -53,11 +59,19 @@ let bot: FakeUser;
 
 beforeEach(async () => {
   let users: Record<string, FakeUser>;
-  ({ gitlab, project, users } = await startGitLab({ projectId: 42, mergeRequest: 7, tokens: { [TOKEN]: { username: "project_42_bot", bot: true } } }));
+  ({ gitlab, project, users } = await startGitLab({
+    projectId: 42,
+    mergeRequest: 7,
+    tokens: { [TOKEN]: { username: "project_42_bot", bot: true } },
+  }));
   bot = users[TOKEN]!;
 });
 
-async function call(method: string, route: string, body?: Record<string, unknown>): Promise<{ status: number; headers: Headers; json: unknown }> {
+async function call(
+  method: string,
+  route: string,
+  body?: Record<string, unknown>,
+): Promise<{ status: number; headers: Headers; json: unknown }> {
   const response = await fetch(`${gitlab.apiUrl}${route}`, {
     method,
     headers: { "PRIVATE-TOKEN": TOKEN, ...(body ? { "Content-Type": "application/json" } : {}) },
@@ -131,7 +145,8 @@ describe("the GitLab API stand-in against GitLab's documented replies", () => {
     expect([jobs.status, bridges.status]).toEqual([200, 200]);
     // Jobs name their pipelines with GitLab's PipelineBasic entity (lib/api/entities/ci/pipeline_basic.rb:
     // id, iid, project_id, sha, ref, status, source, created_at, updated_at, web_url); the examples show older subsets of it.
-    const basic = (field: string) => ["id", "iid", "project_id", "sha", "ref", "status", "source", "created_at", "updated_at", "web_url"].map((key) => `${field}.${key}`);
+    const basic = (field: string) =>
+      ["id", "iid", "project_id", "sha", "ref", "status", "source", "created_at", "updated_at", "web_url"].map((key) => `${field}.${key}`);
     expect(shapeMismatches(jobs.json, [job], "", basic("[0].pipeline"))).toEqual([]);
     expect(shapeMismatches(bridges.json, [bridge], "", [...basic("[0].pipeline"), ...basic("[0].downstream_pipeline")])).toEqual([]);
     expectFields((jobs.json as unknown[])[0], job, ["id", "name", "status"]);
@@ -143,14 +158,16 @@ describe("the GitLab API stand-in against GitLab's documented replies", () => {
     for (let index = 0; index < 8; index += 1) gitlab.addNote(project, 7, `note ${index}`, bot);
     const { status, headers } = await call("GET", "/projects/42/merge_requests/7/notes?per_page=3&page=2");
     expect(status).toBe(200);
-    for (const name of ["x-next-page", "x-page", "x-per-page", "x-prev-page", "x-total", "x-total-pages"]) expect(headers.get(name), name).toBe(documented[name]);
+    for (const name of ["x-next-page", "x-page", "x-per-page", "x-prev-page", "x-total", "x-total-pages"])
+      expect(headers.get(name), name).toBe(documented[name]);
     expect(headers.get("content-type")?.split(";")[0]).toBe(documented["content-type"]);
     // The same relations, in the same order, each to the same page of the same list.
-    const links = (value: string) => value.split(", ").map((part) => {
-      const [, url, rel] = /^<([^>]+)>; rel="(\w+)"$/.exec(part)!;
-      const query = new URL(url!).searchParams;
-      return `${rel} page=${query.get("page")} per_page=${query.get("per_page")}`;
-    });
+    const links = (value: string) =>
+      value.split(", ").map((part) => {
+        const [, url, rel] = /^<([^>]+)>; rel="(\w+)"$/.exec(part)!;
+        const query = new URL(url!).searchParams;
+        return `${rel} page=${query.get("page")} per_page=${query.get("per_page")}`;
+      });
     expect(links(headers.get("link") ?? "")).toEqual(links(documented["link"]!));
   });
 });

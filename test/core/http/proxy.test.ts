@@ -4,7 +4,15 @@ import { UserError } from "../../../core/errors.ts";
 
 describe("proxy variables, as Go's net/http reads them", () => {
   it("takes the upper-case name first, then the lower-case one, and ignores empty values", () => {
-    expect(proxySettingsFromEnv({ HTTPS_PROXY: "http://upper:3128", https_proxy: "http://lower:3128", http_proxy: "lower:8080", NO_PROXY: " ", no_proxy: ".corp" })).toEqual({
+    expect(
+      proxySettingsFromEnv({
+        HTTPS_PROXY: "http://upper:3128",
+        https_proxy: "http://lower:3128",
+        http_proxy: "lower:8080",
+        NO_PROXY: " ",
+        no_proxy: ".corp",
+      }),
+    ).toEqual({
       httpsProxy: "http://upper:3128",
       httpProxy: "lower:8080",
       noProxy: ".corp",
@@ -21,7 +29,13 @@ describe("proxy variables, as Go's net/http reads them", () => {
 
   it("never proxies loopback", () => {
     const settings = { httpsProxy: "http://proxy:3128", httpProxy: "http://proxy:3128" };
-    for (const url of ["http://127.0.0.1:8080", "https://localhost:6443", "https://[::1]:6443", "http://127.1.2.3", "http://api.localhost"]) {
+    for (const url of [
+      "http://127.0.0.1:8080",
+      "https://localhost:6443",
+      "https://[::1]:6443",
+      "http://127.1.2.3",
+      "http://api.localhost",
+    ]) {
       expect(proxyFor(new URL(url), settings), url).toBeUndefined();
     }
     expect(isLoopback("128.0.0.1")).toBe(false);
@@ -51,12 +65,17 @@ describe("proxy variables, as Go's net/http reads them", () => {
       ["gitlab.corp", "443", "", false],
       ["gitlab.corp", "443", "10.0.0.0/8", false],
     ];
-    for (const [host, port, noProxy, expected] of cases) expect(bypassesProxy(host, port, noProxy), `${host}:${port} NO_PROXY=${noProxy}`).toBe(expected);
+    for (const [host, port, noProxy, expected] of cases)
+      expect(bypassesProxy(host, port, noProxy), `${host}:${port} NO_PROXY=${noProxy}`).toBe(expected);
   });
 
   it("exempts by NO_PROXY on the target's effective port", () => {
-    expect(proxyFor(new URL("https://gitlab.corp/api/v4"), { httpsProxy: "http://proxy:3128", noProxy: "gitlab.corp:443" })).toBeUndefined();
-    expect(proxyFor(new URL("https://gitlab.corp:8443/api/v4"), { httpsProxy: "http://proxy:3128", noProxy: "gitlab.corp:443" })).toBeDefined();
+    expect(
+      proxyFor(new URL("https://gitlab.corp/api/v4"), { httpsProxy: "http://proxy:3128", noProxy: "gitlab.corp:443" }),
+    ).toBeUndefined();
+    expect(
+      proxyFor(new URL("https://gitlab.corp:8443/api/v4"), { httpsProxy: "http://proxy:3128", noProxy: "gitlab.corp:443" }),
+    ).toBeDefined();
   });
 
   it("refuses a proxy it cannot use, naming the variable and not the password", () => {
@@ -73,6 +92,9 @@ describe("proxy variables, as Go's net/http reads them", () => {
   });
 
   it("finds the passwords in proxy URLs, as written and decoded, for the redactor", () => {
-    expect(proxyPasswords("http://user:p%40ss@proxy:3128", undefined, "http://proxy:3128", "http://only-user@proxy:3128")).toEqual(["p%40ss", "p@ss"]);
+    expect(proxyPasswords("http://user:p%40ss@proxy:3128", undefined, "http://proxy:3128", "http://only-user@proxy:3128")).toEqual([
+      "p%40ss",
+      "p@ss",
+    ]);
   });
 });

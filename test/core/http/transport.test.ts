@@ -12,10 +12,13 @@ async function server(handler: http.RequestListener): Promise<{ url: string; see
     handler(request, response);
   });
   await new Promise<void>((resolve) => created.listen(0, "127.0.0.1", resolve));
-  onTestFinished(() => new Promise<void>((resolve) => {
-    created.closeAllConnections();
-    created.close(() => resolve());
-  }));
+  onTestFinished(
+    () =>
+      new Promise<void>((resolve) => {
+        created.closeAllConnections();
+        created.close(() => resolve());
+      }),
+  );
   return { url: `http://127.0.0.1:${(created.address() as AddressInfo).port}`, seen };
 }
 
@@ -33,7 +36,13 @@ describe("the HTTP transport", () => {
       if (request.url === "/here") return response.writeHead(302, { location: `${other.url}/object?signed=1` }).end();
       response.writeHead(404).end();
     });
-    const answer = await transport().send({ url: new URL(`${origin.url}/moved`), method: "GET", headers: { "PRIVATE-TOKEN": "glpat-secret", Accept: "text/plain" }, timeoutMs: 5_000, maxRedirects: 5 });
+    const answer = await transport().send({
+      url: new URL(`${origin.url}/moved`),
+      method: "GET",
+      headers: { "PRIVATE-TOKEN": "glpat-secret", Accept: "text/plain" },
+      timeoutMs: 5_000,
+      maxRedirects: 5,
+    });
     expect(answer.status).toBe(200);
     expect(answer.body.toString()).toBe("stored elsewhere");
     expect(origin.seen.map((headers) => headers["private-token"])).toEqual(["glpat-secret", "glpat-secret"]);
@@ -46,13 +55,17 @@ describe("the HTTP transport", () => {
     const origin = await server((_request, response) => response.writeHead(302, { location: "/elsewhere" }).end());
     const send = transport();
     expect((await send.send({ url: new URL(`${origin.url}/a`), method: "GET", timeoutMs: 5_000 })).status).toBe(302);
-    expect((await send.send({ url: new URL(`${origin.url}/a`), method: "POST", body: "{}", timeoutMs: 5_000, maxRedirects: 5 })).status).toBe(302);
+    expect(
+      (await send.send({ url: new URL(`${origin.url}/a`), method: "POST", body: "{}", timeoutMs: 5_000, maxRedirects: 5 })).status,
+    ).toBe(302);
     expect(origin.seen).toHaveLength(2);
   });
 
   it("fails a request that outlives its timeout with a TimeoutError", async () => {
     const silent = await server(() => undefined);
-    const error = await transport().send({ url: new URL(`${silent.url}/`), method: "GET", timeoutMs: 200 }).catch((caught: unknown) => caught);
+    const error = await transport()
+      .send({ url: new URL(`${silent.url}/`), method: "GET", timeoutMs: 200 })
+      .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ name: "TimeoutError", code: "ETIMEDOUT" });
   });
 });

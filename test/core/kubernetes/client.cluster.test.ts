@@ -9,9 +9,20 @@ describe("the Kubernetes API client against a real kube-apiserver", () => {
     const client = await clusterClient("admin");
     try {
       expect((await client.version()).gitVersion).toBe("v1.35.8");
-      expect(await client.resourceFor("v1", "ConfigMap")).toMatchObject({ group: "", version: "v1", plural: "configmaps", namespaced: true });
-      expect(await client.resourceFor("rbac.authorization.k8s.io/v1", "ClusterRole")).toMatchObject({ plural: "clusterroles", namespaced: false });
-      expect(await client.resourceFor("helm.toolkit.fluxcd.io/v2", "HelmRelease")).toMatchObject({ plural: "helmreleases", namespaced: true });
+      expect(await client.resourceFor("v1", "ConfigMap")).toMatchObject({
+        group: "",
+        version: "v1",
+        plural: "configmaps",
+        namespaced: true,
+      });
+      expect(await client.resourceFor("rbac.authorization.k8s.io/v1", "ClusterRole")).toMatchObject({
+        plural: "clusterroles",
+        namespaced: false,
+      });
+      expect(await client.resourceFor("helm.toolkit.fluxcd.io/v2", "HelmRelease")).toMatchObject({
+        plural: "helmreleases",
+        namespaced: true,
+      });
       expect(await client.resourceFor("cert-manager.io/v1", "ClusterIssuer")).toMatchObject({ namespaced: false });
       expect(await client.resourceFor("nothing.example.com/v1", "Thing")).toBeUndefined();
       expect(await client.resourceFor("v1", "Thing")).toBeUndefined();
@@ -27,7 +38,10 @@ describe("the Kubernetes API client against a real kube-apiserver", () => {
       const name = uniqueName("dry");
       const object = { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "default" }, data: { a: "b" } };
       const merged = await client.apply(configMaps, object, { fieldManager: "kustomize-controller", dryRun: true, force: true });
-      expect(merged).toMatchObject({ metadata: { name, managedFields: [expect.objectContaining({ manager: "kustomize-controller", operation: "Apply" })] }, data: { a: "b" } });
+      expect(merged).toMatchObject({
+        metadata: { name, managedFields: [expect.objectContaining({ manager: "kustomize-controller", operation: "Apply" })] },
+        data: { a: "b" },
+      });
       expect(await client.get(configMaps, name, "default")).toBeUndefined();
     } finally {
       client.close();
@@ -41,11 +55,21 @@ describe("the Kubernetes API client against a real kube-apiserver", () => {
       const label = uniqueName("list");
       await Promise.all(
         Array.from({ length: 7 }, (_, index) =>
-          client.apply(configMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `${label}-${index}`, namespace: index % 2 ? "default" : "kube-public", labels: { test: label } } }, { fieldManager: "test", dryRun: false, force: true }),
+          client.apply(
+            configMaps,
+            {
+              apiVersion: "v1",
+              kind: "ConfigMap",
+              metadata: { name: `${label}-${index}`, namespace: index % 2 ? "default" : "kube-public", labels: { test: label } },
+            },
+            { fieldManager: "test", dryRun: false, force: true },
+          ),
         ),
       );
       const listed = await client.list(configMaps, { labelSelector: `test=${label}` });
-      expect(listed.map((item) => (item["metadata"] as { name: string }).name).sort()).toEqual(Array.from({ length: 7 }, (_, index) => `${label}-${index}`));
+      expect(listed.map((item) => (item["metadata"] as { name: string }).name).sort()).toEqual(
+        Array.from({ length: 7 }, (_, index) => `${label}-${index}`),
+      );
       expect(listed[0]).toMatchObject({ apiVersion: "v1", kind: "ConfigMap" });
     } finally {
       client.close();
@@ -81,7 +105,10 @@ describe("the Kubernetes API client against a real kube-apiserver", () => {
     const connection = await loadClusterConnection({ env: { KUBECONFIG: clusterKubeconfig() } });
     const wrongToken = createKubernetesClient({ ...connection, token: "not-a-token" });
     try {
-      await expect(wrongToken.version()).rejects.toMatchObject({ failure: "unauthorized", message: expect.stringContaining('rejected the credentials of context "gitops-ci-local" (401)') });
+      await expect(wrongToken.version()).rejects.toMatchObject({
+        failure: "unauthorized",
+        message: expect.stringContaining('rejected the credentials of context "gitops-ci-local" (401)'),
+      });
     } finally {
       wrongToken.close();
     }
@@ -92,7 +119,10 @@ describe("the Kubernetes API client against a real kube-apiserver", () => {
     const { ca: _trusted, ...withoutCa } = connection;
     const client = createKubernetesClient(withoutCa);
     try {
-      await expect(client.version()).rejects.toMatchObject({ failure: "unreachable", message: expect.stringContaining("TLS verification failed") });
+      await expect(client.version()).rejects.toMatchObject({
+        failure: "unreachable",
+        message: expect.stringContaining("TLS verification failed"),
+      });
     } finally {
       client.close();
     }

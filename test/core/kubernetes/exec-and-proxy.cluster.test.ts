@@ -26,28 +26,48 @@ describe("exec credentials and proxy-url against a real kube-apiserver", () => {
   beforeAll(async () => {
     proxy = await startForwardProxy();
     const local = parse(await readFile(clusterKubeconfig(), "utf8")) as Record<string, any>;
-    const admin = local["users"].find((user: any) => user.name === local["contexts"].find((c: any) => c.name === local["current-context"]).context.user);
+    const admin = local["users"].find(
+      (user: any) => user.name === local["contexts"].find((c: any) => c.name === local["current-context"]).context.user,
+    );
     dir = await mkdtemp(path.join(tmpdir(), "gitops-ci-exec-"));
     const plugin = path.join(dir, "credential-plugin");
     // Like aws eks get-token: reads its request from KUBERNETES_EXEC_INFO and prints an ExecCredential.
-    await writeFile(plugin, [
-      "#!/bin/sh",
-      'case "$KUBERNETES_EXEC_INFO" in *\'"interactive":false\'*) ;; *) echo "no exec info" >&2; exit 3 ;; esac',
-      '[ "$CLUSTER_ROLE" = admin ] || exit 4',
-      `printf '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"%s"}}' '${admin.user.token}'`,
-      "",
-    ].join("\n"));
+    await writeFile(
+      plugin,
+      [
+        "#!/bin/sh",
+        'case "$KUBERNETES_EXEC_INFO" in *\'"interactive":false\'*) ;; *) echo "no exec info" >&2; exit 3 ;; esac',
+        '[ "$CLUSTER_ROLE" = admin ] || exit 4',
+        `printf '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"%s"}}' '${admin.user.token}'`,
+        "",
+      ].join("\n"),
+    );
     await chmod(plugin, 0o755);
     const cluster = local["clusters"][0];
     kubeconfig = path.join(dir, "kubeconfig");
-    await writeFile(kubeconfig, stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      "current-context": "eks",
-      clusters: [{ name: "eks", cluster: { ...cluster.cluster, "proxy-url": proxy.url } }],
-      users: [{ name: "eks", user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: plugin, env: [{ name: "CLUSTER_ROLE", value: "admin" }], interactiveMode: "Never" } } }],
-      contexts: [{ name: "eks", context: { cluster: "eks", user: "eks", namespace: "kube-system" } }],
-    }));
+    await writeFile(
+      kubeconfig,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        "current-context": "eks",
+        clusters: [{ name: "eks", cluster: { ...cluster.cluster, "proxy-url": proxy.url } }],
+        users: [
+          {
+            name: "eks",
+            user: {
+              exec: {
+                apiVersion: "client.authentication.k8s.io/v1beta1",
+                command: plugin,
+                env: [{ name: "CLUSTER_ROLE", value: "admin" }],
+                interactiveMode: "Never",
+              },
+            },
+          },
+        ],
+        contexts: [{ name: "eks", context: { cluster: "eks", user: "eks", namespace: "kube-system" } }],
+      }),
+    );
   });
 
   afterAll(async () => {
@@ -57,7 +77,14 @@ describe("exec credentials and proxy-url against a real kube-apiserver", () => {
 
   it("authenticates with the plugin's token through the proxy, as kubectl does with the same kubeconfig", async () => {
     // Asynchronously: the proxy runs in this process and must answer while kubectl waits.
-    const kubectl = JSON.parse((await promisify(execFile)(KUBECTL, ["auth", "whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig, HOME: "/nonexistent" }, encoding: "utf8" })).stdout);
+    const kubectl = JSON.parse(
+      (
+        await promisify(execFile)(KUBECTL, ["auth", "whoami", "-o", "json"], {
+          env: { KUBECONFIG: kubeconfig, HOME: "/nonexistent" },
+          encoding: "utf8",
+        })
+      ).stdout,
+    );
     const tunnelsOfKubectl = proxy.tunnels.length;
     expect(tunnelsOfKubectl).toBeGreaterThan(0);
 
@@ -71,7 +98,11 @@ describe("exec credentials and proxy-url against a real kube-apiserver", () => {
       // get of a namespaced object without a namespace uses the context's, as apply does.
       const configMaps = (await client.resourceFor("v1", "ConfigMap"))!;
       const name = uniqueName("exec");
-      await client.apply(configMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "kube-system" }, data: { a: "b" } }, { fieldManager: "gitops-ci-test", dryRun: false, force: true });
+      await client.apply(
+        configMaps,
+        { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "kube-system" }, data: { a: "b" } },
+        { fieldManager: "gitops-ci-test", dryRun: false, force: true },
+      );
       expect(await client.get(configMaps, name)).toMatchObject({ metadata: { name, namespace: "kube-system" } });
       await client.delete(configMaps, name);
       expect(await client.get(configMaps, name, "kube-system")).toBeUndefined();
@@ -98,7 +129,10 @@ describe("HTTPS_PROXY and NO_PROXY against a real kube-apiserver", () => {
     const cluster = local["clusters"][0];
     const server = new URL(cluster.cluster.server);
     byName = path.join(dir, "kubeconfig");
-    await writeFile(byName, stringify({ ...local, clusters: [{ ...cluster, cluster: { ...cluster.cluster, server: `https://${SERVER_NAME}:${server.port}` } }] }));
+    await writeFile(
+      byName,
+      stringify({ ...local, clusters: [{ ...cluster, cluster: { ...cluster.cluster, server: `https://${SERVER_NAME}:${server.port}` } }] }),
+    );
   });
 
   afterAll(async () => {
@@ -117,12 +151,23 @@ describe("HTTPS_PROXY and NO_PROXY against a real kube-apiserver", () => {
   }
 
   it("tunnels through HTTPS_PROXY, as kubectl does with the same kubeconfig and environment", async () => {
-    const kubectl = JSON.parse((await promisify(execFile)(KUBECTL, ["get", "namespace", "kube-system", "-o", "json"], { env: { KUBECONFIG: byName, HOME: "/nonexistent", HTTPS_PROXY: proxy.url }, encoding: "utf8" })).stdout);
+    const kubectl = JSON.parse(
+      (
+        await promisify(execFile)(KUBECTL, ["get", "namespace", "kube-system", "-o", "json"], {
+          env: { KUBECONFIG: byName, HOME: "/nonexistent", HTTPS_PROXY: proxy.url },
+          encoding: "utf8",
+        })
+      ).stdout,
+    );
     const ofKubectl = proxy.tunnels.length;
     expect(ofKubectl).toBeGreaterThan(0);
-    expect(await namespaceThrough({ HTTPS_PROXY: proxy.url })).toMatchObject({ metadata: { name: kubectl.metadata.name, uid: kubectl.metadata.uid } });
+    expect(await namespaceThrough({ HTTPS_PROXY: proxy.url })).toMatchObject({
+      metadata: { name: kubectl.metadata.name, uid: kubectl.metadata.uid },
+    });
     expect(proxy.tunnels.length).toBeGreaterThan(ofKubectl);
-    expect(new Set(proxy.tunnels)).toEqual(new Set([`${SERVER_NAME}:${new URL((parse(await readFile(byName, "utf8"))).clusters[0].cluster.server).port}`]));
+    expect(new Set(proxy.tunnels)).toEqual(
+      new Set([`${SERVER_NAME}:${new URL(parse(await readFile(byName, "utf8")).clusters[0].cluster.server).port}`]),
+    );
   });
 
   it("goes around the proxy for a NO_PROXY server, as kubectl does", async () => {
@@ -131,7 +176,13 @@ describe("HTTPS_PROXY and NO_PROXY against a real kube-apiserver", () => {
     const connection = await loadClusterConnection({ env: { KUBECONFIG: byName, ...env } });
     expect(connection.proxyUrl).toBeUndefined();
     // Directly, the name does not resolve: both fail without asking the proxy.
-    const kubectl = await promisify(execFile)(KUBECTL, ["get", "namespace", "kube-system", "--request-timeout=10s"], { env: { KUBECONFIG: byName, HOME: "/nonexistent", ...env }, encoding: "utf8" }).then(() => 0, (error: unknown) => (error as { code?: number }).code);
+    const kubectl = await promisify(execFile)(KUBECTL, ["get", "namespace", "kube-system", "--request-timeout=10s"], {
+      env: { KUBECONFIG: byName, HOME: "/nonexistent", ...env },
+      encoding: "utf8",
+    }).then(
+      () => 0,
+      (error: unknown) => (error as { code?: number }).code,
+    );
     expect(kubectl).not.toBe(0);
     await expect(namespaceThrough(env)).rejects.toMatchObject({ failure: "unreachable" });
     expect(proxy.tunnels.length).toBe(before);
@@ -144,7 +195,22 @@ describe("HTTPS_PROXY and NO_PROXY against a real kube-apiserver", () => {
     expect(loopback.proxyUrl).toBeUndefined();
     const local = parse(await readFile(clusterKubeconfig(), "utf8")) as Record<string, any>;
     const file = path.join(dir, "with-proxy-url");
-    await writeFile(file, stringify({ ...local, clusters: [{ ...local["clusters"][0], cluster: { ...local["clusters"][0].cluster, server: `https://${SERVER_NAME}:${new URL(local["clusters"][0].cluster.server).port}`, "proxy-url": proxy.url } }] }));
+    await writeFile(
+      file,
+      stringify({
+        ...local,
+        clusters: [
+          {
+            ...local["clusters"][0],
+            cluster: {
+              ...local["clusters"][0].cluster,
+              server: `https://${SERVER_NAME}:${new URL(local["clusters"][0].cluster.server).port}`,
+              "proxy-url": proxy.url,
+            },
+          },
+        ],
+      }),
+    );
     const connection = await loadClusterConnection({ env: { KUBECONFIG: file, HTTPS_PROXY: "http://127.0.0.1:9" } });
     expect(connection.proxyUrl).toBe(proxy.url);
     const client = createKubernetesClient(connection);

@@ -22,7 +22,10 @@ interface Minified {
 }
 
 function kubectlView(kubeconfig: string, context: string): Minified {
-  const out = execFileSync(KUBECTL, ["config", "view", "--minify", "--flatten", "--context", context], { env: { KUBECONFIG: kubeconfig, HOME: "/nonexistent" }, encoding: "utf8" });
+  const out = execFileSync(KUBECTL, ["config", "view", "--minify", "--flatten", "--context", context], {
+    env: { KUBECONFIG: kubeconfig, HOME: "/nonexistent" },
+    encoding: "utf8",
+  });
   return parse(out) as Minified;
 }
 
@@ -92,12 +95,17 @@ describe("kubeconfig, as kubectl reads it", () => {
     const kubeconfig = path.join(dir, "config/kubeconfig");
     const log = path.join(dir, "config/bin/runs.log");
     // kubectl, run from elsewhere, finds the plugin beside its kubeconfig (the server is unreachable).
-    spawnSync(KUBECTL, ["get", "--raw", "/version", "--context", "eks", "--request-timeout", "2s"], { cwd: "/", env: { KUBECONFIG: kubeconfig, HOME: "/nonexistent" } });
+    spawnSync(KUBECTL, ["get", "--raw", "/version", "--context", "eks", "--request-timeout", "2s"], {
+      cwd: "/",
+      env: { KUBECONFIG: kubeconfig, HOME: "/nonexistent" },
+    });
     const byKubectl = (await readFile(log, "utf8")).trim().split("\n");
     expect(byKubectl.length).toBeGreaterThan(0);
     await rm(log);
     const runner = createProcessRunner({ env: {}, resolveTool: async (tool) => tool });
-    expect(await loadClusterConnection({ env: { KUBECONFIG: kubeconfig }, context: "eks", runner })).toMatchObject({ token: "from-the-plugin" });
+    expect(await loadClusterConnection({ env: { KUBECONFIG: kubeconfig }, context: "eks", runner })).toMatchObject({
+      token: "from-the-plugin",
+    });
     expect((await readFile(log, "utf8")).trim()).toBe(byKubectl[0]);
   });
 });

@@ -41,16 +41,21 @@ describe("kubeconfig loading", () => {
       token: "first-token",
       namespace: "apps",
     });
-    expect(await loadClusterConnection({ env, context: "staging" })).toMatchObject({ server: "https://staging.example.com", insecureSkipTlsVerify: true, token: "first-token", namespace: "default" });
+    expect(await loadClusterConnection({ env, context: "staging" })).toMatchObject({
+      server: "https://staging.example.com",
+      insecureSkipTlsVerify: true,
+      token: "first-token",
+      namespace: "default",
+    });
   });
 
   it("reads a GitLab agent for Kubernetes context (<agent-project-path>:<agent-name>) by name, with files relative to the kubeconfig", async () => {
     const dir = await makeRepo({
       "ca.crt": CA,
-      "token": "agent-token\n",
+      token: "agent-token\n",
       "client.crt": "CERT",
       "client.key": "KEY",
-      "kubeconfig": [
+      kubeconfig: [
         "clusters:",
         "  - { name: gitlab, cluster: { server: https://kas.gitlab.example.com/k8s-proxy, certificate-authority: ca.crt } }",
         "users:",
@@ -73,7 +78,7 @@ describe("kubeconfig loading", () => {
 
   it("names the known contexts when the wanted one is missing, and says what is wrong with an exec plugin it cannot run", async () => {
     const dir = await makeRepo({
-      "kubeconfig": [
+      kubeconfig: [
         "clusters: [{ name: c, cluster: { server: https://c.example.com } }]",
         "users: [{ name: eks, user: { exec: { command: aws } } }]",
         "contexts: [{ name: one, context: { cluster: c, user: eks } }, { name: two, context: { cluster: c, user: eks } }]",
@@ -84,11 +89,15 @@ describe("kubeconfig loading", () => {
     expect(missing).toBeInstanceOf(UserError);
     expect(missing).toMatchObject({ message: expect.stringContaining('context "prod" not found'), hint: "known contexts: one, two" });
     await expect(loadClusterConnection({ env })).rejects.toThrow(/has no current-context/);
-    await expect(loadClusterConnection({ env, context: "one" })).rejects.toThrow(/user "eks": exec apiVersion undefined is not one of client.authentication.k8s.io\/v1, /);
+    await expect(loadClusterConnection({ env, context: "one" })).rejects.toThrow(
+      /user "eks": exec apiVersion undefined is not one of client.authentication.k8s.io\/v1, /,
+    );
   });
 
   it("falls back to ~/.kube/config and says so when no kubeconfig exists", async () => {
     expect(kubeconfigFiles({ HOME: "/home/ci" })).toEqual(["/home/ci/.kube/config"]);
-    await expect(loadClusterConnection({ env: { KUBECONFIG: "/nonexistent/kubeconfig" } })).rejects.toThrow("no kubeconfig found (looked for /nonexistent/kubeconfig)");
+    await expect(loadClusterConnection({ env: { KUBECONFIG: "/nonexistent/kubeconfig" } })).rejects.toThrow(
+      "no kubeconfig found (looked for /nonexistent/kubeconfig)",
+    );
   });
 });

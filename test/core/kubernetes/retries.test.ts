@@ -18,9 +18,20 @@ async function apiServer(faults: Fault[]): Promise<{ server: string; requests: (
     requests += 1;
     const fault = faults.shift();
     if (fault === "reset") return request.socket.destroy();
-    if (fault === "throttle") return response.writeHead(429, { "content-type": "application/json", "retry-after": "2" }).end(JSON.stringify({ kind: "Status", code: 429, message: "Too many requests, please try again later." }));
-    if (fault === "unavailable") return response.writeHead(503, { "content-type": "application/json", "retry-after": "1" }).end(JSON.stringify({ kind: "Status", code: 503, message: "the server is shutting down" }));
-    if (fault === "webhook-500") return response.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", code: 500, message: 'Internal error occurred: failed calling webhook "validate.example.com"' }));
+    if (fault === "throttle")
+      return response
+        .writeHead(429, { "content-type": "application/json", "retry-after": "2" })
+        .end(JSON.stringify({ kind: "Status", code: 429, message: "Too many requests, please try again later." }));
+    if (fault === "unavailable")
+      return response
+        .writeHead(503, { "content-type": "application/json", "retry-after": "1" })
+        .end(JSON.stringify({ kind: "Status", code: 503, message: "the server is shutting down" }));
+    if (fault === "webhook-500")
+      return response
+        .writeHead(500, { "content-type": "application/json" })
+        .end(
+          JSON.stringify({ kind: "Status", code: 500, message: 'Internal error occurred: failed calling webhook "validate.example.com"' }),
+        );
     response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ gitVersion: "v1.35.8" }));
   });
   server.on("connection", (socket) => {
@@ -28,10 +39,13 @@ async function apiServer(faults: Fault[]): Promise<{ server: string; requests: (
     socket.on("close", () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  onTestFinished(() => new Promise<void>((resolve) => {
-    for (const socket of sockets) socket.destroy();
-    server.close(() => resolve());
-  }));
+  onTestFinished(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  );
   return { server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => requests };
 }
 
@@ -60,7 +74,9 @@ describe("Kubernetes API retries", () => {
 
   it("takes a 500 without Retry-After as the answer", async () => {
     const { server, requests } = await apiServer(["webhook-500"]);
-    const error = await client(server).version().catch((caught: unknown) => caught);
+    const error = await client(server)
+      .version()
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(KubernetesApiError);
     expect(error).toMatchObject({ httpStatus: 500 });
     expect(requests()).toBe(1);
@@ -68,7 +84,9 @@ describe("Kubernetes API retries", () => {
 
   it("gives up on a server that keeps throttling, and says so", async () => {
     const { server, requests } = await apiServer(["throttle", "throttle", "throttle", "throttle", "throttle"]);
-    const error = await client(server).version().catch((caught: unknown) => caught);
+    const error = await client(server)
+      .version()
+      .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ failure: "too-many-requests", httpStatus: 429 });
     expect(requests()).toBe(4);
   });
@@ -77,7 +95,9 @@ describe("Kubernetes API retries", () => {
     const { server } = await apiServer([]);
     const clock = fakeClock();
     const unreachable = server.replace(/:\d+$/, ":9");
-    const error = await client(unreachable, clock).version().catch((caught: unknown) => caught);
+    const error = await client(unreachable, clock)
+      .version()
+      .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ failure: "unreachable" });
     expect(clock.sleeps).toEqual([]);
   });

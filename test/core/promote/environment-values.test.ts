@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { classifyValue, containsEnvironmentName, isCapacityField, isSecretFile, isVersionField } from "../../../core/promote/environment-values.ts";
+import {
+  classifyValue,
+  containsEnvironmentName,
+  isCapacityField,
+  isSecretFile,
+  isVersionField,
+} from "../../../core/promote/environment-values.ts";
 import { matchesFieldPattern, parseFieldPattern } from "../../../core/promote/field-patterns.ts";
 
 describe("classifyValue", () => {
@@ -22,12 +28,20 @@ describe("classifyValue", () => {
     expect(classifyValue(value, { environments: ["staging", "prod"] })).toBe(kind);
   });
 
-  it.each(["8.6.0", "v1.16.2", "4.11.x", "values.yaml", "ingress-nginx.ingress-nginx.svc", "redis.cache.svc.cluster.local", "production-grade", "nginx", "2.5Gi", "ReadWriteOnce"])(
-    "%s is an ordinary value",
-    (value) => {
-      expect(classifyValue(value, { environments: ["staging", "prod"] })).toBeUndefined();
-    },
-  );
+  it.each([
+    "8.6.0",
+    "v1.16.2",
+    "4.11.x",
+    "values.yaml",
+    "ingress-nginx.ingress-nginx.svc",
+    "redis.cache.svc.cluster.local",
+    "production-grade",
+    "nginx",
+    "2.5Gi",
+    "ReadWriteOnce",
+  ])("%s is an ordinary value", (value) => {
+    expect(classifyValue(value, { environments: ["staging", "prod"] })).toBeUndefined();
+  });
 
   it("reads API groups as groups, and looks inside lists and maps", () => {
     expect(classifyValue("cert-manager.io", { key: "group" })).toBeUndefined();
@@ -45,10 +59,19 @@ describe("classifyValue", () => {
 
 describe("field kinds", () => {
   it("knows capacity fields by their path", () => {
-    for (const path of ["spec.replicas", "spec.values.controller.replicaCount", "spec.values.gitlab.webservice.minReplicas", "spec.values.x.resources.requests.cpu", "spec.values.gitaly.persistence.size", "spec.values.postgresql.primary.persistence.storageClass", "spec.values.autoscaling.enabled"]) {
+    for (const path of [
+      "spec.replicas",
+      "spec.values.controller.replicaCount",
+      "spec.values.gitlab.webservice.minReplicas",
+      "spec.values.x.resources.requests.cpu",
+      "spec.values.gitaly.persistence.size",
+      "spec.values.postgresql.primary.persistence.storageClass",
+      "spec.values.autoscaling.enabled",
+    ]) {
       expect(isCapacityField(path.split(".")), path).toBe(true);
     }
-    for (const path of ["spec.values.workerProcesses", "spec.chart.spec.version", "spec.values.resources"]) expect(isCapacityField(path.split(".")), path).toBe(false);
+    for (const path of ["spec.values.workerProcesses", "spec.chart.spec.version", "spec.values.resources"])
+      expect(isCapacityField(path.split(".")), path).toBe(false);
   });
 
   it("knows version fields", () => {
@@ -74,9 +97,15 @@ describe("promote field patterns", () => {
   const object = { type: "object", kind: "HelmRelease", name: "gitlab" } as const;
 
   it("match kind, name and a field or anything below it", () => {
-    expect(matchesFieldPattern(parseFieldPattern("spec.values.global.hosts"), object, ["spec", "values", "global", "hosts", "domain"])).toBe(true);
-    expect(matchesFieldPattern(parseFieldPattern("HelmRelease/gitlab:spec.values.**.tag"), object, ["spec", "values", "a", "image", "tag"])).toBe(true);
-    expect(matchesFieldPattern(parseFieldPattern("HelmRelease/*:spec.*.replicaCount"), object, ["spec", "values", "replicaCount"])).toBe(true);
+    expect(
+      matchesFieldPattern(parseFieldPattern("spec.values.global.hosts"), object, ["spec", "values", "global", "hosts", "domain"]),
+    ).toBe(true);
+    expect(
+      matchesFieldPattern(parseFieldPattern("HelmRelease/gitlab:spec.values.**.tag"), object, ["spec", "values", "a", "image", "tag"]),
+    ).toBe(true);
+    expect(matchesFieldPattern(parseFieldPattern("HelmRelease/*:spec.*.replicaCount"), object, ["spec", "values", "replicaCount"])).toBe(
+      true,
+    );
     expect(matchesFieldPattern(parseFieldPattern("HelmRelease/cilium:spec.values"), object, ["spec", "values", "x"])).toBe(false);
     expect(matchesFieldPattern(parseFieldPattern("Image/nginx:newTag"), { type: "image", name: "nginx" }, ["newTag"])).toBe(true);
     expect(matchesFieldPattern(parseFieldPattern("spec.values.a"), object, ["spec", "values"])).toBe(false);

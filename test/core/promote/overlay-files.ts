@@ -7,7 +7,8 @@ import { examplePath } from "../../helpers/temp-repo.ts";
 
 export async function readOverlay(root: string, dir: string, environment: string): Promise<OverlayFiles> {
   const files = new Map<string, string>();
-  for (const file of await listRepoFiles(root, dir)) files.set(path.posix.relative(dir, file), await readFile(path.join(root, file), "utf8"));
+  for (const file of await listRepoFiles(root, dir))
+    files.set(path.posix.relative(dir, file), await readFile(path.join(root, file), "utf8"));
   return { environment, dir, files };
 }
 

@@ -93,7 +93,9 @@ describe("formatCodeQuality", () => {
 
   it("says which overlay and resource in a one-line description", () => {
     const [issue] = toCodeQualityIssues([findings[1]!]);
-    expect(issue!.description).toBe("[apps/prod] Deployment shop/web: a | pipe, <script>alert(1)</script>, `ticks`, @group and #12 & ~label second line # not a heading");
+    expect(issue!.description).toBe(
+      "[apps/prod] Deployment shop/web: a | pipe, <script>alert(1)</script>, `ticks`, @group and #12 & ~label second line # not a heading",
+    );
   });
 
   it("points findings without a file at their overlay, then at the repository root", () => {

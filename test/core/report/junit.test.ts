@@ -18,7 +18,13 @@ describe("formatJUnit", () => {
 
   it("is one testsuites root with a testsuite per layer × environment, plus the fleet", () => {
     expect(root.name).toBe("testsuites");
-    expect(findAll(root, "testsuite").map((suite) => suite.attributes["name"])).toEqual(["fleet", "controllers/prod", "controllers/staging", "apps/prod", "apps/staging"]);
+    expect(findAll(root, "testsuite").map((suite) => suite.attributes["name"])).toEqual([
+      "fleet",
+      "controllers/prod",
+      "controllers/staging",
+      "apps/prod",
+      "apps/staging",
+    ]);
   });
 
   it("has counts that agree with the test cases, at every level", () => {
@@ -58,7 +64,10 @@ describe("formatJUnit", () => {
       file: "gitops/flux/apps/base/web.yaml",
     });
     const failure = failureOf(first)!;
-    expect(failure.attributes).toEqual({ message: "spec.replicas: Invalid type. Expected: integer, given: string", type: "validate/schema" });
+    expect(failure.attributes).toEqual({
+      message: "spec.replicas: Invalid type. Expected: integer, given: string",
+      type: "validate/schema",
+    });
     // GitLab shows the element's text in the test's details: location, resource, message, hint.
     expect(failure.text).toBe(
       "gitops/flux/apps/base/web.yaml:12\napps/prod Deployment shop/web\nspec.replicas: Invalid type. Expected: integer, given: string\nhint: Quote-free numbers: `replicas: 3`",
@@ -69,7 +78,9 @@ describe("formatJUnit", () => {
     const staging = cases(byName(root, "controllers/staging"));
     expect(staging.some((testCase) => failureOf(testCase))).toBe(false);
     const outputs = staging.map((testCase) => testCase.children.find((child) => child.name === "system-out")?.text);
-    expect(outputs[0]).toContain("warning gitops/flux/infrastructure/controllers/overlays/staging/kustomization.yaml overlay renders only what its base renders (render/empty-overlay)");
+    expect(outputs[0]).toContain(
+      "warning gitops/flux/infrastructure/controllers/overlays/staging/kustomization.yaml overlay renders only what its base renders (render/empty-overlay)",
+    );
     expect(outputs[1]).toContain("info CustomResourceDefinition schemas are not validated (validate/skipped-crd)");
   });
 
@@ -94,13 +105,21 @@ describe("formatJUnit", () => {
     const testCase = cases(root).find((candidate) => failureOf(candidate)?.attributes["message"]?.startsWith("a | pipe"))!;
     expect(failureOf(testCase)!.attributes["message"]).toBe(tricky.message);
     expect(failureOf(testCase)!.text).toContain(tricky.message);
-    expect(testCase.attributes["name"]).toBe("apps/prod: Deployment shop/web: a | pipe, <script>alert(1)</script>, `ticks`, @group and #12 & ~label");
+    expect(testCase.attributes["name"]).toBe(
+      "apps/prod: Deployment shop/web: a | pipe, <script>alert(1)</script>, `ticks`, @group and #12 & ~label",
+    );
   });
 
   it("turns characters XML cannot carry into visible escapes and drops colour codes", () => {
     const testCase = cases(root).find((candidate) => candidate.attributes["classname"] === "validate/missing-schema")!;
     expect(failureOf(testCase)!.attributes["message"]).toBe("no schema for example.com/v1 Widget red and a bell \\u0007 and NUL \\u0000");
-    const odd: Finding = { severity: "error", check: "x/y", layer: "apps", environment: "prod", message: "vt\u000b ff\u000c lone\ud800 ok\u{1F600} nonchar\uffff" };
+    const odd: Finding = {
+      severity: "error",
+      check: "x/y",
+      layer: "apps",
+      environment: "prod",
+      message: "vt\u000b ff\u000c lone\ud800 ok\u{1F600} nonchar\uffff",
+    };
     const parsed = parseXml(formatJUnit(sampleReport([odd])));
     const message = findAll(parsed, "failure").find((failure) => failure.attributes["type"] === "x/y")!.attributes["message"];
     expect(message).toBe("vt\\u000b ff\\u000c lone\\ud800 ok\u{1F600} nonchar\\uffff");
@@ -111,7 +130,9 @@ describe("formatJUnit", () => {
     const keys = cases(twice).map((testCase) => `${testCase.attributes["classname"]} ${testCase.attributes["name"]}`);
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys.filter((key) => key.startsWith("validate/schema apps/prod: Deployment shop/web: spec.replicas"))).toHaveLength(3);
-    expect(keys).toContain("validate/schema apps/prod: Deployment shop/web: spec.replicas: Invalid type. Expected: integer, given: string (#3)");
+    expect(keys).toContain(
+      "validate/schema apps/prod: Deployment shop/web: spec.replicas: Invalid type. Expected: integer, given: string (#3)",
+    );
   });
 
   it("uses the checks the caller says ran, when given", () => {
@@ -215,7 +236,14 @@ describe.skipIf(!xmllint)("formatJUnit checked by libxml2 (xmllint)", () => {
   };
 
   it("validates the sample report, with every hostile character in it", async () => {
-    const hostile: Finding = { severity: "error", check: "x/y", layer: "apps", environment: "prod", message: "\u0000\u0001\u001b[1m]]><![CDATA[ &amp; \"'\r\n\t\ud800", hint: "</failure><failure>" };
+    const hostile: Finding = {
+      severity: "error",
+      check: "x/y",
+      layer: "apps",
+      environment: "prod",
+      message: "\u0000\u0001\u001b[1m]]><![CDATA[ &amp; \"'\r\n\t\ud800",
+      hint: "</failure><failure>",
+    };
     const result = await lint(formatJUnit(sampleReport([hostile])));
     expect(result.stderr).toContain("validates");
     expect(result.status).toBe(0);

@@ -27,7 +27,9 @@ describe("formatMarkdown", () => {
 
   it("opens with a heading that gives the outcome and the totals", () => {
     expect(note.split("\n")[0]).toBe("### ❌ gitops-ci check failed: 5 errors, 1 warning, 1 not rendered in 4 overlays");
-    expect(formatMarkdown({ summary: [summary[0]!], findings: [] }).split("\n")[0]).toBe("### ✅ gitops-ci check passed: 1 overlay, nothing to report");
+    expect(formatMarkdown({ summary: [summary[0]!], findings: [] }).split("\n")[0]).toBe(
+      "### ✅ gitops-ci check passed: 1 overlay, nothing to report",
+    );
   });
 
   it("tabulates every layer × environment with status, objects, errors and warnings", () => {

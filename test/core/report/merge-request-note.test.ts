@@ -15,11 +15,34 @@ const secretFinding: Finding = {
 };
 
 const changes: ObjectChange[] = [
-  { layer: "apps", environment: "prod", ref: { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "web" }, action: "update", diff: "--- live\n+++ desired\n-  replicas: 2\n+  replicas: 3\n" },
-  { layer: "apps", environment: "prod", ref: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "new" }, action: "create", diff: "+data:\n+  a: b\n" },
-  { layer: "apps", environment: "prod", ref: { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "legacy" }, action: "prune" },
+  {
+    layer: "apps",
+    environment: "prod",
+    ref: { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "web" },
+    action: "update",
+    diff: "--- live\n+++ desired\n-  replicas: 2\n+  replicas: 3\n",
+  },
+  {
+    layer: "apps",
+    environment: "prod",
+    ref: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "new" },
+    action: "create",
+    diff: "+data:\n+  a: b\n",
+  },
+  {
+    layer: "apps",
+    environment: "prod",
+    ref: { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "legacy" },
+    action: "prune",
+  },
   { layer: "apps", environment: "prod", ref: { apiVersion: "v1", kind: "Service", namespace: "shop", name: "web" }, action: "unchanged" },
-  { layer: "apps", environment: "prod", ref: { apiVersion: "v1", kind: "Secret", namespace: "shop", name: "db" }, action: "update", diff: "data.password: changed\ndata.user: added\n-  password: b2xk\n+  password: bmV3\n" },
+  {
+    layer: "apps",
+    environment: "prod",
+    ref: { apiVersion: "v1", kind: "Secret", namespace: "shop", name: "db" },
+    action: "update",
+    diff: "data.password: changed\ndata.user: added\n-  password: b2xk\n+  password: bmV3\n",
+  },
   {
     layer: "controllers",
     environment: "prod",
@@ -27,18 +50,31 @@ const changes: ObjectChange[] = [
     action: "update",
     diff: "-  served: true\n+  served: false\n",
   },
-  { layer: "controllers", environment: "staging", ref: { apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", namespace: "flux-system", name: "cilium" }, action: "wait", waitingOn: "configs", reason: "its CRD comes from configs" },
+  {
+    layer: "controllers",
+    environment: "staging",
+    ref: { apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", namespace: "flux-system", name: "cilium" },
+    action: "wait",
+    waitingOn: "configs",
+    reason: "its CRD comes from configs",
+  },
 ];
 
 const note = buildMergeRequestNote(
   { check: sampleReport([secretFinding]), changes },
-  { pipelineUrl: "https://gitlab.example.com/platform/fleet/-/pipelines/1234", pipelineId: 1234, fullReportUrl: "https://gitlab.example.com/platform/fleet/-/jobs/9/artifacts/file/gitops-ci-report/merge-request-note.md" },
+  {
+    pipelineUrl: "https://gitlab.example.com/platform/fleet/-/pipelines/1234",
+    pipelineId: 1234,
+    fullReportUrl: "https://gitlab.example.com/platform/fleet/-/jobs/9/artifacts/file/gitops-ci-report/merge-request-note.md",
+  },
 );
 const lines = note.split("\n");
 
 describe("buildMergeRequestNote", () => {
   it("heads the note with the outcome, the pipeline link and the full report link", () => {
-    expect(lines[0]).toBe("### ❌ gitops-ci: 5 errors, 1 secret problem, 1 not rendered, 1 warning in 4 overlays · 1 to create, 3 to change, 1 to prune");
+    expect(lines[0]).toBe(
+      "### ❌ gitops-ci: 5 errors, 1 secret problem, 1 not rendered, 1 warning in 4 overlays · 1 to create, 3 to change, 1 to prune",
+    );
     expect(lines[2]).toBe(
       "Pipeline [#1234](https://gitlab.example.com/platform/fleet/-/pipelines/1234) · [Full report](https://gitlab.example.com/platform/fleet/-/jobs/9/artifacts/file/gitops-ci-report/merge-request-note.md)",
     );
@@ -86,15 +122,21 @@ describe("buildMergeRequestNote", () => {
       "- ➕ **create** ConfigMap shop/new",
     ]);
     expect(appsProd).toContain("1 object unchanged.");
-    expect(appsProd).toContain("<details>\n<summary>diff: update Deployment shop/web</summary>\n\n```diff\n--- live\n+++ desired\n-  replicas: 2\n+  replicas: 3\n```\n\n</details>");
-    expect(appsProd).toContain("- 🔑 **error** `gitops/flux/apps/base/db-secret.yaml:4` `secrets/plaintext` — Secret shop/db: data.password is not encrypted with SOPS");
+    expect(appsProd).toContain(
+      "<details>\n<summary>diff: update Deployment shop/web</summary>\n\n```diff\n--- live\n+++ desired\n-  replicas: 2\n+  replicas: 3\n```\n\n</details>",
+    );
+    expect(appsProd).toContain(
+      "- 🔑 **error** `gitops/flux/apps/base/db-secret.yaml:4` `secrets/plaintext` — Secret shop/db: data.password is not encrypted with SOPS",
+    );
     expect(note).toContain("- ⏳ **wait** HelmRelease flux-system/cilium — waiting on `configs` (its CRD comes from configs)");
   });
 
   it("shows only which keys of a Secret change, whatever else its diff holds", () => {
     expect(note).not.toContain("b2xk");
     expect(note).not.toContain("bmV3");
-    expect(note).toContain("<summary>diff: update Secret shop/db</summary>\n\n- `data.password: changed`\n- `data.user: added`\n\nOnly which keys change is shown for a Secret");
+    expect(note).toContain(
+      "<summary>diff: update Secret shop/db</summary>\n\n- `data.password: changed`\n- `data.user: added`\n\nOnly which keys change is shown for a Secret",
+    );
   });
 
   it("opens the sections that need a look and keeps the others closed", () => {
@@ -105,7 +147,9 @@ describe("buildMergeRequestNote", () => {
 
   it("escapes what findings and diffs carry, and fences a diff that holds backticks", () => {
     // markdown-text.ts's escaping: what Markdown or GitLab would act on backslashed, line breaks as <br>, controls made visible.
-    expect(note).toContain("a \\| pipe, \\<script\\>alert(1)\\</script\\>, \\`ticks\\`, \\@group and \\#12 \\& \\~label<br>second line<br>\\# not a heading");
+    expect(note).toContain(
+      "a \\| pipe, \\<script\\>alert(1)\\</script\\>, \\`ticks\\`, \\@group and \\#12 \\& \\~label<br>second line<br>\\# not a heading",
+    );
     expect(note).toContain("red and a bell \\\\u0007 and NUL \\\\u0000");
     expect(note).not.toContain("\u001b");
     const fenced = buildMergeRequestNote({ check: sampleReport(), changes: [{ ...changes[0]!, diff: "+ ```\n+ ````\n" }] });
@@ -114,7 +158,15 @@ describe("buildMergeRequestNote", () => {
 
   it("keeps file names findable verbatim: in code spans, hyphens and underscores in text unescaped", () => {
     const file = "gitops/flux/apps/my-app_v2/*weird*-name_file.yaml";
-    const finding: Finding = { severity: "error", check: "validate/schema", layer: "apps", environment: "prod", file, line: 7, message: "the file does-not-exist, read by gitops-ci from my_app_config" };
+    const finding: Finding = {
+      severity: "error",
+      check: "validate/schema",
+      layer: "apps",
+      environment: "prod",
+      file,
+      line: 7,
+      message: "the file does-not-exist, read by gitops-ci from my_app_config",
+    };
     const named = buildMergeRequestNote({ check: sampleReport([finding]), changes: [{ ...changes[0]!, file }] });
     expect(named).toContain(`\`${file}:7\``);
     expect(named).toContain("the file does-not-exist, read by gitops-ci from my_app_config");
@@ -127,7 +179,8 @@ describe("buildMergeRequestNote", () => {
       check: "validate/schema",
       resource: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "a`b<script>" },
       file: "gitops/``evil``/<script>x.yaml",
-      message: "<script>alert(1)</script> @all @group/team #1 !2 ~label %m $s &e [click](javascript:alert(1)) {+ added +} ![img](http://x/y.png)\u001b[31mred\u0007\u0000\n- not a list\n# not a heading\n> not a quote",
+      message:
+        "<script>alert(1)</script> @all @group/team #1 !2 ~label %m $s &e [click](javascript:alert(1)) {+ added +} ![img](http://x/y.png)\u001b[31mred\u0007\u0000\n- not a list\n# not a heading\n> not a quote",
       hint: "<img src=x onerror=alert(1)>",
     };
     const hostileNote = buildMergeRequestNote({ check: sampleReport([hostile]) });
@@ -160,8 +213,18 @@ describe("buildMergeRequestNote", () => {
 
 describe("tallyOverlays", () => {
   it("adds layer × environment pairs that only the diff knows, after the checked ones", () => {
-    const tallies = tallyOverlays({ check: sampleReport(), changes: [{ layer: "configs", environment: "prod", ref: { apiVersion: "v1", kind: "Namespace", name: "shop" }, action: "create" }] });
-    expect(tallies.map((tally) => tally.label)).toEqual(["fleet", "controllers/prod", "controllers/staging", "apps/prod", "apps/staging", "configs/prod"]);
+    const tallies = tallyOverlays({
+      check: sampleReport(),
+      changes: [{ layer: "configs", environment: "prod", ref: { apiVersion: "v1", kind: "Namespace", name: "shop" }, action: "create" }],
+    });
+    expect(tallies.map((tally) => tally.label)).toEqual([
+      "fleet",
+      "controllers/prod",
+      "controllers/staging",
+      "apps/prod",
+      "apps/staging",
+      "configs/prod",
+    ]);
     expect(tallies.at(-1)).toMatchObject({ created: 1 });
     expect(tallies.at(-1)).not.toHaveProperty("row");
   });

@@ -8,12 +8,28 @@ const LAYERS = [
   ["configs", ["controllers"]],
   ["apps", ["configs"]],
 ] as const;
-const plan: PlannedOverlay[] = ["staging", "prod"].flatMap((environment) => LAYERS.map(([layer, dependsOn]) => ({ environment, layer, path: `${layer}/overlays/${environment}`, dependsOn })));
-const row = (environment: string, layer: string, errors = 0): CheckSummaryRow => ({ environment, layer, path: `${layer}/overlays/${environment}`, order: 1, rendered: errors === 0, objects: 3, errors, warnings: 0 });
+const plan: PlannedOverlay[] = ["staging", "prod"].flatMap((environment) =>
+  LAYERS.map(([layer, dependsOn]) => ({ environment, layer, path: `${layer}/overlays/${environment}`, dependsOn })),
+);
+const row = (environment: string, layer: string, errors = 0): CheckSummaryRow => ({
+  environment,
+  layer,
+  path: `${layer}/overlays/${environment}`,
+  order: 1,
+  rendered: errors === 0,
+  objects: 3,
+  errors,
+  warnings: 0,
+});
 
 describe("overlaysNotChecked", () => {
   it("names the failed layer an environment's later layers waited for, and nothing of the other environment", () => {
-    const entries = overlaysNotChecked(plan, [row("prod", "controllers", 2), row("staging", "controllers"), row("staging", "configs"), row("staging", "apps")]);
+    const entries = overlaysNotChecked(plan, [
+      row("prod", "controllers", 2),
+      row("staging", "controllers"),
+      row("staging", "configs"),
+      row("staging", "apps"),
+    ]);
     expect(entries.map((entry) => [`${entry.environment}/${entry.layer}`, describeNotChecked(entry)])).toEqual([
       ["prod/configs", "not run: controllers failed in prod"],
       ["prod/apps", "not run: controllers failed in prod"],
@@ -32,13 +48,25 @@ describe("overlaysNotChecked", () => {
   });
 
   it("an overlay after one that has no report waited for it", () => {
-    const entries = overlaysNotChecked(plan.filter((overlay) => overlay.environment === "prod"), [row("prod", "controllers")]);
-    expect(entries.map((entry) => describeNotChecked(entry))).toEqual(["no report: its job did not run or stopped before writing one", "not run: configs in prod was not checked"]);
+    const entries = overlaysNotChecked(
+      plan.filter((overlay) => overlay.environment === "prod"),
+      [row("prod", "controllers")],
+    );
+    expect(entries.map((entry) => describeNotChecked(entry))).toEqual([
+      "no report: its job did not run or stopped before writing one",
+      "not run: configs in prod was not checked",
+    ]);
   });
 
   it("names the failed layer, not the one between that waited for it too", () => {
-    const entries = overlaysNotChecked(plan.filter((overlay) => overlay.environment === "prod"), [row("prod", "controllers", 1)]);
-    expect(entries.map((entry) => describeNotChecked(entry))).toEqual(["not run: controllers failed in prod", "not run: controllers failed in prod"]);
+    const entries = overlaysNotChecked(
+      plan.filter((overlay) => overlay.environment === "prod"),
+      [row("prod", "controllers", 1)],
+    );
+    expect(entries.map((entry) => describeNotChecked(entry))).toEqual([
+      "not run: controllers failed in prod",
+      "not run: controllers failed in prod",
+    ]);
   });
 
   it("in the note: a warning heading, the missed overlays listed, changed-only's folded", () => {

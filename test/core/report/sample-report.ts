@@ -4,10 +4,46 @@ import type { Finding } from "../../../core/model/findings.ts";
 import type { CheckReportInput, CheckSummaryRow } from "../../../core/report/summary.ts";
 
 export const summary: CheckSummaryRow[] = [
-  { layer: "controllers", environment: "prod", path: "gitops/flux/infrastructure/controllers/overlays/prod", order: 0, rendered: true, objects: 14, errors: 0, warnings: 0 },
-  { layer: "controllers", environment: "staging", path: "gitops/flux/infrastructure/controllers/overlays/staging", order: 0, rendered: true, objects: 14, errors: 0, warnings: 1 },
-  { layer: "apps", environment: "prod", path: "gitops/flux/apps/overlays/prod", order: 2, rendered: true, objects: 9, errors: 3, warnings: 0 },
-  { layer: "apps", environment: "staging", path: "gitops/flux/apps/overlays/staging", order: 2, rendered: false, objects: 0, errors: 1, warnings: 0 },
+  {
+    layer: "controllers",
+    environment: "prod",
+    path: "gitops/flux/infrastructure/controllers/overlays/prod",
+    order: 0,
+    rendered: true,
+    objects: 14,
+    errors: 0,
+    warnings: 0,
+  },
+  {
+    layer: "controllers",
+    environment: "staging",
+    path: "gitops/flux/infrastructure/controllers/overlays/staging",
+    order: 0,
+    rendered: true,
+    objects: 14,
+    errors: 0,
+    warnings: 1,
+  },
+  {
+    layer: "apps",
+    environment: "prod",
+    path: "gitops/flux/apps/overlays/prod",
+    order: 2,
+    rendered: true,
+    objects: 9,
+    errors: 3,
+    warnings: 0,
+  },
+  {
+    layer: "apps",
+    environment: "staging",
+    path: "gitops/flux/apps/overlays/staging",
+    order: 2,
+    rendered: false,
+    objects: 0,
+    errors: 1,
+    warnings: 0,
+  },
 ];
 
 const web = { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "web" };

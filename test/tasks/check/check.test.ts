@@ -18,7 +18,9 @@ describe("gitops-ci check on the bundled examples", () => {
       const { exitCode, report } = await check(context, { dir: examplePath(example), json: false, outDir: out });
       // The examples vendor their charts; the fixture's come from public repositories, not fetched in
       // tests: each is a warning, and so is a custom resource whose CRD only such a chart would install.
-      const offline = (f: Finding) => f.check === "helm/chart-not-cached" || (f.check === "contracts/crd-order" && f.message.includes("not rendered, so what their charts install is unknown"));
+      const offline = (f: Finding) =>
+        f.check === "helm/chart-not-cached" ||
+        (f.check === "contracts/crd-order" && f.message.includes("not rendered, so what their charts install is unknown"));
       const uncached = report.findings.filter(offline);
       if (example.startsWith("examples/")) expect(uncached).toEqual([]);
       else expect(uncached.filter((f) => f.check === "helm/chart-not-cached")).not.toEqual([]);
@@ -42,7 +44,13 @@ describe("gitops-ci check on a broken fleet", () => {
     const { exitCode, report } = await check(context, { dir: root, json: false });
     expect(exitCode).toBe(1);
     expect(report.findings.filter((f) => f.severity === "error")).toEqual([
-      expect.objectContaining({ check: "fleet/missing-path", environment: "staging", layer: "apps", file: "clusters/staging/apps.yaml", message: expect.stringMatching(/apps\/stagign .*does not exist/) }),
+      expect.objectContaining({
+        check: "fleet/missing-path",
+        environment: "staging",
+        layer: "apps",
+        file: "clusters/staging/apps.yaml",
+        message: expect.stringMatching(/apps\/stagign .*does not exist/),
+      }),
     ]);
     const rows = report.summary.map((row) => `${row.environment}/${row.layer}: ${row.rendered ? "rendered" : "not rendered"}`);
     expect(rows.filter((row) => row.endsWith("not rendered"))).toEqual(["staging/apps: not rendered"]);
@@ -55,13 +63,19 @@ describe("gitops-ci check --changed-since", () => {
     const root = await makeGitRepo(smallFleet());
     git(root, "checkout", "-q", "-b", "feature");
     const configs = overlayPath("configs", "staging");
-    await writeFile(path.join(root, configs, "kustomization.yaml"), (await readFile(path.join(root, configs, "kustomization.yaml"), "utf8")) + "commonLabels:\n  tier: config\n");
+    await writeFile(
+      path.join(root, configs, "kustomization.yaml"),
+      (await readFile(path.join(root, configs, "kustomization.yaml"), "utf8")) + "commonLabels:\n  tier: config\n",
+    );
     git(root, "commit", "-qam", "label configs");
 
     const { context, stderr } = captureContext(root);
     const { report, exitCode } = await check(context, { dir: root, json: false, changedSince: "main" });
     expect(exitCode).toBe(0);
-    expect(report.summary.filter((row) => row.checked).map((row) => `${row.layer}/${row.environment}`)).toEqual(["configs/staging", "apps/staging"]);
+    expect(report.summary.filter((row) => row.checked).map((row) => `${row.layer}/${row.environment}`)).toEqual([
+      "configs/staging",
+      "apps/staging",
+    ]);
     expect(stderr()).toContain(`staging/configs: changed: ${configs}/kustomization.yaml`);
     expect(stderr()).toContain("staging/apps: depends on configs");
   });
@@ -77,7 +91,8 @@ describe("gitops-ci check: a YAML error counts in the rows of the overlays that 
   /** An indentation error in the apps layer's base, and another in a file no overlay reads. */
   async function brokenFleet(): Promise<string> {
     const tree = smallFleet();
-    tree[`${layerPath("apps")}/base/service.yaml`] = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n namespace: ingress\nspec:\n  ports:\n    - port: 80\n";
+    tree[`${layerPath("apps")}/base/service.yaml`] =
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n namespace: ingress\nspec:\n  ports:\n    - port: 80\n";
     tree[`${layerPath("apps")}/examples/sample.yaml`] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sample\n labels: {}\n";
     return makeRepo(tree);
   }
@@ -91,18 +106,29 @@ describe("gitops-ci check: a YAML error counts in the rows of the overlays that 
     const { report } = await check(context, { dir: root, json: false, outDir: out });
 
     const syntax = report.findings.filter((finding) => finding.check === "yaml/syntax");
-    expect(syntax.map((finding) => `${finding.file}:${finding.line} ${finding.environment ?? "-"}/${finding.layer ?? "-"}`).sort()).toEqual([
-      `${layerPath("apps")}/base/service.yaml:5 prod/apps`,
-      `${layerPath("apps")}/base/service.yaml:5 staging/apps`,
-      `${layerPath("apps")}/examples/sample.yaml:5 -/-`,
-    ]);
+    expect(syntax.map((finding) => `${finding.file}:${finding.line} ${finding.environment ?? "-"}/${finding.layer ?? "-"}`).sort()).toEqual(
+      [
+        `${layerPath("apps")}/base/service.yaml:5 prod/apps`,
+        `${layerPath("apps")}/base/service.yaml:5 staging/apps`,
+        `${layerPath("apps")}/examples/sample.yaml:5 -/-`,
+      ],
+    );
     // yaml's own text (its wording is the library's), without its dangling "at line 5, column 1:".
-    for (const finding of syntax) expect(finding).toMatchObject({ severity: "error", line: 5, message: expect.not.stringMatching(/line \d|column \d|:$/) });
+    for (const finding of syntax)
+      expect(finding).toMatchObject({ severity: "error", line: 5, message: expect.not.stringMatching(/line \d|column \d|:$/) });
 
     const rows = report.summary.filter((row) => row.checked);
     const apps = rows.filter((row) => row.layer === "apps");
-    for (const row of apps) expect(row.errors).toBeGreaterThanOrEqual(1 + report.findings.filter((f) => f.environment === row.environment && f.layer === "apps" && f.check !== "yaml/syntax" && f.severity === "error").length);
-    const fleetWide = countBySeverity(report.findings.filter((finding) => finding.environment === undefined && finding.layer === undefined));
+    for (const row of apps)
+      expect(row.errors).toBeGreaterThanOrEqual(
+        1 +
+          report.findings.filter(
+            (f) => f.environment === row.environment && f.layer === "apps" && f.check !== "yaml/syntax" && f.severity === "error",
+          ).length,
+      );
+    const fleetWide = countBySeverity(
+      report.findings.filter((finding) => finding.environment === undefined && finding.layer === undefined),
+    );
     expect(fleetWide.error).toBe(1);
     const totals = countBySeverity(report.findings);
     expect(rows.reduce((sum, row) => sum + row.errors, 0) + fleetWide.error).toBe(totals.error);
@@ -116,11 +142,14 @@ describe("gitops-ci check: a YAML error counts in the rows of the overlays that 
     const tableRows = table.slice(1, table.indexOf("")).filter((line) => line.startsWith("  "));
     expect(tableRows[0]).toMatch(/^\s+\(fleet-wide\)\s+-\s+1\s+0\s+FAIL$/);
     expect(tableRows.reduce((sum, line) => sum + Number(line.trim().split(/\s+/).at(-3)), 0)).toBe(totals.error);
-    for (const env of ["prod", "staging"]) expect(table).toContainEqual(expect.stringMatching(new RegExp(`^${env}  3 overlays, \\d+ objects, \\d+ errors?, \\d+ warnings?`)));
+    for (const env of ["prod", "staging"])
+      expect(table).toContainEqual(expect.stringMatching(new RegExp(`^${env}  3 overlays, \\d+ objects, \\d+ errors?, \\d+ warnings?`)));
 
     // report.md: the rows add up to the heading's count.
     const markdown = await readFile(path.join(out, "report.md"), "utf8");
-    const markdownRows = markdown.split("\n").filter((line) => line.startsWith("| ") && !line.startsWith("| Layer") && !line.startsWith("| ---"));
+    const markdownRows = markdown
+      .split("\n")
+      .filter((line) => line.startsWith("| ") && !line.startsWith("| Layer") && !line.startsWith("| ---"));
     expect(markdownRows[0]).toBe("| _fleet-wide_ |  | ❌ failed | – | 1 | 0 |");
     expect(markdownRows.reduce((sum, line) => sum + Number(numbers(line)[5]), 0)).toBe(totals.error);
     expect(markdown.split("\n")[0]).toContain(`failed: ${totals.error} errors`);
@@ -131,7 +160,9 @@ describe("gitops-ci check: a YAML error counts in the rows of the overlays that 
     const invalid = (label: string) => Number(numbers(noteRows.find((line) => line.startsWith(label))!)[4]);
     expect(invalid("| _fleet-wide_")).toBe(1);
     for (const env of ["prod", "staging"]) expect(invalid(`| apps | ${env}`)).toBe(apps.find((row) => row.environment === env)!.errors);
-    expect(invalid("| **Total**")).toBe(noteRows.filter((line) => !line.startsWith("| **Total**")).reduce((sum, line) => sum + Number(numbers(line)[4]), 0));
+    expect(invalid("| **Total**")).toBe(
+      noteRows.filter((line) => !line.startsWith("| **Total**")).reduce((sum, line) => sum + Number(numbers(line)[4]), 0),
+    );
     expect(note.split("\n")[0]).toMatch(new RegExp(`: ${invalid("| **Total**")} errors, .* in 6 overlays$`));
   });
 
@@ -146,11 +177,22 @@ describe("gitops-ci check: a YAML error counts in the rows of the overlays that 
   it("reuses the overlay inputs --changed-since computed, and keeps a changed base file's error in the overlays it selected", async () => {
     const root = await makeGitRepo(smallFleet());
     git(root, "checkout", "-q", "-b", "feature");
-    await writeFile(path.join(root, layerPath("apps"), "base/service.yaml"), "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n namespace: ingress\n");
+    await writeFile(
+      path.join(root, layerPath("apps"), "base/service.yaml"),
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n namespace: ingress\n",
+    );
     git(root, "commit", "-qam", "break the service");
 
     const { report } = await check(captureContext(root).context, { dir: root, json: false, changedSince: "main" });
-    expect(report.summary.filter((row) => row.checked).map((row) => `${row.layer}/${row.environment}`)).toEqual(["apps/prod", "apps/staging"]);
-    expect(report.findings.filter((finding) => finding.check === "yaml/syntax").map((finding) => `${finding.environment}/${finding.layer}`).sort()).toEqual(["prod/apps", "staging/apps"]);
+    expect(report.summary.filter((row) => row.checked).map((row) => `${row.layer}/${row.environment}`)).toEqual([
+      "apps/prod",
+      "apps/staging",
+    ]);
+    expect(
+      report.findings
+        .filter((finding) => finding.check === "yaml/syntax")
+        .map((finding) => `${finding.environment}/${finding.layer}`)
+        .sort(),
+    ).toEqual(["prod/apps", "staging/apps"]);
   });
 });

@@ -14,7 +14,8 @@ describe("gitops-ci check --only ENV/LAYER", () => {
   it("checks only the named overlay and reports only its findings, while rendering the layers before it", async () => {
     const tree = smallFleet();
     // A finding in another environment must not reach this overlay's report.
-    tree[`${overlayPath("apps", "prod")}/kustomization.yaml`] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - missing.yaml\n";
+    tree[`${overlayPath("apps", "prod")}/kustomization.yaml`] =
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - missing.yaml\n";
     const root = await makeRepo(tree);
     const out = await makeTempDir();
     const { context } = captureContext(root);
@@ -33,7 +34,8 @@ describe("gitops-ci check --only ENV/LAYER", () => {
 
   it("fails the job of a broken overlay with its findings", async () => {
     const tree = smallFleet();
-    tree[`${overlayPath("controllers", "prod")}/kustomization.yaml`] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - missing.yaml\n";
+    tree[`${overlayPath("controllers", "prod")}/kustomization.yaml`] =
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - missing.yaml\n";
     const root = await makeRepo(tree);
     const { context } = captureContext(root);
 
@@ -50,12 +52,17 @@ describe("gitops-ci check --only ENV/LAYER", () => {
     // A file of the apps layer's base that no kustomization lists: no environment, no layer.
     tree["gitops/flux/apps/base/stray.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: stray\n";
     // An environment with a configs overlay only: its controllers and apps overlays are missing.
-    tree[`${overlayPath("configs", "qa")}/kustomization.yaml`] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\nnameSuffix: -qa\n";
+    tree[`${overlayPath("configs", "qa")}/kustomization.yaml`] =
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\nnameSuffix: -qa\n";
     const root = await makeRepo(tree);
     const checksOf = async (only: string[]) =>
-      (await check(captureContext(root).context, { dir: root, json: false, only })).report.findings.map((f) => `${f.check} ${f.environment ?? "-"}/${f.layer ?? "-"}`);
+      (await check(captureContext(root).context, { dir: root, json: false, only })).report.findings.map(
+        (f) => `${f.check} ${f.environment ?? "-"}/${f.layer ?? "-"}`,
+      );
 
-    const everything = (await check(captureContext(root).context, { dir: root, json: false })).report.findings.map((f) => `${f.check} ${f.environment ?? "-"}/${f.layer ?? "-"}`);
+    const everything = (await check(captureContext(root).context, { dir: root, json: false })).report.findings.map(
+      (f) => `${f.check} ${f.environment ?? "-"}/${f.layer ?? "-"}`,
+    );
     expect(everything).toEqual(expect.arrayContaining(["standards/unlisted-file -/-", "fleet/missing-overlay qa/controllers"]));
 
     const prodApps = await checksOf(["prod/apps"]);
@@ -66,7 +73,9 @@ describe("gitops-ci check --only ENV/LAYER", () => {
     expect(prodControllers).toContain("fleet/missing-overlay qa/controllers");
     // Together the jobs report everything a full run does.
     const all = new Set<string>();
-    for (const overlay of ["prod", "staging"].flatMap((env) => ["controllers", "configs", "apps"].map((layer) => `${env}/${layer}`)).concat("qa/configs")) {
+    for (const overlay of ["prod", "staging"]
+      .flatMap((env) => ["controllers", "configs", "apps"].map((layer) => `${env}/${layer}`))
+      .concat("qa/configs")) {
       for (const finding of await checksOf([overlay])) all.add(finding);
     }
     expect([...all].sort()).toEqual([...new Set(everything)].sort());
@@ -79,7 +88,12 @@ describe("gitops-ci check --only ENV/LAYER", () => {
     await writeFile(file, (await readFile(file, "utf8")) + "commonLabels:\n  tier: config\n");
 
     const { context } = captureContext(root);
-    const { report } = await check(context, { dir: root, json: false, changedSince: "main", only: ["staging/apps", "prod/apps", "staging/controllers"] });
+    const { report } = await check(context, {
+      dir: root,
+      json: false,
+      changedSince: "main",
+      only: ["staging/apps", "prod/apps", "staging/controllers"],
+    });
     // staging/apps depends on the changed configs overlay; prod/apps and staging/controllers did not change.
     expect(checkedRows(report.summary)).toEqual(["staging/apps"]);
   });
@@ -88,6 +102,8 @@ describe("gitops-ci check --only ENV/LAYER", () => {
     const root = await makeRepo(smallFleet(["prod"]));
     const { context } = captureContext(root);
     await expect(check(context, { dir: root, json: false, only: ["qa/apps"] })).rejects.toThrow(/--only "qa\/apps" is not an overlay/);
-    await expect(check(context, { dir: root, json: false, only: ["prod"] })).rejects.toMatchObject({ hint: expect.stringContaining("prod/controllers") });
+    await expect(check(context, { dir: root, json: false, only: ["prod"] })).rejects.toMatchObject({
+      hint: expect.stringContaining("prod/controllers"),
+    });
   });
 });

@@ -20,25 +20,36 @@ describe("a check that cannot finish", () => {
     const { context, stdout } = captureContext(root);
     const runner = context.runner;
     const failing: ProcessRunner = {
-      run: (tool, args, request) => (tool === "kubeconform" ? Promise.reject(new TypeError("injected: kubeconform's output could not be read")) : runner.run(tool, args, request)),
+      run: (tool, args, request) =>
+        tool === "kubeconform"
+          ? Promise.reject(new TypeError("injected: kubeconform's output could not be read"))
+          : runner.run(tool, args, request),
     };
     const { exitCode, report } = await check({ ...context, runner: failing }, { dir: root, json: false, outDir: out });
     expect(exitCode).toBe(2);
     expect(report.findings).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ severity: "error", check: "internal/check-failed", message: expect.stringContaining("validate check could not finish") }),
+        expect.objectContaining({
+          severity: "error",
+          check: "internal/check-failed",
+          message: expect.stringContaining("validate check could not finish"),
+        }),
         expect.objectContaining({ check: "render/missing-base", file: `${overlayPath("apps", "prod")}/kustomization.yaml` }),
       ]),
     );
     expect(stdout()).toMatch(/controllers\s+\S*\/prod\s/);
     const written = JSON.parse(await readFile(path.join(out, "report.json"), "utf8")) as { findings: { check: string }[] };
-    expect(written.findings.map((finding) => finding.check)).toEqual(expect.arrayContaining(["internal/check-failed", "render/missing-base"]));
+    expect(written.findings.map((finding) => finding.check)).toEqual(
+      expect.arrayContaining(["internal/check-failed", "render/missing-base"]),
+    );
   });
 
   it("an error of ours is exit 2 with a clear message and no stack trace unless asked for", () => {
     const bug = new TypeError("Cannot read properties of undefined (reading 'spec')");
     expect(exitCodeFor(bug)).toBe(2);
-    expect(describeError(bug)).toMatch(/^internal error \(a bug in gitops-ci, please report it\): TypeError: Cannot read properties of undefined \(reading 'spec'\)\n {2}hint: run again with GITOPS_CI_DEBUG=1/);
+    expect(describeError(bug)).toMatch(
+      /^internal error \(a bug in gitops-ci, please report it\): TypeError: Cannot read properties of undefined \(reading 'spec'\)\n {2}hint: run again with GITOPS_CI_DEBUG=1/,
+    );
     expect(describeError(bug)).not.toMatch(/\n\s+at /);
     expect(describeError(bug, { stack: true })).toMatch(/\n\s+at /);
   });

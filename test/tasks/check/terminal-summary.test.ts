@@ -8,15 +8,39 @@ import { findingsAfterSummary, formatCheckSummary } from "../../../tasks/check/t
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 function row(environment: string, order: number, layer: string, errors = 0, warnings = 0): OverlaySummary {
-  return { environment, layer, path: `kubernetes/apps/${layer}/app`, order, checked: true, rendered: true, objects: order * 3, errors, warnings };
+  return {
+    environment,
+    layer,
+    path: `kubernetes/apps/${layer}/app`,
+    order,
+    checked: true,
+    rendered: true,
+    objects: order * 3,
+    errors,
+    warnings,
+  };
 }
 
 function report(summary: OverlaySummary[], findings: Finding[] = []): CheckReport {
-  return { tool: "gitops-ci", root: "/repo", source: "flux-clusters", layerOrder: [...new Set(summary.map((r) => r.layer))], summary, findings };
+  return {
+    tool: "gitops-ci",
+    root: "/repo",
+    source: "flux-clusters",
+    layerOrder: [...new Set(summary.map((r) => r.layer))],
+    summary,
+    findings,
+  };
 }
 
 function finding(environment: string | undefined, layer: string | undefined, severity: Finding["severity"] = "error"): Finding {
-  return { severity, check: "validate/schema", message: `bad object in ${layer ?? "the fleet"}`, ...(environment ? { environment } : {}), ...(layer ? { layer } : {}), file: "x.yaml" };
+  return {
+    severity,
+    check: "validate/schema",
+    message: `bad object in ${layer ?? "the fleet"}`,
+    ...(environment ? { environment } : {}),
+    ...(layer ? { layer } : {}),
+    file: "x.yaml",
+  };
 }
 
 /** Where the STATUS column starts on each row (colour codes removed). */
@@ -52,7 +76,9 @@ describe("check summary on one cluster with a hundred Kustomizations", () => {
 describe("check summary on three clusters of three layers", () => {
   const clusters = ["dev", "staging", "prod"];
   const layers = ["controllers", "configs", "apps"];
-  const rows = clusters.flatMap((cluster) => layers.map((layer, index) => row(cluster, index + 1, layer, cluster === "prod" && layer === "apps" ? 1 : 0)));
+  const rows = clusters.flatMap((cluster) =>
+    layers.map((layer, index) => row(cluster, index + 1, layer, cluster === "prod" && layer === "apps" ? 1 : 0)),
+  );
   const findings = [finding("prod", "apps"), finding(undefined, undefined, "warning")];
   const plain = formatCheckSummary(report(rows, findings), { color: false, sections: false });
   const coloured = formatCheckSummary(report(rows, findings), { color: true, sections: false });
@@ -64,7 +90,11 @@ describe("check summary on three clusters of three layers", () => {
     expect(lines[1]).toMatch(/^\s+\(fleet-wide\)\s+-\s+0\s+1\s+warn$/);
     for (const cluster of clusters) {
       const start = lines.findIndex((line) => line.startsWith(`${cluster}  `));
-      expect(lines.slice(start + 1, start + 4).map((line) => line.trim().split(/\s+/).slice(0, 2).join(" "))).toEqual(["1 controllers", "2 configs", "3 apps"]);
+      expect(lines.slice(start + 1, start + 4).map((line) => line.trim().split(/\s+/).slice(0, 2).join(" "))).toEqual([
+        "1 controllers",
+        "2 configs",
+        "3 apps",
+      ]);
     }
     expect(lines.find((line) => line.startsWith("prod  "))).toBe("prod  3 overlays, 18 objects, 1 error, 0 warnings");
   });
@@ -81,9 +111,14 @@ describe("check summary on three clusters of three layers", () => {
 
   it("in a GitLab job, one section per cluster holds its findings; the failing one is open", () => {
     const sectioned = formatCheckSummary(report(rows, findings), { color: false, sections: true, now: () => 1_700_000_000_000 });
-    const starts = [...sectioned.matchAll(/section_start:1700000000:(\w+)(\[collapsed=true\])?/g)].map((m) => `${m[1]}${m[2] ? " collapsed" : ""}`);
+    const starts = [...sectioned.matchAll(/section_start:1700000000:(\w+)(\[collapsed=true\])?/g)].map(
+      (m) => `${m[1]}${m[2] ? " collapsed" : ""}`,
+    );
     expect(starts).toEqual(["gitops_ci_cluster_dev collapsed", "gitops_ci_cluster_staging collapsed", "gitops_ci_cluster_prod"]);
-    const prod = sectioned.slice(sectioned.indexOf("section_start:1700000000:gitops_ci_cluster_prod"), sectioned.indexOf("section_end:1700000000:gitops_ci_cluster_prod"));
+    const prod = sectioned.slice(
+      sectioned.indexOf("section_start:1700000000:gitops_ci_cluster_prod"),
+      sectioned.indexOf("section_end:1700000000:gitops_ci_cluster_prod"),
+    );
     expect(prod).toContain("error x.yaml [prod/apps] bad object in apps (validate/schema)");
     // The fleet-wide finding is listed after the sections, the cluster's not twice.
     expect(findingsAfterSummary(report(rows, findings), { sections: true })).toEqual([findings[1]]);

@@ -37,9 +37,19 @@ describe("diff --against on the bundled example", () => {
     expect(report.problems).toEqual([]);
     expect(report.changes).toHaveLength(1);
     const change = report.changes[0]!;
-    expect(change).toMatchObject({ cluster: "staging", layer: "apps", action: "update", ref: { kind: "HelmRelease", name: "gitlab-staging", namespace: "gitlab" } });
+    expect(change).toMatchObject({
+      cluster: "staging",
+      layer: "apps",
+      action: "update",
+      ref: { kind: "HelmRelease", name: "gitlab-staging", namespace: "gitlab" },
+    });
     expect(change.fields).toEqual([
-      { path: "spec.values.global.hosts.gitlab.name", kind: "changed", before: "gitlab.staging.example.com", after: "code.staging.example.com" },
+      {
+        path: "spec.values.global.hosts.gitlab.name",
+        kind: "changed",
+        before: "gitlab.staging.example.com",
+        after: "code.staging.example.com",
+      },
     ]);
     expect(report.clusters.find((c) => c.cluster === "prod")).toMatchObject({ created: 0, changed: 0, deleted: 0 });
     expect(stdout).toContain('"gitlab.staging.example.com" → "code.staging.example.com"');
@@ -69,14 +79,23 @@ describe("diff --against on the bundled example", () => {
 describe("diff --against: change kinds", () => {
   it("reports creates, updates and deletions (pruned, or orphaned when prune is disabled)", async () => {
     const tree = smallFleet();
-    tree[`${layerPath("apps")}/base/kustomization.yaml`] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - service.yaml\n  - kept.yaml\n";
+    tree[`${layerPath("apps")}/base/kustomization.yaml`] =
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - service.yaml\n  - kept.yaml\n";
     tree[`${layerPath("apps")}/base/kept.yaml`] =
       "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  namespace: ingress\n  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\ndata:\n  a: b\n";
     const root = await makeGitRepo(tree);
     branch(root);
     // staging: a new ConfigMap; every environment: the Service and the kept ConfigMap go; prod's ingress image moves.
-    await write(root, `${overlayPath("apps", "staging")}/kustomization.yaml`, "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - extra.yaml\nnameSuffix: -staging\n");
-    await write(root, `${overlayPath("apps", "staging")}/extra.yaml`, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: ingress\ndata:\n  mode: relaxed\n");
+    await write(
+      root,
+      `${overlayPath("apps", "staging")}/kustomization.yaml`,
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - extra.yaml\nnameSuffix: -staging\n",
+    );
+    await write(
+      root,
+      `${overlayPath("apps", "staging")}/extra.yaml`,
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: ingress\ndata:\n  mode: relaxed\n",
+    );
     await write(
       root,
       `${overlayPath("controllers", "prod")}/kustomization.yaml`,
@@ -87,28 +106,60 @@ describe("diff --against: change kinds", () => {
     const { report, exitCode } = await run(root);
     expect(report.problems).toEqual([]);
     expect(exitCode).toBe(ExitCode.findings);
-    expect(only(report.changes, (c) => c.action === "create")).toMatchObject({ cluster: "staging", layer: "apps", ref: { kind: "ConfigMap", name: "extra-staging" } });
+    expect(only(report.changes, (c) => c.action === "create")).toMatchObject({
+      cluster: "staging",
+      layer: "apps",
+      ref: { kind: "ConfigMap", name: "extra-staging" },
+    });
     expect(only(report.changes, (c) => c.action === "delete" && c.ref.name === "web-staging")).toMatchObject({ deletion: "pruned" });
-    expect(only(report.changes, (c) => c.action === "delete" && c.ref.name === "kept-staging")).toMatchObject({ deletion: "orphaned", deletionReason: "kustomize.toolkit.fluxcd.io/prune: disabled" });
+    expect(only(report.changes, (c) => c.action === "delete" && c.ref.name === "kept-staging")).toMatchObject({
+      deletion: "orphaned",
+      deletionReason: "kustomize.toolkit.fluxcd.io/prune: disabled",
+    });
     const image = only(report.changes, (c) => c.action === "update");
     expect(image).toMatchObject({ cluster: "prod", layer: "controllers", ref: { kind: "Deployment", name: "ingress-prod" } });
     expect(image.fields).toEqual([
-      { path: "spec.template.spec.containers[name=controller].image", kind: "changed", before: "registry.example.com/ingress:1.0.0", after: "registry.example.com/ingress:1.1.0" },
+      {
+        path: "spec.template.spec.containers[name=controller].image",
+        kind: "changed",
+        before: "registry.example.com/ingress:1.0.0",
+        after: "registry.example.com/ingress:1.1.0",
+      },
     ]);
     expect(report.risks.filter((risk) => risk.kind === "image")).toEqual([
-      expect.objectContaining({ cluster: "prod", detail: expect.stringContaining("registry.example.com/ingress:1.0.0 → registry.example.com/ingress:1.1.0") }),
+      expect.objectContaining({
+        cluster: "prod",
+        detail: expect.stringContaining("registry.example.com/ingress:1.0.0 → registry.example.com/ingress:1.1.0"),
+      }),
     ]);
     expect(report.risks.filter((risk) => risk.kind === "deletion")).toHaveLength(2);
-    expect(report.clusters.find((c) => c.cluster === "staging")).toMatchObject({ created: 1, changed: 0, deleted: 2, pruned: 1, orphaned: 1 });
+    expect(report.clusters.find((c) => c.cluster === "staging")).toMatchObject({
+      created: 1,
+      changed: 0,
+      deleted: 2,
+      pruned: 1,
+      orphaned: 1,
+    });
   });
 
   it("follows a change in a shared base into every environment", async () => {
     const root = await makeGitRepo(smallFleet(["prod", "staging", "dev"]));
     branch(root);
-    await write(root, `${layerPath("configs")}/base/configmap.yaml`, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ingress\ndata:\n  mode: lenient\n");
+    await write(
+      root,
+      `${layerPath("configs")}/base/configmap.yaml`,
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ingress\ndata:\n  mode: lenient\n",
+    );
     const { report, exitCode } = await run(root);
     expect(exitCode).toBe(ExitCode.findings);
-    expect(report.changes.map((c) => [c.cluster, c.layer, c.ref.name, c.fields?.map((f) => `${f.path}: ${String(f.before)} → ${String(f.after)}`)])).toEqual(
+    expect(
+      report.changes.map((c) => [
+        c.cluster,
+        c.layer,
+        c.ref.name,
+        c.fields?.map((f) => `${f.path}: ${String(f.before)} → ${String(f.after)}`),
+      ]),
+    ).toEqual(
       expect.arrayContaining([
         ["prod", "configs", "settings-prod", ["data.mode: strict → lenient"]],
         ["staging", "configs", "settings-staging", ["data.mode: strict → lenient"]],
@@ -122,7 +173,8 @@ describe("diff --against: change kinds", () => {
 
   it("follows a change in a component into every Kustomization that uses it", async () => {
     const tree = smallFleet();
-    tree["components/team-labels/kustomization.yaml"] = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nlabels:\n  - pairs:\n      team: platform\n";
+    tree["components/team-labels/kustomization.yaml"] =
+      "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nlabels:\n  - pairs:\n      team: platform\n";
     for (const env of ["prod", "staging"]) {
       for (const layer of ["configs", "apps"] as const) {
         tree[`${overlayPath(layer, env)}/kustomization.yaml`] =
@@ -138,7 +190,11 @@ describe("diff --against: change kinds", () => {
     const before = await run(root, "HEAD");
     expect(before.report.problems).toEqual([]);
     branch(root);
-    await write(root, "components/team-labels/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nlabels:\n  - pairs:\n      team: payments\n");
+    await write(
+      root,
+      "components/team-labels/kustomization.yaml",
+      "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nlabels:\n  - pairs:\n      team: payments\n",
+    );
     const { report, exitCode } = await run(root);
     expect(report.problems).toEqual([]);
     expect(exitCode).toBe(ExitCode.findings);
@@ -153,27 +209,55 @@ describe("diff --against: change kinds", () => {
   it("reports a Kustomization that fails to render on one side as a problem (exit 2), never as wholesale creates or deletes", async () => {
     const root = await makeGitRepo(smallFleet());
     branch(root);
-    await write(root, `${overlayPath("apps", "staging")}/kustomization.yaml`, "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\n  - missing.yaml\n");
+    await write(
+      root,
+      `${overlayPath("apps", "staging")}/kustomization.yaml`,
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\n  - missing.yaml\n",
+    );
     const outDir = path.join(root, "out");
     const broken = await run(root, "main", { outDir });
     expect(broken.exitCode).toBe(ExitCode.couldNotRun);
     expect(broken.report.problems).toEqual([
-      expect.objectContaining({ severity: "error", check: "git-diff/not-rendered", environment: "staging", layer: "apps", file: overlayPath("apps", "staging"), message: expect.stringContaining("does not render on the merge request side") }),
+      expect.objectContaining({
+        severity: "error",
+        check: "git-diff/not-rendered",
+        environment: "staging",
+        layer: "apps",
+        file: overlayPath("apps", "staging"),
+        message: expect.stringContaining("does not render on the merge request side"),
+      }),
     ]);
     // The problem reaches the merge request's test summary and Code Quality widget.
-    expect(await readFile(path.join(outDir, "junit.xml"), "utf8")).toMatch(/<testcase classname="git-diff\/not-rendered" name="apps\/staging: Kustomization apps does not render on the merge request side/);
+    expect(await readFile(path.join(outDir, "junit.xml"), "utf8")).toMatch(
+      /<testcase classname="git-diff\/not-rendered" name="apps\/staging: Kustomization apps does not render on the merge request side/,
+    );
     expect(JSON.parse(await readFile(path.join(outDir, "gl-code-quality-report.json"), "utf8"))).toEqual([
-      expect.objectContaining({ check_name: "git-diff/not-rendered", severity: "major", location: expect.objectContaining({ path: overlayPath("apps", "staging") }) }),
+      expect.objectContaining({
+        check_name: "git-diff/not-rendered",
+        severity: "major",
+        location: expect.objectContaining({ path: overlayPath("apps", "staging") }),
+      }),
     ]);
     expect(broken.report.changes).toEqual([]);
 
     // The other way round: the target is broken and the merge request fixes it.
     commitAll(root, "break staging apps");
     git(root, "checkout", "-q", "-b", "fix");
-    await write(root, `${overlayPath("apps", "staging")}/kustomization.yaml`, "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\nnameSuffix: -staging\n");
+    await write(
+      root,
+      `${overlayPath("apps", "staging")}/kustomization.yaml`,
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\nnameSuffix: -staging\n",
+    );
     const fixed = await run(root, "feature");
     expect(fixed.exitCode).toBe(ExitCode.couldNotRun);
-    expect(fixed.report.problems).toEqual([expect.objectContaining({ check: "git-diff/not-rendered", environment: "staging", layer: "apps", message: expect.stringContaining("does not render on the target (merge base) side") })]);
+    expect(fixed.report.problems).toEqual([
+      expect.objectContaining({
+        check: "git-diff/not-rendered",
+        environment: "staging",
+        layer: "apps",
+        message: expect.stringContaining("does not render on the target (merge base) side"),
+      }),
+    ]);
     expect(fixed.report.changes.filter((c) => c.action === "create")).toEqual([]);
   });
 
@@ -185,7 +269,11 @@ describe("diff --against: change kinds", () => {
     );
     const root = await makeGitRepo(tree);
     branch(root);
-    await write(root, `${layerPath("controllers")}/base/kustomization.yaml`, "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n  - namespace.yaml\n");
+    await write(
+      root,
+      `${layerPath("controllers")}/base/kustomization.yaml`,
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n  - namespace.yaml\n",
+    );
     const reordered = await run(root);
     expect(reordered.report.problems).toEqual([]);
     expect(reordered.report.rendered.head).toBe(2);
@@ -193,11 +281,19 @@ describe("diff --against: change kinds", () => {
     expect(reordered.exitCode).toBe(ExitCode.ok);
 
     const deployment = path.join(root, layerPath("controllers"), "base/deployment.yaml");
-    await writeFile(deployment, (await readFile(deployment, "utf8")).replace("            - { name: A, value: '1' }\n            - { name: B, value: '2' }\n", "            - { name: B, value: '2' }\n            - { name: A, value: '1' }\n"));
+    await writeFile(
+      deployment,
+      (await readFile(deployment, "utf8")).replace(
+        "            - { name: A, value: '1' }\n            - { name: B, value: '2' }\n",
+        "            - { name: B, value: '2' }\n            - { name: A, value: '1' }\n",
+      ),
+    );
     const env = await run(root);
     expect(env.exitCode).toBe(ExitCode.findings);
     for (const change of env.report.changes) {
-      expect(change.fields).toEqual([{ path: "spec.template.spec.containers[name=controller].env", kind: "reordered", before: ["A", "B"], after: ["B", "A"] }]);
+      expect(change.fields).toEqual([
+        { path: "spec.template.spec.containers[name=controller].env", kind: "reordered", before: ["A", "B"], after: ["B", "A"] },
+      ]);
     }
     expect(env.report.changes).toHaveLength(2);
   });
@@ -240,12 +336,16 @@ describe("diff --against: Secrets and chart-bump noise", () => {
     const tree = smallFleet(["prod"]);
     const original = tree[`${layerPath("controllers")}/base/deployment.yaml`]!;
     const deployment = (chart: string, checksum: string, replicas: number) =>
-      original.replace(
-        "  namespace: ingress\n",
-        `  namespace: ingress\n  labels:\n    helm.sh/chart: ingress-${chart}\n    app.kubernetes.io/version: "${chart}"\n`,
-      )
+      original
+        .replace(
+          "  namespace: ingress\n",
+          `  namespace: ingress\n  labels:\n    helm.sh/chart: ingress-${chart}\n    app.kubernetes.io/version: "${chart}"\n`,
+        )
         .replace("  replicas: 1\n", `  replicas: ${replicas}\n`)
-        .replace("      labels: { app: ingress }\n", `      labels: { app: ingress }\n      annotations:\n        checksum/config: "${checksum}"\n`);
+        .replace(
+          "      labels: { app: ingress }\n",
+          `      labels: { app: ingress }\n      annotations:\n        checksum/config: "${checksum}"\n`,
+        );
     tree[`${layerPath("controllers")}/base/deployment.yaml`] = deployment("1.0.0", "aaa", 1);
     const root = await makeGitRepo(tree);
     branch(root);
@@ -284,11 +384,22 @@ describe("diff --against on a Flux layout", () => {
     expect(report.problems).toEqual([]);
     expect(exitCode).toBe(ExitCode.findings);
     expect(report.changes.filter((c) => c.action === "delete")).toEqual([]);
-    expect(report.changes).toEqual([expect.objectContaining({ cluster: "staging", action: "update", ref: expect.objectContaining({ kind: "Kustomization", name: "apps" }) })]);
+    expect(report.changes).toEqual([
+      expect.objectContaining({
+        cluster: "staging",
+        action: "update",
+        ref: expect.objectContaining({ kind: "Kustomization", name: "apps" }),
+      }),
+    ]);
     expect(report.risks).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ kind: "suspended", cluster: "staging", object: "Kustomization flux-system/apps" }),
-        expect.objectContaining({ kind: "suspended", cluster: "staging", object: "Kustomization apps", detail: "suspended: spec.suspend: true" }),
+        expect.objectContaining({
+          kind: "suspended",
+          cluster: "staging",
+          object: "Kustomization apps",
+          detail: "suspended: spec.suspend: true",
+        }),
       ]),
     );
   });
@@ -297,11 +408,21 @@ describe("diff --against on a Flux layout", () => {
     const { root } = await gitRepoFromExample("test/fixtures/fleets/flux-kustomizations");
     branch(root);
     const file = path.join(root, "clusters/staging/infrastructure.yaml");
-    await writeFile(file, (await readFile(file, "utf8")).replace("  path: ./infrastructure/configs\n  prune: true\n", "  path: ./infrastructure/configs\n  prune: false\n"));
+    await writeFile(
+      file,
+      (await readFile(file, "utf8")).replace(
+        "  path: ./infrastructure/configs\n  prune: true\n",
+        "  path: ./infrastructure/configs\n  prune: false\n",
+      ),
+    );
     commitAll(root, "stop pruning infra-configs in staging");
     git(root, "checkout", "-q", "-b", "second");
     await remove(root, "infrastructure/configs/cluster-issuers.yaml");
-    await write(root, "infrastructure/configs/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n");
+    await write(
+      root,
+      "infrastructure/configs/kustomization.yaml",
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
+    );
     const { report } = await run(root, "feature");
     const deletions = report.changes.filter((c) => c.action === "delete");
     expect(deletions.length).toBeGreaterThan(0);
@@ -338,7 +459,11 @@ describe("unified views match git diff --no-index", () => {
         "",
       ].join("\n"),
     );
-    await write(root, `${layerPath("controllers")}/base/namespace.yaml`, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ingress\n  labels:\n    pod-security.kubernetes.io/enforce: restricted\n");
+    await write(
+      root,
+      `${layerPath("controllers")}/base/namespace.yaml`,
+      "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ingress\n  labels:\n    pod-security.kubernetes.io/enforce: restricted\n",
+    );
     const { report } = await run(root);
     const updates = report.changes.filter((c) => c.action === "update");
     expect(updates).toHaveLength(2);

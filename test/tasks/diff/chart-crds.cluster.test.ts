@@ -15,13 +15,26 @@ import { makeRepo } from "../../helpers/temp-repo.ts";
 /** One entry of status.history, every field Flux's CRD requires. */
 function snapshot(namespace: string): Record<string, unknown> {
   const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-  return { name: "widgets", namespace, version: 1, status: "deployed", chartName: "widgets", chartVersion: "0.3.0", configDigest: `sha256:${"0".repeat(64)}`, digest: `sha256:${"1".repeat(64)}`, firstDeployed: now, lastDeployed: now };
+  return {
+    name: "widgets",
+    namespace,
+    version: 1,
+    status: "deployed",
+    chartName: "widgets",
+    chartVersion: "0.3.0",
+    configDigest: `sha256:${"0".repeat(64)}`,
+    digest: `sha256:${"1".repeat(64)}`,
+    firstDeployed: now,
+    lastDeployed: now,
+  };
 }
 
 async function chartCrdChange(root: string, crdName: string): Promise<ObjectChange | undefined> {
   const captured = captureContext(root, clusterEnv());
   const result = await diff(captured.context, { dir: ".", json: false });
-  return result.report.environments.flatMap((env) => env.changes).find((change) => change.ref.kind === "CustomResourceDefinition" && change.ref.name === crdName);
+  return result.report.environments
+    .flatMap((env) => env.changes)
+    .find((change) => change.ref.kind === "CustomResourceDefinition" && change.ref.name === crdName);
 }
 
 describe("a chart's CRDs in the live diff", () => {
@@ -33,7 +46,8 @@ describe("a chart's CRDs in the live diff", () => {
     const tree = clusterFleet({ id });
     const root = await makeRepo({
       ...tree,
-      "gitops/controllers/base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - namespace.yaml\n  - deployment.yaml\n  - widgets.yaml\n",
+      "gitops/controllers/base/kustomization.yaml":
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - namespace.yaml\n  - deployment.yaml\n  - widgets.yaml\n",
       "gitops/controllers/base/widgets.yaml": release(""),
     });
     await cp(path.join(FIXTURE_CHARTS, "widgets"), path.join(root, "charts/widgets"), { recursive: true });
@@ -47,7 +61,12 @@ describe("a chart's CRDs in the live diff", () => {
       const helmReleases = (await client.resourceFor("helm.toolkit.fluxcd.io/v2", "HelmRelease"))!;
       await client.apply(
         helmReleases,
-        { apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name: "widgets", namespace: id }, status: { history: [snapshot(id)] } },
+        {
+          apiVersion: "helm.toolkit.fluxcd.io/v2",
+          kind: "HelmRelease",
+          metadata: { name: "widgets", namespace: id },
+          status: { history: [snapshot(id)] },
+        },
         { fieldManager: "helm-controller", dryRun: false, force: true, subresource: "status" },
       );
     } finally {
@@ -55,7 +74,13 @@ describe("a chart's CRDs in the live diff", () => {
     }
 
     // The chart's next version changes its CRD.
-    await writeFile(crdFile, (await readFile(crdFile, "utf8")).replace("                  minimum: 1\n", "                  minimum: 1\n                color:\n                  type: string\n"));
+    await writeFile(
+      crdFile,
+      (await readFile(crdFile, "utf8")).replace(
+        "                  minimum: 1\n",
+        "                  minimum: 1\n                color:\n                  type: string\n",
+      ),
+    );
     const skipped = await chartCrdChange(root, `widgets.${group}`);
     expect(skipped).toMatchObject({ action: "skip", reason: expect.stringContaining("spec.upgrade.crds: Skip, the upgrade default") });
 

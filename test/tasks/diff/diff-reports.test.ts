@@ -50,16 +50,26 @@ describe("diff reports: problems are findings", () => {
     expect((await readdir(outDir)).sort()).toEqual(["diff.json", "diff.md", REPORT_FILES.codeQuality, REPORT_FILES.junit].sort());
     const junitText = await readFile(path.join(outDir, REPORT_FILES.junit), "utf8");
     const codeQualityText = await readFile(path.join(outDir, REPORT_FILES.codeQuality), "utf8");
-    for (const text of [junitText, codeQualityText, await readFile(path.join(outDir, "diff.json"), "utf8")]) expect(text).not.toContain("hunter2-secret-value");
+    for (const text of [junitText, codeQualityText, await readFile(path.join(outDir, "diff.json"), "utf8")])
+      expect(text).not.toContain("hunter2-secret-value");
 
     const failing = testCases(parseXml(junitText)).filter((testCase) => testCase.children.some((child) => child.name === "failure"));
     expect(failing).toHaveLength(1);
     expect(failing[0]!.attributes).toMatchObject({ classname: "diff/dry-run", file: "apps/prod/deployment.yaml" });
     expect(failing[0]!.attributes["name"]).toContain("Deployment web/api: admission webhook denied the request");
 
-    const issues = JSON.parse(codeQualityText) as { check_name: string; severity: string; location: { path: string; lines: { begin: number } }; description: string }[];
+    const issues = JSON.parse(codeQualityText) as {
+      check_name: string;
+      severity: string;
+      location: { path: string; lines: { begin: number } };
+      description: string;
+    }[];
     expect(issues).toEqual([
-      expect.objectContaining({ check_name: "diff/dry-run", severity: "major", location: { path: "apps/prod/deployment.yaml", lines: { begin: 3 } } }),
+      expect.objectContaining({
+        check_name: "diff/dry-run",
+        severity: "major",
+        location: { path: "apps/prod/deployment.yaml", lines: { begin: 3 } },
+      }),
     ]);
     expect(issues[0]!.description).toContain("admission webhook denied the request");
   });
@@ -68,8 +78,22 @@ describe("diff reports: problems are findings", () => {
     const outDir = await mkdtemp(path.join(tmpdir(), "gitops-ci-diff-reports-"));
     dirs.push(outDir);
     const { context } = captureContext(outDir);
-    await writeDiffReport(context, outDir, { tool: "gitops-ci", command: "diff", root: outDir, environments: [{ environment: "prod", layers: ["apps"], changes: [], problems: [] }] }, "diff");
-    expect(testCases(parseXml(await readFile(path.join(outDir, REPORT_FILES.junit), "utf8"))).filter((testCase) => testCase.children.some((child) => child.name === "failure"))).toEqual([]);
+    await writeDiffReport(
+      context,
+      outDir,
+      {
+        tool: "gitops-ci",
+        command: "diff",
+        root: outDir,
+        environments: [{ environment: "prod", layers: ["apps"], changes: [], problems: [] }],
+      },
+      "diff",
+    );
+    expect(
+      testCases(parseXml(await readFile(path.join(outDir, REPORT_FILES.junit), "utf8"))).filter((testCase) =>
+        testCase.children.some((child) => child.name === "failure"),
+      ),
+    ).toEqual([]);
     expect(JSON.parse(await readFile(path.join(outDir, REPORT_FILES.codeQuality), "utf8"))).toEqual([]);
   });
 });

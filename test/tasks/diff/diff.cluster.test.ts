@@ -9,7 +9,10 @@ import { clusterFleet, widgetCrd } from "../../cluster/fleet.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { makeRepo, makeTempDir, writeTree } from "../../helpers/temp-repo.ts";
 
-async function runDiff(root: string, options: { kubeContext?: string; env?: Record<string, string | undefined>; requestTimeoutMs?: number; outDir?: string } = {}) {
+async function runDiff(
+  root: string,
+  options: { kubeContext?: string; env?: Record<string, string | undefined>; requestTimeoutMs?: number; outDir?: string } = {},
+) {
   const captured = captureContext(root, options.env ?? clusterEnv());
   const result = await diff(captured.context, {
     dir: ".",
@@ -18,7 +21,12 @@ async function runDiff(root: string, options: { kubeContext?: string; env?: Reco
     ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     ...(options.outDir ? { outDir: options.outDir } : {}),
   });
-  return { ...result, stdout: captured.stdout(), stderr: captured.stderr(), changes: result.report.environments.flatMap((env) => env.changes) };
+  return {
+    ...result,
+    stdout: captured.stdout(),
+    stderr: captured.stderr(),
+    changes: result.report.environments.flatMap((env) => env.changes),
+  };
 }
 
 function find(changes: readonly ObjectChange[], kind: string, name: string): ObjectChange | undefined {
@@ -53,7 +61,8 @@ describe("gitops-ci diff against a real kube-apiserver", () => {
     const deployment = path.join(root, "gitops/controllers/base/deployment.yaml");
     await writeFile(deployment, (await readFile(deployment, "utf8")).replace("replicas: 1", "replicas: 3"));
     await writeTree(root, {
-      "gitops/apps/base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - service.yaml\n  - feature-flags.yaml\n",
+      "gitops/apps/base/kustomization.yaml":
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - service.yaml\n  - feature-flags.yaml\n",
       "gitops/apps/base/feature-flags.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: feature-flags\n  namespace: ${id}\ndata:\n  beta: "on"\n`,
     });
     await rm(path.join(root, "gitops/apps/base/legacy.yaml"));
@@ -64,7 +73,8 @@ describe("gitops-ci diff against a real kube-apiserver", () => {
     const update = find(result.changes, "Deployment", "web")!;
     expect(update).toMatchObject({ layer: "controllers", action: "update", file: "gitops/controllers/base/deployment.yaml" });
     expect(update.diff).toContain("-  replicas: 1\n+  replicas: 3");
-    for (const serverField of ["managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "status:"]) expect(update.diff).not.toContain(serverField);
+    for (const serverField of ["managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "status:"])
+      expect(update.diff).not.toContain(serverField);
     expect(find(result.changes, "ConfigMap", "feature-flags")).toMatchObject({ layer: "apps", action: "create" });
     expect(find(result.changes, "ConfigMap", "legacy")).toMatchObject({ layer: "apps", action: "prune" });
     expect(find(result.changes, "Service", "web")).toMatchObject({ action: "unchanged" });
@@ -83,7 +93,10 @@ describe("gitops-ci diff against a real kube-apiserver", () => {
       "gitops/apps/base/service.yaml": `apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: ${id}\n  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent\nspec:\n  selector: { app: web }\n  ports:\n    - port: 8080\n`,
     });
     const result = await runDiff(root);
-    expect(find(result.changes, "ConfigMap", "settings")).toMatchObject({ action: "skip", reason: expect.stringContaining("reconcile: disabled") });
+    expect(find(result.changes, "ConfigMap", "settings")).toMatchObject({
+      action: "skip",
+      reason: expect.stringContaining("reconcile: disabled"),
+    });
     expect(find(result.changes, "Service", "web")).toMatchObject({ action: "skip", reason: expect.stringContaining("IfNotPresent") });
     expect(result.exitCode).toBe(0);
   });
@@ -94,10 +107,12 @@ describe("gitops-ci diff against a real kube-apiserver", () => {
     const root = await makeRepo(clusterFleet({ id }));
     await applyFleet(root, "test");
     await writeTree(root, {
-      "gitops/controllers/base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - namespace.yaml\n  - deployment.yaml\n  - team.yaml\n  - widget-crd.yaml\n",
+      "gitops/controllers/base/kustomization.yaml":
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - namespace.yaml\n  - deployment.yaml\n  - team.yaml\n  - widget-crd.yaml\n",
       "gitops/controllers/base/team.yaml": `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${id}-team\n`,
       "gitops/controllers/base/widget-crd.yaml": widgetCrd(group),
-      "gitops/apps/base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - service.yaml\n  - legacy.yaml\n  - team-config.yaml\n  - widget.yaml\n",
+      "gitops/apps/base/kustomization.yaml":
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - service.yaml\n  - legacy.yaml\n  - team-config.yaml\n  - widget.yaml\n",
       "gitops/apps/base/team-config.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: team\n  namespace: ${id}-team\ndata:\n  a: b\n`,
       "gitops/apps/base/widget.yaml": `apiVersion: ${group}/v1\nkind: Widget\nmetadata:\n  name: first\n  namespace: ${id}\nspec:\n  size: 3\n`,
     });
@@ -105,8 +120,18 @@ describe("gitops-ci diff against a real kube-apiserver", () => {
     expect(result.report.environments[0]!.problems).toEqual([]);
     expect(find(result.changes, "Namespace", `${id}-team`)).toMatchObject({ layer: "controllers", action: "create" });
     expect(find(result.changes, "CustomResourceDefinition", `widgets.${group}`)).toMatchObject({ layer: "controllers", action: "create" });
-    expect(find(result.changes, "ConfigMap", "team")).toMatchObject({ layer: "apps", action: "wait", waitingOn: "controllers", reason: `needs Namespace ${id}-team` });
-    expect(find(result.changes, "Widget", "first")).toMatchObject({ layer: "apps", action: "wait", waitingOn: "controllers", reason: `needs CustomResourceDefinition widgets.${group}` });
+    expect(find(result.changes, "ConfigMap", "team")).toMatchObject({
+      layer: "apps",
+      action: "wait",
+      waitingOn: "controllers",
+      reason: `needs Namespace ${id}-team`,
+    });
+    expect(find(result.changes, "Widget", "first")).toMatchObject({
+      layer: "apps",
+      action: "wait",
+      waitingOn: "controllers",
+      reason: `needs CustomResourceDefinition widgets.${group}`,
+    });
     expect(result.exitCode).toBe(1);
   });
 
@@ -115,15 +140,22 @@ describe("gitops-ci diff against a real kube-apiserver", () => {
     const root = await makeRepo(clusterFleet({ id }));
     await applyFleet(root, "test");
     await writeTree(root, {
-      "gitops/apps/base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - service.yaml\n  - legacy.yaml\n  - gadget.yaml\n",
+      "gitops/apps/base/kustomization.yaml":
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - service.yaml\n  - legacy.yaml\n  - gadget.yaml\n",
       "gitops/apps/base/gadget.yaml": `apiVersion: gadgets.example.org/v1\nkind: Gadget\nmetadata:\n  name: one\n  namespace: ${id}\nspec: {}\n`,
     });
     const result = await runDiff(root, { outDir: "out" });
     expect(result.exitCode).toBe(2);
     // The problem reaches the merge request's test summary and Code Quality widget, with its file.
-    expect(await readFile(path.join(root, "out/junit.xml"), "utf8")).toMatch(/<testcase classname="diff\/unknown-kind" name="[^"]*Gadget [^"]*one: [^"]*serves no Gadget[^"]*" file="gitops\/apps\/base\/gadget.yaml"/);
+    expect(await readFile(path.join(root, "out/junit.xml"), "utf8")).toMatch(
+      /<testcase classname="diff\/unknown-kind" name="[^"]*Gadget [^"]*one: [^"]*serves no Gadget[^"]*" file="gitops\/apps\/base\/gadget.yaml"/,
+    );
     expect(JSON.parse(await readFile(path.join(root, "out/gl-code-quality-report.json"), "utf8"))).toEqual([
-      expect.objectContaining({ check_name: "diff/unknown-kind", severity: "major", location: expect.objectContaining({ path: "gitops/apps/base/gadget.yaml" }) }),
+      expect.objectContaining({
+        check_name: "diff/unknown-kind",
+        severity: "major",
+        location: expect.objectContaining({ path: "gitops/apps/base/gadget.yaml" }),
+      }),
     ]);
     expect(result.report.environments[0]!.problems).toEqual([
       expect.objectContaining({
@@ -167,7 +199,14 @@ describe("gitops-ci diff against a real kube-apiserver", () => {
     await writeFile(path.join(dir, "refused"), kubeconfig(closedPort));
     const refused = await runDiff(root, { kubeContext: "down", env: clusterEnv({ KUBECONFIG: path.join(dir, "refused") }) });
     expect(refused.exitCode).toBe(2);
-    expect(refused.report.environments[0]!.problems).toEqual([expect.objectContaining({ check: "diff/cluster", message: expect.stringMatching(/^unreachable: cannot reach the Kubernetes API server https:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/) })]);
+    expect(refused.report.environments[0]!.problems).toEqual([
+      expect.objectContaining({
+        check: "diff/cluster",
+        message: expect.stringMatching(
+          /^unreachable: cannot reach the Kubernetes API server https:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/,
+        ),
+      }),
+    ]);
     expect(refused.stdout).toContain("INCOMPLETE");
 
     // A server that accepts connections and never answers: timeout.
@@ -175,9 +214,15 @@ describe("gitops-ci diff against a real kube-apiserver", () => {
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     try {
       await writeFile(path.join(dir, "silent"), kubeconfig((silent.address() as import("node:net").AddressInfo).port));
-      const timedOut = await runDiff(root, { kubeContext: "down", env: clusterEnv({ KUBECONFIG: path.join(dir, "silent") }), requestTimeoutMs: 500 });
+      const timedOut = await runDiff(root, {
+        kubeContext: "down",
+        env: clusterEnv({ KUBECONFIG: path.join(dir, "silent") }),
+        requestTimeoutMs: 500,
+      });
       expect(timedOut.exitCode).toBe(2);
-      expect(timedOut.report.environments[0]!.problems[0]!.message).toMatch(/^timeout: the Kubernetes API server .* did not answer within 1s/);
+      expect(timedOut.report.environments[0]!.problems[0]!.message).toMatch(
+        /^timeout: the Kubernetes API server .* did not answer within 1s/,
+      );
     } finally {
       silent.close();
     }

@@ -27,7 +27,11 @@ describe("git-diff.html", () => {
     const root = await makeGitRepo(tree);
     branch(root);
     await write(root, `${overlayPath("apps", "prod")}/kustomization.yaml`, secretOverlay(SECRET_AFTER));
-    await write(root, `${layerPath("configs")}/base/configmap.yaml`, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ingress\ndata:\n  mode: \"</script><script>alert(1)</script>\"\n");
+    await write(
+      root,
+      `${layerPath("configs")}/base/configmap.yaml`,
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ingress\ndata:\n  mode: "</script><script>alert(1)</script>"\n',
+    );
     const out = await makeTempDir();
     const { report } = await diffAgainst(captureContext(root).context, { dir: root, against: "main", json: false, outDir: out });
     expect(report.problems).toEqual([]);
@@ -70,13 +74,13 @@ describe("git-diff.html", () => {
       expect(tree).toMatch(/prod[\s\S]*Kustomization flux-system\/configs[\s\S]*ConfigMap[\s\S]*ConfigMap ingress\/settings-prod/);
 
       // One object: its fields, side by side, then unified.
-      await page.locator('#tree a[data-object]', { hasText: "settings-staging" }).click();
+      await page.locator("#tree a[data-object]", { hasText: "settings-staging" }).click();
       expect(await page.locator("#fields").innerText()).toContain('~ data.mode: "strict" → "</script><script>alert(1)</script>"');
       expect(await page.locator("#side-by-side td.d").allTextContents()).toEqual(["  mode: strict"]);
       await page.locator("#view-unified").click();
       expect(await page.locator("#unified div.add").allTextContents()).toEqual(["+  mode: </script><script>alert(1)</script>"]);
 
-      await page.locator('#tree a[data-object]', { hasText: "db-prod" }).click();
+      await page.locator("#tree a[data-object]", { hasText: "db-prod" }).click();
       expect(await page.locator("#fields").innerText()).toBe("~ data.password: changed (value not shown)");
 
       const content = await page.content();

@@ -41,7 +41,8 @@ describe("the diff identity of docs/rbac/diff-identity.yaml", () => {
     await applyFleet(root, "test");
     await writeTree(root, {
       "gitops/configs/base/settings.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ${id}\ndata:\n  mode: relaxed\n`,
-      "gitops/apps/base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - service.yaml\n  - extra.yaml\n",
+      "gitops/apps/base/kustomization.yaml":
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - service.yaml\n  - extra.yaml\n",
       "gitops/apps/base/extra.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: ${id}\ndata:\n  a: b\n`,
     });
     const captured = captureContext(root, clusterEnv());
@@ -50,7 +51,12 @@ describe("the diff identity of docs/rbac/diff-identity.yaml", () => {
     expect(env.context).toBe("gitops-ci-local-diff");
     expect(env.problems).toEqual([]);
     const actions = Object.fromEntries(env.changes.map((change: ObjectChange) => [`${change.ref.kind}/${change.ref.name}`, change.action]));
-    expect(actions).toMatchObject({ "ConfigMap/settings": "update", "ConfigMap/extra": "create", "ConfigMap/legacy": "prune", "Secret/credentials": "unchanged" });
+    expect(actions).toMatchObject({
+      "ConfigMap/settings": "update",
+      "ConfigMap/extra": "create",
+      "ConfigMap/legacy": "prune",
+      "Secret/credentials": "unchanged",
+    });
     expect(result.exitCode).toBe(1);
   });
 
@@ -58,8 +64,15 @@ describe("the diff identity of docs/rbac/diff-identity.yaml", () => {
     const client = await clusterClient("diff");
     try {
       const configMaps = (await client.resourceFor("v1", "ConfigMap"))!;
-      const object = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: uniqueName("write"), namespace: "default" }, data: { a: "b" } };
-      await expect(client.apply(configMaps, object, { fieldManager: "test", dryRun: true, force: true })).resolves.toMatchObject({ kind: "ConfigMap" });
+      const object = {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: uniqueName("write"), namespace: "default" },
+        data: { a: "b" },
+      };
+      await expect(client.apply(configMaps, object, { fieldManager: "test", dryRun: true, force: true })).resolves.toMatchObject({
+        kind: "ConfigMap",
+      });
       // The policy takes effect within a second or two of its creation.
       let denied: unknown;
       for (let attempt = 0; attempt < 50 && !denied; attempt += 1) {
@@ -80,7 +93,11 @@ describe("the diff identity of docs/rbac/diff-identity.yaml", () => {
 
   it("covers get, list, patch and create on every kind the bundled examples render", async () => {
     const role = (await rbacDocuments()).find((object) => object["kind"] === "ClusterRole")!;
-    const rules = (role["rules"] as Record<string, unknown>[]).map((rule) => ({ groups: rule["apiGroups"] as string[], resources: rule["resources"] as string[], verbs: rule["verbs"] as string[] }));
+    const rules = (role["rules"] as Record<string, unknown>[]).map((rule) => ({
+      groups: rule["apiGroups"] as string[],
+      resources: rule["resources"] as string[],
+      verbs: rule["verbs"] as string[],
+    }));
     const admin = await clusterClient("admin");
     try {
       const missing: string[] = [];
@@ -92,7 +109,9 @@ describe("the diff identity of docs/rbac/diff-identity.yaml", () => {
           const resource = await admin.resourceFor(manifest.ref.apiVersion, manifest.ref.kind);
           expect(resource, `${manifest.ref.apiVersion} ${manifest.ref.kind} is served by the local cluster`).toBeDefined();
           for (const verb of ["get", "list", "patch", "create"]) {
-            const allowed = rules.some((rule) => rule.groups.includes(resource!.group) && rule.resources.includes(resource!.plural) && rule.verbs.includes(verb));
+            const allowed = rules.some(
+              (rule) => rule.groups.includes(resource!.group) && rule.resources.includes(resource!.plural) && rule.verbs.includes(verb),
+            );
             if (!allowed) missing.push(`${verb} ${resource!.plural}.${resource!.group}`);
           }
         }

@@ -25,7 +25,14 @@ function memoryTracker(initial: DriftIssue[] = []) {
   const tracker: DriftIssueTracker = {
     listDriftIssues: async () => issues.map((issue) => ({ ...issue })),
     create: async (title, description) => {
-      const issue: DriftIssue = { iid: issues.length + 1, state: "opened", title, description, webUrl: `https://gitlab/x/${issues.length + 1}`, updatedAt: String(++tick).padStart(4, "0") };
+      const issue: DriftIssue = {
+        iid: issues.length + 1,
+        state: "opened",
+        title,
+        description,
+        webUrl: `https://gitlab/x/${issues.length + 1}`,
+        updatedAt: String(++tick).padStart(4, "0"),
+      };
       issues.push(issue);
       return issue;
     },
@@ -42,8 +49,19 @@ function memoryTracker(initial: DriftIssue[] = []) {
   return { tracker, issues, comments };
 }
 
-const update = (name: string, diff = "-a\n+b"): ObjectChange => ({ environment: "prod", layer: "apps", ref: { apiVersion: "v1", kind: "ConfigMap", name, namespace: "apps" }, action: "update", diff });
-const unchanged: ObjectChange = { environment: "prod", layer: "apps", ref: { apiVersion: "v1", kind: "Service", name: "web" }, action: "unchanged" };
+const update = (name: string, diff = "-a\n+b"): ObjectChange => ({
+  environment: "prod",
+  layer: "apps",
+  ref: { apiVersion: "v1", kind: "ConfigMap", name, namespace: "apps" },
+  action: "update",
+  diff,
+});
+const unchanged: ObjectChange = {
+  environment: "prod",
+  layer: "apps",
+  ref: { apiVersion: "v1", kind: "Service", name: "web" },
+  action: "unchanged",
+};
 
 describe("syncDriftIssue", () => {
   it("does nothing without drift and without an open issue", async () => {
@@ -53,9 +71,17 @@ describe("syncDriftIssue", () => {
   });
 
   it("opens, leaves alone, comments, closes and reopens the one issue of the environment", async () => {
-    const other: DriftIssue = { iid: 99, state: "opened", title: "Drift in staging", description: driftMarker("staging", "aa"), webUrl: "", updatedAt: "9999" };
+    const other: DriftIssue = {
+      iid: 99,
+      state: "opened",
+      title: "Drift in staging",
+      description: driftMarker("staging", "aa"),
+      webUrl: "",
+      updatedAt: "9999",
+    };
     const { tracker, issues, comments } = memoryTracker([other]);
-    const sync = (changes: ObjectChange[]) => syncDriftIssue(tracker, { environment: "prod", changes, report: "REPORT", jobUrl: "https://job" });
+    const sync = (changes: ObjectChange[]) =>
+      syncDriftIssue(tracker, { environment: "prod", changes, report: "REPORT", jobUrl: "https://job" });
 
     expect((await sync([update("a"), unchanged])).outcome).toBe("opened");
     const issue = issues.find((candidate) => candidate.iid !== 99)!;
@@ -91,7 +117,14 @@ describe("syncDriftIssue", () => {
 describe("gitLabDriftSettings", () => {
   it("is off without a token, and names what is missing when a token is set", () => {
     expect(gitLabDriftSettings({ CI_SERVER_URL: "https://gitlab.example.com", CI_PROJECT_ID: "1" })).toBeUndefined();
-    expect(gitLabDriftSettings({ GITOPS_CI_GITLAB_TOKEN: "t", CI_API_V4_URL: "https://gitlab.example.com/api/v4", CI_PROJECT_ID: "7", GITOPS_CI_DRIFT_LABELS: "drift, ops" })).toEqual({
+    expect(
+      gitLabDriftSettings({
+        GITOPS_CI_GITLAB_TOKEN: "t",
+        CI_API_V4_URL: "https://gitlab.example.com/api/v4",
+        CI_PROJECT_ID: "7",
+        GITOPS_CI_DRIFT_LABELS: "drift, ops",
+      }),
+    ).toEqual({
       apiUrl: "https://gitlab.example.com/api/v4",
       projectId: "7",
       token: "t",
@@ -103,7 +136,9 @@ describe("gitLabDriftSettings", () => {
       tokenVariable: "GITLAB_TOKEN",
       labels: ["gitops-drift"],
     });
-    expect(() => gitLabDriftSettings({ GITLAB_TOKEN: "t" })).toThrow("a GitLab token is set but CI_SERVER_URL (or GITOPS_CI_GITLAB_URL) and CI_PROJECT_ID (or GITOPS_CI_GITLAB_PROJECT) are not");
+    expect(() => gitLabDriftSettings({ GITLAB_TOKEN: "t" })).toThrow(
+      "a GitLab token is set but CI_SERVER_URL (or GITOPS_CI_GITLAB_URL) and CI_PROJECT_ID (or GITOPS_CI_GITLAB_PROJECT) are not",
+    );
   });
 });
 
@@ -119,21 +154,37 @@ describe("the drift issue tracker over GitLab's issues API", () => {
   });
 
   function tracker(overrides: Partial<GitLabClientOptions> = {}): DriftIssueTracker {
-    const client = createGitLabClient({ apiUrl: gitlab.apiUrl, token: TOKEN, tokenAdvice: DRIFT_TOKEN_ADVICE, clock, random: () => 0.5, ...overrides });
+    const client = createGitLabClient({
+      apiUrl: gitlab.apiUrl,
+      token: TOKEN,
+      tokenAdvice: DRIFT_TOKEN_ADVICE,
+      clock,
+      random: () => 0.5,
+      ...overrides,
+    });
     return createGitLabDriftIssueTracker(client, { projectId: "42", labels: ["gitops-drift"] });
   }
-  const sync = (changes: ObjectChange[], api = tracker()) => syncDriftIssue(api, { environment: "prod", changes, report: "REPORT", jobUrl: "https://job" });
-  const issuesOf = (environment: string) => [...project.issues.values()].filter((issue) => parseDriftMarker(issue.description)?.environment === environment);
+  const sync = (changes: ObjectChange[], api = tracker()) =>
+    syncDriftIssue(api, { environment: "prod", changes, report: "REPORT", jobUrl: "https://job" });
+  const issuesOf = (environment: string) =>
+    [...project.issues.values()].filter((issue) => parseDriftMarker(issue.description)?.environment === environment);
 
   it("finds its issue among more than a page of others, and opens, comments, closes and reopens it", async () => {
-    for (let index = 0; index < 120; index += 1) gitlab.addIssue(project, { title: `Drift in other-${index}`, labels: ["gitops-drift"], description: driftMarker(`other-${index}`, "abc") });
+    for (let index = 0; index < 120; index += 1)
+      gitlab.addIssue(project, {
+        title: `Drift in other-${index}`,
+        labels: ["gitops-drift"],
+        description: driftMarker(`other-${index}`, "abc"),
+      });
     gitlab.addIssue(project, { title: "Unrelated", description: driftMarker("prod", "abc") });
 
     expect((await sync([update("a")])).outcome).toBe("opened");
     const [issue] = issuesOf("prod").filter((candidate) => candidate.labels.includes("gitops-drift"));
     expect(issue).toMatchObject({ state: "opened", title: "Drift in prod: 1 object differs from Git", labels: ["gitops-drift"] });
     const lists = gitlab.requests.filter((request) => request.method === "GET" && request.path === "/api/v4/projects/42/issues");
-    expect(lists.map((request) => [request.query["labels"], request.query["state"], request.query["page"] ?? "1", request.query["per_page"]])).toEqual([
+    expect(
+      lists.map((request) => [request.query["labels"], request.query["state"], request.query["page"] ?? "1", request.query["per_page"]]),
+    ).toEqual([
       ["gitops-drift", "all", "1", "100"],
       ["gitops-drift", "all", "2", "100"],
     ]);
@@ -159,7 +210,9 @@ describe("the drift issue tracker over GitLab's issues API", () => {
     expect((await sync([update("a", "-a\n+c")], api)).outcome).toBe("commented");
 
     expect(clock.sleeps).toEqual([9_000, 750, 750, 4_000]);
-    expect(gitlab.requests.map((request) => request.status).filter((status) => status !== 200 && status !== 201)).toEqual([429, 502, 502, 429]);
+    expect(gitlab.requests.map((request) => request.status).filter((status) => status !== 200 && status !== 201)).toEqual([
+      429, 502, 502, 429,
+    ]);
     expect(onRetry).toHaveLength(4);
     const [issue] = issuesOf("prod");
     expect(issue!.notes).toHaveLength(1);
@@ -170,9 +223,14 @@ describe("the drift issue tracker over GitLab's issues API", () => {
     await expect(sync([update("a")], tracker({ token: "glpat-revoked", tokenVariable: "GITLAB_TOKEN" }))).rejects.toMatchObject({
       status: 401,
       message: "GitLab rejected the access token: HTTP 401 on GET /projects/42/issues (GitLab said: 401 Unauthorized)",
-      hint: expect.stringContaining("the token in GITLAB_TOKEN is wrong, expired or revoked; create a project access token (Settings > Access tokens) with the `api` scope"),
+      hint: expect.stringContaining(
+        "the token in GITLAB_TOKEN is wrong, expired or revoked; create a project access token (Settings > Access tokens) with the `api` scope",
+      ),
     });
     gitlab.addToken("glpat-reader-0123456789", { username: "reader" }, { scopes: ["read_api"] });
-    await expect(sync([update("a")], tracker({ token: "glpat-reader-0123456789" }))).rejects.toMatchObject({ status: 403, hint: expect.stringContaining("a read_api token can read issues but not write them") });
+    await expect(sync([update("a")], tracker({ token: "glpat-reader-0123456789" }))).rejects.toMatchObject({
+      status: 403,
+      hint: expect.stringContaining("a read_api token can read issues but not write them"),
+    });
   });
 });

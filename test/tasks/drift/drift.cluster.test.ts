@@ -15,8 +15,17 @@ const TOKEN = "glpat-drift-bot-0123456789";
 
 /** A GitLab that answers as the REST API v4 does, with one project and the drift job's token. */
 async function driftGitLab(): Promise<{ gitlab: FakeGitLab; project: FakeProject; env: Record<string, string> }> {
-  const { gitlab, project } = await startGitLab({ project: "group/project", projectId: 42, tokens: { [TOKEN]: { username: "project_42_bot" } } });
-  const env = { GITOPS_CI_GITLAB_TOKEN: TOKEN, CI_SERVER_URL: gitlab.url, CI_PROJECT_ID: "42", CI_JOB_URL: "https://gitlab.example.com/group/project/-/jobs/7" };
+  const { gitlab, project } = await startGitLab({
+    project: "group/project",
+    projectId: 42,
+    tokens: { [TOKEN]: { username: "project_42_bot" } },
+  });
+  const env = {
+    GITOPS_CI_GITLAB_TOKEN: TOKEN,
+    CI_SERVER_URL: gitlab.url,
+    CI_PROJECT_ID: "42",
+    CI_JOB_URL: "https://gitlab.example.com/group/project/-/jobs/7",
+  };
   return { gitlab, project, env };
 }
 
@@ -31,7 +40,11 @@ async function editLiveConfigMap(namespace: string, data: Record<string, string>
   const admin = await clusterClient("admin");
   try {
     const configMaps = (await admin.resourceFor("v1", "ConfigMap"))!;
-    await admin.apply(configMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace }, data }, { fieldManager: "kubectl-edit", dryRun: false, force: true });
+    await admin.apply(
+      configMaps,
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace }, data },
+      { fieldManager: "kubectl-edit", dryRun: false, force: true },
+    );
   } finally {
     admin.close();
   }
@@ -44,7 +57,12 @@ describe("gitops-ci drift against a real kube-apiserver and a GitLab issues API"
     await applyFleet(root, "test");
     const { gitlab, project, env: gitlabEnv } = await driftGitLab();
     // Other environments' drift issues, enough to need a second page (GitLab serves at most 100 per page).
-    for (let index = 0; index < 120; index += 1) gitlab.addIssue(project, { title: `Drift in other-${index}`, labels: ["gitops-drift"], description: driftMarker(`other-${index}`, "abc") });
+    for (let index = 0; index < 120; index += 1)
+      gitlab.addIssue(project, {
+        title: `Drift in other-${index}`,
+        labels: ["gitops-drift"],
+        description: driftMarker(`other-${index}`, "abc"),
+      });
     const issues = () => [...project.issues.values()];
     const env = clusterEnv(gitlabEnv);
     const out = await makeTempDir();
@@ -92,14 +110,19 @@ describe("gitops-ci drift against a real kube-apiserver and a GitLab issues API"
     expect(issues().filter((candidate) => candidate.description?.includes("environment=test"))).toHaveLength(1);
     // The fleet's Secret value never reaches GitLab.
     const sent = gitlab.sentText();
-    for (const value of ["initial-password-value", Buffer.from("initial-password-value").toString("base64")]) expect(sent).not.toContain(value);
+    for (const value of ["initial-password-value", Buffer.from("initial-password-value").toString("base64")])
+      expect(sent).not.toContain(value);
   });
 
   it("leaves the issue alone and exits 2 when the cluster cannot be read: never 'no drift'", async () => {
     const id = uniqueName("driftdown");
     const root = await makeRepo(clusterFleet({ id }));
     const { gitlab, project, env: gitlabEnv } = await driftGitLab();
-    const issue = gitlab.addIssue(project, { title: "Drift in test: 1 object differs from Git", labels: ["gitops-drift"], description: `${driftMarker("test", "0123456789abcdef")}\nold report` });
+    const issue = gitlab.addIssue(project, {
+      title: "Drift in test: 1 object differs from Git",
+      labels: ["gitops-drift"],
+      description: `${driftMarker("test", "0123456789abcdef")}\nold report`,
+    });
     const closed = net.createServer();
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const port = (closed.address() as net.AddressInfo).port;

@@ -21,7 +21,13 @@ async function fillIn(root: string, values: readonly MarkedValue[]): Promise<voi
     const filled = lines.flatMap((line, index) => {
       if (!marked.has(index)) return [line];
       if (line.trim().startsWith("#")) return []; // a secret file: re-created for qa in real life
-      return [line.replace(` ${MARKER}`, "").replace(/10\.30\./g, "10.40.").replace(/staging\.example\.com/g, "qa.example.com").replace("acme-staging-v02", "acme-v02")];
+      return [
+        line
+          .replace(` ${MARKER}`, "")
+          .replace(/10\.30\./g, "10.40.")
+          .replace(/staging\.example\.com/g, "qa.example.com")
+          .replace("acme-staging-v02", "acme-v02"),
+      ];
     });
     await writeFile(path.join(root, file), filled.join("\n"));
   }
@@ -35,7 +41,10 @@ async function unmarkedAddresses(root: string, dir: string): Promise<string[]> {
     (await readFile(path.join(root, file), "utf8")).split("\n").forEach((line, index) => {
       const code = line.replace(/(^|\s)#.*$/, "");
       const tokens = code.split(/[\s:"',[\]]+/).filter(Boolean);
-      if (tokens.some((token) => isAddress(token) || (isHostname(token) && token.includes("example.com"))) && !line.includes("# gitops-ci: set for qa")) {
+      if (
+        tokens.some((token) => isAddress(token) || (isHostname(token) && token.includes("example.com"))) &&
+        !line.includes("# gitops-ci: set for qa")
+      ) {
         found.push(`${file}:${index + 1}: ${line.trim()}`);
       }
     });
@@ -54,10 +63,13 @@ describe("gitops-ci env add on layout A", () => {
       { layer: "configs", path: "gitops/flux/infrastructure/configs/overlays/qa" },
       { layer: "apps", path: "gitops/flux/apps/overlays/qa" },
     ]);
-    for (const overlay of result.overlays) expect(await readFile(path.join(root, overlay.path, "kustomization.yaml"), "utf8")).toContain("nameSuffix: -qa\n");
+    for (const overlay of result.overlays)
+      expect(await readFile(path.join(root, overlay.path, "kustomization.yaml"), "utf8")).toContain("nameSuffix: -qa\n");
     expect(await readFile(path.join(root, "gitops-ci.yaml"), "utf8")).toContain("environments: [prod, staging, qa]\n");
     // Names that follow from the suffix are renamed, not marked.
-    expect(await readFile(path.join(root, "gitops/flux/apps/overlays/qa/gitlab-hosts-patch.yaml"), "utf8")).toContain("          secret: gitlab-smtp-qa\n");
+    expect(await readFile(path.join(root, "gitops/flux/apps/overlays/qa/gitlab-hosts-patch.yaml"), "utf8")).toContain(
+      "          secret: gitlab-smtp-qa\n",
+    );
     expect(result.renamed.map((entry) => entry.to)).toContain("letsencrypt-qa");
 
     const listed = result.values.map((value) => `${path.posix.basename(value.file)}:${value.line} ${value.kind} ${value.value}`);
@@ -91,7 +103,9 @@ describe("gitops-ci env add on layout A", () => {
     expect(before.exitCode).toBe(1);
     const errors = before.report.findings.filter((finding) => finding.severity === "error");
     expect(new Set(errors.map((finding) => finding.check))).toEqual(new Set(["standards/unfilled-env-value"]));
-    expect(errors.map((finding) => `${finding.file}:${finding.line}`).sort()).toEqual(result.values.map((value) => `${value.file}:${value.line}`).sort());
+    expect(errors.map((finding) => `${finding.file}:${finding.line}`).sort()).toEqual(
+      result.values.map((value) => `${value.file}:${value.line}`).sort(),
+    );
     expect(errors.every((finding) => finding.environment === "qa")).toBe(true);
 
     await fillIn(root, result.values);
@@ -111,8 +125,12 @@ describe("gitops-ci env add on layout A", () => {
     const { context } = captureContext(root);
     await expect(envAdd(context, { dir: ".", name: "prod", from: "staging", json: false })).rejects.toThrow(/already exists/);
     await expect(envAdd(context, { dir: ".", name: "qa", from: "dev", json: false })).rejects.toThrow(/--from dev is not an environment/);
-    await expect(envAdd(context, { dir: ".", name: "QA_1", from: "staging", json: false })).rejects.toThrow(/not a usable environment name/);
-    await import("node:fs/promises").then(({ mkdir }) => mkdir(path.join(root, "gitops/flux/apps/overlays/qa/secrets"), { recursive: true }));
+    await expect(envAdd(context, { dir: ".", name: "QA_1", from: "staging", json: false })).rejects.toThrow(
+      /not a usable environment name/,
+    );
+    await import("node:fs/promises").then(({ mkdir }) =>
+      mkdir(path.join(root, "gitops/flux/apps/overlays/qa/secrets"), { recursive: true }),
+    );
     await expect(envAdd(context, { dir: ".", name: "qa", from: "staging", json: false })).rejects.toThrow(/overlays\/qa already exists/);
   });
 });
@@ -130,19 +148,30 @@ describe("gitops-ci env add on layout B, from the command line", () => {
     });
     expect(code).toBe(0);
     const result = JSON.parse(stdout) as { overlays: { path: string }[]; values: MarkedValue[] };
-    expect(result.overlays.map((overlay) => overlay.path)).toEqual(["clusters/qa/infrastructure", "clusters/qa/observability", "clusters/qa/applications"]);
-    expect(result.values.map((value) => `${value.file}:${value.line} ${value.kind}`)).toContain("clusters/qa/applications/patches/ingress-patch.yaml:3 hostname");
+    expect(result.overlays.map((overlay) => overlay.path)).toEqual([
+      "clusters/qa/infrastructure",
+      "clusters/qa/observability",
+      "clusters/qa/applications",
+    ]);
+    expect(result.values.map((value) => `${value.file}:${value.line} ${value.kind}`)).toContain(
+      "clusters/qa/applications/patches/ingress-patch.yaml:3 hostname",
+    );
     expect(result.values.filter((value) => value.kind === "secret").map((value) => value.file)).toEqual([
       "clusters/qa/observability/sealed-secrets/actual-grafana-admin.yaml",
       "clusters/qa/applications/sealed-secrets/actual-podinfo-secrets.yaml",
     ]);
-    expect(await readFile(path.join(root, "clusters/qa/applications/patches/podinfo-patch.yaml"), "utf8")).toContain("              value: qa\n");
+    expect(await readFile(path.join(root, "clusters/qa/applications/patches/podinfo-patch.yaml"), "utf8")).toContain(
+      "              value: qa\n",
+    );
 
     const before = await check(captureContext(root).context, { dir: ".", json: false });
     expect(before.report.findings.filter((finding) => finding.severity === "error").map((finding) => finding.check)).toEqual(
       result.values.map(() => "standards/unfilled-env-value"),
     );
-    await fillIn(root, result.values.map((value) => ({ ...value, from: "staging" })));
+    await fillIn(
+      root,
+      result.values.map((value) => ({ ...value, from: "staging" })),
+    );
     const after = await check(captureContext(root).context, { dir: ".", json: false });
     expect(after.report.findings.filter((finding) => finding.severity === "error")).toEqual([]);
   });

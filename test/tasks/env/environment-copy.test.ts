@@ -19,7 +19,8 @@ function copyOf(files: Record<string, string>, from = "staging") {
 describe("copyOverlay", () => {
   it("marks addresses, host names and URLs, renames what carries the environment's name, leaves the rest", () => {
     const copy = copyOf({
-      "kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnameSuffix: -staging\nresources:\n  - ../../base\n  - staging-extras.yaml\ncommonLabels:\n  env: staging\n",
+      "kustomization.yaml":
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnameSuffix: -staging\nresources:\n  - ../../base\n  - staging-extras.yaml\ncommonLabels:\n  env: staging\n",
       "patch.yaml": [
         "# The issuer of staging.",
         "apiVersion: v1",
@@ -28,10 +29,10 @@ describe("copyOverlay", () => {
         "  name: settings",
         "data:",
         "  host: app.staging.example.com # the public name",
-        "  ip: \"10.30.0.10\"",
+        '  ip: "10.30.0.10"',
         "  issuer: https://acme-staging-v02.api.letsencrypt.org/directory",
         "  secretName: app-tls-staging",
-        "  replicas: \"2\"",
+        '  replicas: "2"',
         "  group: cert-manager.io",
         "",
       ].join("\n"),
@@ -52,28 +53,46 @@ describe("copyOverlay", () => {
         `  ip: "10.30.0.10" ${MARK}`,
         `  issuer: https://acme-staging-v02.api.letsencrypt.org/directory ${MARK}`,
         "  secretName: app-tls-qa",
-        "  replicas: \"2\"",
+        '  replicas: "2"',
         "  group: cert-manager.io",
         "",
       ].join("\n"),
     );
     expect(copy.files.get("README.md")).toBe("staging notes: 10.30.0.10\n");
-    expect(copy.renamed.map((entry) => `${entry.from} -> ${entry.to}`)).toEqual(["-staging -> -qa", "staging -> qa", "app-tls-staging -> app-tls-qa"]);
+    expect(copy.renamed.map((entry) => `${entry.from} -> ${entry.to}`)).toEqual([
+      "-staging -> -qa",
+      "staging -> qa",
+      "app-tls-staging -> app-tls-qa",
+    ]);
   });
 
   it("marks inside inline patches, and secret files on their first line without touching their ciphertext", () => {
-    const secret = "apiVersion: v1\nkind: Secret\nmetadata:\n    name: db\nstringData:\n    password: ENC[AES256_GCM,data:abc,type:str]\nsops:\n    version: 3.13.3\n";
+    const secret =
+      "apiVersion: v1\nkind: Secret\nmetadata:\n    name: db\nstringData:\n    password: ENC[AES256_GCM,data:abc,type:str]\nsops:\n    version: 3.13.3\n";
     const copy = copyOf({
-      "kustomization.yaml": "resources:\n  - secrets/db.yaml\npatches:\n  - patch: |\n      - op: replace\n        path: /spec/values/host\n        value: 10.30.0.10\n    target:\n      kind: HelmRelease\n      name: app\n",
+      "kustomization.yaml":
+        "resources:\n  - secrets/db.yaml\npatches:\n  - patch: |\n      - op: replace\n        path: /spec/values/host\n        value: 10.30.0.10\n    target:\n      kind: HelmRelease\n      name: app\n",
       "secrets/db.yaml": secret,
     });
     expect(copy.files.get("secrets/db.yaml")).toBe(`${MARK}\n${secret}`);
     expect(copy.files.get("kustomization.yaml")).toContain(`        value: 10.30.0.10 ${MARK}\n    target:\n`);
-    expect(findMarkers(copy.files.get("kustomization.yaml")!, "k.yaml")).toEqual([{ file: "k.yaml", line: 7, environment: "qa", from: "staging", kind: "ip", value: "10.30.0.10" }]);
+    expect(findMarkers(copy.files.get("kustomization.yaml")!, "k.yaml")).toEqual([
+      { file: "k.yaml", line: 7, environment: "qa", from: "staging", kind: "ip", value: "10.30.0.10" },
+    ]);
   });
 
   it("replaces the markers of an environment that was itself a copy", () => {
-    const first = copyOverlay({ environment: "staging", dir: "s", files: new Map([["a.yaml", "host: a.example.com\n"], ["secrets/s.yaml", "kind: Secret\n"]]) }, "qa");
+    const first = copyOverlay(
+      {
+        environment: "staging",
+        dir: "s",
+        files: new Map([
+          ["a.yaml", "host: a.example.com\n"],
+          ["secrets/s.yaml", "kind: Secret\n"],
+        ]),
+      },
+      "qa",
+    );
     const second = copyOverlay({ environment: "qa", dir: "q", files: first.files }, "dev");
     expect(second.files.get("a.yaml")).toBe("host: a.example.com # gitops-ci: set for dev (copied from qa)\n");
     expect(second.files.get("secrets/s.yaml")).toBe("# gitops-ci: set for dev (copied from qa)\nkind: Secret\n");
@@ -94,7 +113,9 @@ describe("copyOverlay", () => {
 
 describe("findMarkers", () => {
   it("reads the value and kind of each marked line", () => {
-    const text = [MARK, `domain: "gitlab.staging.example.com" ${MARK}`, `  - 10.30.0.0/24 ${MARK}`, "plain: value", `name: x ${MARK}`].join("\n");
+    const text = [MARK, `domain: "gitlab.staging.example.com" ${MARK}`, `  - 10.30.0.0/24 ${MARK}`, "plain: value", `name: x ${MARK}`].join(
+      "\n",
+    );
     expect(findMarkers(text, "f.yaml").map((marker) => [marker.line, marker.kind, marker.value])).toEqual([
       [1, "secret", ""],
       [2, "hostname", "gitlab.staging.example.com"],

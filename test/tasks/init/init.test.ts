@@ -48,10 +48,42 @@ interface Expected {
 }
 
 const LAYOUTS: Expected[] = [
-  { fixture: "test/fixtures/layouts/classic", clusters: ["staging", "production"], mode: "generated", inputs: { mode: "generated" }, written: [".gitlab-ci.yml"], helmReleases: 6, sops: false },
-  { fixture: "test/fixtures/layouts/artifact-generator", clusters: ["staging", "production"], mode: "generated", inputs: { mode: "generated" }, written: [".gitlab-ci.yml"], helmReleases: 6, sops: false },
-  { fixture: "test/fixtures/layouts/home-ops", clusters: ["cluster"], mode: "generated", inputs: { mode: "generated" }, written: [".gitlab-ci.yml"], helmReleases: 34, sops: true },
-  { fixture: "test/fixtures/layouts/edge-cases", clusters: ["edge"], mode: "generated", inputs: { mode: "generated" }, written: [".gitlab-ci.yml"], helmReleases: 0, sops: false },
+  {
+    fixture: "test/fixtures/layouts/classic",
+    clusters: ["staging", "production"],
+    mode: "generated",
+    inputs: { mode: "generated" },
+    written: [".gitlab-ci.yml"],
+    helmReleases: 6,
+    sops: false,
+  },
+  {
+    fixture: "test/fixtures/layouts/artifact-generator",
+    clusters: ["staging", "production"],
+    mode: "generated",
+    inputs: { mode: "generated" },
+    written: [".gitlab-ci.yml"],
+    helmReleases: 6,
+    sops: false,
+  },
+  {
+    fixture: "test/fixtures/layouts/home-ops",
+    clusters: ["cluster"],
+    mode: "generated",
+    inputs: { mode: "generated" },
+    written: [".gitlab-ci.yml"],
+    helmReleases: 34,
+    sops: true,
+  },
+  {
+    fixture: "test/fixtures/layouts/edge-cases",
+    clusters: ["edge"],
+    mode: "generated",
+    inputs: { mode: "generated" },
+    written: [".gitlab-ci.yml"],
+    helmReleases: 0,
+    sops: false,
+  },
   {
     fixture: "examples/layout-a",
     clusters: ["staging", "prod"],
@@ -91,7 +123,9 @@ describe("gitops-ci init on each fixture layout", () => {
         const section = first.stdout.slice(first.stdout.indexOf(`\n${environment.name}: ${overlays.length} `));
         let at = 0;
         for (const overlay of overlays) {
-          const row = new RegExp(`\\n +${overlay.order} +${escape(overlay.flux ? `${overlay.flux.namespace}/${overlay.flux.name}` : overlay.layer)} +${escape(overlay.path)}`);
+          const row = new RegExp(
+            `\\n +${overlay.order} +${escape(overlay.flux ? `${overlay.flux.namespace}/${overlay.flux.name}` : overlay.layer)} +${escape(overlay.path)}`,
+          );
           const match = row.exec(section.slice(at));
           expect(match, `${environment.name} row ${overlay.order} after the previous one`).not.toBeNull();
           at += match!.index + 1;
@@ -104,7 +138,10 @@ describe("gitops-ci init on each fixture layout", () => {
       for (const cluster of expected.clusters) expect(first.stdout).toContain(`KUBECONFIG (environment scope ${cluster})  optional`);
 
       // The include: the component with the inputs the clusters call for, each one the component declares.
-      const ci = parse(await readFile(path.join(root, ".gitlab-ci.yml"), "utf8")) as { include: { component: string; inputs: Record<string, unknown> }[]; workflow: unknown };
+      const ci = parse(await readFile(path.join(root, ".gitlab-ci.yml"), "utf8")) as {
+        include: { component: string; inputs: Record<string, unknown> }[];
+        workflow: unknown;
+      };
       expect(ci.workflow).toBeDefined();
       expect(ci.include).toHaveLength(1);
       expect(ci.include[0]!.component).toBe("$CI_SERVER_FQDN/platform/gitops-ci/gitops-ci@0.1.0");
@@ -155,7 +192,8 @@ describe("gitops-ci init and an existing .gitlab-ci.yml", () => {
 
   it("adds the include to the project's own, keeping its comments and entries", async () => {
     const root = await copyExample("examples/layout-b");
-    const own = "# the project's pipeline\nstages: [build, test, deploy]\n\ninclude: ci/lint.yml   # our linters\n\nlint:\n  stage: build\n  script: [make lint]\n";
+    const own =
+      "# the project's pipeline\nstages: [build, test, deploy]\n\ninclude: ci/lint.yml   # our linters\n\nlint:\n  stage: build\n  script: [make lint]\n";
     await writeFile(path.join(root, ".gitlab-ci.yml"), own);
     const { result } = await runInit(root);
     expect(result.written).toEqual([".gitlab-ci.yml"]);
@@ -164,7 +202,10 @@ describe("gitops-ci init and an existing .gitlab-ci.yml", () => {
     expect(text).toContain("# our linters");
     const ci = parse(text) as { include: unknown[]; lint: unknown; stages: string[] };
     expect(ci.include[0]).toBe("ci/lint.yml");
-    expect(ci.include[1]).toMatchObject({ component: expect.stringContaining("gitops-ci"), inputs: { environments: ["local", "staging", "production"] } });
+    expect(ci.include[1]).toMatchObject({
+      component: expect.stringContaining("gitops-ci"),
+      inputs: { environments: ["local", "staging", "production"] },
+    });
     expect(ci.lint).toEqual({ stage: "build", script: ["make lint"] });
 
     const before = await snapshot(root);

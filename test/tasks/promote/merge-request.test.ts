@@ -16,16 +16,31 @@ beforeEach(async () => {
   ({ gitlab, project } = await startGitLab({ project: "platform/gitops", tokens: { [TOKEN]: { username: "gitops-bot" } } }));
   client = createGitLabClient({ apiUrl: gitlab.apiUrl, token: TOKEN, clock: fakeClock() });
 });
-const fields = { sourceBranch: "gitops-ci/promote-staging-to-prod", targetBranch: "main", title: "Promote staging to prod", description: "first" };
+const fields = {
+  sourceBranch: "gitops-ci/promote-staging-to-prod",
+  targetBranch: "main",
+  title: "Promote staging to prod",
+  description: "first",
+};
 
 describe("the merge requests API, as the fake GitLab answers it", () => {
   it("creates, lists by source branch and state across pages, and edits", async () => {
-    for (let index = 0; index < 120; index += 1) await client.createMergeRequest(project.id, { ...fields, targetBranch: `release-${index}` });
+    for (let index = 0; index < 120; index += 1)
+      await client.createMergeRequest(project.id, { ...fields, targetBranch: `release-${index}` });
     await client.createMergeRequest("platform/gitops", { ...fields, sourceBranch: "other" });
     const listed = await client.listOpenMergeRequests(project.id, fields.sourceBranch);
     expect(listed).toHaveLength(120);
-    expect(listed[0]).toMatchObject({ iid: 1, source_branch: fields.sourceBranch, target_branch: "release-0", description: "first", state: "opened" });
-    expect(gitlab.requests.filter((request) => request.method === "GET").map((request) => request.query["page"] ?? "1")).toEqual(["1", "2"]);
+    expect(listed[0]).toMatchObject({
+      iid: 1,
+      source_branch: fields.sourceBranch,
+      target_branch: "release-0",
+      description: "first",
+      state: "opened",
+    });
+    expect(gitlab.requests.filter((request) => request.method === "GET").map((request) => request.query["page"] ?? "1")).toEqual([
+      "1",
+      "2",
+    ]);
     expect(await client.listOpenMergeRequests(project.id, fields.sourceBranch, "release-7")).toEqual([expect.objectContaining({ iid: 8 })]);
 
     const edited = await client.updateMergeRequest(project.id, 8, { description: "second" });
@@ -36,7 +51,10 @@ describe("the merge requests API, as the fake GitLab answers it", () => {
     await client.createMergeRequest(project.id, fields);
     const error = await client.createMergeRequest(project.id, fields).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(GitLabApiError);
-    expect(error).toMatchObject({ status: 409, gitlabMessage: expect.stringContaining("Another open merge request already exists for this source branch: !1") });
+    expect(error).toMatchObject({
+      status: 409,
+      gitlabMessage: expect.stringContaining("Another open merge request already exists for this source branch: !1"),
+    });
   });
 });
 
@@ -66,7 +84,17 @@ describe("promotion merge request text", () => {
     const summary = {
       from: "staging",
       to: "prod",
-      promotions: [{ layer: "apps", subject: { type: "object", kind: "HelmRelease", name: "gitlab" } as const, path: ["spec", "values", "a|b"], value: "x|y", targetHasValue: false, reason: "new-override" as const, sourceFile: "p.yaml" }],
+      promotions: [
+        {
+          layer: "apps",
+          subject: { type: "object", kind: "HelmRelease", name: "gitlab" } as const,
+          path: ["spec", "values", "a|b"],
+          value: "x|y",
+          targetHasValue: false,
+          reason: "new-override" as const,
+          sourceFile: "p.yaml",
+        },
+      ],
       kept: [],
       diffs: [{ environment: "prod", layer: "apps", diff: "--- a\n+++ b\n@@ -1 +1 @@\n-a: 1\n+a: 2" }],
     };
@@ -82,7 +110,15 @@ describe("promotion merge request text", () => {
       from: "staging",
       to: "prod",
       promotions: [
-        { layer: "<script>@all", subject: { type: "object", kind: "ConfigMap", name: "a_b-c" } as const, path: ["data", "k"], value: "``x`` @all", targetHasValue: false, reason: "new-override" as const, sourceFile: "p.yaml" },
+        {
+          layer: "<script>@all",
+          subject: { type: "object", kind: "ConfigMap", name: "a_b-c" } as const,
+          path: ["data", "k"],
+          value: "``x`` @all",
+          targetHasValue: false,
+          reason: "new-override" as const,
+          sourceFile: "p.yaml",
+        },
       ],
       kept: [],
       diffs: [{ environment: "prod", layer: "<b>apps</b>", diff: "--- a\n+++ b\n@@ -1 +1 @@\n-a: ```\n+a: ````" }],
@@ -95,17 +131,23 @@ describe("promotion merge request text", () => {
 
   it("names the branch after the environments, component and layer", () => {
     expect(branchName("staging", "prod")).toBe("gitops-ci/promote-staging-to-prod");
-    expect(branchName("staging", "prod", "registry.example.com/team/api", "apps")).toBe("gitops-ci/promote-staging-to-prod-registry.example.com-team-api-apps");
+    expect(branchName("staging", "prod", "registry.example.com/team/api", "apps")).toBe(
+      "gitops-ci/promote-staging-to-prod-registry.example.com-team-api-apps",
+    );
   });
 
   it("reads GitLab access from CI variables: all, none, or a usage error naming the missing ones", () => {
     expect(readPromoteGitLabAccess({})).toBeUndefined();
-    expect(readPromoteGitLabAccess({ CI_API_V4_URL: "https://gitlab.example.com/api/v4/", CI_PROJECT_ID: "42", GITLAB_TOKEN: "t" })).toEqual({
+    expect(
+      readPromoteGitLabAccess({ CI_API_V4_URL: "https://gitlab.example.com/api/v4/", CI_PROJECT_ID: "42", GITLAB_TOKEN: "t" }),
+    ).toEqual({
       apiUrl: "https://gitlab.example.com/api/v4",
       projectId: 42,
       token: "t",
       tokenVariable: "GITLAB_TOKEN",
     });
-    expect(() => readPromoteGitLabAccess({ CI_API_V4_URL: "https://gitlab.example.com/api/v4", CI_PROJECT_ID: "42" })).toThrow(/missing GITOPS_CI_GITLAB_TOKEN/);
+    expect(() => readPromoteGitLabAccess({ CI_API_V4_URL: "https://gitlab.example.com/api/v4", CI_PROJECT_ID: "42" })).toThrow(
+      /missing GITOPS_CI_GITLAB_TOKEN/,
+    );
   });
 });

@@ -51,9 +51,14 @@ export async function stagingAhead(root: string): Promise<void> {
       "  - path: gitlab-resources-patch.yaml\n  - path: gitlab-version-patch.yaml\nimages:\n  - name: registry.gitlab.com/gitlab-org/build/cng/gitlab-webservice-ce\n    newTag: v18.1.0\n",
     ),
   );
-  await editFile(root, `${APPS}/staging/gitlab-resources-patch.yaml`, (text) => text.replace("      webservice:\n", "      webservice:\n        workerProcesses: 4\n"));
+  await editFile(root, `${APPS}/staging/gitlab-resources-patch.yaml`, (text) =>
+    text.replace("      webservice:\n", "      webservice:\n        workerProcesses: 4\n"),
+  );
   await editFile(root, `${CONTROLLERS}/staging/kustomization.yaml`, (text) =>
-    text.replace("        value: 1\n", "        value: 1\n      - op: replace\n        path: /spec/chart/spec/version\n        value: 4.12.0\n"),
+    text.replace(
+      "        value: 1\n",
+      "        value: 1\n      - op: replace\n        path: /spec/chart/spec/version\n        value: 4.12.0\n",
+    ),
   );
   git(root, "add", "-A");
   git(root, "commit", "-q", "-m", "staging: GitLab 18.1, ingress-nginx 4.12");

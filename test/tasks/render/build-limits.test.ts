@@ -36,7 +36,14 @@ describe("build limits", () => {
     expect(result.exitCode).toBe(1);
     const apps = result.rendered.find((r) => r.overlay.layer === "apps")!;
     expect(apps.ok).toBe(false);
-    expect(apps.findings).toEqual([expect.objectContaining({ severity: "error", check: "render/file-too-large", file: `${overlayPath("apps", "prod")}/big.yaml`, message: expect.stringContaining("8.0 MiB") })]);
+    expect(apps.findings).toEqual([
+      expect.objectContaining({
+        severity: "error",
+        check: "render/file-too-large",
+        file: `${overlayPath("apps", "prod")}/big.yaml`,
+        message: expect.stringContaining("8.0 MiB"),
+      }),
+    ]);
     expect(result.rendered.filter((r) => r.overlay.layer !== "apps").every((r) => r.ok)).toBe(true);
   }, 60_000);
 
@@ -47,7 +54,13 @@ describe("build limits", () => {
     const result = await render({ ...context, buildTimeoutMs: 4_000 }, { dir: root });
     expect(result.exitCode).toBe(1);
     const apps = result.rendered.find((r) => r.overlay.layer === "apps")!;
-    expect(apps.findings).toEqual([expect.objectContaining({ severity: "error", check: "render/timeout", message: expect.stringContaining("prod/apps (gitops/flux/apps/overlays/prod)") })]);
+    expect(apps.findings).toEqual([
+      expect.objectContaining({
+        severity: "error",
+        check: "render/timeout",
+        message: expect.stringContaining("prod/apps (gitops/flux/apps/overlays/prod)"),
+      }),
+    ]);
     expect(result.rendered.filter((r) => r.overlay.layer !== "apps").map((r) => [r.overlay.layer, r.ok])).toEqual([
       ["controllers", true],
       ["configs", true],

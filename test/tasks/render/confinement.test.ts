@@ -26,29 +26,77 @@ async function outsideFile(): Promise<string> {
 
 describe("render never reads outside the repository", () => {
   const doors: [string, (outside: string) => Record<string, string>][] = [
-    ["a configMapGenerator file by absolute path", (outside) => ({ "apps/kustomization.yaml": `configMapGenerator:\n  - name: leak\n    namespace: default\n    files: [leak=${outside}]\n` })],
-    ["a configMapGenerator envs file by ../ chain", (outside) => ({ "apps/kustomization.yaml": `configMapGenerator:\n  - name: leak\n    namespace: default\n    envs: [${"../".repeat(30)}${outside.slice(1)}]\n` })],
+    [
+      "a configMapGenerator file by absolute path",
+      (outside) => ({
+        "apps/kustomization.yaml": `configMapGenerator:\n  - name: leak\n    namespace: default\n    files: [leak=${outside}]\n`,
+      }),
+    ],
+    [
+      "a configMapGenerator envs file by ../ chain",
+      (outside) => ({
+        "apps/kustomization.yaml": `configMapGenerator:\n  - name: leak\n    namespace: default\n    envs: [${"../".repeat(30)}${outside.slice(1)}]\n`,
+      }),
+    ],
     ["a resource by absolute path", (outside) => ({ "apps/kustomization.yaml": `resources: [${outside}]\n` })],
-    ["a patch by absolute path", (outside) => ({ "apps/kustomization.yaml": `resources: [cm.yaml]\npatches:\n  - path: ${outside}\n`, "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: default\n" })],
-    ["a component by ../ chain", (outside) => ({ "apps/kustomization.yaml": `components: [${"../".repeat(30)}${path.dirname(outside).slice(1)}]\n` })],
-    ["a secretGenerator file by ../ chain", (outside) => ({ "apps/kustomization.yaml": `secretGenerator:\n  - name: leak\n    namespace: default\n    files: [leak=${"../".repeat(30)}${outside.slice(1)}]\n` })],
-    ["a secretGenerator envs file by absolute path", (outside) => ({ "apps/kustomization.yaml": `secretGenerator:\n  - name: leak\n    namespace: default\n    envs: [${outside}]\n` })],
+    [
+      "a patch by absolute path",
+      (outside) => ({
+        "apps/kustomization.yaml": `resources: [cm.yaml]\npatches:\n  - path: ${outside}\n`,
+        "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: default\n",
+      }),
+    ],
+    [
+      "a component by ../ chain",
+      (outside) => ({ "apps/kustomization.yaml": `components: [${"../".repeat(30)}${path.dirname(outside).slice(1)}]\n` }),
+    ],
+    [
+      "a secretGenerator file by ../ chain",
+      (outside) => ({
+        "apps/kustomization.yaml": `secretGenerator:\n  - name: leak\n    namespace: default\n    files: [leak=${"../".repeat(30)}${outside.slice(1)}]\n`,
+      }),
+    ],
+    [
+      "a secretGenerator envs file by absolute path",
+      (outside) => ({ "apps/kustomization.yaml": `secretGenerator:\n  - name: leak\n    namespace: default\n    envs: [${outside}]\n` }),
+    ],
     ["a resource by ../ chain", (outside) => ({ "apps/kustomization.yaml": `resources: [${"../".repeat(30)}${outside.slice(1)}]\n` })],
     ["a resource folder by absolute path", (outside) => ({ "apps/kustomization.yaml": `resources: [${path.dirname(outside)}]\n` })],
-    ["a patch by ../ chain", (outside) => ({ "apps/kustomization.yaml": `resources: [cm.yaml]\npatches:\n  - path: ${"../".repeat(30)}${outside.slice(1)}\n`, "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: default\n" })],
-    ["a patchesStrategicMerge entry by absolute path", (outside) => ({ "apps/kustomization.yaml": `resources: [cm.yaml]\npatchesStrategicMerge: [${outside}]\n`, "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: default\n" })],
+    [
+      "a patch by ../ chain",
+      (outside) => ({
+        "apps/kustomization.yaml": `resources: [cm.yaml]\npatches:\n  - path: ${"../".repeat(30)}${outside.slice(1)}\n`,
+        "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: default\n",
+      }),
+    ],
+    [
+      "a patchesStrategicMerge entry by absolute path",
+      (outside) => ({
+        "apps/kustomization.yaml": `resources: [cm.yaml]\npatchesStrategicMerge: [${outside}]\n`,
+        "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: default\n",
+      }),
+    ],
     ["a component by absolute path", (outside) => ({ "apps/kustomization.yaml": `components: [${path.dirname(outside)}]\n` })],
   ];
 
   it.each(doors)("%s is an error naming the file, and nothing is read", async (_name, files) => {
     const outside = await outsideFile();
-    const root = await makeRepo({ "clusters/prod/flux-system/gotk-sync.yaml": sync("./clusters/prod"), "clusters/prod/apps.yaml": app("apps", "./apps"), ...files(outside) });
+    const root = await makeRepo({
+      "clusters/prod/flux-system/gotk-sync.yaml": sync("./clusters/prod"),
+      "clusters/prod/apps.yaml": app("apps", "./apps"),
+      ...files(outside),
+    });
     const { context, stdout, stderr } = captureContext(root);
     const result = await render(context, { dir: root, outDir: path.join(root, "out") });
     expect(result.exitCode).toBe(1);
     const apps = result.rendered.find((r) => r.overlay.layer === "apps")!;
     expect(apps.ok).toBe(false);
-    expect(apps.findings).toEqual([expect.objectContaining({ severity: "error", file: expect.stringMatching(/^(apps\/kustomization\.yaml|clusters\/prod\/apps\.yaml)$/) })]);
+    expect(apps.findings).toEqual([
+      expect.objectContaining({
+        severity: "error",
+        file: expect.stringMatching(/^(apps\/kustomization\.yaml|clusters\/prod\/apps\.yaml)$/),
+      }),
+    ]);
     expect(JSON.stringify(result.rendered.map((r) => r.manifests)) + stdout() + stderr()).not.toContain(CANARY);
   });
 
@@ -78,7 +126,11 @@ describe("render never reads outside the repository", () => {
     const { context, stdout, stderr } = captureContext(root);
     const result = await render(context, { dir: root });
     expect(result.exitCode).toBe(1);
-    expect(result.findings).toEqual(expect.arrayContaining([expect.objectContaining({ severity: "error", check: "fleet/missing-path", file: "clusters/prod/apps.yaml" })]));
+    expect(result.findings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ severity: "error", check: "fleet/missing-path", file: "clusters/prod/apps.yaml" }),
+      ]),
+    );
     expect(JSON.stringify(result.rendered.map((r) => r.manifests)) + stdout() + stderr()).not.toContain(CANARY);
   });
 
@@ -107,7 +159,9 @@ describe("render never reads outside the repository", () => {
     const { context, stdout, stderr } = captureContext(root);
     const result = await render(context, { dir: root });
     expect(result.exitCode).toBe(1);
-    expect(result.findings).toEqual(expect.arrayContaining([expect.objectContaining({ severity: "error", file: "clusters/prod/apps.yaml" })]));
+    expect(result.findings).toEqual(
+      expect.arrayContaining([expect.objectContaining({ severity: "error", file: "clusters/prod/apps.yaml" })]),
+    );
     expect(JSON.stringify(result.rendered.map((r) => r.manifests)) + stdout() + stderr()).not.toContain(CANARY);
   });
 
@@ -122,13 +176,16 @@ describe("render never reads outside the repository", () => {
     const { context } = captureContext(root);
     const result = await render(context, { dir: root });
     expect(result.exitCode).toBe(1);
-    expect(result.findings).toEqual(expect.arrayContaining([expect.objectContaining({ severity: "error", check: "render/symlink-loop", file: "apps/loop-a.yaml" })]));
+    expect(result.findings).toEqual(
+      expect.arrayContaining([expect.objectContaining({ severity: "error", check: "render/symlink-loop", file: "apps/loop-a.yaml" })]),
+    );
   });
 
   const chart = {
     "charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
     "charts/app/values.yaml": "greeting: hello\n",
-    "charts/app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  greeting: {{ .Values.greeting | quote }}\n",
+    "charts/app/templates/cm.yaml":
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  greeting: {{ .Values.greeting | quote }}\n",
   };
   const release = (valuesFiles: string[]) =>
     `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  namespace: default\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: ./charts/app\n      sourceRef:\n        kind: GitRepository\n        name: flux-system\n        namespace: flux-system\n      valuesFiles: [${valuesFiles.join(", ")}]\n`;
@@ -138,30 +195,42 @@ describe("render never reads outside the repository", () => {
     ["through a symlink in the chart", () => ["charts/app/values-prod.yaml"], true],
   ];
 
-  it.each(valuesDoors)("a HelmRelease chart's valuesFiles %s outside the repository is an error, and nothing is read", async (_name, files, linked) => {
-    const outside = await outsideFile();
-    const root = await makeRepo({
-      "clusters/prod/flux-system/gotk-sync.yaml": sync("./clusters/prod"),
-      "clusters/prod/apps.yaml": app("apps", "./apps"),
-      "apps/kustomization.yaml": "resources: [release.yaml]\n",
-      "apps/release.yaml": release(files(outside)),
-      ...chart,
-    });
-    if (linked) await symlink(outside, path.join(root, "charts/app/values-prod.yaml"));
-    const { context, stdout, stderr } = captureContext(root);
-    const result = await render(context, { dir: root, outDir: path.join(root, "out") });
-    expect(result.exitCode).toBe(1);
-    const apps = result.rendered.find((r) => r.overlay.layer === "apps")!;
-    expect(apps.findings).toContainEqual(expect.objectContaining({ severity: "error", check: expect.stringMatching(/^helm\//), file: "apps/release.yaml" }));
-    const artifacts = (await Promise.all((await filesUnder(path.join(root, "out"))).map((file) => readFile(file, "utf8")))).join("\n");
-    expect(JSON.stringify(result.rendered.map((r) => r.manifests)) + stdout() + stderr() + artifacts).not.toContain(CANARY);
-  });
+  it.each(valuesDoors)(
+    "a HelmRelease chart's valuesFiles %s outside the repository is an error, and nothing is read",
+    async (_name, files, linked) => {
+      const outside = await outsideFile();
+      const root = await makeRepo({
+        "clusters/prod/flux-system/gotk-sync.yaml": sync("./clusters/prod"),
+        "clusters/prod/apps.yaml": app("apps", "./apps"),
+        "apps/kustomization.yaml": "resources: [release.yaml]\n",
+        "apps/release.yaml": release(files(outside)),
+        ...chart,
+      });
+      if (linked) await symlink(outside, path.join(root, "charts/app/values-prod.yaml"));
+      const { context, stdout, stderr } = captureContext(root);
+      const result = await render(context, { dir: root, outDir: path.join(root, "out") });
+      expect(result.exitCode).toBe(1);
+      const apps = result.rendered.find((r) => r.overlay.layer === "apps")!;
+      expect(apps.findings).toContainEqual(
+        expect.objectContaining({ severity: "error", check: expect.stringMatching(/^helm\//), file: "apps/release.yaml" }),
+      );
+      const artifacts = (await Promise.all((await filesUnder(path.join(root, "out"))).map((file) => readFile(file, "utf8")))).join("\n");
+      expect(JSON.stringify(result.rendered.map((r) => r.manifests)) + stdout() + stderr() + artifacts).not.toContain(CANARY);
+    },
+  );
 
   it("check --out with /proc/self/environ, /etc/passwd and the kubeconfig as generator files reads none of them", async () => {
-    const secrets = { SOPS_AGE_KEY: "AGE-SECRET-KEY-1CANARYENVIRON0000000000000000000000000000000000000000000", CI_JOB_TOKEN: "glcbt-canary-job-token-5e1d", GITLAB_TOKEN: "glpat-canary-gitlab-token-8c3a" };
+    const secrets = {
+      SOPS_AGE_KEY: "AGE-SECRET-KEY-1CANARYENVIRON0000000000000000000000000000000000000000000",
+      CI_JOB_TOKEN: "glcbt-canary-job-token-5e1d",
+      GITLAB_TOKEN: "glpat-canary-gitlab-token-8c3a",
+    };
     const out = await makeTempDir();
     const kubeconfig = path.join(out, "kubeconfig");
-    await writeFile(kubeconfig, "apiVersion: v1\nkind: Config\nusers:\n  - name: admin\n    user:\n      token: canary-kubeconfig-token-2b7f\n");
+    await writeFile(
+      kubeconfig,
+      "apiVersion: v1\nkind: Config\nusers:\n  - name: admin\n    user:\n      token: canary-kubeconfig-token-2b7f\n",
+    );
     const root = await makeRepo({
       "clusters/prod/flux-system/gotk-sync.yaml": sync("./clusters/prod"),
       "clusters/prod/apps.yaml": app("apps", "./apps"),
@@ -173,12 +242,19 @@ describe("render never reads outside the repository", () => {
     let text = "";
     const write = { write: (chunk: string) => (text += chunk) };
     const env = { PATH: process.env["PATH"], HOME: process.env["HOME"], KUBECONFIG: kubeconfig, ...secrets };
-    const exitCode = await runCli(["check", root, "--out", path.join(out, "check")], { cwd: root, env, stdout: write, stderr: write, cpus: 2 });
+    const exitCode = await runCli(["check", root, "--out", path.join(out, "check")], {
+      cwd: root,
+      env,
+      stdout: write,
+      stderr: write,
+      cpus: 2,
+    });
     expect(exitCode).toBe(1);
     for (const file of await filesUnder(path.join(out, "check"))) text += await readFile(file, "utf8");
     expect(text).toContain("render/outside-repository");
     expect(text).toContain("apps/kustomization.yaml");
     const passwd = (await readFile("/etc/passwd", "utf8")).split("\n")[0]!;
-    for (const value of [...Object.values(secrets), "canary-kubeconfig-token-2b7f", passwd]) expect(findLeak(text, value), value).toBeUndefined();
+    for (const value of [...Object.values(secrets), "canary-kubeconfig-token-2b7f", passwd])
+      expect(findLeak(text, value), value).toBeUndefined();
   });
 });

@@ -61,7 +61,12 @@ async function helmPull(host: string, version: string, credentials?: { username:
   const helm = await createToolchain(process.env).resolve("helm");
   const dir = await makeTempDir();
   const auth = credentials ? ["--username", credentials.username, "--password", credentials.password] : [];
-  const env = { PATH: process.env["PATH"] ?? "", HOME: dir, HELM_REGISTRY_CONFIG: path.join(dir, "registry.json"), HELM_CACHE_HOME: path.join(dir, "cache") };
+  const env = {
+    PATH: process.env["PATH"] ?? "",
+    HOME: dir,
+    HELM_REGISTRY_CONFIG: path.join(dir, "registry.json"),
+    HELM_CACHE_HOME: path.join(dir, "cache"),
+  };
   await run(helm, ["pull", `oci://${host}/charts/webapp`, "--version", version, "--plain-http", "--destination", dir, ...auth], { env });
   return path.join(dir, `webapp-${version}.tgz`);
 }
@@ -91,7 +96,10 @@ async function expectSameAsHelmTemplate(result: RenderResult, name: string, char
 }
 
 function manifestDigest(host: string, tag: string): Promise<string> {
-  return fetch(`http://${host}/v2/charts/webapp/manifests/${tag}`, { method: "HEAD", headers: { accept: "application/vnd.oci.image.manifest.v1+json" } }).then((response) => {
+  return fetch(`http://${host}/v2/charts/webapp/manifests/${tag}`, {
+    method: "HEAD",
+    headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+  }).then((response) => {
     const digest = response.headers.get("docker-content-digest");
     if (!digest) throw new Error(`no digest for webapp:${tag} on ${host}`);
     return digest;
@@ -103,7 +111,10 @@ describe("HelmReleases from a HelmRepository of type oci", () => {
     const root = await makeRepo(
       fleet({
         "repository.yaml": ociHelmRepository("oci-charts", open()),
-        "release.yaml": release("webapp", `${fromHelmRepository("oci-charts", ">=1.0.0 <2.0.0")}  values:\n    replicaCount: 2\n    greeting: from-oci\n`),
+        "release.yaml": release(
+          "webapp",
+          `${fromHelmRepository("oci-charts", ">=1.0.0 <2.0.0")}  values:\n    replicaCount: 2\n    greeting: from-oci\n`,
+        ),
       }),
     );
     const { context } = captureContext(root, {}, { fetchCharts: true });
@@ -130,26 +141,39 @@ describe("HelmReleases from an OCIRepository (chartRef)", () => {
     expect(result.findings.filter((finding) => finding.severity !== "info")).toEqual([]);
     const tagged = `1.0.0+${(await manifestDigest(open(), "1.0.0")).slice("sha256:".length, "sha256:".length + 12)}`;
     const ranged = `1.1.0+${(await manifestDigest(open(), "1.1.0")).slice("sha256:".length, "sha256:".length + 12)}`;
-    expect(new Set(chartObjectsOf(result, "prod", "pinned").map((manifest) => manifest.chart!.chart))).toEqual(new Set([`webapp ${tagged}`]));
-    expect(new Set(chartObjectsOf(result, "prod", "latest").map((manifest) => manifest.chart!.chart))).toEqual(new Set([`webapp ${ranged}`]));
+    expect(new Set(chartObjectsOf(result, "prod", "pinned").map((manifest) => manifest.chart!.chart))).toEqual(
+      new Set([`webapp ${tagged}`]),
+    );
+    expect(new Set(chartObjectsOf(result, "prod", "latest").map((manifest) => manifest.chart!.chart))).toEqual(
+      new Set([`webapp ${ranged}`]),
+    );
     await expectSameAsHelmTemplate(result, "pinned", await withVersion(await helmPull(open(), "1.0.0"), tagged), { greeting: "tagged" });
     await expectSameAsHelmTemplate(result, "latest", await withVersion(await helmPull(open(), "1.1.0"), ranged), {});
   });
 
   it("pulls spec.ref.digest", async () => {
     const digest = await manifestDigest(open(), "1.1.0");
-    const root = await makeRepo(fleet({ "source.yaml": ociRepository("webapp", open(), `    digest: ${digest}`), "release.yaml": release("webapp", fromOciRepository("webapp")) }));
+    const root = await makeRepo(
+      fleet({
+        "source.yaml": ociRepository("webapp", open(), `    digest: ${digest}`),
+        "release.yaml": release("webapp", fromOciRepository("webapp")),
+      }),
+    );
     const { context } = captureContext(root, {}, { fetchCharts: true });
     const result = await render(context, { dir: root });
     expect(result.findings.filter((finding) => finding.severity !== "info")).toEqual([]);
-    expect(new Set(chartObjectsOf(result, "staging", "webapp").map((manifest) => manifest.chart!.chart))).toEqual(new Set([`webapp 1.1.0+${digest.slice(7, 19)}`]));
+    expect(new Set(chartObjectsOf(result, "staging", "webapp").map((manifest) => manifest.chart!.chart))).toEqual(
+      new Set([`webapp 1.1.0+${digest.slice(7, 19)}`]),
+    );
   });
 });
 
 describe("OCI registry credentials", () => {
   it("come from the source's secretRef (username/password, dockerconfigjson) or the CI variables, and are never printed", async () => {
     const credentials = inject("ociCredentials");
-    const dockerConfig = JSON.stringify({ auths: { [closed()]: { auth: Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64") } } });
+    const dockerConfig = JSON.stringify({
+      auths: { [closed()]: { auth: Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64") } },
+    });
     const root = await makeRepo(
       fleet({
         "basic.yaml": ociHelmRepository("basic", closed(), "registry-basic"),
@@ -163,19 +187,32 @@ describe("OCI registry credentials", () => {
       }),
     );
     const prefix = registryVariablePrefix(closed());
-    const { context, stdout, stderr } = captureContext(root, { [`${prefix}_USERNAME`]: credentials.username, [`${prefix}_PASSWORD`]: credentials.password }, { fetchCharts: true });
+    const { context, stdout, stderr } = captureContext(
+      root,
+      { [`${prefix}_USERNAME`]: credentials.username, [`${prefix}_PASSWORD`]: credentials.password },
+      { fetchCharts: true },
+    );
     const out = path.join(root, "out");
     const result = await render(context, { dir: root, outDir: out });
     expect(result.findings.filter((finding) => finding.check.startsWith("helm/"))).toEqual([]);
-    for (const name of ["by-secret", "by-docker-config", "by-ci-variables"]) expect(chartObjectsOf(result, "staging", name).length).toBeGreaterThan(0);
-    const artifacts = await Promise.all((await readdir(path.join(out, "rendered/staging"))).map((file) => readFile(path.join(out, "rendered/staging", file), "utf8")));
+    for (const name of ["by-secret", "by-docker-config", "by-ci-variables"])
+      expect(chartObjectsOf(result, "staging", name).length).toBeGreaterThan(0);
+    const artifacts = await Promise.all(
+      (await readdir(path.join(out, "rendered/staging"))).map((file) => readFile(path.join(out, "rendered/staging", file), "utf8")),
+    );
     expect(stdout() + stderr() + artifacts.join("\n")).not.toContain(credentials.password);
 
     // Without them, the registry refuses: a finding naming the release and its source, no credential in it.
     const { context: anonymous, stdout: out2, stderr: err2 } = captureContext(root, {}, { fetchCharts: true });
     const refused = await render(anonymous, { dir: root });
     const fetchErrors = refused.findings.filter((finding) => finding.environment === "staging" && finding.check === "helm/chart-fetch");
-    expect(fetchErrors).toEqual([expect.objectContaining({ severity: "error", resource: expect.objectContaining({ name: "by-ci-variables" }), message: expect.stringContaining(`HelmRepository apps/ci (oci://${closed()}/charts)`) })]);
+    expect(fetchErrors).toEqual([
+      expect.objectContaining({
+        severity: "error",
+        resource: expect.objectContaining({ name: "by-ci-variables" }),
+        message: expect.stringContaining(`HelmRepository apps/ci (oci://${closed()}/charts)`),
+      }),
+    ]);
     expect(out2() + err2() + JSON.stringify(refused.findings)).not.toContain(credentials.password);
   });
 });
@@ -196,11 +233,29 @@ describe("an unreachable OCI registry", () => {
     const result = await render(context, { dir: root });
     const staging = result.findings.filter((finding) => finding.environment === "staging" && finding.check.startsWith("helm/"));
     expect(staging).toHaveLength(2);
-    expect(staging).toEqual(expect.arrayContaining([
-      expect.objectContaining({ check: "helm/chart-fetch", severity: "error", resource: expect.objectContaining({ name: "far" }), file: "apps/base/far.yaml", message: expect.stringContaining("HelmRepository apps/gone (oci://127.0.0.1:9/charts)") }),
-      expect.objectContaining({ check: "helm/chart-fetch", severity: "error", resource: expect.objectContaining({ name: "farther" }), file: "apps/base/farther.yaml", message: expect.stringContaining("OCIRepository apps/gone-oci (oci://127.0.0.1:9/charts/webapp)") }),
-    ]));
-    expect(chartObjectsOf(result, "staging", "ok").map((manifest) => manifest.ref.kind).sort()).toEqual(["Deployment", "Service"]);
+    expect(staging).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          check: "helm/chart-fetch",
+          severity: "error",
+          resource: expect.objectContaining({ name: "far" }),
+          file: "apps/base/far.yaml",
+          message: expect.stringContaining("HelmRepository apps/gone (oci://127.0.0.1:9/charts)"),
+        }),
+        expect.objectContaining({
+          check: "helm/chart-fetch",
+          severity: "error",
+          resource: expect.objectContaining({ name: "farther" }),
+          file: "apps/base/farther.yaml",
+          message: expect.stringContaining("OCIRepository apps/gone-oci (oci://127.0.0.1:9/charts/webapp)"),
+        }),
+      ]),
+    );
+    expect(
+      chartObjectsOf(result, "staging", "ok")
+        .map((manifest) => manifest.ref.kind)
+        .sort(),
+    ).toEqual(["Deployment", "Service"]);
     expect(result.exitCode).toBe(1);
   });
 });
@@ -217,18 +272,36 @@ describe("the OCI chart cache", () => {
     );
     const cacheDir = await makeTempDir();
     const contextWith = (options: { offline: boolean; cacheDir: string }) =>
-      createTaskContext({ cwd: root, env: { PATH: process.env["PATH"], HOME: process.env["HOME"] }, stdout: { write: () => {} }, stderr: { write: () => {} }, concurrency: 2, redactor: new Redactor(), ...options });
-    const helmFindings = (result: RenderResult) => result.findings.filter((finding) => finding.check.startsWith("helm/")).map((finding) => `${finding.environment} ${finding.resource?.name} ${finding.check}`).sort();
+      createTaskContext({
+        cwd: root,
+        env: { PATH: process.env["PATH"], HOME: process.env["HOME"] },
+        stdout: { write: () => {} },
+        stderr: { write: () => {} },
+        concurrency: 2,
+        redactor: new Redactor(),
+        ...options,
+      });
+    const helmFindings = (result: RenderResult) =>
+      result.findings
+        .filter((finding) => finding.check.startsWith("helm/"))
+        .map((finding) => `${finding.environment} ${finding.resource?.name} ${finding.check}`)
+        .sort();
 
     const miss = await render(contextWith({ offline: true, cacheDir: await makeTempDir() }), { dir: root });
-    expect(helmFindings(miss)).toEqual(["prod ranged helm/chart-not-cached", "prod ref helm/chart-not-cached", "staging ranged helm/chart-not-cached", "staging ref helm/chart-not-cached"]);
+    expect(helmFindings(miss)).toEqual([
+      "prod ranged helm/chart-not-cached",
+      "prod ref helm/chart-not-cached",
+      "staging ranged helm/chart-not-cached",
+      "staging ref helm/chart-not-cached",
+    ]);
 
     const online = await render(contextWith({ offline: false, cacheDir }), { dir: root });
     expect(helmFindings(online)).toEqual([]);
     expect((await readdir(path.join(cacheDir, "charts"))).length).toBeGreaterThan(0);
     const offline = await render(contextWith({ offline: true, cacheDir }), { dir: root });
     expect(helmFindings(offline)).toEqual([]);
-    const objects = (result: RenderResult) => result.rendered.flatMap((r) => r.manifests.filter((manifest) => manifest.chart).map((manifest) => manifest.object));
+    const objects = (result: RenderResult) =>
+      result.rendered.flatMap((r) => r.manifests.filter((manifest) => manifest.chart).map((manifest) => manifest.object));
     expect(objects(offline)).toEqual(objects(online));
     expect(objects(offline).length).toBeGreaterThan(0);
   });
@@ -236,13 +309,20 @@ describe("the OCI chart cache", () => {
 
 describe("the Kubernetes version", () => {
   it("render gives charts the configured kubernetesVersion as .Capabilities.KubeVersion, --kubernetes-version over it", async () => {
-    const tree = fleet({ "repository.yaml": ociHelmRepository("oci-charts", open()), "release.yaml": release("webapp", fromHelmRepository("oci-charts", "1.0.0")) });
+    const tree = fleet({
+      "repository.yaml": ociHelmRepository("oci-charts", open()),
+      "release.yaml": release("webapp", fromHelmRepository("oci-charts", "1.0.0")),
+    });
     const root = await makeRepo({ ...tree, "gitops-ci.yaml": `${tree["gitops-ci.yaml"]}kubernetesVersion: 1.31.4\n` });
     const kubeVersionOf = (result: RenderResult) => {
-      const deployment = chartObjectsOf(result, "staging", "webapp").find((manifest) => manifest.ref.kind === "Deployment")!.object as { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } };
+      const deployment = chartObjectsOf(result, "staging", "webapp").find((manifest) => manifest.ref.kind === "Deployment")!.object as {
+        spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } };
+      };
       return deployment.spec.template.spec.containers[0]!.env.find((variable) => variable.name === "KUBE_VERSION")!.value;
     };
     expect(kubeVersionOf(await render(captureContext(root, {}, { fetchCharts: true }).context, { dir: root }))).toBe("v1.31.4");
-    expect(kubeVersionOf(await render(captureContext(root, {}, { fetchCharts: true }).context, { dir: root, kubernetesVersion: "1.33.2" }))).toBe("v1.33.2");
+    expect(
+      kubeVersionOf(await render(captureContext(root, {}, { fetchCharts: true }).context, { dir: root, kubernetesVersion: "1.33.2" })),
+    ).toBe("v1.33.2");
   });
 });

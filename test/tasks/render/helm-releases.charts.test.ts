@@ -27,7 +27,8 @@ describe("HelmReleases from an HTTP HelmRepository", () => {
     const root = await makeRepo(
       fleet({
         "repository.yaml": repository("charts", url()),
-        "values.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: webapp-values\n  namespace: apps\ndata:\n  values.yaml: |\n    greeting: from-configmap\n    replicaCount: 2\n  tag: 9.9.9\n",
+        "values.yaml":
+          "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: webapp-values\n  namespace: apps\ndata:\n  values.yaml: |\n    greeting: from-configmap\n    replicaCount: 2\n  tag: 9.9.9\n",
         "release.yaml": release(
           "webapp",
           `  chart:
@@ -63,7 +64,9 @@ describe("HelmReleases from an HTTP HelmRepository", () => {
       expect(metadata["labels"]).toMatchObject({ "helm.toolkit.fluxcd.io/name": "webapp", "helm.toolkit.fluxcd.io/namespace": "apps" });
       expect(manifest.ref.namespace).toBe("apps");
     }
-    const deployment = chartObjects.find((manifest) => manifest.ref.kind === "Deployment")!.object as { spec: { replicas: number; template: { spec: { containers: { image: string; env: { value: string }[] }[] } } } };
+    const deployment = chartObjects.find((manifest) => manifest.ref.kind === "Deployment")!.object as {
+      spec: { replicas: number; template: { spec: { containers: { image: string; env: { value: string }[] }[] } } };
+    };
     expect(deployment.spec.replicas).toBe(3); // spec.values over valuesFrom
     expect(deployment.spec.template.spec.containers[0]!.image).toBe("ghcr.io/example/webapp:9.9.9"); // targetPath
     expect(deployment.spec.template.spec.containers[0]!.env[0]!.value).toBe("from-configmap");
@@ -89,7 +92,10 @@ describe("HelmReleases from an HTTP HelmRepository", () => {
       fleet(
         {
           "repository.yaml": repository("charts", url()),
-          "release.yaml": release("webapp", "  chart:\n    spec:\n      chart: webapp\n      version: 1.0.0\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  values:\n    replicaCount: 1\n"),
+          "release.yaml": release(
+            "webapp",
+            "  chart:\n    spec:\n      chart: webapp\n      version: 1.0.0\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  values:\n    replicaCount: 1\n",
+          ),
         },
         { prodPatch: release("webapp", "  values:\n    replicaCount: three\n") },
       ),
@@ -117,9 +123,18 @@ describe("HelmReleases from an HTTP HelmRepository", () => {
       fleet({
         "repository.yaml": repository("charts", url()),
         "unreachable.yaml": repository("gone", "http://127.0.0.1:9/charts"),
-        "ok.yaml": release("ok", "  chart:\n    spec:\n      chart: webapp\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n"),
-        "broken.yaml": release("broken", "  chart:\n    spec:\n      chart: webapp\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  values:\n    mustFail: true\n"),
-        "far.yaml": release("far", "  chart:\n    spec:\n      chart: webapp\n      sourceRef:\n        kind: HelmRepository\n        name: gone\n"),
+        "ok.yaml": release(
+          "ok",
+          "  chart:\n    spec:\n      chart: webapp\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n",
+        ),
+        "broken.yaml": release(
+          "broken",
+          "  chart:\n    spec:\n      chart: webapp\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  values:\n    mustFail: true\n",
+        ),
+        "far.yaml": release(
+          "far",
+          "  chart:\n    spec:\n      chart: webapp\n      sourceRef:\n        kind: HelmRepository\n        name: gone\n",
+        ),
       }),
     );
     const { context } = captureContext(root, {}, { fetchCharts: true });
@@ -127,13 +142,30 @@ describe("HelmReleases from an HTTP HelmRepository", () => {
     const staging = result.findings.filter((finding) => finding.environment === "staging" && finding.check.startsWith("helm/"));
     expect(staging).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ check: "helm/template", severity: "error", resource: expect.objectContaining({ name: "broken" }), file: "apps/base/broken.yaml", message: expect.stringContaining("webapp: mustFail is set, refusing to render") }),
-        expect.objectContaining({ check: "helm/chart-fetch", severity: "error", resource: expect.objectContaining({ name: "far" }), file: "apps/base/far.yaml", message: expect.stringContaining("http://127.0.0.1:9/charts") }),
+        expect.objectContaining({
+          check: "helm/template",
+          severity: "error",
+          resource: expect.objectContaining({ name: "broken" }),
+          file: "apps/base/broken.yaml",
+          message: expect.stringContaining("webapp: mustFail is set, refusing to render"),
+        }),
+        expect.objectContaining({
+          check: "helm/chart-fetch",
+          severity: "error",
+          resource: expect.objectContaining({ name: "far" }),
+          file: "apps/base/far.yaml",
+          message: expect.stringContaining("http://127.0.0.1:9/charts"),
+        }),
       ]),
     );
     expect(staging).toHaveLength(2);
     const apps = result.rendered.find((r) => r.overlay.environment === "staging" && r.overlay.layer === "apps")!;
-    expect(apps.manifests.filter((manifest) => manifest.chart?.helmRelease.name === "ok").map((manifest) => manifest.ref.kind).sort()).toEqual(["Deployment", "Service"]);
+    expect(
+      apps.manifests
+        .filter((manifest) => manifest.chart?.helmRelease.name === "ok")
+        .map((manifest) => manifest.ref.kind)
+        .sort(),
+    ).toEqual(["Deployment", "Service"]);
     expect(result.exitCode).toBe(1);
   });
 
@@ -172,7 +204,10 @@ describe("HelmReleases from an HTTP HelmRepository", () => {
     const { context, stdout, stderr } = captureContext(root, {}, { fetchCharts: true });
     const result = await render(context, { dir: root, outDir: path.join(root, "out") });
     const apps = result.rendered.find((r) => r.overlay.environment === "staging" && r.overlay.layer === "apps")!;
-    const deployment = apps.manifests.find((manifest) => manifest.chart && manifest.ref.kind === "Deployment")!.object as { metadata: { annotations: Record<string, string> }; spec: { template: { spec: { containers: { image: string }[] } } } };
+    const deployment = apps.manifests.find((manifest) => manifest.chart && manifest.ref.kind === "Deployment")!.object as {
+      metadata: { annotations: Record<string, string> };
+      spec: { template: { spec: { containers: { image: string }[] } } };
+    };
     expect(deployment.metadata.annotations).toEqual({ patched: "yes" });
     expect(deployment.spec.template.spec.containers[0]!.image).toBe("registry.example.com/mirror/webapp:1.0.0");
     expect(stdout() + stderr()).not.toContain(credentials.password);
@@ -184,7 +219,10 @@ describe("HelmReleases from an HTTP HelmRepository", () => {
       fleet({
         "repository.yaml": repository("charts", url()),
         "db.yaml": `apiVersion: v1\nkind: Secret\nmetadata:\n  name: webapp-db\n  namespace: apps\nstringData:\n  values.yaml: |\n    greeting: ${canary}\n`,
-        "release.yaml": release("webapp", "  chart:\n    spec:\n      chart: webapp\n      version: 1.0.0\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  valuesFrom:\n    - kind: Secret\n      name: webapp-db\n"),
+        "release.yaml": release(
+          "webapp",
+          "  chart:\n    spec:\n      chart: webapp\n      version: 1.0.0\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  valuesFrom:\n    - kind: Secret\n      name: webapp-db\n",
+        ),
       }),
     );
     const { context, stdout, stderr } = captureContext(root, {}, { fetchCharts: true });
@@ -199,12 +237,16 @@ describe("HelmReleases from an HTTP HelmRepository", () => {
 
 describe("chart CRDs", () => {
   it("count for the layer contracts and validate the custom resources of later layers with the chart's own schema", async () => {
-    const widget = (size: string) => `apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: apps\nspec:\n  size: ${size}\n`;
+    const widget = (size: string) =>
+      `apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: apps\nspec:\n  size: ${size}\n`;
     const root = await makeRepo({
       ...fleet({ "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: apps\n" }),
       "controllers/base/kustomization.yaml": "resources: [namespace.yaml, repository.yaml, operator.yaml]\n",
       "controllers/base/repository.yaml": repository("charts", url()),
-      "controllers/base/operator.yaml": release("widgets", "  chart:\n    spec:\n      chart: widgets\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n"),
+      "controllers/base/operator.yaml": release(
+        "widgets",
+        "  chart:\n    spec:\n      chart: widgets\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n",
+      ),
       "configs/base/kustomization.yaml": "resources: [cm.yaml, widget.yaml]\n",
       "configs/base/widget.yaml": widget("1"),
       "configs/overlays/prod/kustomization.yaml": "resources: [../../base]\npatches:\n  - path: patch.yaml\n",
@@ -213,7 +255,14 @@ describe("chart CRDs", () => {
     const { context } = captureContext(root, {}, { fetchCharts: true });
     const result = await check(context, { dir: root, json: true });
     const errors = result.report.findings.filter((finding) => finding.severity !== "info");
-    expect(errors).toEqual([expect.objectContaining({ check: "validate/schema", environment: "prod", layer: "configs", resource: expect.objectContaining({ kind: "Widget" }) })]);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        check: "validate/schema",
+        environment: "prod",
+        layer: "configs",
+        resource: expect.objectContaining({ kind: "Widget" }),
+      }),
+    ]);
     expect(result.report.findings.some((finding) => finding.check.startsWith("contracts/"))).toBe(false);
   });
 
@@ -221,11 +270,17 @@ describe("chart CRDs", () => {
     const root = await makeRepo({
       ...fleet({
         "repository.yaml": repository("charts", url()),
-        "release.yaml": release("webapp", "  chart:\n    spec:\n      chart: webapp\n      version: 1.0.0\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n"),
+        "release.yaml": release(
+          "webapp",
+          "  chart:\n    spec:\n      chart: webapp\n      version: 1.0.0\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n",
+        ),
       }),
       "controllers/base/kustomization.yaml": "resources: [namespace.yaml, repository.yaml, operator.yaml]\n",
       "controllers/base/repository.yaml": repository("charts", url()),
-      "controllers/base/operator.yaml": release("widgets", "  chart:\n    spec:\n      chart: widgets\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n"),
+      "controllers/base/operator.yaml": release(
+        "widgets",
+        "  chart:\n    spec:\n      chart: widgets\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n",
+      ),
     });
     const { context } = captureContext(root, {}, { fetchCharts: true });
     const result = await render(context, { dir: root });
@@ -239,24 +294,35 @@ describe("chart cache", () => {
     const root = await makeRepo(
       fleet({
         "repository.yaml": repository("charts", url()),
-        "release.yaml": release("webapp", "  chart:\n    spec:\n      chart: webapp\n      version: 1.0.0\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n"),
+        "release.yaml": release(
+          "webapp",
+          "  chart:\n    spec:\n      chart: webapp\n      version: 1.0.0\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n",
+        ),
       }),
     );
     const cacheDir = await makeTempDir();
     const contextWith = (options: { offline: boolean; cacheDir?: string }) =>
-      createTaskContext({ cwd: root, env: { PATH: process.env["PATH"], HOME: process.env["HOME"] }, stdout: { write: () => {} }, stderr: { write: () => {} }, concurrency: 2, redactor: new Redactor(), ...options });
+      createTaskContext({
+        cwd: root,
+        env: { PATH: process.env["PATH"], HOME: process.env["HOME"] },
+        stdout: { write: () => {} },
+        stderr: { write: () => {} },
+        concurrency: 2,
+        redactor: new Redactor(),
+        ...options,
+      });
 
     const empty = await render(contextWith({ offline: true, cacheDir: await makeTempDir() }), { dir: root });
-    expect(empty.findings.filter((finding) => finding.check.startsWith("helm/")).map((finding) => `${finding.severity} ${finding.check}`)).toEqual([
-      "warning helm/chart-not-cached",
-      "warning helm/chart-not-cached",
-    ]);
+    expect(
+      empty.findings.filter((finding) => finding.check.startsWith("helm/")).map((finding) => `${finding.severity} ${finding.check}`),
+    ).toEqual(["warning helm/chart-not-cached", "warning helm/chart-not-cached"]);
 
     const online = await render(contextWith({ offline: false, cacheDir }), { dir: root });
     expect(online.findings.filter((finding) => finding.check.startsWith("helm/"))).toEqual([]);
     const offline = await render(contextWith({ offline: true, cacheDir }), { dir: root });
     expect(offline.findings.filter((finding) => finding.check.startsWith("helm/"))).toEqual([]);
-    const objects = (result: typeof online) => result.rendered.flatMap((r) => r.manifests.filter((manifest) => manifest.chart).map((manifest) => manifest.object));
+    const objects = (result: typeof online) =>
+      result.rendered.flatMap((r) => r.manifests.filter((manifest) => manifest.chart).map((manifest) => manifest.object));
     expect(objects(offline)).toEqual(objects(online));
     expect(objects(offline).length).toBeGreaterThan(0);
   });
@@ -266,20 +332,35 @@ describe("chart cache", () => {
 describe("release name", () => {
   it("shortens [targetNamespace-]name past 53 characters like helm-controller", async () => {
     const root = await makeRepo({ "x.txt": "" });
-    const [result] = await runReleases(captureContext(root, {}, { fetchCharts: true }).context, root, [
-      {
-        id: "0",
-        helmRelease: {
-          apiVersion: "helm.toolkit.fluxcd.io/v2",
-          kind: "HelmRelease",
-          metadata: { name: "a-release-with-a-really-long-name-for-helm", namespace: "apps" },
-          spec: { targetNamespace: "a-long-target-namespace", chart: { spec: { chart: "webapp", version: "1.0.0", sourceRef: { kind: "HelmRepository", name: "charts" } } } },
+    const [result] = await runReleases(
+      captureContext(root, {}, { fetchCharts: true }).context,
+      root,
+      [
+        {
+          id: "0",
+          helmRelease: {
+            apiVersion: "helm.toolkit.fluxcd.io/v2",
+            kind: "HelmRelease",
+            metadata: { name: "a-release-with-a-really-long-name-for-helm", namespace: "apps" },
+            spec: {
+              targetNamespace: "a-long-target-namespace",
+              chart: { spec: { chart: "webapp", version: "1.0.0", sourceRef: { kind: "HelmRepository", name: "charts" } } },
+            },
+          },
+          sources: [
+            {
+              apiVersion: "source.toolkit.fluxcd.io/v1",
+              kind: "HelmRepository",
+              metadata: { name: "charts", namespace: "apps" },
+              spec: { url: url() },
+            },
+          ],
+          objects: [],
+          localGitRepositories: [],
         },
-        sources: [{ apiVersion: "source.toolkit.fluxcd.io/v1", kind: "HelmRepository", metadata: { name: "charts", namespace: "apps" }, spec: { url: url() } }],
-        objects: [],
-        localGitRepositories: [],
-      },
-    ], { offline: false });
+      ],
+      { offline: false },
+    );
     const name = "a-long-target-namespace-a-release-with-a-really-long-name-for-helm";
     const { createHash } = await import("node:crypto");
     expect(result!.releaseName).toBe(`${name.slice(0, 40)}-${createHash("sha256").update(name).digest("hex").slice(0, 12)}`);

@@ -21,7 +21,8 @@ describe("render with Flux postBuild", () => {
     const canary = "canary-7f3a9e-postbuild-secret";
     const root = await makeRepo({
       "apps/kustomization.yaml": "resources: [cm.yaml]\n",
-      "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: default\ndata:\n  token: ${token}\n  missing: ${nothing}\n",
+      "apps/cm.yaml":
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: default\ndata:\n  token: ${token}\n  missing: ${nothing}\n",
       "clusters/prod/apps.yaml":
         "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  path: ./apps\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  postBuild:\n    substituteFrom:\n      - kind: Secret\n        name: vars\n",
       "clusters/prod/vars.yaml": `apiVersion: v1\nkind: Secret\nmetadata:\n  name: vars\n  namespace: flux-system\nstringData:\n  token: ${canary}\n`,
@@ -31,7 +32,9 @@ describe("render with Flux postBuild", () => {
     expect(result.exitCode).toBe(0);
     const cm = result.rendered.find((r) => r.overlay.layer === "apps")!.manifests[0]!;
     expect((cm.object["data"] as Record<string, string>)["token"]).toBe(canary);
-    expect(result.findings).toEqual([expect.objectContaining({ check: "flux/unset-variable", message: expect.stringContaining("nothing") })]);
+    expect(result.findings).toEqual([
+      expect.objectContaining({ check: "flux/unset-variable", message: expect.stringContaining("nothing") }),
+    ]);
     context.output.out(JSON.stringify(cm.object));
     expect(stdout() + stderr()).not.toContain(canary);
     expect(await readFile(`${root}/out/rendered/prod/02-apps.yaml`, "utf8")).not.toContain(canary);

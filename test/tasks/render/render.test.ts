@@ -30,10 +30,18 @@ describe("render", () => {
   it("reports a missing base with the kustomization file and line, and renders the rest", async () => {
     const tree = smallFleet();
     const broken = overlayPath("configs", "staging");
-    tree[`${broken}/kustomization.yaml`] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../bsae\nnameSuffix: -staging\n";
+    tree[`${broken}/kustomization.yaml`] =
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../bsae\nnameSuffix: -staging\n";
     const result = await renderTree(tree);
     expect(result.findings).toEqual([
-      expect.objectContaining({ severity: "error", check: "render/missing-base", file: `${broken}/kustomization.yaml`, line: 4, environment: "staging", layer: "configs" }),
+      expect.objectContaining({
+        severity: "error",
+        check: "render/missing-base",
+        file: `${broken}/kustomization.yaml`,
+        line: 4,
+        environment: "staging",
+        layer: "configs",
+      }),
     ]);
     otherOverlaysStillRender(result, broken);
   });
@@ -44,7 +52,8 @@ describe("render", () => {
     const result = await renderTree(tree);
     const findings = result.findings.filter((f) => f.layer === "apps");
     expect(findings.length).toBe(2);
-    for (const finding of findings) expect(finding).toMatchObject({ severity: "error", check: "render/invalid-yaml", file: "gitops/flux/apps/base/service.yaml" });
+    for (const finding of findings)
+      expect(finding).toMatchObject({ severity: "error", check: "render/invalid-yaml", file: "gitops/flux/apps/base/service.yaml" });
     expect(result.rendered.filter((r) => r.ok)).toHaveLength(4);
   });
 
@@ -62,9 +71,12 @@ describe("render", () => {
     const broken = overlayPath("controllers", "prod");
     tree[`${broken}/kustomization.yaml`] =
       "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\nnameSuffix: -prod\npatches:\n  - path: replicas-patch.yaml\n";
-    tree[`${broken}/replicas-patch.yaml`] = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ingres\n  namespace: ingress\nspec:\n  replicas: 3\n";
+    tree[`${broken}/replicas-patch.yaml`] =
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ingres\n  namespace: ingress\nspec:\n  replicas: 3\n";
     const result = await renderTree(tree);
-    expect(result.findings).toEqual([expect.objectContaining({ severity: "error", check: "render/patch-target", environment: "prod", layer: "controllers" })]);
+    expect(result.findings).toEqual([
+      expect.objectContaining({ severity: "error", check: "render/patch-target", environment: "prod", layer: "controllers" }),
+    ]);
     expect(result.findings[0]!.file).toMatch(new RegExp(`^${broken}/`));
     otherOverlaysStillRender(result, broken);
   });
@@ -72,7 +84,8 @@ describe("render", () => {
   it("reports any other kustomize error with kustomize's words and repository-relative paths", async () => {
     const tree = smallFleet();
     const broken = overlayPath("apps", "staging");
-    tree[`${broken}/kustomization.yaml`] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\nreplicas:\n  - count: two\n";
+    tree[`${broken}/kustomization.yaml`] =
+      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\nreplicas:\n  - count: two\n";
     const result = await renderTree(tree);
     expect(result.findings).toHaveLength(1);
     expect(result.findings[0]).toMatchObject({ severity: "error", environment: "staging", layer: "apps" });

@@ -35,7 +35,9 @@ describe("the note's Git diff section", () => {
     expect(note).toMatch(/\| prod \| 0 \| 1 \| 0 \|/);
     expect(note).not.toContain("What the cluster would change");
     // The page, as the Git diff job keeps it.
-    expect(note).toContain("[Side-by-side and unified views](https://gitlab.example.com/platform/fleet/-/jobs/99/artifacts/file/gitops-ci-git-diff/git-diff.html)");
+    expect(note).toContain(
+      "[Side-by-side and unified views](https://gitlab.example.com/platform/fleet/-/jobs/99/artifacts/file/gitops-ci-git-diff/git-diff.html)",
+    );
 
     // With a live diff too, each says which it is.
     await writeFile(
@@ -44,7 +46,20 @@ describe("the note's Git diff section", () => {
         tool: "gitops-ci",
         command: "diff",
         environments: [
-          { environment: "prod", layers: ["apps"], problems: [], changes: [{ environment: "prod", layer: "apps", action: "update", ref: { apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", namespace: "gitlab", name: "gitlab-prod" }, diff: "-a\n+b" }] },
+          {
+            environment: "prod",
+            layers: ["apps"],
+            problems: [],
+            changes: [
+              {
+                environment: "prod",
+                layer: "apps",
+                action: "update",
+                ref: { apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", namespace: "gitlab", name: "gitlab-prod" },
+                diff: "-a\n+b",
+              },
+            ],
+          },
         ],
       }),
     );

@@ -13,36 +13,79 @@ describe("parseChanges", () => {
         {
           environment: "prod",
           layers: ["apps"],
-          changes: [{ environment: "prod", layer: "apps", ref: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "a" }, action: "update", diff: "-a\n+b\n", file: "apps/a.yaml" }],
+          changes: [
+            {
+              environment: "prod",
+              layer: "apps",
+              ref: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "a" },
+              action: "update",
+              diff: "-a\n+b\n",
+              file: "apps/a.yaml",
+            },
+          ],
           problems: [{ environment: "prod", layer: "apps", message: "the cluster refused the dry run", hint: "check the kubeconfig" }],
         },
       ],
     });
     expect(parseChanges(text, "diff.json")).toEqual({
-      changes: [{ environment: "prod", layer: "apps", ref: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "a" }, action: "update", diff: "-a\n+b\n", file: "apps/a.yaml" }],
-      problems: [{ severity: "error", check: "diff/incomplete", environment: "prod", layer: "apps", message: "the cluster refused the dry run", hint: "check the kubeconfig" }],
+      changes: [
+        {
+          environment: "prod",
+          layer: "apps",
+          ref: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "a" },
+          action: "update",
+          diff: "-a\n+b\n",
+          file: "apps/a.yaml",
+        },
+      ],
+      problems: [
+        {
+          severity: "error",
+          check: "diff/incomplete",
+          environment: "prod",
+          layer: "apps",
+          message: "the cluster refused the dry run",
+          hint: "check the kubeconfig",
+        },
+      ],
     });
   });
 
   it("reads the diff's problems as the findings diff writes (check, resource, file and line kept); older files without severity as diff/incomplete", () => {
-    const problem = { severity: "error", check: "diff/dry-run", environment: "prod", layer: "apps", resource: { apiVersion: "apps/v1", kind: "Deployment", namespace: "web", name: "api" }, file: "apps/api.yaml", line: 4, message: "denied" };
+    const problem = {
+      severity: "error",
+      check: "diff/dry-run",
+      environment: "prod",
+      layer: "apps",
+      resource: { apiVersion: "apps/v1", kind: "Deployment", namespace: "web", name: "api" },
+      file: "apps/api.yaml",
+      line: 4,
+      message: "denied",
+    };
     const text = JSON.stringify({ environments: [{ environment: "prod", layers: ["apps"], changes: [], problems: [problem] }] });
     expect(parseChanges(text, "diff.json").problems).toEqual([problem]);
   });
 
   it("names the file and the entry that is wrong", () => {
     expect(() => parseChanges("{", "out/diff.json")).toThrow(/^out\/diff\.json is not valid JSON/);
-    expect(() => parseChanges('{"changes":[{"layer":"apps","environment":"prod","ref":{"kind":"X","name":"y"},"action":"explode"}]}', "diff.json")).toThrow(
-      'diff.json: changes[0] has an unknown action "explode"',
-    );
+    expect(() =>
+      parseChanges('{"changes":[{"layer":"apps","environment":"prod","ref":{"kind":"X","name":"y"},"action":"explode"}]}', "diff.json"),
+    ).toThrow('diff.json: changes[0] has an unknown action "explode"');
   });
 });
 
 describe("parseCheckReport", () => {
   it("reads what writeReports wrote, and refuses a newer schema", () => {
     const input = { summary, findings, layerOrder: ["controllers", "apps"], checks: ["render", "validate"], source: "config" };
-    expect(parseCheckReport(formatJson(input), "report.json")).toMatchObject({ summary, layerOrder: ["controllers", "apps"], checks: ["render", "validate"], source: "config" });
-    expect(() => parseCheckReport('{"tool":"gitops-ci","schemaVersion":99,"summary":[],"findings":[]}', "r.json")).toThrow("r.json has schemaVersion 99, newer than this gitops-ci reads (1)");
+    expect(parseCheckReport(formatJson(input), "report.json")).toMatchObject({
+      summary,
+      layerOrder: ["controllers", "apps"],
+      checks: ["render", "validate"],
+      source: "config",
+    });
+    expect(() => parseCheckReport('{"tool":"gitops-ci","schemaVersion":99,"summary":[],"findings":[]}', "r.json")).toThrow(
+      "r.json has schemaVersion 99, newer than this gitops-ci reads (1)",
+    );
     expect(() => parseCheckReport('{"tool":"other"}', "r.json")).toThrow('r.json is not a gitops-ci report.json (no "tool": "gitops-ci")');
   });
 });
@@ -55,7 +98,12 @@ describe("mergeReportSources", () => {
       { dir: "a", check: prod },
       { dir: "b", check: all },
     ]);
-    expect(merged.check.summary.map((row) => `${row.layer}/${row.environment}`)).toEqual(["controllers/prod", "controllers/staging", "apps/prod", "apps/staging"]);
+    expect(merged.check.summary.map((row) => `${row.layer}/${row.environment}`)).toEqual([
+      "controllers/prod",
+      "controllers/staging",
+      "apps/prod",
+      "apps/staging",
+    ]);
     expect(merged.check.findings).toHaveLength(findings.length);
     expect(merged.check.layerOrder).toEqual(["controllers", "configs", "apps"]);
     expect(merged.changes).toBeUndefined();

@@ -23,7 +23,11 @@ let project: FakeProject;
 let dir: string;
 
 beforeEach(async () => {
-  ({ gitlab, project } = await startGitLab({ projectId: 42, mergeRequest: 7, tokens: { [TOKEN]: { username: "project_42_bot" }, "glpat-read-only-0123456789": { username: "reader", scopes: ["read_api"] } } }));
+  ({ gitlab, project } = await startGitLab({
+    projectId: 42,
+    mergeRequest: 7,
+    tokens: { [TOKEN]: { username: "project_42_bot" }, "glpat-read-only-0123456789": { username: "reader", scopes: ["read_api"] } },
+  }));
   dir = await makeTempDir("report-task-");
 });
 
@@ -65,7 +69,11 @@ async function twoJobs(extraFindings: Finding[] = [], changes?: ObjectChange[]):
   });
   const staging = await checkArtifacts(
     "check-staging",
-    { summary: sampleSummary.filter((row) => row.environment === "staging"), findings: sampleFindings.filter((finding) => finding.environment !== "prod"), layerOrder: ["controllers", "configs", "apps"] },
+    {
+      summary: sampleSummary.filter((row) => row.environment === "staging"),
+      findings: sampleFindings.filter((finding) => finding.environment !== "prod"),
+      layerOrder: ["controllers", "configs", "apps"],
+    },
     changes,
   );
   return [prod, staging];
@@ -75,7 +83,17 @@ const ours = () => findReportNotes(gitlab.notesOf(project, 7), "default");
 
 describe("gitops-ci report", () => {
   it("merges the jobs' reports into one note and posts it, linking the full report artifact", async () => {
-    const from = await twoJobs([], [{ layer: "apps", environment: "prod", ref: { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "legacy" }, action: "prune" }]);
+    const from = await twoJobs(
+      [],
+      [
+        {
+          layer: "apps",
+          environment: "prod",
+          ref: { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "legacy" },
+          action: "prune",
+        },
+      ],
+    );
     const { context, stdout } = captureContext(dir, ciEnv());
     const result = await report(context, { from });
     expect(result.exitCode).toBe(0);
@@ -89,13 +107,18 @@ describe("gitops-ci report", () => {
       "<!-- gitops-ci:run pipeline=1234 job=5678 -->",
       "### ❌ gitops-ci: 5 errors, 1 not rendered, 1 warning in 4 overlays · 1 to prune",
     ]);
-    for (const row of ["| controllers | prod |", "| controllers | staging |", "| apps | prod |", "| apps | staging |"]) expect(body).toContain(row);
+    for (const row of ["| controllers | prod |", "| controllers | staging |", "| apps | prod |", "| apps | staging |"])
+      expect(body).toContain(row);
     expect(body).toContain("- 🗑️ **prune** `apps/prod`: Deployment shop/legacy");
     const artifact = `${gitlab.url}/platform/fleet/-/jobs/5678/artifacts/file/gitops-ci-report/merge-request-note.md`;
     expect(body).toContain(`[Full report](${artifact})`);
     expect(await readFile(path.join(dir, "gitops-ci-report", "merge-request-note.md"), "utf8")).toBe(body.split("\n").slice(2).join("\n"));
-    expect(JSON.parse(await readFile(path.join(dir, "gitops-ci-report", "report.json"), "utf8"))).toMatchObject({ totals: { overlays: 4 } });
-    expect(stdout()).toContain(`Posted the report to merge request !7: part 1 created (${gitlab.url}/platform/fleet/-/merge_requests/7#note_${note!.id}).`);
+    expect(JSON.parse(await readFile(path.join(dir, "gitops-ci-report", "report.json"), "utf8"))).toMatchObject({
+      totals: { overlays: 4 },
+    });
+    expect(stdout()).toContain(
+      `Posted the report to merge request !7: part 1 created (${gitlab.url}/platform/fleet/-/merge_requests/7#note_${note!.id}).`,
+    );
   });
 
   it("a retried job updates the note in place", async () => {
@@ -111,7 +134,10 @@ describe("gitops-ci report", () => {
   it("two report jobs racing end with exactly one note set", async () => {
     const from = await twoJobs();
     gitlab.holdUntil(2, { method: "POST" });
-    const results = await Promise.all([report(captureContext(dir, ciEnv(5678)).context, { from }), report(captureContext(dir, ciEnv(5679)).context, { from })]);
+    const results = await Promise.all([
+      report(captureContext(dir, ciEnv(5678)).context, { from }),
+      report(captureContext(dir, ciEnv(5679)).context, { from }),
+    ]);
     expect(results.map((result) => result.posted?.outcome).sort()).toEqual(["posted", "superseded"]);
     // At least one create each; the earlier job deletes the note it created.
     expect(gitlab.requests.filter((request) => request.method === "POST").length).toBeGreaterThanOrEqual(2);
@@ -168,16 +194,32 @@ describe("gitops-ci report", () => {
     await report({ ...context, gitlab: gitLabClientWith({ clock, random: () => 0 }) }, { from });
     expect(ours()).toHaveLength(1);
     expect(clock.sleeps).toEqual([500, 1_000, 4_000]);
-    expect(stderr()).toContain("GitLab: POST /projects/42/merge_requests/7/notes answered 429 (429 Retry later); retrying in 4.0 s (attempt 2)");
+    expect(stderr()).toContain(
+      "GitLab: POST /projects/42/merge_requests/7/notes answered 429 (429 Retry later); retrying in 4.0 s (attempt 2)",
+    );
   });
 
   it("never sends a secret: not the token, not a known secret in findings or diffs, not a Secret's diff", async () => {
     const ageKey = "AGE-SECRET-KEY-1QQQCANARYCANARYCANARYCANARYCANARYCANARY7";
     const secretValue = "s3cr3t-db-password-canary";
-    const planted: Finding[] = [{ severity: "error", check: "secrets/plaintext", layer: "apps", environment: "prod", message: `the age key ${ageKey} is committed` }];
+    const planted: Finding[] = [
+      { severity: "error", check: "secrets/plaintext", layer: "apps", environment: "prod", message: `the age key ${ageKey} is committed` },
+    ];
     const changes: ObjectChange[] = [
-      { layer: "apps", environment: "prod", ref: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "leaky" }, action: "update", diff: `+  key: ${ageKey}\n` },
-      { layer: "apps", environment: "prod", ref: { apiVersion: "v1", kind: "Secret", namespace: "shop", name: "db" }, action: "update", diff: `+  password: ${secretValue}\n+  b64: ${Buffer.from(secretValue).toString("base64")}\n` },
+      {
+        layer: "apps",
+        environment: "prod",
+        ref: { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "leaky" },
+        action: "update",
+        diff: `+  key: ${ageKey}\n`,
+      },
+      {
+        layer: "apps",
+        environment: "prod",
+        ref: { apiVersion: "v1", kind: "Secret", namespace: "shop", name: "db" },
+        action: "update",
+        diff: `+  password: ${secretValue}\n+  b64: ${Buffer.from(secretValue).toString("base64")}\n`,
+      },
     ];
     // Artifacts written without the key registered: as if the check job never saw it.
     const from = await twoJobs(planted, changes);
@@ -196,7 +238,10 @@ describe("gitops-ci report", () => {
     await expect(report(context, { from: ["nope"] })).rejects.toThrow("--from nope: no such folder");
     await mkdir(path.join(dir, "empty"));
     await expect(report(context, { from: ["empty"] })).rejects.toThrow("empty holds none of report.json, diff.json and git-diff.json");
-    await writeFile(path.join(dir, "empty", "report.json"), '{"tool":"gitops-ci","schemaVersion":1,"summary":[{"layer":"apps"}],"findings":[]}');
+    await writeFile(
+      path.join(dir, "empty", "report.json"),
+      '{"tool":"gitops-ci","schemaVersion":1,"summary":[{"layer":"apps"}],"findings":[]}',
+    );
     await expect(report(context, { from: ["empty"] })).rejects.toThrow(/report\.json: summary\[0\] has no string "environment"/);
   });
 });
@@ -205,7 +250,13 @@ describe("gitops-ci report on the command line", () => {
   async function cli(args: string[], env: Record<string, string>) {
     let stdout = "";
     let stderr = "";
-    const code = await runCli(args, { cwd: dir, env, stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) }, cpus: 2 });
+    const code = await runCli(args, {
+      cwd: dir,
+      env,
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: (text: string) => (stderr += text) },
+      cpus: 2,
+    });
     return { code, stdout, stderr };
   }
 
@@ -218,7 +269,10 @@ describe("gitops-ci report on the command line", () => {
 
   it("exits 2 with what to do when GitLab refuses the token", async () => {
     const from = await twoJobs();
-    const { code, stderr } = await cli(["report", "--from", from[0]!], ciEnv(5678, { GITOPS_CI_GITLAB_TOKEN: "glpat-read-only-0123456789" }));
+    const { code, stderr } = await cli(
+      ["report", "--from", from[0]!],
+      ciEnv(5678, { GITOPS_CI_GITLAB_TOKEN: "glpat-read-only-0123456789" }),
+    );
     expect(code).toBe(2);
     expect(stderr).toContain("error: the access token lacks the api scope: HTTP 403 on POST /projects/42/merge_requests/7/notes");
     expect(stderr).toContain("hint: a read_api token can read notes but not write them");
@@ -229,7 +283,9 @@ describe("gitops-ci report on the command line", () => {
     const from = await twoJobs();
     const { code, stderr } = await cli(["report", "--from", from[0]!], { CI_API_V4_URL: gitlab.apiUrl });
     expect(code).toBe(2);
-    expect(stderr).toContain("error: cannot post the merge request note: missing CI_PROJECT_ID, CI_MERGE_REQUEST_IID, GITOPS_CI_GITLAB_TOKEN");
+    expect(stderr).toContain(
+      "error: cannot post the merge request note: missing CI_PROJECT_ID, CI_MERGE_REQUEST_IID, GITOPS_CI_GITLAB_TOKEN",
+    );
     expect(gitlab.requests).toEqual([]);
   });
 });

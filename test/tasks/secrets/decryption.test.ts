@@ -18,7 +18,10 @@ describe("checkSecrets: decryption with the CI key", () => {
     await writeEncrypted(root, "apps/secrets/tampered.yaml", secretYaml("tampered", { stringData: { password: values[0]! } }));
     // metadata.name is not encrypted, but the MAC covers it.
     await edit(root, "apps/secrets/tampered.yaml", (text) => text.replace("name: tampered", "name: renamed"));
-    await writeEncrypted(root, "apps/secrets/other-key.yaml", secretYaml("other", { stringData: { password: values[1]! } }), { age: [other.publicKey], encryptedRegex: "^(data|stringData)$" });
+    await writeEncrypted(root, "apps/secrets/other-key.yaml", secretYaml("other", { stringData: { password: values[1]! } }), {
+      age: [other.publicKey],
+      encryptedRegex: "^(data|stringData)$",
+    });
     await writeEncrypted(root, "apps/secrets/swapped.yaml", secretYaml("swapped", { stringData: { a: values[2]!, b: values[3]! } }));
     // Well-formed ENC values in the wrong place: their authentication tag fails.
     await edit(root, "apps/secrets/swapped.yaml", (text) => {
@@ -32,15 +35,30 @@ describe("checkSecrets: decryption with the CI key", () => {
     expect(decryption).toBe("checked");
     const errors = findings.filter((f) => f.severity === "error");
     expect(errors).toEqual([
-      expect.objectContaining({ check: "secrets/unknown-recipient", file: "apps/secrets/other-key.yaml", line: expect.any(Number), message: expect.stringContaining(other.publicKey) }),
-      expect.objectContaining({ check: "secrets/corrupt-value", file: "apps/secrets/swapped.yaml", message: expect.stringContaining("message authentication failed") }),
-      expect.objectContaining({ check: "secrets/mac-mismatch", file: "apps/secrets/tampered.yaml", message: expect.stringContaining("MAC mismatch") }),
+      expect.objectContaining({
+        check: "secrets/unknown-recipient",
+        file: "apps/secrets/other-key.yaml",
+        line: expect.any(Number),
+        message: expect.stringContaining(other.publicKey),
+      }),
+      expect.objectContaining({
+        check: "secrets/corrupt-value",
+        file: "apps/secrets/swapped.yaml",
+        message: expect.stringContaining("message authentication failed"),
+      }),
+      expect.objectContaining({
+        check: "secrets/mac-mismatch",
+        file: "apps/secrets/tampered.yaml",
+        message: expect.stringContaining("MAC mismatch"),
+      }),
     ]);
     // The MAC is a digest of the plaintext: sops prints it, the finding does not.
     expect(errors[2]!.message).toContain("[digest withheld]");
     expect(errors[2]!.message).not.toMatch(/[0-9A-F]{64}/);
     // The file for another key also drifted from its creation rule.
-    expect(findings).toContainEqual(expect.objectContaining({ severity: "warning", check: "secrets/recipients-drift", file: "apps/secrets/other-key.yaml" }));
+    expect(findings).toContainEqual(
+      expect.objectContaining({ severity: "warning", check: "secrets/recipients-drift", file: "apps/secrets/other-key.yaml" }),
+    );
 
     const everything = JSON.stringify(findings) + stdout() + stderr();
     for (const value of values) expect(everything).not.toContain(value);
@@ -53,11 +71,25 @@ describe("checkSecrets: decryption with the CI key", () => {
   it("checks the shape of decrypted Secrets, naming keys and lines only", async () => {
     const { root, key } = await makeSopsRepo();
     const notBase64 = canary("not base64!");
-    await writeEncrypted(root, "apps/secrets/shape.yaml", `${secretYaml("shape", { data: { token: notBase64, ok: base64("fine-value") } })}stringData:\n  port: 5432\n`);
+    await writeEncrypted(
+      root,
+      "apps/secrets/shape.yaml",
+      `${secretYaml("shape", { data: { token: notBase64, ok: base64("fine-value") } })}stringData:\n  port: 5432\n`,
+    );
     const { findings, context, stdout } = await runCheck(root, { env: { SOPS_AGE_KEY: key.privateKey } });
     expect(findings).toEqual([
-      expect.objectContaining({ check: "secrets/invalid-secret", file: "apps/secrets/shape.yaml", line: 8, message: expect.stringContaining("data.token is not valid base64") }),
-      expect.objectContaining({ check: "secrets/invalid-secret", file: "apps/secrets/shape.yaml", line: 11, message: expect.stringContaining("stringData.port is a number") }),
+      expect.objectContaining({
+        check: "secrets/invalid-secret",
+        file: "apps/secrets/shape.yaml",
+        line: 8,
+        message: expect.stringContaining("data.token is not valid base64"),
+      }),
+      expect.objectContaining({
+        check: "secrets/invalid-secret",
+        file: "apps/secrets/shape.yaml",
+        line: 11,
+        message: expect.stringContaining("stringData.port is a number"),
+      }),
     ]);
     expect(JSON.stringify(findings)).not.toContain(notBase64);
     context.output.out(`${notBase64} fine-value ${key.privateKey}`);
@@ -85,6 +117,12 @@ describe("checkSecrets: decryption with the CI key", () => {
     await writeEncrypted(root, "apps/secrets/db.yaml", secretYaml("db", { stringData: { password: canary("db") } }));
     const { findings, decryption } = await runCheck(root);
     expect(decryption).toBe("skipped-no-key");
-    expect(findings).toEqual([expect.objectContaining({ severity: "info", check: "secrets/decryption-skipped", message: expect.stringContaining("reported as skipped, never as passed") })]);
+    expect(findings).toEqual([
+      expect.objectContaining({
+        severity: "info",
+        check: "secrets/decryption-skipped",
+        message: expect.stringContaining("reported as skipped, never as passed"),
+      }),
+    ]);
   });
 });

@@ -23,7 +23,9 @@ describe("checkSecrets on the examples", () => {
     expect(withKey.decryption).toBe("checked");
     expect(withKey.stderr()).toContain("6 decrypted");
     // The committed key is the documented example key: reported as info, not as an error.
-    expect(withKey.findings).toEqual([expect.objectContaining({ severity: "info", check: "secrets/private-key", file: "example-age-key.txt" })]);
+    expect(withKey.findings).toEqual([
+      expect.objectContaining({ severity: "info", check: "secrets/private-key", file: "example-age-key.txt" }),
+    ]);
   });
 
   it("layout B (SealedSecrets): no findings", async () => {

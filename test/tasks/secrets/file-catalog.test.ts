@@ -26,7 +26,8 @@ describe("FileCatalog", () => {
         severity: "warning",
         check: "secrets/file-too-large",
         file: "assets/dump.yaml",
-        message: "assets/dump.yaml is 8.0 MiB (8,388,609 bytes), over the 8 MiB the secrets checks read: it was not checked for plaintext secrets, private keys or sops encryption",
+        message:
+          "assets/dump.yaml is 8.0 MiB (8,388,609 bytes), over the 8 MiB the secrets checks read: it was not checked for plaintext secrets, private keys or sops encryption",
         hint: expect.stringContaining("no secret manifest or sops file is this large"),
       },
     ]);
@@ -38,16 +39,29 @@ describe("FileCatalog", () => {
     const catalog = new FileCatalog(root);
     expect(await catalog.get("apps/secrets.env")).toBeUndefined();
     expect(catalog.uninspected).toEqual([
-      expect.objectContaining({ severity: "error", check: "secrets/unreadable-file", file: "apps/secrets.env", message: expect.stringMatching(/^apps\/secrets\.env cannot be read \(EISDIR\): it was not checked/) }),
+      expect.objectContaining({
+        severity: "error",
+        check: "secrets/unreadable-file",
+        file: "apps/secrets.env",
+        message: expect.stringMatching(/^apps\/secrets\.env cannot be read \(EISDIR\): it was not checked/),
+      }),
     ]);
   });
 
   it("reports a file without read permission as an error", async () => {
     const root = await makeRepo({ ...smallFleet(["prod"]), "apps/secrets/token.yaml": "kind: Secret\n" });
-    const run = await runGitopsCiUnprivileged(root, ["check", "--json", root], () => chmod(path.join(root, "apps/secrets/token.yaml"), 0o000));
+    const run = await runGitopsCiUnprivileged(root, ["check", "--json", root], () =>
+      chmod(path.join(root, "apps/secrets/token.yaml"), 0o000),
+    );
     expect(run.exitCode, run.stderr).toBe(1);
     expect(JSON.parse(run.stdout).findings).toContainEqual(
-      expect.objectContaining({ severity: "error", check: "secrets/unreadable-file", file: "apps/secrets/token.yaml", message: expect.stringContaining("(EACCES)"), hint: expect.stringContaining("readable") }),
+      expect.objectContaining({
+        severity: "error",
+        check: "secrets/unreadable-file",
+        file: "apps/secrets/token.yaml",
+        message: expect.stringContaining("(EACCES)"),
+        hint: expect.stringContaining("readable"),
+      }),
     );
   });
 

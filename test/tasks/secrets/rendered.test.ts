@@ -17,7 +17,13 @@ async function renderRepo(root: string) {
 
 describe("checkSecrets: rendered Secrets", () => {
   it("reports Secrets rendered from plaintext sources with their origin, and accepts SOPS-encrypted ones", async () => {
-    const planted = { data: canary("data"), stringData: canary("string"), literal: canary("literal"), encrypted: canary("encrypted"), env: canary("env") };
+    const planted = {
+      data: canary("data"),
+      stringData: canary("string"),
+      literal: canary("literal"),
+      encrypted: canary("encrypted"),
+      env: canary("env"),
+    };
     const apps = layerPath("apps");
     const { root, key } = await makeSopsRepo(smallFleet());
     await writeTree(root, {
@@ -39,15 +45,29 @@ describe("checkSecrets: rendered Secrets", () => {
         "",
       ].join("\n"),
     });
-    await writeEncrypted(root, `${overlayPath("apps", "prod")}/secrets/db.yaml`, secretYaml("db", { stringData: { password: planted.encrypted } }, "ingress"));
+    await writeEncrypted(
+      root,
+      `${overlayPath("apps", "prod")}/secrets/db.yaml`,
+      secretYaml("db", { stringData: { password: planted.encrypted } }, "ingress"),
+    );
     await writeEncrypted(root, `${overlayPath("apps", "prod")}/secrets/app.env`, `TOKEN=${planted.env}\n`);
     const rendered = await renderRepo(root);
 
     const { findings, stdout, stderr } = await runCheck(root, { rendered, env: keyEnv(key) });
     const plaintext = findings.filter((f) => f.check === "secrets/plaintext-secret");
     expect(plaintext).toEqual([
-      expect.objectContaining({ file: `${apps}/base/secret.yaml`, line: 2, layer: "apps", resource: expect.objectContaining({ name: "plain-prod" }), message: expect.stringContaining("prod/apps, staging/apps") }),
-      expect.objectContaining({ file: `${overlayPath("apps", "prod")}/kustomization.yaml`, line: 9, message: expect.stringContaining("literals") }),
+      expect.objectContaining({
+        file: `${apps}/base/secret.yaml`,
+        line: 2,
+        layer: "apps",
+        resource: expect.objectContaining({ name: "plain-prod" }),
+        message: expect.stringContaining("prod/apps, staging/apps"),
+      }),
+      expect.objectContaining({
+        file: `${overlayPath("apps", "prod")}/kustomization.yaml`,
+        line: 9,
+        message: expect.stringContaining("literals"),
+      }),
     ]);
     expect(plaintext[0]!.environment).toBeUndefined();
     expect(findings).toContainEqual(expect.objectContaining({ check: "secrets/not-encrypted", file: `${apps}/base/secret.yaml`, line: 2 }));
@@ -58,10 +78,18 @@ describe("checkSecrets: rendered Secrets", () => {
   it("traces a generated Secret to its generator when the kustomization was not among the checked files", async () => {
     const { root } = await makeSopsRepo(smallFleet(["prod"]));
     const literal = canary("literal");
-    await writeTree(root, { [`${overlayPath("apps", "prod")}/kustomization.yaml`]: `resources: [../../base]\nsecretGenerator:\n  - name: generated\n    literals: [password=${literal}]\n` });
+    await writeTree(root, {
+      [`${overlayPath("apps", "prod")}/kustomization.yaml`]: `resources: [../../base]\nsecretGenerator:\n  - name: generated\n    literals: [password=${literal}]\n`,
+    });
     const { findings } = await runCheck(root, { rendered: await renderRepo(root), files: [] });
     expect(findings).toEqual([
-      expect.objectContaining({ check: "secrets/plaintext-secret", environment: "prod", layer: "apps", file: `${overlayPath("apps", "prod")}/kustomization.yaml`, line: 4 }),
+      expect.objectContaining({
+        check: "secrets/plaintext-secret",
+        environment: "prod",
+        layer: "apps",
+        file: `${overlayPath("apps", "prod")}/kustomization.yaml`,
+        line: 4,
+      }),
     ]);
     expect(JSON.stringify(findings)).not.toContain(literal);
   });
@@ -84,15 +112,43 @@ describe("checkSecrets: rendered Secrets", () => {
     const stringValue = canary("beside");
     const overlay = "clusters/production/applications";
     // The plain Secret the case's overlay lists, with a value no output may show.
-    await writeTree(root, { [`${overlay}/sealed-secrets/plain.yaml`]: secretYaml("plain", { stringData: { token: stringValue } }, "podinfo") });
+    await writeTree(root, {
+      [`${overlay}/sealed-secrets/plain.yaml`]: secretYaml("plain", { stringData: { token: stringValue } }, "podinfo"),
+    });
 
     const { findings, stdout, stderr } = await runCheck(root, { rendered: await renderRepo(root) });
     expect(findings.filter((f) => f.severity !== "info")).toEqual([
-      expect.objectContaining({ severity: "error", check: "secrets/template-rendered", environment: "local", file: "clusters/base/applications/podinfo/sealed-secrets/template-podinfo-secrets.yaml", line: 4 }),
-      expect.objectContaining({ severity: "warning", check: "secrets/template-has-ciphertext", file: "clusters/base/applications/podinfo/sealed-secrets/template-podinfo-secrets.yaml", line: 11 }),
-      expect.objectContaining({ severity: "error", check: "secrets/plain-secret-beside-sealed", file: `${overlay}/sealed-secrets/plain.yaml`, line: 1 }),
-      expect.objectContaining({ severity: "error", check: "secrets/plaintext-secret", environment: "production", file: `${overlay}/sealed-secrets/plain.yaml`, message: expect.stringContaining("SealedSecrets") }),
-      expect.objectContaining({ severity: "error", check: "secrets/sealed-secret-empty", file: "clusters/staging/observability/sealed-secrets/actual-grafana-admin.yaml" }),
+      expect.objectContaining({
+        severity: "error",
+        check: "secrets/template-rendered",
+        environment: "local",
+        file: "clusters/base/applications/podinfo/sealed-secrets/template-podinfo-secrets.yaml",
+        line: 4,
+      }),
+      expect.objectContaining({
+        severity: "warning",
+        check: "secrets/template-has-ciphertext",
+        file: "clusters/base/applications/podinfo/sealed-secrets/template-podinfo-secrets.yaml",
+        line: 11,
+      }),
+      expect.objectContaining({
+        severity: "error",
+        check: "secrets/plain-secret-beside-sealed",
+        file: `${overlay}/sealed-secrets/plain.yaml`,
+        line: 1,
+      }),
+      expect.objectContaining({
+        severity: "error",
+        check: "secrets/plaintext-secret",
+        environment: "production",
+        file: `${overlay}/sealed-secrets/plain.yaml`,
+        message: expect.stringContaining("SealedSecrets"),
+      }),
+      expect.objectContaining({
+        severity: "error",
+        check: "secrets/sealed-secret-empty",
+        file: "clusters/staging/observability/sealed-secrets/actual-grafana-admin.yaml",
+      }),
     ]);
     expect(JSON.stringify(findings) + stdout() + stderr()).not.toContain(stringValue);
   });

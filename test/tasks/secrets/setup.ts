@@ -31,7 +31,11 @@ export async function makeSopsRepo(tree: Tree = {}): Promise<SopsRepo> {
 /** Runs checkSecrets with a captured context; `env` carries the age key when a test wants decryption. */
 export async function runCheck(root: string, options: Partial<SecretsInput> & { env?: Record<string, string> } = {}) {
   const captured = captureContext(root, options.env ?? {});
-  const result = await checkSecrets(captured.context, { root, rendered: options.rendered ?? [], ...(options.files ? { files: options.files } : {}) });
+  const result = await checkSecrets(captured.context, {
+    root,
+    rendered: options.rendered ?? [],
+    ...(options.files ? { files: options.files } : {}),
+  });
   return { ...result, ...captured };
 }
 

@@ -54,7 +54,9 @@ describe("Go regexp translation", () => {
     for (const [flag, pattern] of cases) {
       const file = path.join(root, "values.yaml");
       await writeFile(file, document);
-      execFileSync(SOPS, ["--config", "/dev/null", "--age", key.publicKey, flag, pattern, "--encrypt", "--in-place", file], { stdio: "pipe" });
+      execFileSync(SOPS, ["--config", "/dev/null", "--age", key.publicKey, flag, pattern, "--encrypt", "--in-place", file], {
+        stdio: "pipe",
+      });
       const inspection = inspectSopsFile("values.yaml", await readFile(file));
       expect(inspection.metadata?.problems, pattern).toEqual([]);
       const rule = inspection.metadata!.rule;
@@ -83,7 +85,13 @@ describe("creation rules, as sops applies them", () => {
     const repo = path.join(root, "repo");
     await mkdir(repo);
     await writeFile(path.join(repo, ".sops.yaml"), config);
-    const paths = ["clusters/prod/secrets/a.yaml", "clusters/staging/secrets/a.yaml", "x/clusters/prod/a.yaml", "clusters/prod/a.json", "apps/a.yaml"];
+    const paths = [
+      "clusters/prod/secrets/a.yaml",
+      "clusters/staging/secrets/a.yaml",
+      "x/clusters/prod/a.yaml",
+      "clusters/prod/a.json",
+      "apps/a.yaml",
+    ];
     const parsed = parseSopsConfig(config, ".sops.yaml");
     expect(parsed.findings).toEqual([]);
     const byKey = new Map([first, second, fallback].map((identity, index) => [identity.publicKey, index]));
@@ -103,7 +111,10 @@ describe("creation rules, as sops applies them", () => {
     const root = await makeTempDir();
     const key = await ageKeygen(root);
     await writeFile(path.join(root, "multi.yaml"), "a: one\n---\nb: two\n");
-    execFileSync(SOPS, ["--config", "/dev/null", "--age", key.publicKey, "--encrypt", "--in-place", "multi.yaml"], { cwd: root, stdio: "pipe" });
+    execFileSync(SOPS, ["--config", "/dev/null", "--age", key.publicKey, "--encrypt", "--in-place", "multi.yaml"], {
+      cwd: root,
+      stdio: "pipe",
+    });
     const text = await readFile(path.join(root, "multi.yaml"), "utf8");
     expect(text.match(/^sops:/gm)).toHaveLength(2);
     const inspection = inspectSopsFile("multi.yaml", Buffer.from(text));
@@ -115,7 +126,12 @@ describe("creation rules, as sops applies them", () => {
   it("reads metadata from every store: dotenv, JSON, INI and binary", async () => {
     const root = await makeTempDir();
     const key = await ageKeygen(root);
-    const files: Record<string, string> = { "a.env": "TOKEN=x1\nNAME_unencrypted=visible\n", "a.json": '{"a": {"b": [1, "two"]}}', "a.ini": "[db]\npassword = x\n", "a.bin": "raw\u0000bytes" };
+    const files: Record<string, string> = {
+      "a.env": "TOKEN=x1\nNAME_unencrypted=visible\n",
+      "a.json": '{"a": {"b": [1, "two"]}}',
+      "a.ini": "[db]\npassword = x\n",
+      "a.bin": "raw\u0000bytes",
+    };
     for (const [file, content] of Object.entries(files)) {
       await writeFile(path.join(root, file), content);
       execFileSync(SOPS, ["--config", "/dev/null", "--age", key.publicKey, "--encrypt", "--in-place", file], { cwd: root, stdio: "pipe" });
@@ -123,7 +139,10 @@ describe("creation rules, as sops applies them", () => {
       expect(inspection.metadata?.problems, file).toEqual([]);
       expect(inspection.metadata?.recipients, file).toEqual([{ type: "age", id: key.publicKey }]);
       const states = inspection.values.map((value) => `${value.path.join(".")}=${value.state}`);
-      expect(states.filter((state) => state.endsWith("=plaintext")), file).toEqual(file === "a.env" ? ["NAME_unencrypted=plaintext"] : []);
+      expect(
+        states.filter((state) => state.endsWith("=plaintext")),
+        file,
+      ).toEqual(file === "a.env" ? ["NAME_unencrypted=plaintext"] : []);
     }
   });
 });

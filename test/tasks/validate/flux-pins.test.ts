@@ -24,7 +24,8 @@ function gotkComponents(version: string, body = "apiVersion: v1\nkind: Namespace
 
 function pinWithGotk(tree: Tree, env: string, version: string): Tree {
   tree[`clusters/${env}/flux-system/gotk-components.yaml`] = gotkComponents(version);
-  tree[`clusters/${env}/flux-system/kustomization.yaml`] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - gotk-components.yaml\n";
+  tree[`clusters/${env}/flux-system/kustomization.yaml`] =
+    "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - gotk-components.yaml\n";
   return tree;
 }
 
@@ -66,13 +67,19 @@ describe("validation against the Flux release the repository pins", () => {
   it("accepts an Alert whose eventSources name a FluxInstance, as flux-operator's Flux serves it (Flux v2.6 and the newest)", async () => {
     const unpinned = await validationFindings(addResource(smallFleet(["prod"]), "alert.yaml", alert("FluxInstance")));
     expect(unpinned.findings).toEqual([]);
-    const pinned = await validationFindings(pinWithGotk(addResource(smallFleet(["prod"]), "alert.yaml", alert("FluxInstance")), "prod", "v2.6.1"));
+    const pinned = await validationFindings(
+      pinWithGotk(addResource(smallFleet(["prod"]), "alert.yaml", alert("FluxInstance")), "prod", "v2.6.1"),
+    );
     expect(pinned.findings).toEqual([]);
-    expect(pinned.stderr).toContain("Flux schemas: prod: Flux v2.6.x (clusters/prod/flux-system/gotk-components.yaml: Flux Version v2.6.1)");
+    expect(pinned.stderr).toContain(
+      "Flux schemas: prod: Flux v2.6.x (clusters/prod/flux-system/gotk-components.yaml: Flux Version v2.6.1)",
+    );
   });
 
   it("says which Flux release's schema rejected a Flux object", async () => {
-    const { findings } = await validationFindings(pinWithGotk(addResource(smallFleet(["prod"]), "alert.yaml", alert("FluxInstanse")), "prod", "v2.6.1"));
+    const { findings } = await validationFindings(
+      pinWithGotk(addResource(smallFleet(["prod"]), "alert.yaml", alert("FluxInstanse")), "prod", "v2.6.1"),
+    );
     expect(findings).toEqual([
       expect.objectContaining({
         severity: "error",
@@ -87,8 +94,10 @@ describe("validation against the Flux release the repository pins", () => {
 
   it("validates a Flux v2.2-pinned repository against Flux v2.2's CRDs, and an unpinned one against the newest", async () => {
     // GitRepository spec.sparseCheckout came after Flux v2.2; HelmRelease v2beta2 went away after it.
-    const helmReleaseV2beta2 = "apiVersion: helm.toolkit.fluxcd.io/v2beta2\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: ingress\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: web\n      sourceRef: { kind: HelmRepository, name: charts }\n";
-    const tree = () => addResource(addResource(smallFleet(["prod"]), "git.yaml", gitRepositoryWithSparseCheckout), "release.yaml", helmReleaseV2beta2);
+    const helmReleaseV2beta2 =
+      "apiVersion: helm.toolkit.fluxcd.io/v2beta2\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: ingress\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: web\n      sourceRef: { kind: HelmRepository, name: charts }\n";
+    const tree = () =>
+      addResource(addResource(smallFleet(["prod"]), "git.yaml", gitRepositoryWithSparseCheckout), "release.yaml", helmReleaseV2beta2);
 
     const old = await validationFindings(pinWithGotk(tree(), "prod", "v2.2.3"));
     expect(old.findings).toEqual([
@@ -107,20 +116,28 @@ describe("validation against the Flux release the repository pins", () => {
         severity: "warning",
         check: "validate/missing-schema",
         file: `${APPS}/release.yaml`,
-        message: expect.stringContaining("Flux v2.9.x, the newest Flux release gitops-ci knows, serves no HelmRelease in helm.toolkit.fluxcd.io/v2beta2"),
+        message: expect.stringContaining(
+          "Flux v2.9.x, the newest Flux release gitops-ci knows, serves no HelmRelease in helm.toolkit.fluxcd.io/v2beta2",
+        ),
       }),
     ]);
 
     const pinnedNew = await validationFindings(pinWithGotk(tree(), "prod", "v2.9.5"));
     expect(pinnedNew.findings).toEqual([
-      expect.objectContaining({ severity: "error", check: "validate/unserved-api", message: "Flux v2.9.x serves no HelmRelease in helm.toolkit.fluxcd.io/v2beta2" }),
+      expect.objectContaining({
+        severity: "error",
+        check: "validate/unserved-api",
+        message: "Flux v2.9.x serves no HelmRelease in helm.toolkit.fluxcd.io/v2beta2",
+      }),
     ]);
   });
 
   it("pins each environment by the files of its own folder", async () => {
     const tree = pinWithGotk(addResource(smallFleet(["prod", "staging"]), "git.yaml", gitRepositoryWithSparseCheckout), "prod", "v2.2.3");
     const { findings, stderr } = await validationFindings(tree);
-    expect(findings).toEqual([expect.objectContaining({ environment: "prod", check: "validate/schema", message: expect.stringContaining("Flux v2.2.x") })]);
+    expect(findings).toEqual([
+      expect.objectContaining({ environment: "prod", check: "validate/schema", message: expect.stringContaining("Flux v2.2.x") }),
+    ]);
     expect(stderr).toContain("staging: Flux v2.9.x (newest: nothing in the repository pins a Flux version)");
   });
 
@@ -128,10 +145,15 @@ describe("validation against the Flux release the repository pins", () => {
     const deployment = (controller: string, tag: string) =>
       `---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${controller}\n  namespace: flux-system\nspec:\n  selector:\n    matchLabels: { app: ${controller} }\n  template:\n    metadata:\n      labels: { app: ${controller} }\n    spec:\n      containers:\n        - name: manager\n          image: ghcr.io/fluxcd/${controller}:${tag}\n`;
     const tree = addResource(smallFleet(["prod"]), "git.yaml", gitRepositoryWithSparseCheckout);
-    tree["clusters/prod/flux-system/gotk-components.yaml"] = deployment("source-controller", "v1.2.4") + deployment("kustomize-controller", "v1.2.2");
+    tree["clusters/prod/flux-system/gotk-components.yaml"] =
+      deployment("source-controller", "v1.2.4") + deployment("kustomize-controller", "v1.2.2");
     const { findings, stderr } = await validationFindings(tree);
-    expect(stderr).toContain("Flux v2.2.x (clusters/prod/flux-system/gotk-components.yaml: controller images source-controller:v1.2.4, kustomize-controller:v1.2.2)");
-    expect(findings).toEqual([expect.objectContaining({ check: "validate/schema", message: expect.stringContaining("source-controller from Flux v2.2.x") })]);
+    expect(stderr).toContain(
+      "Flux v2.2.x (clusters/prod/flux-system/gotk-components.yaml: controller images source-controller:v1.2.4, kustomize-controller:v1.2.2)",
+    );
+    expect(findings).toEqual([
+      expect.objectContaining({ check: "validate/schema", message: expect.stringContaining("source-controller from Flux v2.2.x") }),
+    ]);
   });
 
   it("takes a FluxInstance's distribution.version range to its newest release, and validates the FluxInstance itself", async () => {
@@ -156,15 +178,28 @@ describe("validation against the Flux release the repository pins", () => {
     addResource(tree, "flux-instance.yaml", instance("2.x", "  clusterr:\n    type: kubernetes\n"));
     const rendered = await validationFindings(tree);
     expect(rendered.findings).toEqual([
-      expect.objectContaining({ check: "validate/schema", file: `${APPS}/flux-instance.yaml`, message: expect.stringContaining("(rejected by the schema of flux-operator v0.59.0)") }),
+      expect.objectContaining({
+        check: "validate/schema",
+        file: `${APPS}/flux-instance.yaml`,
+        message: expect.stringContaining("(rejected by the schema of flux-operator v0.59.0)"),
+      }),
     ]);
   });
 
   it("warns when the pinned release is older than any it has schemas for, and uses the oldest", async () => {
-    const { findings } = await validationFindings(pinWithGotk(addResource(smallFleet(["prod"]), "git.yaml", gitRepositoryWithSparseCheckout), "prod", "v2.1.2"));
+    const { findings } = await validationFindings(
+      pinWithGotk(addResource(smallFleet(["prod"]), "git.yaml", gitRepositoryWithSparseCheckout), "prod", "v2.1.2"),
+    );
     expect(findings).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ severity: "warning", check: "validate/flux-version", environment: "prod", file: "clusters/prod/flux-system/gotk-components.yaml", line: 3, message: expect.stringContaining("Flux v2.2.x") }),
+        expect.objectContaining({
+          severity: "warning",
+          check: "validate/flux-version",
+          environment: "prod",
+          file: "clusters/prod/flux-system/gotk-components.yaml",
+          line: 3,
+          message: expect.stringContaining("Flux v2.2.x"),
+        }),
         expect.objectContaining({ check: "validate/schema", message: expect.stringContaining("Flux v2.2.x") }),
       ]),
     );
@@ -176,14 +211,22 @@ describe("validation of cert-manager objects against cert-manager v1.21.2", () =
     `apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: letsencrypt\nspec:\n  acme:\n    server: https://acme-v02.api.letsencrypt.org/directory\n    privateKeySecretRef:\n      name: letsencrypt-account\n${acme}    solvers:\n      - http01:\n          ingress:\n            ingressClassName: nginx\n`;
 
   it("accepts spec.acme.profile (newer than cert-manager v1.16)", async () => {
-    const { findings } = await validationFindings(addResource(smallFleet(["prod"]), "issuer.yaml", clusterIssuer("    profile: shortlived\n")));
+    const { findings } = await validationFindings(
+      addResource(smallFleet(["prod"]), "issuer.yaml", clusterIssuer("    profile: shortlived\n")),
+    );
     expect(findings).toEqual([]);
   });
 
   it("names cert-manager v1.21.2 when its schema rejects a field", async () => {
-    const { findings } = await validationFindings(addResource(smallFleet(["prod"]), "issuer.yaml", clusterIssuer("    profil: shortlived\n")));
+    const { findings } = await validationFindings(
+      addResource(smallFleet(["prod"]), "issuer.yaml", clusterIssuer("    profil: shortlived\n")),
+    );
     expect(findings).toEqual([
-      expect.objectContaining({ check: "validate/schema", line: 10, message: "/spec/acme: additional properties 'profil' not allowed (rejected by the schema of cert-manager v1.21.2)" }),
+      expect.objectContaining({
+        check: "validate/schema",
+        line: 10,
+        message: "/spec/acme: additional properties 'profil' not allowed (rejected by the schema of cert-manager v1.21.2)",
+      }),
     ]);
   });
 });
@@ -191,9 +234,18 @@ describe("validation of cert-manager objects against cert-manager v1.21.2", () =
 describe("Flux controller images", () => {
   const controllers = new Set(["source-controller", "helm-controller"]);
   it("reads the controller and tag from any registry or mirror of fluxcd", () => {
-    expect(fluxControllerImage("ghcr.io/fluxcd/source-controller:v1.6.0", controllers)).toEqual({ controller: "source-controller", tag: "v1.6.0" });
-    expect(fluxControllerImage("registry.example.com:5000/mirror/fluxcd/helm-controller:v1.3.0@sha256:abc", controllers)).toEqual({ controller: "helm-controller", tag: "v1.3.0" });
-    expect(fluxControllerImage("ghcr.io/controlplaneio-fluxcd/distroless/source-controller:v1.6.0", controllers)).toEqual({ controller: "source-controller", tag: "v1.6.0" });
+    expect(fluxControllerImage("ghcr.io/fluxcd/source-controller:v1.6.0", controllers)).toEqual({
+      controller: "source-controller",
+      tag: "v1.6.0",
+    });
+    expect(fluxControllerImage("registry.example.com:5000/mirror/fluxcd/helm-controller:v1.3.0@sha256:abc", controllers)).toEqual({
+      controller: "helm-controller",
+      tag: "v1.3.0",
+    });
+    expect(fluxControllerImage("ghcr.io/controlplaneio-fluxcd/distroless/source-controller:v1.6.0", controllers)).toEqual({
+      controller: "source-controller",
+      tag: "v1.6.0",
+    });
   });
 
   it("ignores other images and untagged ones", () => {

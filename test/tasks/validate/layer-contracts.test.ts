@@ -29,7 +29,8 @@ spec:
 const widgetCrd =
   "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names: { kind: Widget, plural: widgets, singular: widget, listKind: WidgetList }\n  scope: Namespaced\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true }\n";
 const widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: ingress\n";
-const serviceMonitor = "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: web\n  namespace: ingress\nspec:\n  selector: {}\n  endpoints: []\n";
+const serviceMonitor =
+  "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: web\n  namespace: ingress\nspec:\n  selector: {}\n  endpoints: []\n";
 
 function addResource(tree: Tree, dir: string, file: string, content: string): void {
   tree[`${dir}/${file}`] = content;
@@ -97,7 +98,8 @@ describe("layer contracts", () => {
         severity: "error",
         check: "contracts/crd-order",
         layer: "configs",
-        message: "Widget (example.com) is applied in layer configs, but its CRD only arrives with layer apps (gitops/flux/apps/base/crd.yaml)",
+        message:
+          "Widget (example.com) is applied in layer configs, but its CRD only arrives with layer apps (gitops/flux/apps/base/crd.yaml)",
       }),
     ]);
   });
@@ -116,7 +118,9 @@ describe("layer contracts", () => {
       expect.objectContaining({
         severity: "warning",
         check: "contracts/crd-order",
-        message: expect.stringContaining("ServiceMonitor (monitoring.coreos.com) is applied in layer apps, but no layer it depends on renders its CRD: no layer of prod installs it"),
+        message: expect.stringContaining(
+          "ServiceMonitor (monitoring.coreos.com) is applied in layer apps, but no layer it depends on renders its CRD: no layer of prod installs it",
+        ),
         hint: expect.stringContaining("crds.preinstalled"),
       }),
     ]);
@@ -131,7 +135,7 @@ describe("layer contracts", () => {
       [
         "apiVersion: admissionregistration.k8s.io/v1beta1\nkind: MutatingAdmissionPolicy\nmetadata:\n  name: add-label\nspec:\n  failurePolicy: Fail\n",
         "apiVersion: resource.k8s.io/v1\nkind: DeviceClass\nmetadata:\n  name: gpu\nspec: {}\n",
-        "apiVersion: storagemigration.k8s.io/v1beta1\nkind: StorageVersionMigration\nmetadata:\n  name: secrets\nspec:\n  resource: { group: \"\", resource: secrets }\n",
+        'apiVersion: storagemigration.k8s.io/v1beta1\nkind: StorageVersionMigration\nmetadata:\n  name: secrets\nspec:\n  resource: { group: "", resource: secrets }\n',
         // A version of a Kubernetes group that this release no longer serves: no CRD can bring it back.
         "apiVersion: resource.k8s.io/v1alpha2\nkind: ResourceClass\nmetadata:\n  name: old\ndriverName: gpu.example.com\n",
         // A .k8s.io group Kubernetes does not serve is a CRD's, like any other.
@@ -142,10 +146,18 @@ describe("layer contracts", () => {
     const { context } = captureContext(root);
     const { report } = await check(context, { dir: root, json: false });
     expect(report.findings.filter((f) => f.check.startsWith("contracts/"))).toEqual([
-      expect.objectContaining({ severity: "warning", resource: expect.objectContaining({ kind: "VolumeSnapshot" }), message: expect.stringContaining("no layer of prod installs it") }),
+      expect.objectContaining({
+        severity: "warning",
+        resource: expect.objectContaining({ kind: "VolumeSnapshot" }),
+        message: expect.stringContaining("no layer of prod installs it"),
+      }),
     ]);
     expect(report.findings.filter((f) => f.resource?.kind === "ResourceClass")).toEqual([
-      expect.objectContaining({ severity: "error", check: "validate/unserved-api", message: expect.stringMatching(/^Kubernetes \d+\.\d+\.\d+ serves no ResourceClass in resource\.k8s\.io\/v1alpha2$/) }),
+      expect.objectContaining({
+        severity: "error",
+        check: "validate/unserved-api",
+        message: expect.stringMatching(/^Kubernetes \d+\.\d+\.\d+ serves no ResourceClass in resource\.k8s\.io\/v1alpha2$/),
+      }),
     ]);
   });
 
@@ -171,7 +183,7 @@ describe("layer contracts", () => {
       "    - monitoring.coreos.com                      # an API group",
       "    - volumesnapshots.snapshot.storage.k8s.io    # a CRD's name, as `kubectl get crd` lists it",
       "    - CiliumNetworkPolicy.cilium.io              # Kind.group",
-      "    - \"*.istio.io\"                              # every group under a domain",
+      '    - "*.istio.io"                              # every group under a domain',
       "    - policies.policy.example.com                # -ies plural",
       "",
     ].join("\n");
@@ -184,7 +196,8 @@ describe("layer contracts", () => {
     addResource(tree, "gitops/flux/infrastructure/configs/base", "issuer.yaml", issuer);
     addResource(tree, "gitops/flux/apps/base", "monitor.yaml", serviceMonitor);
     // The controllers layer no longer renders: its HelmRelease is unknown, so configs' and apps' custom resources are not reported.
-    tree["gitops/flux/infrastructure/controllers/base/kustomization.yaml"] = tree["gitops/flux/infrastructure/controllers/base/kustomization.yaml"]! + "  - missing.yaml\n";
+    tree["gitops/flux/infrastructure/controllers/base/kustomization.yaml"] =
+      tree["gitops/flux/infrastructure/controllers/base/kustomization.yaml"]! + "  - missing.yaml\n";
     const root = await makeRepo(tree);
     const { context } = captureContext(root);
     const { report } = await check(context, { dir: root, json: false });
@@ -195,9 +208,18 @@ describe("layer contracts", () => {
   it("rejects an object whose Namespace is created only by a later layer", async () => {
     const tree = smallFleet(["prod"]);
     addResource(tree, "gitops/flux/apps/base", "namespace.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n");
-    addResource(tree, "gitops/flux/infrastructure/configs/base", "shop-settings.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shop\n  namespace: shop\n");
+    addResource(
+      tree,
+      "gitops/flux/infrastructure/configs/base",
+      "shop-settings.yaml",
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shop\n  namespace: shop\n",
+    );
     expect(await contractFindings(tree)).toEqual([
-      expect.objectContaining({ check: "contracts/namespace-order", layer: "configs", file: "gitops/flux/infrastructure/configs/base/shop-settings.yaml" }),
+      expect.objectContaining({
+        check: "contracts/namespace-order",
+        layer: "configs",
+        file: "gitops/flux/infrastructure/configs/base/shop-settings.yaml",
+      }),
     ]);
   });
 

@@ -29,6 +29,7 @@ import { formatGitDiffMarkdown } from "../../core/report/git-diff-markdown.ts";
 import { formatGitDiffForTerminal } from "../../core/report/git-diff-terminal.ts";
 import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
 import { renderFleet } from "../render/index.ts";
+import { defaultKubernetesVersion } from "../../core/toolchain.ts";
 import { checkoutBase, type BaseWorktree } from "./base-worktree.ts";
 import { writeFindingReports } from "../../core/report/write-reports.ts";
 
@@ -97,10 +98,12 @@ export async function diffAgainst(context: TaskContext, options: DiffAgainstOpti
     for (const key of new Set([...headPaths.keys(), ...basePaths.keys()])) if (headPaths.get(key) !== basePaths.get(key)) reach.add(key);
     // Discovery of a Flux layout built every Kustomization already: all of them are compared.
     const selected = (overlay: Overlay) => overlay.build !== undefined || reach.has(keyOf(overlay));
+    const defaultVersion = await defaultKubernetesVersion();
     // Two roots, two engine runs: side by side.
     const [headRendered, baseRendered] = await Promise.all([
-      renderFleet(context, head.fleet, selected),
-      base ? renderFleet(context, base.fleet, selected) : [],
+      // Each side with its own config's Kubernetes version: a change of it shows in the charts it moves.
+      renderFleet(context, head.fleet, selected, { kubeVersion: head.config?.kubernetesVersion ?? defaultVersion }),
+      base ? renderFleet(context, base.fleet, selected, { kubeVersion: base.config?.kubernetesVersion ?? defaultVersion }) : [],
     ]);
 
     const pairs = base ? pairRenders(head, headRendered, base, baseRendered) : [];

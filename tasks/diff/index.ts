@@ -17,6 +17,7 @@ import { formatDiffForTerminal } from "../../core/report/diff-terminal.ts";
 import { formatFindingsForTerminal } from "../../core/report/terminal.ts";
 import { writeFindingReports } from "../../core/report/write-reports.ts";
 import { renderFleet } from "../render/index.ts";
+import { defaultKubernetesVersion } from "../../core/toolchain.ts";
 import { diffEnvironment } from "./diff-environment.ts";
 
 export interface DiffOptions {
@@ -77,8 +78,10 @@ export async function diffFleet(
       `warning: the fleet has problems that \`gitops-ci check\` reports; the diff covers the overlays found:\n${formatFindingsForTerminal(fleetErrors)}`,
     );
   const environments = selectEnvironments(fleet, options);
+  // HelmReleases see the Kubernetes version check validates against (the config's, else the pinned one).
+  const kubeVersion = config?.kubernetesVersion ?? (await defaultKubernetesVersion());
   const rendered = await context.progress.phase("Rendering", () =>
-    renderFleet(context, fleet, (overlay) => environments.some((env) => env.name === overlay.environment)),
+    renderFleet(context, fleet, (overlay) => environments.some((env) => env.name === overlay.environment), { kubeVersion }),
   );
   const naming: KustomizationNaming | undefined = config?.kustomizationNaming;
   const openClient = context.kubernetes ?? createKubernetesClient;

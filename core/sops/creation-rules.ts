@@ -7,6 +7,7 @@ import path from "node:path";
 import type { Finding } from "../model/findings.ts";
 import { isRecord, parseYaml } from "../yaml-file.ts";
 import { compileGoRegexp, type GoRegexp } from "./go-regexp.ts";
+import { ENCRYPTION_RULE_KEYS } from "./metadata.ts";
 import {
   ageRecipient,
   azureKeyVaultRecipient,
@@ -51,14 +52,6 @@ export interface SopsConfig {
 
 const CHECK = "secrets/sops-config";
 const KEY_FIELDS = ["age", "pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault_transit_uri", "hckms"] as const;
-const CRYPT_RULE_FIELDS = [
-  "unencrypted_suffix",
-  "encrypted_suffix",
-  "unencrypted_regex",
-  "encrypted_regex",
-  "unencrypted_comment_regex",
-  "encrypted_comment_regex",
-] as const;
 const REGEX_FIELDS = ["unencrypted_regex", "encrypted_regex", "unencrypted_comment_regex", "encrypted_comment_regex"] as const;
 
 export function parseSopsConfig(text: string, file: string): SopsConfig {
@@ -128,7 +121,7 @@ export function parseSopsConfig(text: string, file: string): SopsConfig {
         );
       }
     }
-    const cryptRules = CRYPT_RULE_FIELDS.filter((field) => typeof raw[field] === "string" && raw[field] !== "");
+    const cryptRules = ENCRYPTION_RULE_KEYS.filter((field) => typeof raw[field] === "string" && raw[field] !== "");
     if (cryptRules.length > 1)
       problem(`creation rule ${index + 1} sets ${cryptRules.join(" and ")}; sops allows only one of them per rule`, at(cryptRules[1]!));
     rule.groups = readGroups(raw, (message, keys) => problem(`creation rule ${index + 1}: ${message}`, at(...keys)));

@@ -29,7 +29,8 @@ export interface SopsMetadata {
   problems: string[];
 }
 
-const RULE_KEYS = [
+/** The keys that say which values sops encrypts, in .sops.yaml creation rules and in a file's metadata. */
+export const ENCRYPTION_RULE_KEYS = [
   "unencrypted_suffix",
   "encrypted_suffix",
   "unencrypted_regex",
@@ -69,7 +70,7 @@ export function readSopsMetadata(block: unknown): SopsMetadata {
 
 function readEncryptionRule(block: Record<string, unknown>, problems: string[]): EncryptionRule {
   const text = (key: string) => (typeof block[key] === "string" && block[key] !== "" ? block[key] : undefined);
-  const named = RULE_KEYS.filter((key) => text(key) !== undefined);
+  const named = ENCRYPTION_RULE_KEYS.filter((key) => text(key) !== undefined);
   if (named.length > 1) problems.push(`more than one of ${named.join(", ")} (sops allows one)`);
   const regex = (key: string): GoRegexp | undefined => {
     const source = text(key);

@@ -66,6 +66,7 @@ function base64Fragments(value: string): string[] {
   return fragments;
 }
 
-function escapeRegExp(text: string): string {
+/** Text that a RegExp matches literally. */
+export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

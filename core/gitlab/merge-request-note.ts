@@ -20,6 +20,7 @@ import type { GitLabNote, MergeRequestNotesApi, NoteTarget } from "./client.ts";
 import { GitLabApiError } from "./request-handler.ts";
 import { GITLAB_NOTE_LIMIT } from "./note-splitting.ts";
 import { plural } from "../report/markdown-text.ts";
+import { escapeRegExp } from "../redaction.ts";
 
 /** Which job wrote a note; later (pipeline, job) pairs win. */
 export interface ReportRun {
@@ -244,8 +245,4 @@ async function deleteIfPresent(api: MergeRequestNotesApi, target: NoteTarget, id
     if (error instanceof GitLabApiError && error.status === 404) return;
     throw error;
   }
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

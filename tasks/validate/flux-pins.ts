@@ -13,6 +13,7 @@ import { chooseFluxSchemas, type FluxPin, type FluxSchemaChoice, type FluxSchema
 import { formatMinor } from "../../core/schemas/flux-versions.ts";
 import { isRecord, parseYaml, scalarText } from "../../core/yaml-file.ts";
 import type { RenderedOverlay } from "../../core/model/rendered-overlay.ts";
+import { escapeRegExp } from "../../core/redaction.ts";
 
 export interface FluxSelection extends FluxSchemaChoice {
   /** Where the pin was found; undefined when nothing pins Flux (the newest release is used). */
@@ -130,10 +131,6 @@ async function readSmallFile(absolute: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** The FluxInstance versions and Flux controller images among these objects. */

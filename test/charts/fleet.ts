@@ -5,6 +5,8 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { dump, loadAll } from "js-yaml";
+import { createTaskContext, type TaskContext } from "../../core/context.ts";
+import { Redactor } from "../../core/redaction.ts";
 import { createToolchain, defaultKubernetesVersion } from "../../core/toolchain.ts";
 import { makeTempDir, type Tree } from "../helpers/temp-repo.ts";
 
@@ -123,4 +125,17 @@ export function asHelmTemplates(object: Record<string, unknown>): Record<string,
   if (Object.keys(labels).length > 0) metadata["labels"] = labels;
   else delete metadata["labels"];
   return copy;
+}
+
+/** A task context for a chart-cache run of `root`: output dropped, charts online or `--offline`. */
+export function quietContext(root: string, options: { offline: boolean; cacheDir: string }): TaskContext {
+  return createTaskContext({
+    cwd: root,
+    env: { PATH: process.env["PATH"], HOME: process.env["HOME"] },
+    stdout: { write: () => {} },
+    stderr: { write: () => {} },
+    concurrency: 2,
+    redactor: new Redactor(),
+    ...options,
+  });
 }

@@ -26,10 +26,17 @@ export interface HelmRepository {
   close: () => Promise<void>;
 }
 
-export async function startHelmRepository(helm: string, charts: readonly ChartToServe[]): Promise<HelmRepository> {
-  const work = await mkdtemp(path.join(tmpdir(), "gitops-ci-helm-repo-"));
-  const dir = path.join(work, "repo");
-  await mkdir(dir);
+/**
+ * `helm package` of every chart version into `destination`, each from its own copy under
+ * `work/src` (the Chart.yaml's version rewritten); returns the archives' paths.
+ */
+export async function packageCharts(
+  helm: (args: readonly string[]) => Promise<string>,
+  charts: readonly ChartToServe[],
+  work: string,
+  destination: string,
+): Promise<string[]> {
+  const archives: string[] = [];
   for (const chart of charts) {
     for (const version of chart.versions ?? [undefined]) {
       const source = path.join(work, "src", `${path.basename(chart.dir)}-${version ?? "own"}`);
@@ -38,9 +45,18 @@ export async function startHelmRepository(helm: string, charts: readonly ChartTo
         const file = path.join(source, "Chart.yaml");
         await writeFile(file, (await readFile(file, "utf8")).replace(/^version: .*$/m, `version: ${version}`));
       }
-      await run(helm, ["package", source, "--destination", dir]);
+      // "Successfully packaged chart and saved it to: <path>"
+      archives.push((await helm(["package", source, "--destination", destination])).trim().split(": ").pop()!);
     }
   }
+  return archives;
+}
+
+export async function startHelmRepository(helm: string, charts: readonly ChartToServe[]): Promise<HelmRepository> {
+  const work = await mkdtemp(path.join(tmpdir(), "gitops-ci-helm-repo-"));
+  const dir = path.join(work, "repo");
+  await mkdir(dir);
+  await packageCharts(async (args) => (await run(helm, [...args])).stdout, charts, work, dir);
   await run(helm, ["repo", "index", dir]);
   const credentials = { username: "ci-reader", password: "canary-5b1e-helm-repository-password" };
   const requests: string[] = [];

@@ -2,12 +2,12 @@
 // `registry` (toolchain/registry, test-only), plain HTTP, one open and one behind htpasswd basic
 // auth. Charts go in with `helm package` and the pinned `helm push`, as a chart's release job does.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import type { ChartToServe } from "./helm-repository.ts";
+import { packageCharts, type ChartToServe } from "./helm-repository.ts";
 
 const run = promisify(execFile);
 
@@ -57,28 +57,18 @@ export async function startOciRegistries(
     const closed = await startRegistry(registryBinary, path.join(work, "private"), path.join(work, "htpasswd"), processes);
     const packaged = path.join(work, "packaged");
     await mkdir(packaged);
-    for (const chart of charts) {
-      for (const version of chart.versions ?? [undefined]) {
-        const source = path.join(work, "src", `${path.basename(chart.dir)}-${version ?? "own"}`);
-        await cp(chart.dir, source, { recursive: true });
-        if (version) {
-          const file = path.join(source, "Chart.yaml");
-          await writeFile(file, (await readFile(file, "utf8")).replace(/^version: .*$/m, `version: ${version}`));
-        }
-        const out = await helm(["package", source, "--destination", packaged]);
-        const archive = out.trim().split(": ").pop()!;
-        await helm(["push", archive, `oci://${open}/charts`, "--plain-http"]);
-        await helm([
-          "push",
-          archive,
-          `oci://${closed}/charts`,
-          "--plain-http",
-          "--username",
-          CREDENTIALS.username,
-          "--password",
-          CREDENTIALS.password,
-        ]);
-      }
+    for (const archive of await packageCharts(helm, charts, work, packaged)) {
+      await helm(["push", archive, `oci://${open}/charts`, "--plain-http"]);
+      await helm([
+        "push",
+        archive,
+        `oci://${closed}/charts`,
+        "--plain-http",
+        "--username",
+        CREDENTIALS.username,
+        "--password",
+        CREDENTIALS.password,
+      ]);
     }
     return { open, private: closed, credentials: CREDENTIALS, helm, close };
   } catch (error) {

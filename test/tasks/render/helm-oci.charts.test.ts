@@ -7,14 +7,12 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, inject, it } from "vitest";
-import { createTaskContext } from "../../../core/context.ts";
 import { registryVariablePrefix } from "../../../core/flux/registry-auth.ts";
-import { Redactor } from "../../../core/redaction.ts";
 import { createToolchain } from "../../../core/toolchain.ts";
 import { render, type RenderResult } from "../../../tasks/render/index.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { makeRepo, makeTempDir } from "../../helpers/temp-repo.ts";
-import { asHelmTemplates, fleet, helmTemplate, key, release } from "../../charts/fleet.ts";
+import { asHelmTemplates, fleet, helmTemplate, key, quietContext, release } from "../../charts/fleet.ts";
 
 const run = promisify(execFile);
 const open = () => inject("ociRegistry");
@@ -271,23 +269,13 @@ describe("the OCI chart cache", () => {
       }),
     );
     const cacheDir = await makeTempDir();
-    const contextWith = (options: { offline: boolean; cacheDir: string }) =>
-      createTaskContext({
-        cwd: root,
-        env: { PATH: process.env["PATH"], HOME: process.env["HOME"] },
-        stdout: { write: () => {} },
-        stderr: { write: () => {} },
-        concurrency: 2,
-        redactor: new Redactor(),
-        ...options,
-      });
     const helmFindings = (result: RenderResult) =>
       result.findings
         .filter((finding) => finding.check.startsWith("helm/"))
         .map((finding) => `${finding.environment} ${finding.resource?.name} ${finding.check}`)
         .sort();
 
-    const miss = await render(contextWith({ offline: true, cacheDir: await makeTempDir() }), { dir: root });
+    const miss = await render(quietContext(root, { offline: true, cacheDir: await makeTempDir() }), { dir: root });
     expect(helmFindings(miss)).toEqual([
       "prod ranged helm/chart-not-cached",
       "prod ref helm/chart-not-cached",
@@ -295,10 +283,10 @@ describe("the OCI chart cache", () => {
       "staging ref helm/chart-not-cached",
     ]);
 
-    const online = await render(contextWith({ offline: false, cacheDir }), { dir: root });
+    const online = await render(quietContext(root, { offline: false, cacheDir }), { dir: root });
     expect(helmFindings(online)).toEqual([]);
     expect((await readdir(path.join(cacheDir, "charts"))).length).toBeGreaterThan(0);
-    const offline = await render(contextWith({ offline: true, cacheDir }), { dir: root });
+    const offline = await render(quietContext(root, { offline: true, cacheDir }), { dir: root });
     expect(helmFindings(offline)).toEqual([]);
     const objects = (result: RenderResult) =>
       result.rendered.flatMap((r) => r.manifests.filter((manifest) => manifest.chart).map((manifest) => manifest.object));

@@ -4,14 +4,12 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, inject, it } from "vitest";
-import { createTaskContext } from "../../../core/context.ts";
 import { check } from "../../../tasks/check/index.ts";
 import { render } from "../../../tasks/render/index.ts";
 import { captureContext } from "../../helpers/context.ts";
 import { makeRepo, makeTempDir } from "../../helpers/temp-repo.ts";
 import { runReleases } from "../../../core/flux/helm-engine.ts";
-import { Redactor } from "../../../core/redaction.ts";
-import { asHelmTemplates, fleet, helmTemplate, key, release, repository } from "../../charts/fleet.ts";
+import { asHelmTemplates, fleet, helmTemplate, key, quietContext, release, repository } from "../../charts/fleet.ts";
 
 const url = () => inject("helmRepositoryUrl");
 
@@ -301,25 +299,15 @@ describe("chart cache", () => {
       }),
     );
     const cacheDir = await makeTempDir();
-    const contextWith = (options: { offline: boolean; cacheDir?: string }) =>
-      createTaskContext({
-        cwd: root,
-        env: { PATH: process.env["PATH"], HOME: process.env["HOME"] },
-        stdout: { write: () => {} },
-        stderr: { write: () => {} },
-        concurrency: 2,
-        redactor: new Redactor(),
-        ...options,
-      });
 
-    const empty = await render(contextWith({ offline: true, cacheDir: await makeTempDir() }), { dir: root });
+    const empty = await render(quietContext(root, { offline: true, cacheDir: await makeTempDir() }), { dir: root });
     expect(
       empty.findings.filter((finding) => finding.check.startsWith("helm/")).map((finding) => `${finding.severity} ${finding.check}`),
     ).toEqual(["warning helm/chart-not-cached", "warning helm/chart-not-cached"]);
 
-    const online = await render(contextWith({ offline: false, cacheDir }), { dir: root });
+    const online = await render(quietContext(root, { offline: false, cacheDir }), { dir: root });
     expect(online.findings.filter((finding) => finding.check.startsWith("helm/"))).toEqual([]);
-    const offline = await render(contextWith({ offline: true, cacheDir }), { dir: root });
+    const offline = await render(quietContext(root, { offline: true, cacheDir }), { dir: root });
     expect(offline.findings.filter((finding) => finding.check.startsWith("helm/"))).toEqual([]);
     const objects = (result: typeof online) =>
       result.rendered.flatMap((r) => r.manifests.filter((manifest) => manifest.chart).map((manifest) => manifest.object));

@@ -113,6 +113,8 @@ export interface CompareOptions {
   naming?: KustomizationNaming;
   /** Files the change touches: a HelmRelease whose inputs none of them reach renders the same chart. */
   changedFiles?: readonly string[];
+  /** The Kubernetes version each side's charts were templated for: when they differ, every chart may render anew. */
+  kubernetesVersions?: { base: string; head: string };
 }
 
 export interface CompareResult {
@@ -183,7 +185,7 @@ export function compareRenders(pairs: readonly OverlayPair[], options: CompareOp
         }),
       );
     }
-    const compared = compareOverlay(pair, options, new Set(unrendered.keys()), sameReleaseInputs(pair, options.changedFiles));
+    const compared = compareOverlay(pair, options, new Set(unrendered.keys()), sameReleaseInputs(pair, options));
     result.changes.push(...compared.changes);
     result.risks.push(...compared.risks);
   }
@@ -313,9 +315,11 @@ function compareOverlay(
  * ConfigMap or Secret its valuesFrom names (rendered by the same Kustomization), and no changed file
  * under a chart folder of this repository. Unknown when the changed files are not known.
  */
-function sameReleaseInputs(pair: OverlayPair, changedFiles: readonly string[] | undefined): Set<string> {
+function sameReleaseInputs(pair: OverlayPair, options: CompareOptions): Set<string> {
   const same = new Set<string>();
+  const { changedFiles, kubernetesVersions } = options;
   if (!changedFiles || !pair.base || !pair.head) return same;
+  if (kubernetesVersions && kubernetesVersions.base !== kubernetesVersions.head) return same;
   const before = byKey(pair.base.manifests);
   const after = byKey(pair.head.manifests);
   for (const [key, release] of after) {

@@ -99,16 +99,20 @@ export async function diffAgainst(context: TaskContext, options: DiffAgainstOpti
     // Discovery of a Flux layout built every Kustomization already: all of them are compared.
     const selected = (overlay: Overlay) => overlay.build !== undefined || reach.has(keyOf(overlay));
     const defaultVersion = await defaultKubernetesVersion();
+    // Each side with its own config's Kubernetes version: a change of it shows in the charts it moves.
+    const kubernetesVersions = {
+      head: head.config?.kubernetesVersion ?? defaultVersion,
+      base: base?.config?.kubernetesVersion ?? defaultVersion,
+    };
     // Two roots, two engine runs: side by side.
     const [headRendered, baseRendered] = await Promise.all([
-      // Each side with its own config's Kubernetes version: a change of it shows in the charts it moves.
-      renderFleet(context, head.fleet, selected, { kubeVersion: head.config?.kubernetesVersion ?? defaultVersion }),
-      base ? renderFleet(context, base.fleet, selected, { kubeVersion: base.config?.kubernetesVersion ?? defaultVersion }) : [],
+      renderFleet(context, head.fleet, selected, { kubeVersion: kubernetesVersions.head }),
+      base ? renderFleet(context, base.fleet, selected, { kubeVersion: kubernetesVersions.base }) : [],
     ]);
 
     const pairs = base ? pairRenders(head, headRendered, base, baseRendered) : [];
     const naming = head.config?.kustomizationNaming;
-    const compared = compareRenders(pairs, { ...(naming ? { naming } : {}), changedFiles: changed.files });
+    const compared = compareRenders(pairs, { ...(naming ? { naming } : {}), changedFiles: changed.files, kubernetesVersions });
     report = {
       tool: "gitops-ci",
       command: "diff --against",

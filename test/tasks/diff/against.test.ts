@@ -11,6 +11,7 @@ import { layerPath, overlayPath, smallFleet } from "../../helpers/small-fleet.ts
 import { makeGitRepo, makeTempDir } from "../../helpers/temp-repo.ts";
 import { branch, commitAll, git, gitRepoFromExample, remove, write } from "../../core/changes/git-steps.ts";
 import { gitDiffOfTexts } from "../../core/diff/git-diff-oracle.ts";
+import { fleet, release } from "../../charts/fleet.ts";
 
 async function run(root: string, against = "main", extra: { showNoise?: boolean; outDir?: string } = {}) {
   const captured = captureContext(root);
@@ -468,5 +469,52 @@ describe("unified views match git diff --no-index", () => {
     const updates = report.changes.filter((c) => c.action === "update");
     expect(updates).toHaveLength(2);
     for (const change of updates) expect(change.diff).toBe(await gitDiffOfTexts(change.yaml!.before!, change.yaml!.after!));
+  });
+});
+
+// A chart vendored in the repository that draws a random value on every render, as cilium's
+// genCA does, and prints the Kubernetes version it was templated for.
+describe("diff --against: a HelmRelease whose inputs are unchanged", () => {
+  const CHART = {
+    "charts/gen/Chart.yaml": "apiVersion: v2\nname: gen\nversion: 1.0.0\n",
+    "charts/gen/templates/configmap.yaml": [
+      "apiVersion: v1",
+      "kind: ConfigMap",
+      "metadata:",
+      "  name: gen",
+      "data:",
+      "  token: {{ randAlphaNum 16 | quote }}",
+      "  kubernetes: {{ .Capabilities.KubeVersion.Version | quote }}",
+      "",
+    ].join("\n"),
+  };
+  const gen = release(
+    "gen",
+    "  chart:\n    spec:\n      chart: ./charts/gen\n      sourceRef:\n        kind: GitRepository\n        name: flux-system\n        namespace: flux-system\n",
+  );
+  const isGen = (change: GitObjectChange) => change.ref.kind === "ConfigMap" && change.ref.name === "gen";
+
+  it("shows no update from what its chart draws anew, but shows a change of the Kubernetes version", async () => {
+    const root = await makeGitRepo({ ...fleet({ "gen.yaml": gen }), ...CHART });
+    branch(root);
+    await write(root, "apps/base/extra.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: apps\n");
+    await write(root, "apps/base/kustomization.yaml", "resources: [gen.yaml, extra.yaml]\n");
+    commitAll(root, "one more ConfigMap beside the release");
+    const unrelated = await run(root);
+    expect(unrelated.exitCode).toBe(ExitCode.findings);
+    expect(unrelated.report.changes.filter((change) => change.ref.name === "extra").map((change) => change.action)).toEqual([
+      "create",
+      "create",
+    ]);
+    expect(unrelated.report.changes.filter(isGen)).toEqual([]);
+
+    git(root, "checkout", "-q", "-b", "kubernetes");
+    const config = path.join(root, "gitops-ci.yaml");
+    await writeFile(config, `${await readFile(config, "utf8")}kubernetesVersion: "1.34.2"\n`);
+    commitAll(root, "the clusters run Kubernetes 1.34");
+    const upgraded = await run(root, "feature");
+    const changed = upgraded.report.changes.filter(isGen);
+    expect(changed.map((change) => `${change.cluster} ${change.action}`).sort()).toEqual(["prod update", "staging update"]);
+    expect(JSON.stringify(changed[0]!.fields)).toContain("v1.34.2");
   });
 });

@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { Finding, ResourceRef } from "../model/findings.ts";
 import type { Overlay } from "../model/fleet.ts";
 import { objectKey, type Manifest } from "../manifests.ts";
-import { isRecord } from "../yaml-file.ts";
+import { isRecord, scalarText } from "../yaml-file.ts";
 import { diffFields, type FieldChange } from "./field-changes.ts";
 import { risksOf, type Risk } from "./git-diff-risks.ts";
 import { FLUX_PRUNE_ANNOTATION, kustomizationOf, metadataValue, type KustomizationNaming } from "./flux.ts";
@@ -130,6 +130,7 @@ export interface CompareResult {
 
 export function compareRenders(pairs: readonly OverlayPair[], options: CompareOptions = {}): CompareResult {
   const result: CompareResult = { changes: [], problems: [], suspensions: [], risks: [], compared: 0 };
+  const otherApiVersions = clustersWithOtherApiVersions(pairs);
   for (const pair of pairs) {
     const scope = { cluster: pair.cluster, layer: pair.layer };
     const overlayPath = (pair.head ?? pair.base)?.overlay.path;
@@ -185,7 +186,12 @@ export function compareRenders(pairs: readonly OverlayPair[], options: CompareOp
         }),
       );
     }
-    const compared = compareOverlay(pair, options, new Set(unrendered.keys()), sameReleaseInputs(pair, options));
+    const compared = compareOverlay(
+      pair,
+      options,
+      new Set(unrendered.keys()),
+      otherApiVersions.has(pair.cluster) ? new Set() : sameReleaseInputs(pair, options),
+    );
     result.changes.push(...compared.changes);
     result.risks.push(...compared.risks);
   }
@@ -315,6 +321,27 @@ function compareOverlay(
  * ConfigMap or Secret its valuesFrom names (rendered by the same Kustomization), and no changed file
  * under a chart folder of this repository. Unknown when the changed files are not known.
  */
+/**
+ * Clusters whose rendered CRDs serve other API versions on the two sides: every chart there sees
+ * other `.Capabilities.APIVersions` and may render anew.
+ */
+function clustersWithOtherApiVersions(pairs: readonly OverlayPair[]): Set<string> {
+  const served = new Map<string, { base: Set<string>; head: Set<string> }>();
+  for (const pair of pairs) {
+    const sets = served.get(pair.cluster) ?? { base: new Set<string>(), head: new Set<string>() };
+    served.set(pair.cluster, sets);
+    for (const side of ["base", "head"] as const)
+      for (const manifest of pair[side]?.manifests ?? []) {
+        if (manifest.ref.kind !== "CustomResourceDefinition") continue;
+        const spec = isRecord(manifest.object["spec"]) ? manifest.object["spec"] : {};
+        const versions = Array.isArray(spec["versions"]) ? spec["versions"].filter(isRecord) : [];
+        for (const version of versions) sets[side].add(`${scalarText(spec["group"])}/${scalarText(version["name"])}`);
+      }
+  }
+  const differ = (a: Set<string>, b: Set<string>) => a.size !== b.size || [...a].some((entry) => !b.has(entry));
+  return new Set([...served].filter(([, sets]) => differ(sets.base, sets.head)).map(([cluster]) => cluster));
+}
+
 function sameReleaseInputs(pair: OverlayPair, options: CompareOptions): Set<string> {
   const same = new Set<string>();
   const { changedFiles, kubernetesVersions } = options;

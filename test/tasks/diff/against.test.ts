@@ -485,6 +485,7 @@ describe("diff --against: a HelmRelease whose inputs are unchanged", () => {
       "data:",
       "  token: {{ randAlphaNum 16 | quote }}",
       "  kubernetes: {{ .Capabilities.KubeVersion.Version | quote }}",
+      '  widgets: {{ .Capabilities.APIVersions.Has "example.com/v1" | quote }}',
       "",
     ].join("\n"),
   };
@@ -494,7 +495,7 @@ describe("diff --against: a HelmRelease whose inputs are unchanged", () => {
   );
   const isGen = (change: GitObjectChange) => change.ref.kind === "ConfigMap" && change.ref.name === "gen";
 
-  it("shows no update from what its chart draws anew, but shows a change of the Kubernetes version", async () => {
+  it("shows no update from what its chart draws anew, but shows a change of the Kubernetes version or of the API versions", async () => {
     const root = await makeGitRepo({ ...fleet({ "gen.yaml": gen }), ...CHART });
     branch(root);
     await write(root, "apps/base/extra.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: apps\n");
@@ -516,5 +517,35 @@ describe("diff --against: a HelmRelease whose inputs are unchanged", () => {
     const changed = upgraded.report.changes.filter(isGen);
     expect(changed.map((change) => `${change.cluster} ${change.action}`).sort()).toEqual(["prod update", "staging update"]);
     expect(JSON.stringify(changed[0]!.fields)).toContain("v1.34.2");
+
+    git(root, "checkout", "-q", "-b", "widgets", "main");
+    await write(
+      root,
+      "controllers/base/crd.yaml",
+      [
+        "apiVersion: apiextensions.k8s.io/v1",
+        "kind: CustomResourceDefinition",
+        "metadata:",
+        "  name: widgets.example.com",
+        "spec:",
+        "  group: example.com",
+        "  names: { kind: Widget, listKind: WidgetList, plural: widgets, singular: widget }",
+        "  scope: Namespaced",
+        "  versions:",
+        "    - name: v1",
+        "      served: true",
+        "      storage: true",
+        "      schema: { openAPIV3Schema: { type: object } }",
+        "",
+      ].join("\n"),
+    );
+    await write(root, "controllers/base/kustomization.yaml", "resources: [namespace.yaml, crd.yaml]\n");
+    // The change reaches apps too (a change in controllers alone re-renders only controllers).
+    await write(root, "apps/base/extra.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: apps\n");
+    await write(root, "apps/base/kustomization.yaml", "resources: [gen.yaml, extra.yaml]\n");
+    commitAll(root, "the Widget CRD in controllers, one more ConfigMap in apps");
+    const widgets = (await run(root)).report.changes.filter(isGen);
+    expect(widgets.map((change) => `${change.cluster} ${change.action}`).sort()).toEqual(["prod update", "staging update"]);
+    expect(JSON.stringify(widgets[0]!.fields)).toContain("true");
   });
 });
